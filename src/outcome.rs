@@ -1,0 +1,197 @@
+//! The result model of a run: one [`ItemResult`] per item, and the [`Run`] that holds them.
+//! Every report renders this one model, so no format can contradict another.
+
+use serde::{Deserialize, Serialize};
+
+use crate::pack::{Phase, Severity, SourceDoc};
+use crate::probe::{FileLocation, Finding};
+
+/// Version of the JSON run document (`shipcheck check --format json`).
+pub const RUN_SCHEMA: &str = "shipcheck/run/v1";
+
+/// The state of one item after a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Checked and holds.
+    Pass,
+    /// Checked and does not hold.
+    Fail,
+    /// Checked; does not hold, but the item says this is only a warning.
+    Warn,
+    /// Could not check (unreadable file, timeout, bad value). Never counts as a pass.
+    Error,
+    /// Does not apply to this deployment (`when` false, optional and not enabled).
+    NotApplicable,
+    /// Would not pass, but an unexpired waiver covers it.
+    Waived,
+    /// A manual item with no valid attestation.
+    Pending,
+}
+
+impl Status {
+    pub const ALL: [Status; 7] = [
+        Status::Pass,
+        Status::Fail,
+        Status::Warn,
+        Status::Error,
+        Status::Pending,
+        Status::Waived,
+        Status::NotApplicable,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Warn => "warn",
+            Status::Error => "error",
+            Status::NotApplicable => "not_applicable",
+            Status::Waived => "waived",
+            Status::Pending => "pending",
+        }
+    }
+}
+
+/// Automated check or manual attestation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKind {
+    Automated,
+    Manual,
+}
+
+/// What an item's check read and found, redacted.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Evidence {
+    /// Probe kind (`file`, `config`, ...).
+    pub probe: String,
+    /// What was read: a file, an env var, a command line.
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    /// The observed value (secrets masked).
+    #[serde(default)]
+    pub observed: serde_json::Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<FileLocation>,
+    /// Each expectation and whether it held.
+    #[serde(default)]
+    pub findings: Vec<Finding>,
+}
+
+/// A waiver applied to (or found for) an item.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WaiverNote {
+    pub reason: String,
+    pub owner: String,
+    pub expires: String,
+    /// The status the item would have without the waiver.
+    pub underlying: Status,
+}
+
+/// The result of one item.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ItemResult {
+    pub pack: String,
+    pub id: String,
+    pub title: String,
+    pub section: String,
+    pub section_title: String,
+    pub severity: Severity,
+    pub phase: Phase,
+    pub kind: ItemKind,
+    pub status: Status,
+    /// One line saying why the item has this status.
+    pub summary: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    pub why: String,
+    pub fix: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceDoc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<WaiverNote>,
+    /// Whether this result keeps the gate from saying go.
+    pub blocking: bool,
+    pub duration_ms: u64,
+}
+
+impl ItemResult {
+    /// `pack:id`, unique within a run.
+    pub fn qualified_id(&self) -> String {
+        format!("{}:{}", self.pack, self.id)
+    }
+}
+
+/// A pack used by a run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PackRef {
+    pub name: String,
+    pub version: String,
+    pub title: String,
+    /// `builtin` or the file it was read from.
+    pub origin: String,
+}
+
+/// A profile waiver that matched no item of the run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct UnusedWaiver {
+    pub item: String,
+    pub reason: String,
+    /// `no such item`, `item passes`, `expired`...
+    pub why_unused: String,
+}
+
+/// Counts of results by status.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Counts {
+    pub pass: usize,
+    pub fail: usize,
+    pub warn: usize,
+    pub error: usize,
+    pub pending: usize,
+    pub waived: usize,
+    pub not_applicable: usize,
+    pub total: usize,
+}
+
+impl Counts {
+    pub fn of<'a>(results: impl IntoIterator<Item = &'a ItemResult>) -> Counts {
+        let mut c = Counts::default();
+        for r in results {
+            c.total += 1;
+            *match r.status {
+                Status::Pass => &mut c.pass,
+                Status::Fail => &mut c.fail,
+                Status::Warn => &mut c.warn,
+                Status::Error => &mut c.error,
+                Status::Pending => &mut c.pending,
+                Status::Waived => &mut c.waived,
+                Status::NotApplicable => &mut c.not_applicable,
+            } += 1;
+        }
+        c
+    }
+}
+
+/// One whole run: what was checked, against what, and the verdict.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Run {
+    pub schema: String,
+    pub shipcheck_version: String,
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub profile: String,
+    /// SHA-256 of the profile file's bytes.
+    pub profile_digest: String,
+    pub environment: String,
+    pub packs: Vec<PackRef>,
+    pub results: Vec<ItemResult>,
+    pub unused_waivers: Vec<UnusedWaiver>,
+    pub counts: Counts,
+    pub score: crate::gate::Score,
+    pub gate: crate::gate::Verdict,
+}

@@ -1,0 +1,35 @@
+//! Packs embedded in the binary. They are data files under `packs/`, not Rust code.
+
+use super::{LoadedPack, load_pack_text};
+use crate::error::Error;
+
+/// (name, file text) of every built-in pack.
+const PACKS: &[(&str, &str)] = &[("secureclaw", include_str!("../../packs/secureclaw.yaml"))];
+
+/// Names of the built-in packs.
+pub fn names() -> Vec<&'static str> {
+    PACKS.iter().map(|(n, _)| *n).collect()
+}
+
+/// Loads a built-in pack by name; `None` when there is no such pack.
+pub fn load(name: &str) -> Option<Result<LoadedPack, Error>> {
+    let (n, text) = PACKS.iter().find(|(n, _)| *n == name)?;
+    Some(load_pack_text(&format!("builtin:{n}"), (*text).to_string()))
+}
+
+/// The YAML text of a built-in pack.
+pub fn text(name: &str) -> Option<&'static str> {
+    PACKS.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_builtin_pack_is_valid() {
+        for name in super::names() {
+            if let Some(Err(e)) = super::load(name) {
+                panic!("built-in pack {name} is invalid: {e}");
+            }
+        }
+    }
+}

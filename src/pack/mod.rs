@@ -1,0 +1,356 @@
+//! Packs: checklists as code. A pack is a YAML file of sections of items; each item is an
+//! automated `check` (a probe plus matchers) or a manual `attest`ation.
+//!
+//! [`load`] parses and validates a pack with source positions; [`builtin`] holds the packs
+//! embedded in the binary; [`schema`] publishes the JSON Schema of the format.
+
+pub mod builtin;
+pub mod load;
+pub mod schema;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use crate::duration::Span;
+use crate::matcher::Matcher;
+use crate::probe::ProbeRef;
+
+pub use load::{LoadedPack, load_pack_file, load_pack_text};
+
+/// A string with the position it was read from, for located errors.
+pub type Text = Spanned<String>;
+
+/// A whole pack file.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Pack {
+    /// Short machine name, e.g. `secureclaw`; used to qualify item ids (`secureclaw:ID`).
+    pub name: String,
+    /// The pack's own version (semver recommended); recorded in every run.
+    pub version: String,
+    /// Human title.
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The checklist document this pack makes executable.
+    #[serde(default)]
+    pub source: Option<SourceDoc>,
+    /// Variables the items use as `${name}`; values come from the profile.
+    #[serde(default)]
+    pub variables: Vec<Variable>,
+    pub sections: Vec<Section>,
+}
+
+/// Where a pack (or an item) comes from.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourceDoc {
+    /// File name of the source document.
+    pub document: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Section heading inside the document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub section: Option<String>,
+}
+
+/// A declared variable.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Variable {
+    /// Name used as `${name}` in items and as a key in the profile's `vars`.
+    #[schemars(with = "String")]
+    pub name: Text,
+    /// What the variable means, shown by `pack show` and `init`.
+    pub doc: String,
+    /// Value when the profile gives none.
+    #[serde(default)]
+    pub default: Option<String>,
+    /// A run refuses to start when a required variable has no value.
+    #[serde(default)]
+    pub required: bool,
+    /// If set, the value must be one of these.
+    #[serde(default)]
+    pub allowed: Vec<String>,
+    /// The value is a secret (a token, a URL with a password): it is never printed.
+    #[serde(default)]
+    pub secret: bool,
+}
+
+/// A group of items, shown together in reports.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Section {
+    #[schemars(with = "String")]
+    pub id: Text,
+    pub title: String,
+    pub items: Vec<Item>,
+}
+
+/// One checklist item.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Item {
+    /// Stable id, unique in the pack: lower case letters, digits, `.`, `-`, `_`.
+    #[schemars(with = "String")]
+    pub id: Text,
+    pub title: String,
+    pub severity: Severity,
+    /// Why the item matters.
+    pub why: String,
+    /// How to fix a failure.
+    pub fix: String,
+    pub phase: Phase,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// jq condition over `{vars, environment}`; the item is not_applicable when it is false.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub when: Option<Text>,
+    /// Optional items are not_applicable unless the profile enables them (`enable:`).
+    #[serde(default)]
+    pub optional: bool,
+    /// An automated check.
+    #[serde(default)]
+    pub check: Option<Check>,
+    /// A manual attestation.
+    #[serde(default)]
+    pub attest: Option<Attest>,
+    /// Where in the source document the item comes from.
+    #[serde(default)]
+    pub source: Option<SourceDoc>,
+    #[serde(default)]
+    pub links: Vec<String>,
+}
+
+/// An automated check: exactly one probe, then matchers over what it observed.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Check {
+    /// Probe: file facts (exists, type, mode, owner, size, age, content).
+    #[serde(default)]
+    pub file: Option<crate::probe::file::FileProbe>,
+    /// Probe: a value from a structured config file, selected with a jq query.
+    #[serde(default)]
+    pub config: Option<crate::probe::config::ConfigProbe>,
+    /// Probe: an environment variable, from the process or an env file.
+    #[serde(default)]
+    pub env: Option<crate::probe::env::EnvProbe>,
+    /// Probe: a command run with an argv (never a shell line), its exit code and output.
+    #[serde(default)]
+    pub command: Option<crate::probe::command::CommandProbe>,
+    /// Probe: free space on the file system holding a path.
+    #[serde(default)]
+    pub disk: Option<crate::probe::disk::DiskProbe>,
+    /// Matchers over the probe's observed value; all must hold.
+    #[serde(default)]
+    pub expect: Vec<Matcher>,
+    /// Result when a matcher does not hold: `fail` (default) or `warn`.
+    #[serde(default)]
+    pub on_fail: OnFail,
+    /// Time allowed for this check (default 30s).
+    #[serde(default)]
+    pub timeout: Option<Span>,
+    /// Whether the observed value is a secret. Unset: guessed from the key or variable name.
+    #[serde(default)]
+    pub secret: Option<bool>,
+}
+
+/// What a check that does not hold yields.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnFail {
+    #[default]
+    Fail,
+    Warn,
+}
+
+/// A manual attestation: a person with one of these roles says the item holds.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Attest {
+    /// Roles allowed to attest.
+    pub roles: Vec<Role>,
+    /// Whether an attestation must carry evidence (a file or URL).
+    #[serde(default)]
+    pub evidence_required: bool,
+    /// How long an attestation stays valid, e.g. `90d`.
+    #[serde(default)]
+    pub valid_for: Option<Span>,
+    /// What the attester should verify.
+    #[serde(default)]
+    pub instructions: Option<String>,
+}
+
+/// Sign-off and attestation roles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Security,
+    Operations,
+    Compliance,
+    Development,
+    Management,
+}
+
+/// How bad a failing item is. Ordered: `info` < `low` < `medium` < `high` < `critical`.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl std::str::FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Severity::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| format!("`{s}` is not a severity (critical, high, medium, low, info)"))
+    }
+}
+
+/// When in a deployment's life an item is checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    PreDeploy,
+    PostDeployImmediate,
+    FirstHour,
+    FirstDay,
+    FirstWeek,
+    Periodic,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::PreDeploy => "pre-deploy",
+            Phase::PostDeployImmediate => "post-deploy-immediate",
+            Phase::FirstHour => "first-hour",
+            Phase::FirstDay => "first-day",
+            Phase::FirstWeek => "first-week",
+            Phase::Periodic => "periodic",
+        }
+    }
+}
+
+impl Check {
+    /// The one probe this check names; an error message when it names none or several.
+    pub fn probe(&self) -> Result<ProbeRef<'_>, String> {
+        let mut found = Vec::new();
+        if let Some(p) = &self.file {
+            found.push(ProbeRef::File(p));
+        }
+        if let Some(p) = &self.config {
+            found.push(ProbeRef::Config(p));
+        }
+        if let Some(p) = &self.env {
+            found.push(ProbeRef::Env(p));
+        }
+        if let Some(p) = &self.command {
+            found.push(ProbeRef::Command(p));
+        }
+        if let Some(p) = &self.disk {
+            found.push(ProbeRef::Disk(p));
+        }
+        match found.len() {
+            1 => Ok(found.remove(0)),
+            0 => Err(format!(
+                "a check needs exactly one probe, one of: {}",
+                crate::probe::KINDS.join(", ")
+            )),
+            _ => Err(format!(
+                "a check names {} probes ({}); it needs exactly one",
+                found.len(),
+                found
+                    .iter()
+                    .map(|p| p.kind())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    }
+}
+
+/// A plain-text description of a pack: variables, then sections and their items.
+pub fn describe(pack: &Pack) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(out, "{} {} — {}", pack.name, pack.version, pack.title);
+    if let Some(src) = &pack.source {
+        let _ = writeln!(out, "source: {}", src.document);
+    }
+    if !pack.variables.is_empty() {
+        let _ = writeln!(out, "\nvariables:");
+        for v in &pack.variables {
+            let mut flags = Vec::new();
+            if v.required {
+                flags.push("required".to_string());
+            }
+            if v.secret {
+                flags.push("secret".to_string());
+            }
+            if let Some(d) = &v.default {
+                flags.push(format!("default {d}"));
+            }
+            if !v.allowed.is_empty() {
+                flags.push(format!("one of {}", v.allowed.join("|")));
+            }
+            let _ = writeln!(
+                out,
+                "  {:<24} {} [{}]",
+                v.name.value,
+                v.doc,
+                flags.join(", ")
+            );
+        }
+    }
+    for s in &pack.sections {
+        let _ = writeln!(out, "\n{} ({})", s.title, s.id.value);
+        for i in &s.items {
+            let kind = match (&i.check, &i.attest) {
+                (Some(c), _) => c.probe().map(|p| p.kind()).unwrap_or("check"),
+                _ => "attest",
+            };
+            let opt = if i.optional { " optional" } else { "" };
+            let _ = writeln!(
+                out,
+                "  {:<40} {:<8} {:<22} {:<8}{opt}  {}",
+                i.id.value,
+                i.severity.as_str(),
+                i.phase.as_str(),
+                kind,
+                i.title
+            );
+        }
+    }
+    out
+}

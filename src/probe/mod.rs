@@ -1,0 +1,240 @@
+//! Probes observe a real deployment: one module per kind. A probe reads what it is told to
+//! (a file, a config value, an env var, a command's output, free space) and returns an
+//! [`Observation`]: the value matchers judge, what was read, and the probe's own findings.
+//! A probe that cannot observe returns an error message: the item's result is `error`,
+//! never `pass`.
+
+pub mod command;
+pub mod config;
+pub mod disk;
+pub mod env;
+pub mod file;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::pack::Text;
+use crate::template::Scope;
+
+/// Names of the probe kinds, as written in a pack's `check:`.
+pub const KINDS: &[&str] = &["file", "config", "env", "command", "disk"];
+
+/// The one probe a check names.
+#[derive(Clone, Copy, Debug)]
+pub enum ProbeRef<'a> {
+    File(&'a file::FileProbe),
+    Config(&'a config::ConfigProbe),
+    Env(&'a env::EnvProbe),
+    Command(&'a command::CommandProbe),
+    Disk(&'a disk::DiskProbe),
+}
+
+impl ProbeRef<'_> {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProbeRef::File(_) => "file",
+            ProbeRef::Config(_) => "config",
+            ProbeRef::Env(_) => "env",
+            ProbeRef::Command(_) => "command",
+            ProbeRef::Disk(_) => "disk",
+        }
+    }
+
+    /// Every templated string of the probe, so loading can check its `${...}` references.
+    pub fn templates(&self) -> Vec<&Text> {
+        match self {
+            ProbeRef::File(p) => p.templates(),
+            ProbeRef::Config(p) => p.templates(),
+            ProbeRef::Env(p) => p.templates(),
+            ProbeRef::Command(p) => p.templates(),
+            ProbeRef::Disk(p) => p.templates(),
+        }
+    }
+
+    /// Static problems (bad regex, bad jq, bad mode), each with the field it is about.
+    pub fn validate(&self) -> Vec<(String, Option<&Text>)> {
+        match self {
+            ProbeRef::File(p) => p.validate(),
+            ProbeRef::Config(p) => p.validate(),
+            ProbeRef::Env(_) | ProbeRef::Disk(_) => Vec::new(),
+            ProbeRef::Command(p) => p.validate(),
+        }
+    }
+
+    /// Observes the deployment. Blocking: the engine runs it on a worker thread.
+    pub fn observe(&self, ctx: &ProbeCtx) -> Result<Observation, String> {
+        match self {
+            ProbeRef::File(p) => p.observe(ctx),
+            ProbeRef::Config(p) => p.observe(ctx),
+            ProbeRef::Env(p) => p.observe(ctx),
+            ProbeRef::Command(p) => p.observe(ctx),
+            ProbeRef::Disk(p) => p.observe(ctx),
+        }
+    }
+}
+
+/// What a probe needs from the run: variable values, the folder relative paths start
+/// from, and caches shared by all items of the run.
+pub struct ProbeCtx {
+    pub vars: Arc<BTreeMap<String, String>>,
+    pub base_dir: PathBuf,
+    pub cache: Arc<Cache>,
+}
+
+impl ProbeCtx {
+    pub fn scope(&self) -> Scope<'_> {
+        Scope { vars: &self.vars }
+    }
+
+    /// Expands a templated string.
+    pub fn expand(&self, text: &Text) -> Result<String, String> {
+        self.scope().expand(&text.value)
+    }
+
+    /// Expands a templated path and makes it absolute.
+    pub fn path(&self, text: &Text) -> Result<PathBuf, String> {
+        self.scope().expand_path(&text.value, &self.base_dir)
+    }
+}
+
+/// Per-run caches: a config file read by ten items is parsed once.
+#[derive(Default)]
+pub struct Cache {
+    docs: Mutex<HashMap<String, Arc<std::sync::OnceLock<Result<config::Document, String>>>>>,
+}
+
+impl Cache {
+    /// Returns the cached result for `key`, computing it once with `load`.
+    pub fn document(
+        &self,
+        key: String,
+        load: impl FnOnce() -> Result<config::Document, String>,
+    ) -> Result<config::Document, String> {
+        let cell = {
+            let mut map = self.docs.lock().unwrap_or_else(|p| p.into_inner());
+            Arc::clone(map.entry(key).or_default())
+        };
+        cell.get_or_init(load).clone()
+    }
+}
+
+/// What a probe saw.
+#[derive(Clone, Debug, Serialize)]
+pub struct Observation {
+    /// The value matchers judge (a config value, an env var, stdout, file facts).
+    pub value: Value,
+    /// What was read, e.g. `file /etc/app/config.json` or `env API_TOKEN (process)`.
+    pub source: String,
+    /// The query or selector applied, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    /// File and 1-based line the value was read from, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<FileLocation>,
+    /// Assertions the probe made itself (mode, owner, exit code...).
+    pub findings: Vec<Finding>,
+    /// The name or key read looks like a secret's (token, password, key...).
+    #[serde(skip)]
+    pub secret_hint: bool,
+}
+
+impl Observation {
+    pub fn new(value: Value, source: impl Into<String>) -> Self {
+        Observation {
+            value,
+            source: source.into(),
+            query: None,
+            location: None,
+            findings: Vec::new(),
+            secret_hint: false,
+        }
+    }
+}
+
+/// A file and line evidence was read from.
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct FileLocation {
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+}
+
+/// One expectation and whether it held.
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq)]
+pub struct Finding {
+    /// Held (`true`), did not hold (`false`).
+    pub ok: bool,
+    /// The expectation in words, e.g. `mode at most 0600`.
+    pub expected: String,
+    /// What was observed, already safe to print.
+    pub observed: String,
+}
+
+impl Finding {
+    pub fn new(ok: bool, expected: impl Into<String>, observed: impl Into<String>) -> Self {
+        Finding {
+            ok,
+            expected: expected.into(),
+            observed: observed.into(),
+        }
+    }
+}
+
+/// Whether a key or variable name looks like it holds a secret.
+pub fn looks_secret(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    [
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "apikey",
+        "api_key",
+        "api-key",
+        "private_key",
+        "privatekey",
+        "credential",
+        "signing_key",
+        "encryption_key",
+        "database_url",
+        "dsn",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
+}
+
+/// Reads at most `limit` bytes of a file, saying so if it is larger.
+pub fn read_bounded(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut buf = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if buf.len() as u64 > limit {
+        return Err(format!(
+            "{} is larger than {} bytes; shipcheck does not read it",
+            path.display(),
+            limit
+        ));
+    }
+    Ok(buf)
+}
+
+/// Largest file a probe reads: config files and content checks.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn secret_names() {
+        assert!(super::looks_secret("SECURECLAW_GATEWAY_TOKEN"));
+        assert!(super::looks_secret(".gateway.auth.password"));
+        assert!(!super::looks_secret("NODE_ENV"));
+    }
+}

@@ -1,0 +1,105 @@
+//! Redaction: secret values never leave shipcheck. Evidence shows a secret's length only,
+//! and a final scrub replaces any known secret value that slipped into text (a command's
+//! output, an error message) before anything is printed or written.
+
+use serde_json::Value;
+
+/// The mask shown instead of a secret value.
+pub fn mask_value(value: &Value) -> String {
+    match value {
+        Value::Null => "(not set)".into(),
+        Value::String(s) => format!("<secret: {} chars>", s.chars().count()),
+        Value::Array(a) => format!("<secret: list of {}>", a.len()),
+        Value::Object(_) => "<secret: map>".into(),
+        _ => "<secret>".into(),
+    }
+}
+
+/// Known secret values of a run, scrubbed from every string before output.
+#[derive(Debug, Default, Clone)]
+pub struct Redactor {
+    secrets: Vec<String>,
+}
+
+/// Shorter values are not scrubbed from free text: replacing every `a` or `on` would
+/// destroy the report while protecting nothing (the value is weak anyway and is flagged).
+const MIN_SCRUB_LEN: usize = 4;
+
+impl Redactor {
+    /// Registers a secret string (and the strings inside a secret list or map).
+    pub fn add_value(&mut self, value: &Value) {
+        match value {
+            Value::String(s) => self.add(s),
+            Value::Array(items) => items.iter().for_each(|v| self.add_value(v)),
+            Value::Object(map) => map.values().for_each(|v| self.add_value(v)),
+            _ => {}
+        }
+    }
+
+    pub fn add(&mut self, secret: &str) {
+        let s = secret.trim();
+        if s.chars().count() >= MIN_SCRUB_LEN && !self.secrets.iter().any(|k| k == s) {
+            self.secrets.push(s.to_string());
+            // Longest first, so a secret containing another is masked whole.
+            self.secrets.sort_by_key(|k| std::cmp::Reverse(k.len()));
+        }
+    }
+
+    /// Replaces every known secret in `text` with a mask.
+    pub fn scrub(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for s in &self.secrets {
+            if out.contains(s.as_str()) {
+                out = out.replace(
+                    s.as_str(),
+                    &format!("<secret: {} chars>", s.chars().count()),
+                );
+            }
+        }
+        out
+    }
+
+    pub fn scrub_in_place(&self, text: &mut String) {
+        if self.secrets.iter().any(|s| text.contains(s.as_str())) {
+            *text = self.scrub(text);
+        }
+    }
+
+    /// Scrubs every string in a JSON value, and masks values under secret-looking keys.
+    pub fn scrub_value(&self, value: &mut Value) {
+        match value {
+            Value::String(s) => self.scrub_in_place(s),
+            Value::Array(items) => items.iter_mut().for_each(|v| self.scrub_value(v)),
+            Value::Object(map) => {
+                for (k, v) in map.iter_mut() {
+                    if crate::probe::looks_secret(k) && !v.is_null() && !v.is_boolean() {
+                        *v = Value::String(mask_value(v));
+                    } else {
+                        self.scrub_value(v);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn scrubs_known_values_and_secret_keys() {
+        let mut r = Redactor::default();
+        r.add("s3cr3t-value");
+        r.add("ab"); // too short to scrub from text
+        assert_eq!(r.scrub("token=s3cr3t-value;"), "token=<secret: 12 chars>;");
+        let mut v =
+            json!({"auth": {"token": "zzzz-other"}, "note": "was s3cr3t-value", "mode": "token"});
+        r.scrub_value(&mut v);
+        assert_eq!(v["auth"]["token"], "<secret: 10 chars>");
+        assert_eq!(v["note"], "was <secret: 12 chars>");
+        assert_eq!(v["mode"], "token");
+    }
+}
