@@ -32,6 +32,10 @@ pub struct CommandProbe {
     /// Which output the matchers judge: `stdout` (default), `stderr` or `combined`.
     #[serde(default)]
     pub capture: Capture,
+    /// How to read the captured output: `text` (default, trailing newline trimmed) or
+    /// `json` (parsed, so `jq` matchers can query it).
+    #[serde(default)]
+    pub output: Output,
     /// Working directory (default: the profile's folder).
     #[serde(default)]
     #[schemars(with = "Option<String>")]
@@ -60,6 +64,15 @@ pub enum Capture {
     Stdout,
     Stderr,
     Combined,
+}
+
+/// How the captured output is read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Output {
+    #[default]
+    Text,
+    Json,
 }
 
 impl CommandProbe {
@@ -125,7 +138,17 @@ impl CommandProbe {
             Capture::Stderr => stderr.clone(),
             Capture::Combined => format!("{stdout}{stderr}"),
         };
-        let mut obs = Observation::new(json!(captured.trim_end()), shown);
+        let value = match self.output {
+            Output::Text => json!(captured.trim_end()),
+            Output::Json => serde_json::from_str(&captured).map_err(|e| {
+                format!(
+                    "{shown} did not print JSON (line {}, column {}: {e})",
+                    e.line(),
+                    e.column()
+                )
+            })?,
+        };
+        let mut obs = Observation::new(value, shown);
         match self.exit_code.unwrap_or(ExitCode::Code(0)) {
             ExitCode::Code(want) => obs.findings.push(Finding::new(
                 code == Some(want),

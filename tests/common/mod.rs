@@ -1,0 +1,103 @@
+//! Helpers shared by the integration tests: run the built binary, copy fixtures.
+#![allow(dead_code)]
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+/// Runs the `shipcheck` binary with `args` in `cwd`, colour off.
+pub fn shipcheck(cwd: &Path, args: &[&str]) -> Output {
+    assert_cmd::Command::cargo_bin("shipcheck")
+        .expect("binary built")
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .args(args)
+        .output()
+        .expect("shipcheck runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// Copies a folder recursively.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+pub fn chmod(path: &Path, mode: u32) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// The fixture application in a temp dir, with the modes and times git cannot carry:
+/// `good` is correct, `bad` has one defect per failing item.
+pub fn fixture_app() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = tmp.path().join("app");
+    copy_dir(&fixtures().join("app"), &app);
+    for (env, good) in [("good", true), ("bad", false)] {
+        let root = app.join(env);
+        std::fs::copy(app.join("bin/health.sh"), root.join("health.sh")).unwrap();
+        chmod(&root.join("health.sh"), 0o755);
+        std::fs::write(root.join("backup.sh"), "#!/bin/sh\necho ok\n").unwrap();
+        chmod(&root.join("backup.sh"), if good { 0o755 } else { 0o644 });
+        chmod(&root.join("config.json"), if good { 0o600 } else { 0o644 });
+        let backups = root.join("backups");
+        std::fs::create_dir_all(&backups).unwrap();
+        let dump = backups.join("app.dump");
+        std::fs::write(&dump, "dump").unwrap();
+        if !good {
+            let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 3600);
+            std::fs::File::options()
+                .write(true)
+                .open(&dump)
+                .unwrap()
+                .set_modified(old)
+                .unwrap();
+        }
+    }
+    tmp
+}
+
+/// Parses JSON output.
+pub fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            stdout(o),
+            stderr(o)
+        )
+    })
+}
+
+/// `id -> status` of a JSON run.
+pub fn statuses(run: &serde_json::Value) -> std::collections::BTreeMap<String, String> {
+    run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().to_string(),
+                r["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
