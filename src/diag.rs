@@ -59,9 +59,34 @@ pub struct SourceDiagnostics {
     pub file: String,
     pub source: Arc<String>,
     pub problems: Vec<Problem>,
+    /// Secret values that occur in the source: snippets show them as `*` of equal length.
+    pub masked: Vec<String>,
 }
 
 impl SourceDiagnostics {
+    /// Diagnostics for `file` with no secrets to mask.
+    pub fn new(file: impl Into<String>, source: Arc<String>, problems: Vec<Problem>) -> Self {
+        SourceDiagnostics {
+            file: file.into(),
+            source,
+            problems,
+            masked: Vec::new(),
+        }
+    }
+
+    /// The source as snippets may show it: secrets replaced by `*`, columns unchanged.
+    fn shown_source(&self) -> Arc<String> {
+        let mut text = None::<String>;
+        for secret in self.masked.iter().filter(|s| !s.is_empty()) {
+            let current = text.as_deref().unwrap_or(&self.source);
+            if current.contains(secret.as_str()) {
+                let stars = "*".repeat(secret.chars().count());
+                text = Some(current.replace(secret.as_str(), &stars));
+            }
+        }
+        text.map_or_else(|| Arc::clone(&self.source), Arc::new)
+    }
+
     /// Renders every problem as an annotated snippet; `color` adds ANSI styling.
     pub fn render(&self, color: bool) -> String {
         let theme = if color {
@@ -73,11 +98,12 @@ impl SourceDiagnostics {
             .with_context_lines(1)
             .with_width(100);
         let mut out = String::new();
+        let source = self.shown_source();
         for problem in &self.problems {
             let diag = ProblemDiagnostic {
                 message: self.headline(problem),
-                source: NamedSource::new(self.file.clone(), Arc::clone(&self.source)),
-                span: problem.pos.map(|p| span_at(&self.source, p)),
+                source: NamedSource::new(self.file.clone(), Arc::clone(&source)),
+                span: problem.pos.map(|p| span_at(&source, p)),
                 label: problem.label.clone(),
                 help: problem.help.clone(),
             };
@@ -190,13 +216,18 @@ mod tests {
 
     #[test]
     fn render_names_file_line_and_column() {
-        let d = SourceDiagnostics {
-            file: "pack.yaml".into(),
-            source: Arc::new("x: 1\ny: 2\n".into()),
-            problems: vec![Problem::new("bad y", Some(Pos { line: 2, column: 4 }))],
-        };
+        let mut d = SourceDiagnostics::new(
+            "pack.yaml",
+            Arc::new("x: hunter22\ny: 2\n".into()),
+            vec![Problem::new("bad y", Some(Pos { line: 2, column: 4 }))],
+        );
+        d.masked.push("hunter22".into());
         let out = d.render(false);
         assert!(out.contains("pack.yaml:2:4: bad y"), "{out}");
         assert!(out.contains("y: 2"), "{out}");
+        assert!(
+            out.contains("x: ********") && !out.contains("hunter22"),
+            "{out}"
+        );
     }
 }

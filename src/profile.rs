@@ -106,7 +106,7 @@ impl Profile {
         let digest = format!("sha256:{}", hex(&sha2::Sha256::digest(text.as_bytes())));
         let source = Arc::new(text);
         let file: ProfileFile = crate::pack::load::parse_yaml(&source)
-            .map_err(|p| Self::invalid(path, &source, vec![p]))?;
+            .map_err(|p| Self::invalid(path, &source, vec![p], Vec::new()))?;
         let mut problems = Vec::new();
         if file.packs.is_empty() {
             problems.push(Problem::new(
@@ -138,7 +138,8 @@ impl Profile {
             ));
         }
         if !problems.is_empty() {
-            return Err(Self::invalid(path, &source, problems));
+            let masked = secret_looking_values(&file);
+            return Err(Self::invalid(path, &source, problems, masked));
         }
         let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
         let dir = abs
@@ -154,12 +155,16 @@ impl Profile {
         })
     }
 
-    fn invalid(path: &Path, source: &Arc<String>, problems: Vec<Problem>) -> Error {
-        Error::Invalid(Box::new(SourceDiagnostics {
-            file: path.display().to_string(),
-            source: Arc::clone(source),
-            problems,
-        }))
+    fn invalid(
+        path: &Path,
+        source: &Arc<String>,
+        problems: Vec<Problem>,
+        masked: Vec<String>,
+    ) -> Error {
+        let mut d =
+            SourceDiagnostics::new(path.display().to_string(), Arc::clone(source), problems);
+        d.masked = masked;
+        Error::Invalid(Box::new(d))
     }
 
     /// The environment to use: the one asked for, else the profile's default, else
@@ -263,16 +268,44 @@ impl Profile {
             }
         }
         if problems.is_empty() {
-            Ok(out)
-        } else {
-            Err(Self::invalid(&self.path, &self.source, problems))
+            return Ok(out);
         }
+        // Mask every value given for a secret variable (in any environment), and values
+        // under secret-looking names, in the snippets.
+        let mut masked = secret_looking_values(&self.file);
+        let secret_names: BTreeSet<&str> = packs
+            .iter()
+            .flat_map(|lp| lp.pack.variables.iter())
+            .filter(|v| v.secret)
+            .map(|v| v.name.value.as_str())
+            .collect();
+        let all_given = self
+            .file
+            .vars
+            .iter()
+            .chain(self.file.environments.values().flat_map(|e| e.vars.iter()));
+        masked.extend(
+            all_given
+                .filter(|(k, _)| secret_names.contains(k.as_str()))
+                .filter_map(|(_, v)| scalar(&v.value)),
+        );
+        Err(Self::invalid(&self.path, &self.source, problems, masked))
     }
 }
 
 /// Lower-case hex of bytes.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Values given for variables whose names look secret (`api_token`, `db_password`...).
+fn secret_looking_values(file: &ProfileFile) -> Vec<String> {
+    file.vars
+        .iter()
+        .chain(file.environments.values().flat_map(|e| e.vars.iter()))
+        .filter(|(k, _)| crate::probe::looks_secret(k))
+        .filter_map(|(_, v)| scalar(&v.value))
+        .collect()
 }
 
 fn scalar(v: &Value) -> Option<String> {

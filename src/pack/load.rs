@@ -31,11 +31,11 @@ pub fn load_pack_file(path: &Path) -> Result<LoadedPack, Error> {
 pub fn load_pack_text(file: &str, text: String) -> Result<LoadedPack, Error> {
     let source = Arc::new(text);
     let fail = |problems: Vec<Problem>| {
-        Error::Invalid(Box::new(SourceDiagnostics {
-            file: file.to_string(),
-            source: Arc::clone(&source),
+        Error::Invalid(Box::new(SourceDiagnostics::new(
+            file,
+            Arc::clone(&source),
             problems,
-        }))
+        )))
     };
     let pack: Pack = parse_yaml(&source).map_err(|p| fail(vec![p]))?;
     let problems = validate(&pack);
@@ -60,7 +60,10 @@ pub fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Probl
         let pos = e.location().as_ref().and_then(Pos::from_location);
         let message = crate::probe::file::one_line(&e.without_snippet().to_string());
         // serde-saphyr appends its own "at line X column Y"; we show positions ourselves.
-        let message = strip_position_suffix(&message);
+        let mut message = strip_position_suffix(&message);
+        if message == "invalid boolean" {
+            message.push_str(": expected true or false");
+        }
         Problem::new(message, pos).with_label("here")
     })
 }
