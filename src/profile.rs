@@ -376,9 +376,7 @@ pub fn template(pack: &crate::pack::Pack, pack_ref: &str) -> String {
         "# Values shared by every environment. Relative paths start at this file's folder."
     );
     let _ = writeln!(out, "vars:");
-    if pack.variables.is_empty() {
-        let _ = writeln!(out, "  {{}}");
-    }
+    let mut uncommented = 0;
     for v in &pack.variables {
         let _ = writeln!(
             out,
@@ -400,9 +398,13 @@ pub fn template(pack: &crate::pack::Pack, pack_ref: &str) -> String {
                 let _ = writeln!(out, "  # {}: {}", v.name.value, yaml_scalar(d));
             }
             None => {
+                uncommented += 1;
                 let _ = writeln!(out, "  {}: \"\"", v.name.value);
             }
         }
+    }
+    if uncommented == 0 {
+        let _ = writeln!(out, "  {{}}");
     }
     let _ = writeln!(out);
     let _ = writeln!(out, "# Per-environment values override `vars`.");
