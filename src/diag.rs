@@ -190,9 +190,7 @@ fn span_at(source: &str, pos: Pos) -> SourceSpan {
         .nth(pos.column.saturating_sub(1))
         .map_or(line.len(), |(i, _)| i);
     let rest = &line[col_byte..];
-    let len = rest
-        .find(|c: char| c == ',' || c == '#' || c == '}' || c == ']')
-        .unwrap_or(rest.len());
+    let len = rest.find([',', '#', '}', ']']).unwrap_or(rest.len());
     let len = rest[..len].trim_end().len().max(1);
     SourceSpan::new(
         (line_start + col_byte).min(source.len()).into(),

@@ -23,6 +23,9 @@ use crate::probe::{Cache, Finding, ProbeCtx};
 use crate::profile::Profile;
 use crate::redact::Redactor;
 
+/// Variables of the profile's other environments, by environment name.
+type OtherEnvs = Vec<(String, Arc<BTreeMap<String, String>>)>;
+
 /// Default time allowed for one check.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -257,7 +260,7 @@ fn other_environments(
     profile: &Profile,
     packs: &[Arc<LoadedPack>],
     current: &str,
-) -> Arc<Vec<(String, Arc<BTreeMap<String, String>>)>> {
+) -> Arc<OtherEnvs> {
     let list = profile
         .file
         .environments
@@ -310,7 +313,7 @@ fn execute(
     packs: &[Arc<LoadedPack>],
     todo: &[(usize, At)],
     vars: &Arc<BTreeMap<String, String>>,
-    others: &Arc<Vec<(String, Arc<BTreeMap<String, String>>)>>,
+    others: &Arc<OtherEnvs>,
     profile: &Profile,
     cache: &Arc<Cache>,
     opts: &Options,

@@ -333,23 +333,6 @@ pub fn expiry(text: &str) -> Result<jiff::Timestamp, String> {
         .map_err(|e| format!("`{t}`: {e}"))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn expiry_is_end_of_day_utc() {
-        let ts = expiry("2026-12-31").unwrap();
-        assert_eq!(ts.to_string(), "2027-01-01T00:00:00Z");
-        assert!(expiry("2026-02-30").is_err());
-        assert!(expiry("soon").is_err());
-        assert_eq!(
-            expiry("2026-06-01T12:00:00Z").unwrap().to_string(),
-            "2026-06-01T12:00:00Z"
-        );
-    }
-}
-
 /// A commented profile for `pack`, written by `shipcheck init`. `pack_ref` is how the
 /// profile names the pack (a built-in name or a path).
 pub fn template(pack: &crate::pack::Pack, pack_ref: &str) -> String {
@@ -472,5 +455,22 @@ fn yaml_scalar(s: &str) -> String {
         format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
     } else {
         s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_is_end_of_day_utc() {
+        let ts = expiry("2026-12-31").unwrap();
+        assert_eq!(ts.to_string(), "2027-01-01T00:00:00Z");
+        assert!(expiry("2026-02-30").is_err());
+        assert!(expiry("soon").is_err());
+        assert_eq!(
+            expiry("2026-06-01T12:00:00Z").unwrap().to_string(),
+            "2026-06-01T12:00:00Z"
+        );
     }
 }

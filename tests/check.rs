@@ -15,19 +15,7 @@ fn ids_with(run: &serde_json::Value, status: &str) -> Vec<String> {
 #[test]
 fn good_deployment_passes_every_automated_item() {
     let tmp = fixture_app();
-    let out = shipcheck(
-        tmp.path(),
-        &[
-            "check",
-            "--profile",
-            "app/shipcheck.yaml",
-            "--env",
-            "good",
-            "--format",
-            "json",
-            "--allow-pending",
-        ],
-    );
+    let out = check_app(&tmp, "good", &["--format", "json", "--allow-pending"]);
     let run = json(&out);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert_eq!(run["schema"], "shipcheck/run/v1");
@@ -71,18 +59,7 @@ fn good_deployment_passes_every_automated_item() {
 #[test]
 fn bad_deployment_fails_exactly_its_defects() {
     let tmp = fixture_app();
-    let out = shipcheck(
-        tmp.path(),
-        &[
-            "check",
-            "--profile",
-            "app/shipcheck.yaml",
-            "--env",
-            "bad",
-            "--format",
-            "json",
-        ],
-    );
+    let out = check_app(&tmp, "bad", &["--format", "json"]);
     let run = json(&out);
     assert_eq!(out.status.code(), Some(1));
     let mut failed = ids_with(&run, "fail");
@@ -168,20 +145,7 @@ fn fail_on_threshold_and_pending_policy_set_the_exit_code() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     // In bad, critical failures still block at --fail-on critical.
-    let out = shipcheck(
-        tmp.path(),
-        &[
-            "check",
-            "--profile",
-            "app/shipcheck.yaml",
-            "--env",
-            "bad",
-            "--fail-on",
-            "critical",
-            "--format",
-            "json",
-        ],
-    );
+    let out = check_app(&tmp, "bad", &["--fail-on", "critical", "--format", "json"]);
     assert_eq!(out.status.code(), Some(1));
     let run = json(&out);
     let blocking: Vec<&str> = run["gate"]["blocking"]
@@ -203,10 +167,7 @@ fn fail_on_threshold_and_pending_policy_set_the_exit_code() {
 #[test]
 fn human_report_groups_by_section_with_summary_and_score() {
     let tmp = fixture_app();
-    let out = shipcheck(
-        tmp.path(),
-        &["check", "--profile", "app/shipcheck.yaml", "--env", "bad"],
-    );
+    let out = check_app(&tmp, "bad", &[]);
     let text = stdout(&out);
     assert!(!text.contains('\x1b'), "no colour when not a TTY");
     for section in [

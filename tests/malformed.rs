@@ -173,10 +173,7 @@ fn profile_errors_are_located() {
         "{}",
         stderr(&out)
     );
-    let out = shipcheck(
-        tmp.path(),
-        &["check", "--profile", "app/shipcheck.yaml", "--env", "qa"],
-    );
+    let out = check_app(&tmp, "qa", &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("no environment `qa` (it defines: bad, good)"),

@@ -40,18 +40,7 @@ fn no_canary_in_any_output() {
 #[test]
 fn secret_values_show_length_only() {
     let tmp = fixture_app();
-    let out = shipcheck(
-        tmp.path(),
-        &[
-            "check",
-            "--profile",
-            "app/shipcheck.yaml",
-            "--env",
-            "good",
-            "--format",
-            "json",
-        ],
-    );
+    let out = check_app(&tmp, "good", &["--format", "json"]);
     let run = json(&out);
     let r = run["results"]
         .as_array()

@@ -164,7 +164,7 @@ impl Matcher {
                 )
             }
             Matcher::Exists(want) => one(
-                !value.is_null() == *want,
+                value.is_null() != *want,
                 if *want {
                     "is set".into()
                 } else {

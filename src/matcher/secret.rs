@@ -253,7 +253,7 @@ pub fn entropy_bits(s: &str) -> f64 {
         if s.chars().any(|c| c.is_ascii_punctuation() || c == ' ') {
             pool += 33;
         }
-        if s.chars().any(|c| !c.is_ascii()) {
+        if !s.is_ascii() {
             pool += 100;
         }
     }

@@ -212,7 +212,7 @@ fn validate_item(item: &Item, vars: &BTreeSet<&str>, problems: &mut Vec<Problem>
         if let Err(e) = crate::jq::check(&when.value) {
             problems.push(Problem::new(
                 format!("item `{id}`: invalid `when` jq expression: {e}"),
-                pos(&when),
+                pos(when),
             ));
         }
     }

@@ -101,10 +101,12 @@ impl ProbeCtx {
     }
 }
 
+type DocCell = std::sync::OnceLock<Result<config::Document, String>>;
+
 /// Per-run caches: a config file read by ten items is parsed once.
 #[derive(Default)]
 pub struct Cache {
-    docs: Mutex<HashMap<String, Arc<std::sync::OnceLock<Result<config::Document, String>>>>>,
+    docs: Mutex<HashMap<String, Arc<DocCell>>>,
 }
 
 impl Cache {

@@ -101,3 +101,10 @@ pub fn statuses(run: &serde_json::Value) -> std::collections::BTreeMap<String, S
         })
         .collect()
 }
+
+/// `shipcheck check --profile app/shipcheck.yaml --env ENV EXTRA...` on a fixture app.
+pub fn check_app(tmp: &tempfile::TempDir, env: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["check", "--profile", "app/shipcheck.yaml", "--env", env];
+    args.extend_from_slice(extra);
+    shipcheck(tmp.path(), &args)
+}
