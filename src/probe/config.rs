@@ -355,7 +355,7 @@ fn line_of_path(text: &str, query: &str) -> Option<usize> {
             k.is_empty()
                 || !k
                     .chars()
-                    .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         })
     {
         return None;
@@ -369,12 +369,12 @@ fn line_of_path(text: &str, query: &str) -> Option<usize> {
             format!("{key} ="),
             format!("{key}="),
         ];
-        let found = patterns
+        let (found, len) = patterns
             .iter()
-            .filter_map(|p| text[from..].find(p.as_str()).map(|i| from + i))
-            .filter(|&i| i == 0 || !text.as_bytes()[i - 1].is_ascii_alphanumeric())
+            .filter_map(|p| text[from..].find(p.as_str()).map(|i| (from + i, p.len())))
+            .filter(|&(i, _)| i == 0 || !text.as_bytes()[i - 1].is_ascii_alphanumeric())
             .min()?;
-        from = found + key.len();
+        from = found + len;
     }
     Some(super::file::line_of(text, from))
 }
@@ -426,5 +426,10 @@ mod tests {
         assert_eq!(line_of_path(text, ".gateway.auth.token"), Some(4));
         assert_eq!(line_of_path(text, ".gateway.nope"), None);
         assert_eq!(line_of_path(text, "[.a]"), None);
+        assert_eq!(line_of_path("{\"ключ\": {\"a\": 1}}", ".ключ.a"), None);
+        assert_eq!(
+            line_of_path("{\n\"k\": \"ключ\",\n\"a\": 1}", ".a"),
+            Some(3)
+        );
     }
 }
