@@ -329,6 +329,9 @@ fn execute(
     let packs: Arc<Vec<Arc<LoadedPack>>> = Arc::new(packs.to_vec());
     let base_dir = profile.dir.clone();
     runtime.block_on(async {
+        if let Some(progress) = &opts.progress {
+            progress(0, total);
+        }
         let permits = Arc::new(tokio::sync::Semaphore::new(concurrency));
         let mut set = tokio::task::JoinSet::new();
         for &(idx, at) in todo {
