@@ -443,7 +443,7 @@ fn evaluate(
             }
         }
     }
-    let mut secrets = Vec::new();
+    let mut secrets = obs.secrets.clone();
     if secret {
         collect_strings(&obs.value, &mut secrets);
     }

@@ -7,6 +7,7 @@
 //! go / no-go, and [`report`] renders it. The CLI in `main.rs` only parses and prints.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod diag;
 pub mod duration;
 pub mod engine;

@@ -143,6 +143,21 @@ pub struct Check {
     /// Probe: free space on the file system holding a path.
     #[serde(default)]
     pub disk: Option<crate::probe::disk::DiskProbe>,
+    /// Probe: an HTTP request, or a built-in HTTP behaviour (HSTS, CORS, auth, rate limit...).
+    #[serde(default)]
+    pub http: Option<crate::probe::http::HttpProbe>,
+    /// Probe: TLS protocols and ciphers accepted, and the certificate served.
+    #[serde(default)]
+    pub tls: Option<crate::probe::tls::TlsProbe>,
+    /// Probe: whether a TCP port accepts connections.
+    #[serde(default)]
+    pub tcp: Option<crate::probe::tcp::TcpProbe>,
+    /// Probe: name resolution.
+    #[serde(default)]
+    pub dns: Option<crate::probe::dns::DnsProbe>,
+    /// Probe: PostgreSQL TLS and authentication settings.
+    #[serde(default)]
+    pub postgres: Option<crate::probe::postgres::PostgresProbe>,
     /// Matchers over the probe's observed value; all must hold.
     #[serde(default)]
     pub expect: Vec<Matcher>,
@@ -280,6 +295,21 @@ impl Check {
         }
         if let Some(p) = &self.disk {
             found.push(ProbeRef::Disk(p));
+        }
+        if let Some(p) = &self.http {
+            found.push(ProbeRef::Http(p));
+        }
+        if let Some(p) = &self.tls {
+            found.push(ProbeRef::Tls(p));
+        }
+        if let Some(p) = &self.tcp {
+            found.push(ProbeRef::Tcp(p));
+        }
+        if let Some(p) = &self.dns {
+            found.push(ProbeRef::Dns(p));
+        }
+        if let Some(p) = &self.postgres {
+            found.push(ProbeRef::Postgres(p));
         }
         match found.len() {
             1 => Ok(found.remove(0)),

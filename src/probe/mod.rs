@@ -7,8 +7,13 @@
 pub mod command;
 pub mod config;
 pub mod disk;
+pub mod dns;
 pub mod env;
 pub mod file;
+pub mod http;
+pub mod postgres;
+pub mod tcp;
+pub mod tls;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -21,7 +26,9 @@ use crate::pack::Text;
 use crate::template::Scope;
 
 /// Names of the probe kinds, as written in a pack's `check:`.
-pub const KINDS: &[&str] = &["file", "config", "env", "command", "disk"];
+pub const KINDS: &[&str] = &[
+    "file", "config", "env", "command", "disk", "http", "tls", "tcp", "dns", "postgres",
+];
 
 /// The one probe a check names.
 #[derive(Clone, Copy, Debug)]
@@ -31,6 +38,11 @@ pub enum ProbeRef<'a> {
     Env(&'a env::EnvProbe),
     Command(&'a command::CommandProbe),
     Disk(&'a disk::DiskProbe),
+    Http(&'a http::HttpProbe),
+    Tls(&'a tls::TlsProbe),
+    Tcp(&'a tcp::TcpProbe),
+    Dns(&'a dns::DnsProbe),
+    Postgres(&'a postgres::PostgresProbe),
 }
 
 impl ProbeRef<'_> {
@@ -41,6 +53,11 @@ impl ProbeRef<'_> {
             ProbeRef::Env(_) => "env",
             ProbeRef::Command(_) => "command",
             ProbeRef::Disk(_) => "disk",
+            ProbeRef::Http(_) => "http",
+            ProbeRef::Tls(_) => "tls",
+            ProbeRef::Tcp(_) => "tcp",
+            ProbeRef::Dns(_) => "dns",
+            ProbeRef::Postgres(_) => "postgres",
         }
     }
 
@@ -52,6 +69,11 @@ impl ProbeRef<'_> {
             ProbeRef::Env(p) => p.templates(),
             ProbeRef::Command(p) => p.templates(),
             ProbeRef::Disk(p) => p.templates(),
+            ProbeRef::Http(p) => p.templates(),
+            ProbeRef::Tls(p) => p.templates(),
+            ProbeRef::Tcp(p) => p.templates(),
+            ProbeRef::Dns(p) => p.templates(),
+            ProbeRef::Postgres(p) => p.templates(),
         }
     }
 
@@ -60,8 +82,14 @@ impl ProbeRef<'_> {
         match self {
             ProbeRef::File(p) => p.validate(),
             ProbeRef::Config(p) => p.validate(),
-            ProbeRef::Env(_) | ProbeRef::Disk(_) => Vec::new(),
+            ProbeRef::Env(_)
+            | ProbeRef::Disk(_)
+            | ProbeRef::Tls(_)
+            | ProbeRef::Tcp(_)
+            | ProbeRef::Dns(_) => Vec::new(),
             ProbeRef::Command(p) => p.validate(),
+            ProbeRef::Http(p) => p.validate(),
+            ProbeRef::Postgres(p) => p.validate(),
         }
     }
 
@@ -73,6 +101,11 @@ impl ProbeRef<'_> {
             ProbeRef::Env(p) => p.observe(ctx),
             ProbeRef::Command(p) => p.observe(ctx),
             ProbeRef::Disk(p) => p.observe(ctx),
+            ProbeRef::Http(p) => p.observe(ctx),
+            ProbeRef::Tls(p) => p.observe(ctx),
+            ProbeRef::Tcp(p) => p.observe(ctx),
+            ProbeRef::Dns(p) => p.observe(ctx),
+            ProbeRef::Postgres(p) => p.observe(ctx),
         }
     }
 }
@@ -101,26 +134,43 @@ impl ProbeCtx {
     }
 }
 
-type DocCell = std::sync::OnceLock<Result<config::Document, String>>;
+type Slot = Arc<std::sync::OnceLock<Box<dyn std::any::Any + Send + Sync>>>;
 
-/// Per-run caches: a config file read by ten items is parsed once.
+/// Per-run caches: a config file read by ten items is parsed once, a TLS endpoint checked
+/// by five items is scanned once.
 #[derive(Default)]
 pub struct Cache {
-    docs: Mutex<HashMap<String, Arc<DocCell>>>,
+    slots: Mutex<HashMap<String, Slot>>,
 }
 
 impl Cache {
-    /// Returns the cached result for `key`, computing it once with `load`.
+    /// Returns the cached value for `key`, computing it once with `make`. Concurrent
+    /// callers with the same key wait for the first one.
+    pub fn memo<T: Clone + Send + Sync + 'static>(
+        &self,
+        key: String,
+        make: impl FnOnce() -> T,
+    ) -> T {
+        // The type is part of the key, so a slot only ever holds a `T`.
+        let key = format!("{:?}\0{key}", std::any::TypeId::of::<T>());
+        let cell = {
+            let mut map = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+            Arc::clone(map.entry(key).or_default())
+        };
+        let value = cell.get_or_init(|| Box::new(make()));
+        value
+            .downcast_ref::<T>()
+            .cloned()
+            .expect("cache slots are keyed by type")
+    }
+
+    /// A parsed config document, read once per run.
     pub fn document(
         &self,
         key: String,
         load: impl FnOnce() -> Result<config::Document, String>,
     ) -> Result<config::Document, String> {
-        let cell = {
-            let mut map = self.docs.lock().unwrap_or_else(|p| p.into_inner());
-            Arc::clone(map.entry(key).or_default())
-        };
-        cell.get_or_init(load).clone()
+        self.memo(format!("config\0{key}"), load)
     }
 }
 
@@ -142,6 +192,9 @@ pub struct Observation {
     /// The name or key read looks like a secret's (token, password, key...).
     #[serde(skip)]
     pub secret_hint: bool,
+    /// Secret values the probe used (a bearer token, a database URL): scrubbed from output.
+    #[serde(skip)]
+    pub secrets: Vec<String>,
 }
 
 impl Observation {
@@ -153,6 +206,7 @@ impl Observation {
             location: None,
             findings: Vec::new(),
             secret_hint: false,
+            secrets: Vec::new(),
         }
     }
 }

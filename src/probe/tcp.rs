@@ -1,0 +1,95 @@
+//! `tcp` probe: whether a port accepts connections, for "the database is not exposed" as
+//! much as for "the service listens". Bounded by a connect timeout.
+
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Finding, Observation, ProbeCtx};
+use crate::duration::Span;
+use crate::pack::Text;
+
+/// A TCP port.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TcpProbe {
+    #[schemars(with = "String")]
+    pub host: Text,
+    pub port: u16,
+    /// `open` (default) or `closed` (refused, unreachable or timed out).
+    #[serde(default)]
+    pub expect_state: PortState,
+    /// Connect timeout (default 3s).
+    #[serde(default)]
+    pub timeout: Option<Span>,
+}
+
+/// What a port should be.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PortState {
+    #[default]
+    Open,
+    Closed,
+}
+
+/// Tries to connect; returns (open, how it ended, address).
+pub fn connect(
+    host: &str,
+    port: u16,
+    timeout: Duration,
+) -> Result<(bool, String, SocketAddr), String> {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let addr = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {host}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{host} resolves to no address"))?;
+    let started = Instant::now();
+    Ok(match TcpStream::connect_timeout(&addr, timeout) {
+        Ok(_) => (
+            true,
+            format!("connected in {} ms", started.elapsed().as_millis()),
+            addr,
+        ),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+            ) =>
+        {
+            (false, format!("no answer within {}", Span(timeout)), addr)
+        }
+        Err(e) => (false, e.to_string(), addr),
+    })
+}
+
+impl TcpProbe {
+    pub fn templates(&self) -> Vec<&Text> {
+        vec![&self.host]
+    }
+
+    pub fn observe(&self, ctx: &ProbeCtx) -> Result<Observation, String> {
+        let host = ctx.expand(&self.host)?;
+        let timeout = self.timeout.map_or(Duration::from_secs(3), |s| s.0);
+        let (open, how, addr) = connect(&host, self.port, timeout)?;
+        let mut obs = Observation::new(
+            json!({"host": host, "port": self.port, "address": addr.to_string(), "open": open, "detail": how}),
+            format!("tcp {host}:{}", self.port),
+        );
+        let want_open = self.expect_state == PortState::Open;
+        obs.findings.push(Finding::new(
+            open == want_open,
+            if want_open {
+                "port accepts connections"
+            } else {
+                "port does not accept connections"
+            },
+            how,
+        ));
+        Ok(obs)
+    }
+}
