@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: run the built binary, copy fixtures.
 #![allow(dead_code)]
 
+pub mod pki;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
