@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Starts or stops a throw-away nginx on loopback for shipcheck's tests and benchmarks.
-#   test-nginx.sh start DIR HTTPS_PORT HTTP_PORT LEGACY_TLS_PORT LEGACY_HTTP_PORT
+#   test-nginx.sh start DIR HTTPS_PORT HTTP_PORT LEGACY_TLS_PORT LEGACY_HTTP_PORT WEAK_CERT_PORT
 #   test-nginx.sh stop DIR
 # "modern" (HTTPS_PORT/HTTP_PORT): TLS 1.2/1.3 with AEAD suites only, HSTS, security
 # headers, strict CORS, bearer auth on /api/, limit_req (429) on /limited, /health ok,
 # plain HTTP redirecting to https. "legacy" (LEGACY_*): TLS 1.0-1.2 with every cipher at
 # OpenSSL security level 0, CORS reflecting any origin with credentials, no headers, no auth,
-# no rate limit, failing /health, plain HTTP serving content.
+# no rate limit, failing /health, plain HTTP serving content. WEAK_CERT_PORT serves a
+# self-signed RSA-1024 certificate signed with SHA-1.
 set -euo pipefail
 cmd=${1:?start|stop}
 dir=${2:?directory}
@@ -16,9 +17,10 @@ if [ "$cmd" = stop ]; then
   fi
   exit 0
 fi
-https_port=${3:?} http_port=${4:?} legacy_port=${5:?} legacy_http_port=${6:?}
+https_port=${3:?} http_port=${4:?} legacy_port=${5:?} legacy_http_port=${6:?} weak_port=${7:?}
 command -v nginx >/dev/null || { echo "nginx is not installed: run scripts/install-test-deps.sh" >&2; exit 1; }
-mkdir -p "$dir/tmp"
+mkdir -p "$dir/tmp" "$dir/www"
+echo ok > "$dir/www/limited"
 chmod 0777 "$dir/tmp"
 cd "$dir"
 # A private CA and a leaf for localhost / 127.0.0.1.
@@ -28,6 +30,8 @@ if [ ! -f leaf.pem ]; then
   openssl req -newkey rsa:2048 -nodes -keyout leaf.key -out leaf.csr -subj "/CN=localhost" 2>/dev/null
   printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > leaf.ext
   openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out leaf.pem -days 90 -extfile leaf.ext 2>/dev/null
+  openssl req -x509 -newkey rsa:1024 -sha1 -nodes -keyout weak.key -out weak.pem -days 90 -subj "/CN=localhost" \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
 fi
 cat > nginx.conf <<CONF
 worker_processes 1;
@@ -59,7 +63,8 @@ http {
     add_header Access-Control-Allow-Origin \$cors_origin always;
     location = /health { default_type application/json; return 200 '{"status":"ok"}'; }
     location /api/ { if (\$auth_ok = 0) { return 401; } default_type application/json; return 200 '{"data":1}'; }
-    location /limited { limit_req zone=burst burst=5 nodelay; limit_req_status 429; return 200 "ok\n"; }
+    # limit_req acts after the rewrite phase, so this location serves a file, not `return`.
+    location = /limited { limit_req zone=burst burst=5 nodelay; limit_req_status 429; root $dir/www; }
     location / { return 200 "hello\n"; }
   }
   server {
@@ -81,6 +86,14 @@ http {
   server {
     listen 127.0.0.1:$legacy_http_port;
     return 200 "plain content\n";
+  }
+  server {
+    listen 127.0.0.1:$weak_port ssl;
+    ssl_certificate $dir/weak.pem;
+    ssl_certificate_key $dir/weak.key;
+    ssl_protocols TLSv1.2;
+    ssl_ciphers ECDHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0;
+    location / { return 200 "weak\n"; }
   }
 }
 CONF

@@ -240,6 +240,25 @@ impl Finding {
     }
 }
 
+/// Schema of a port: a number, or a `${var}` template that expands to one.
+#[derive(schemars::JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum PortSchema {
+    Number(u16),
+    Template(String),
+}
+
+impl ProbeCtx {
+    /// Expands a port field and parses it.
+    pub fn port(&self, text: &Text) -> Result<u16, String> {
+        let v = self.expand(text)?;
+        v.trim()
+            .parse()
+            .map_err(|_| format!("`{v}` is not a port number (1-65535)"))
+    }
+}
+
 /// Whether a key or variable name looks like it holds a secret.
 pub fn looks_secret(name: &str) -> bool {
     let n = name.to_ascii_lowercase();

@@ -18,7 +18,9 @@ use crate::pack::Text;
 pub struct TcpProbe {
     #[schemars(with = "String")]
     pub host: Text,
-    pub port: u16,
+    /// A number or a `${var}`.
+    #[schemars(with = "super::PortSchema")]
+    pub port: Text,
     /// `open` (default) or `closed` (refused, unreachable or timed out).
     #[serde(default)]
     pub expect_state: PortState,
@@ -69,16 +71,17 @@ pub fn connect(
 
 impl TcpProbe {
     pub fn templates(&self) -> Vec<&Text> {
-        vec![&self.host]
+        vec![&self.host, &self.port]
     }
 
     pub fn observe(&self, ctx: &ProbeCtx) -> Result<Observation, String> {
         let host = ctx.expand(&self.host)?;
+        let port = ctx.port(&self.port)?;
         let timeout = self.timeout.map_or(Duration::from_secs(3), |s| s.0);
-        let (open, how, addr) = connect(&host, self.port, timeout)?;
+        let (open, how, addr) = connect(&host, port, timeout)?;
         let mut obs = Observation::new(
-            json!({"host": host, "port": self.port, "address": addr.to_string(), "open": open, "detail": how}),
-            format!("tcp {host}:{}", self.port),
+            json!({"host": host, "port": port, "address": addr.to_string(), "open": open, "detail": how}),
+            format!("tcp {host}:{port}"),
         );
         let want_open = self.expect_state == PortState::Open;
         obs.findings.push(Finding::new(

@@ -110,3 +110,75 @@ pub fn check_app(tmp: &tempfile::TempDir, env: &str, extra: &[&str]) -> Output {
     args.extend_from_slice(extra);
     shipcheck(tmp.path(), &args)
 }
+
+/// A running test nginx (scripts/test-nginx.sh); stopped when dropped.
+pub struct Nginx {
+    pub dir: tempfile::TempDir,
+    pub https: u16,
+    pub http: u16,
+    pub legacy: u16,
+    pub legacy_http: u16,
+    pub weak: u16,
+}
+
+impl Nginx {
+    pub fn start() -> Nginx {
+        let dir = tempfile::tempdir().unwrap();
+        let ports: Vec<u16> = {
+            let listeners: Vec<std::net::TcpListener> = (0..5)
+                .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+                .collect();
+            listeners
+                .iter()
+                .map(|l| l.local_addr().unwrap().port())
+                .collect()
+        };
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/test-nginx.sh");
+        let out = std::process::Command::new("bash")
+            .arg(&script)
+            .arg("start")
+            .arg(dir.path())
+            .args(ports.iter().map(u16::to_string))
+            .output()
+            .expect("run scripts/test-nginx.sh");
+        assert!(
+            out.status.success(),
+            "nginx did not start (install it with scripts/install-test-deps.sh): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Nginx {
+            dir,
+            https: ports[0],
+            http: ports[1],
+            legacy: ports[2],
+            legacy_http: ports[3],
+            weak: ports[4],
+        }
+    }
+
+    pub fn ca(&self) -> String {
+        self.dir.path().join("ca.pem").display().to_string()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/test-nginx.sh");
+        let _ = std::process::Command::new("bash")
+            .arg(script)
+            .arg("stop")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+/// Finding ids of the first report of `shipcheck probe ... --format json`.
+pub fn finding_ids(out: &Output) -> Vec<String> {
+    let v = json(out);
+    v[0]["findings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v:#}"))
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect()
+}
