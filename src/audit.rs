@@ -712,6 +712,20 @@ fn summary_lines(r: &AuditReport) -> Vec<String> {
             }
         }
         "http" => v.push(format!("status: {}", o["status"])),
+        "postgres" => {
+            if let Some(map) = o.as_object() {
+                v.extend(
+                    map.iter()
+                        .filter(|(k, _)| *k != "trust_rules")
+                        .map(|(k, x)| {
+                            format!(
+                                "{k}: {}",
+                                x.as_str().map_or_else(|| x.to_string(), String::from)
+                            )
+                        }),
+                );
+            }
+        }
         _ => v.push(format!("observed: {}", crate::matcher::show(o, false))),
     }
     v

@@ -182,3 +182,64 @@ pub fn finding_ids(out: &Output) -> Vec<String> {
         .map(|f| f["id"].as_str().unwrap().to_string())
         .collect()
 }
+
+/// Two running test PostgreSQL clusters (scripts/test-postgres.sh); stopped when dropped.
+pub struct Postgres {
+    pub dir: tempfile::TempDir,
+    pub strict: u16,
+    pub lax: u16,
+}
+
+/// Password of the strict cluster's superuser (a canary: it must never be printed).
+pub const PG_PASSWORD: &str = "strict-pg-CANARY-9e8d7c6b5a";
+
+impl Postgres {
+    pub fn start() -> Postgres {
+        let dir = tempfile::tempdir().unwrap();
+        let (strict, lax) = (pki::free_port(), pki::free_port());
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/test-postgres.sh");
+        let out = std::process::Command::new("bash")
+            .arg(&script)
+            .args([
+                "start",
+                &dir.path().display().to_string(),
+                &strict.to_string(),
+                &lax.to_string(),
+            ])
+            .env("STRICT_PASSWORD", PG_PASSWORD)
+            .output()
+            .expect("run scripts/test-postgres.sh");
+        let pg = Postgres { dir, strict, lax };
+        assert!(
+            out.status.success(),
+            "PostgreSQL did not start (install it with scripts/install-test-deps.sh): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        pg
+    }
+
+    pub fn strict_url(&self) -> String {
+        format!(
+            "postgres://postgres:{PG_PASSWORD}@127.0.0.1:{}/postgres",
+            self.strict
+        )
+    }
+
+    pub fn lax_url(&self) -> String {
+        format!(
+            "postgres://postgres:lax-pg-CANARY-1234@127.0.0.1:{}/postgres",
+            self.lax
+        )
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/test-postgres.sh");
+        let _ = std::process::Command::new("bash")
+            .arg(script)
+            .arg("stop")
+            .arg(self.dir.path())
+            .status();
+    }
+}
