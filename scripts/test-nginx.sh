@@ -63,7 +63,7 @@ http {
     add_header Access-Control-Allow-Origin \$cors_origin always;
     location = /health { default_type application/json; return 200 '{"status":"ok"}'; }
     location /api/ { if (\$auth_ok = 0) { return 401; } default_type application/json; return 200 '{"data":1}'; }
-    # limit_req acts after the rewrite phase, so this location serves a file, not `return`.
+    # limit_req acts after the rewrite phase, so this location serves a file instead of returning.
     location = /limited { limit_req zone=burst burst=5 nodelay; limit_req_status 429; root $dir/www; }
     location / { return 200 "hello\n"; }
   }

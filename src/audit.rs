@@ -291,14 +291,18 @@ pub struct HttpOptions {
 pub const HSTS_MIN: u64 = 180 * 86_400;
 
 /// Audits an HTTP(S) URL.
-pub fn http(url: &str, opts: &HttpOptions) -> AuditReport {
-    match http::block_on(http_async(url, opts)) {
+pub fn http(url: &str, opts: &HttpOptions, cache: &crate::probe::Cache) -> AuditReport {
+    match http::block_on(http_async(url, opts, cache)) {
         Ok(Ok(r)) => r,
         Ok(Err(e)) | Err(e) => AuditReport::failed("http", url.into(), e),
     }
 }
 
-async fn http_async(url: &str, opts: &HttpOptions) -> Result<AuditReport, String> {
+async fn http_async(
+    url: &str,
+    opts: &HttpOptions,
+    cache: &crate::probe::Cache,
+) -> Result<AuditReport, String> {
     let parsed = reqwest::Url::parse(url).map_err(|e| format!("`{url}` is not a URL: {e}"))?;
     let host = parsed.host_str().ok_or("the URL has no host")?.to_string();
     let port = parsed.port_or_known_default().unwrap_or(443);
@@ -313,10 +317,13 @@ async fn http_async(url: &str, opts: &HttpOptions) -> Result<AuditReport, String
                 .map(|ip| (host.clone(), std::net::SocketAddr::new(ip, port))),
             timeout: opts.timeout,
         };
+        let gate = cache.memo(format!("http-host\0{host}"), || {
+            Arc::new(tokio::sync::Semaphore::new(http::PER_HOST))
+        });
         Ok(Requester {
             client: http::client(&key)?,
             max_body: 64 * 1024,
-            gate: Arc::new(tokio::sync::Semaphore::new(http::PER_HOST)),
+            gate,
         })
     };
     let req = requester(false, port)?;
@@ -788,20 +795,28 @@ pub fn run(
     tls::install_crypto_provider();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
-        .max_blocking_threads(opts.concurrency.max(1))
+        // Audits are bounded by the semaphore below; the rest of the pool serves the
+        // blocking work they start themselves (DNS lookups of the HTTP client).
+        .max_blocking_threads(opts.concurrency.max(1) + 16)
         .enable_all()
         .build()
         .map_err(crate::Error::Runtime)?;
     let results = runtime.block_on(async {
         let permits = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
+        let cache = Arc::new(crate::probe::Cache::default());
         let mut handles = Vec::new();
         for target in targets {
-            let (target, opts, permits) = (target.clone(), opts.clone(), Arc::clone(&permits));
+            let (target, opts, permits, cache) = (
+                target.clone(),
+                opts.clone(),
+                Arc::clone(&permits),
+                Arc::clone(&cache),
+            );
             handles.push(tokio::spawn(async move {
                 let _permit = permits.acquire_owned().await;
                 let job = tokio::task::spawn_blocking(move || match kind {
                     Kind::Tls => (tls(&target, &opts.tls), Vec::new()),
-                    Kind::Http => (http(&target, &opts.http), Vec::new()),
+                    Kind::Http => (http(&target, &opts.http, &cache), Vec::new()),
                     Kind::Tcp => (tcp(&target, opts.expect_closed, opts.timeout), Vec::new()),
                     Kind::Dns => (dns(&target), Vec::new()),
                     Kind::Postgres => postgres(&target, opts.tls.ca_file.as_deref(), opts.timeout),

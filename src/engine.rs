@@ -321,7 +321,9 @@ fn execute(
     let concurrency = opts.concurrency.max(1);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
-        .max_blocking_threads(concurrency)
+        // Our jobs are bounded by the semaphore below; the rest of the pool serves the
+        // blocking work they start themselves (DNS lookups of the HTTP client).
+        .max_blocking_threads(concurrency + 16)
         .enable_all()
         .build()
         .map_err(Error::Runtime)?;

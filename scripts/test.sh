@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The whole test suite: installs the servers the tests need (nginx, PostgreSQL) when
+# missing, then runs every test. The tests start and stop their own server instances.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-test-deps.sh
+cargo test --locked --all-targets "$@"
