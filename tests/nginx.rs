@@ -294,12 +294,13 @@ fn pack_items_modern_pass_legacy_fail(ngx: &Nginx) {
     std::fs::write(
         dir.path().join("shipcheck.yaml"),
         format!(
-            "packs: [pack.yaml]\nvars: {{ca_file: '{}', closed_port: {closed}, api_token: good-test-token-0123456789abcdef}}\nenvironments:\n  modern: {{vars: {{https_port: {}, http_port: {}}}}}\n  legacy: {{vars: {{https_port: {}, http_port: {}}}}}\n",
+            "packs: [pack.yaml]\nvars: {{ca_file: '{}', api_token: good-test-token-0123456789abcdef}}\nenvironments:\n  modern: {{vars: {{https_port: {}, http_port: {}, db_port: {closed}, dns_name: localhost}}}}\n  legacy: {{vars: {{https_port: {}, http_port: {}, db_port: {}, dns_name: shipcheck-test.invalid}}}}\n",
             ngx.ca(),
             ngx.https,
             ngx.http,
             ngx.legacy,
-            ngx.legacy_http
+            ngx.legacy_http,
+            ngx.legacy
         ),
     )
     .unwrap();
@@ -335,15 +336,18 @@ fn pack_items_modern_pass_legacy_fail(ngx: &Nginx) {
     assert_eq!(
         failed,
         [
+            "dns.localhost=fail",
             "http.auth=fail",
             "http.cors=fail",
             "http.headers=fail",
             "http.health=fail",
+            "http.health-headers=fail",
             "http.hsts=fail",
             "http.rate-limit=fail",
             "http.redirect=fail",
+            "tcp.database-closed=fail",
             "tls.ciphers=fail",
-            "tls.protocols=fail"
+            "tls.protocols=fail",
         ]
     );
     let by = |id: &str| {
@@ -384,7 +388,11 @@ fn pack_items_modern_pass_legacy_fail(ngx: &Nginx) {
     assert!(!text.contains("good-test-token"), "token leaked");
     // A server that is down is an error, never a pass.
     let down = dir.path().join("down.yaml");
-    std::fs::write(&down, format!("packs: [pack.yaml]\nvars: {{ca_file: '{}', closed_port: {closed}, api_token: x-token-x, https_port: {closed}, http_port: {closed}}}\n", ngx.ca())).unwrap();
+    std::fs::write(
+        &down,
+        format!("packs: [pack.yaml]\nvars: {{ca_file: '{}', db_port: {closed}, dns_name: localhost, api_token: x-token-x, https_port: {closed}, http_port: {closed}}}\n", ngx.ca()),
+    )
+    .unwrap();
     let run = json(&shipcheck(
         dir.path(),
         &["check", "--profile", "down.yaml", "--format", "json"],
