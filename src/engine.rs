@@ -41,11 +41,17 @@ pub struct Options {
     /// Checks running at once.
     pub concurrency: usize,
     pub progress: Option<Progress>,
+    /// Attestations recorded in the ledger.
+    pub attestations: Vec<crate::ledger::Attestation>,
+    /// Waivers recorded in the ledger (in addition to the profile's).
+    pub waivers: Vec<WaiverSpec>,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
+            attestations: Vec::new(),
+            waivers: Vec::new(),
             environment: None,
             policy: Policy::default(),
             concurrency: 8,
@@ -205,7 +211,16 @@ pub fn run(profile: &Profile, opts: &Options) -> Result<Run, Error> {
         slots[*idx] = Some(r);
     }
     let mut results: Vec<ItemResult> = slots.into_iter().flatten().collect();
-    let unused_waivers = apply_waivers(profile, &environment, &mut results, started_at);
+    apply_attestations(
+        &mut results,
+        &packs,
+        &opts.attestations,
+        &environment,
+        started_at,
+    );
+    let mut waivers = profile_waivers(profile);
+    waivers.extend(opts.waivers.iter().cloned());
+    let unused_waivers = apply_waivers(&waivers, &environment, &mut results, started_at);
     for r in &mut results {
         redact(&redactor, r);
     }
@@ -217,6 +232,7 @@ pub fn run(profile: &Profile, opts: &Options) -> Result<Run, Error> {
         started_at: started_at.to_string(),
         duration_ms: started.elapsed().as_millis() as u64,
         profile: profile.path.display().to_string(),
+        profile_id: profile.id(),
         profile_digest: profile.digest.clone(),
         environment,
         packs: packs
@@ -236,7 +252,8 @@ pub fn run(profile: &Profile, opts: &Options) -> Result<Run, Error> {
     })
 }
 
-fn role_name(r: crate::pack::Role) -> &'static str {
+/// The role's name as written in packs.
+pub fn role_name(r: crate::pack::Role) -> &'static str {
     match r {
         crate::pack::Role::Security => "security",
         crate::pack::Role::Operations => "operations",
@@ -609,18 +626,71 @@ fn check_reuse(
     }
 }
 
-fn apply_waivers(
-    profile: &Profile,
+/// A waiver from the profile or the ledger.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WaiverSpec {
+    /// Item id or `pack:id`.
+    pub item: String,
+    pub reason: String,
+    pub owner: String,
+    /// `YYYY-MM-DD` (inclusive) or an RFC 3339 instant.
+    pub expires: String,
+    /// Environments it applies to; empty: all.
+    pub environments: Vec<String>,
+}
+
+impl From<&crate::ledger::Waiver> for WaiverSpec {
+    fn from(w: &crate::ledger::Waiver) -> Self {
+        WaiverSpec {
+            item: w.item.clone(),
+            reason: w.reason.clone(),
+            owner: w.owner.clone(),
+            expires: w.expires.clone(),
+            environments: w.environment.iter().cloned().collect(),
+        }
+    }
+}
+
+/// The waivers a profile declares.
+pub fn profile_waivers(profile: &Profile) -> Vec<WaiverSpec> {
+    profile
+        .file
+        .waivers
+        .iter()
+        .map(|w| WaiverSpec {
+            item: w.item.value.clone(),
+            reason: w.reason.clone(),
+            owner: w.owner.clone(),
+            expires: w.expires.value.clone(),
+            environments: w.environments.clone(),
+        })
+        .collect()
+}
+
+/// Undoes waivers on results (to re-apply them at another time).
+pub fn unwaive(results: &mut [ItemResult]) {
+    for r in results.iter_mut() {
+        if let Some(w) = r.waiver.take() {
+            r.status = w.underlying;
+            r.summary = w.underlying_summary;
+        }
+    }
+}
+
+/// Applies unexpired waivers to failing, erroring and pending results at time `now`;
+/// returns the waivers that were not used, and why.
+pub fn apply_waivers(
+    waivers: &[WaiverSpec],
     environment: &str,
     results: &mut [ItemResult],
     now: jiff::Timestamp,
 ) -> Vec<UnusedWaiver> {
     let mut unused = Vec::new();
-    for w in &profile.file.waivers {
+    for w in waivers {
         if !w.environments.is_empty() && !w.environments.iter().any(|e| e == environment) {
             continue;
         }
-        let target = w.item.value.as_str();
+        let target = w.item.as_str();
         let matches: Vec<usize> = results
             .iter()
             .enumerate()
@@ -636,15 +706,17 @@ fn apply_waivers(
             unused.push(unused_because("no item of this run has that id".into()));
             continue;
         }
-        let Ok(expires) = crate::profile::expiry(&w.expires.value) else {
+        let Ok(expires) = crate::profile::expiry(&w.expires) else {
             continue;
         };
         if expires <= now {
-            unused.push(unused_because(format!("expired {}", w.expires.value)));
+            unused.push(unused_because(format!("expired {}", w.expires)));
             for &i in &matches {
-                results[i]
-                    .summary
-                    .push_str(&format!(" (waiver expired {})", w.expires.value));
+                if !results[i].summary.contains("waiver expired") {
+                    results[i]
+                        .summary
+                        .push_str(&format!(" (waiver expired {})", w.expires));
+                }
             }
             continue;
         }
@@ -658,12 +730,13 @@ fn apply_waivers(
                 r.waiver = Some(WaiverNote {
                     reason: w.reason.clone(),
                     owner: w.owner.clone(),
-                    expires: w.expires.value.clone(),
+                    expires: w.expires.clone(),
                     underlying: r.status,
+                    underlying_summary: r.summary.clone(),
                 });
                 r.summary = format!(
                     "waived until {} by {}: {} (was {}: {})",
-                    w.expires.value,
+                    w.expires,
                     w.owner,
                     w.reason,
                     r.status.as_str(),
@@ -680,6 +753,96 @@ fn apply_waivers(
         }
     }
     unused
+}
+
+/// Turns manual items with a valid attestation into `pass`, and explains why the others
+/// are `pending` (none, expired, wrong role, evidence missing). Applied at time `now`.
+pub fn apply_attestations(
+    results: &mut [ItemResult],
+    packs: &[Arc<LoadedPack>],
+    attestations: &[crate::ledger::Attestation],
+    environment: &str,
+    now: jiff::Timestamp,
+) {
+    for r in results.iter_mut().filter(|r| {
+        r.kind == ItemKind::Manual && matches!(r.status, Status::Pending | Status::Pass)
+    }) {
+        let Some(spec) = packs
+            .iter()
+            .filter(|lp| lp.pack.name == r.pack)
+            .flat_map(|lp| lp.pack.sections.iter().flat_map(|s| s.items.iter()))
+            .find(|i| i.id.value == r.id)
+            .and_then(|i| i.attest.as_ref())
+        else {
+            continue;
+        };
+        let roles: Vec<&str> = spec.roles.iter().map(|x| role_name(*x)).collect();
+        let qualified = r.qualified_id();
+        let mut candidates: Vec<&crate::ledger::Attestation> = attestations
+            .iter()
+            .filter(|a| {
+                (a.item == qualified || a.item == r.id)
+                    && a.environment.as_deref().is_none_or(|e| e == environment)
+            })
+            .collect();
+        candidates.sort_by(|a, b| b.attested_at.cmp(&a.attested_at));
+        let mut why = format!(
+            "manual item: no attestation recorded (may attest: {})",
+            roles.join(", ")
+        );
+        let mut status = Status::Pending;
+        for a in candidates {
+            let expired = a
+                .expires
+                .as_deref()
+                .and_then(|e| e.parse::<jiff::Timestamp>().ok())
+                .is_some_and(|e| e <= now);
+            if !spec.roles.contains(&a.role) {
+                why = format!(
+                    "attestation by {} has role {}, which may not attest this item (may: {})",
+                    a.by,
+                    role_name(a.role),
+                    roles.join(", ")
+                );
+                continue;
+            }
+            if spec.evidence_required && a.evidence.is_none() {
+                why = format!(
+                    "attestation by {} has no evidence, which this item requires",
+                    a.by
+                );
+                continue;
+            }
+            if expired {
+                why = format!(
+                    "attestation by {} ({}) expired {}",
+                    a.by,
+                    role_name(a.role),
+                    a.expires.as_deref().unwrap_or("")
+                );
+                break;
+            }
+            status = Status::Pass;
+            why = format!(
+                "attested by {} ({}) at {}{}{}",
+                a.by,
+                role_name(a.role),
+                a.attested_at,
+                a.expires
+                    .as_deref()
+                    .map(|e| format!(", valid until {e}"))
+                    .unwrap_or_default(),
+                if a.note.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", a.note)
+                }
+            );
+            break;
+        }
+        r.status = status;
+        r.summary = why;
+    }
 }
 
 fn redact(redactor: &Redactor, r: &mut ItemResult) {

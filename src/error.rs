@@ -46,6 +46,9 @@ pub enum Error {
     /// Command-line usage that parses but makes no sense.
     #[error("{0}")]
     Usage(String),
+    /// The ledger could not be opened, read or written.
+    #[error(transparent)]
+    Ledger(#[from] crate::ledger::LedgerError),
     /// The async runtime could not start.
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),

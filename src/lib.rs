@@ -7,13 +7,16 @@
 //! go / no-go, and [`report`] renders it. The CLI in `main.rs` only parses and prints.
 #![forbid(unsafe_code)]
 
+pub mod attest;
 pub mod audit;
 pub mod diag;
 pub mod duration;
 pub mod engine;
 pub mod error;
 pub mod gate;
+pub mod history;
 pub mod jq;
+pub mod ledger;
 pub mod matcher;
 pub mod outcome;
 pub mod pack;

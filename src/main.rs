@@ -8,11 +8,13 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use shipcheck::Error;
-use shipcheck::engine::{self, Options};
+use shipcheck::engine::{self, Options, WaiverSpec};
 use shipcheck::gate::{EXIT_INTERNAL, EXIT_USAGE, Policy};
+use shipcheck::ledger::{Attestation, Kind, Ledger, Location, Waiver as LedgerWaiver};
 use shipcheck::pack::{self, Severity, builtin};
 use shipcheck::profile::Profile;
 use shipcheck::report::{self, human};
+use shipcheck::{attest, history};
 
 /// Production deployment checklists as code.
 #[derive(Parser)]
@@ -57,6 +59,101 @@ enum Command {
         /// Show evidence for passing items too.
         #[arg(long, short)]
         verbose: bool,
+        #[command(flatten)]
+        db: DbArg,
+        /// Do not record the run in the ledger.
+        #[arg(long)]
+        no_record: bool,
+    },
+    /// Record that a person checked a manual item.
+    Attest {
+        /// Item id (or pack:id).
+        item: String,
+        #[arg(long)]
+        by: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Evidence: a file (stored in the ledger by content hash) or a URL.
+        #[arg(long)]
+        evidence: Option<String>,
+        #[arg(long, default_value = "")]
+        note: String,
+        /// End of validity (YYYY-MM-DD or RFC 3339); default: the item's valid_for.
+        #[arg(long)]
+        expires: Option<String>,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// Sign off a run for a role.
+    Signoff {
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        #[arg(long)]
+        by: String,
+        /// Run to sign off (default: the latest run of the profile and environment).
+        #[arg(long)]
+        run: Option<i64>,
+        #[arg(long, default_value = "")]
+        note: String,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// Record a waiver in the ledger (besides those in the profile).
+    Waive {
+        item: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        owner: String,
+        /// Last day (YYYY-MM-DD) or an RFC 3339 instant.
+        #[arg(long)]
+        expires: String,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// List recorded runs.
+    History {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// All profiles and environments.
+        #[arg(long)]
+        all: bool,
+        #[arg(long, short, value_enum, default_value_t = OutFormat::Human)]
+        format: OutFormat,
+    },
+    /// Items whose state changed between two runs (default: the last two of the profile).
+    Diff {
+        run_a: Option<i64>,
+        run_b: Option<i64>,
+        /// Compare the latest run with the baseline.
+        #[arg(long)]
+        baseline: bool,
+        #[command(flatten)]
+        target: TargetArgs,
+        #[arg(long, short, value_enum, default_value_t = OutFormat::Human)]
+        format: OutFormat,
+    },
+    /// Mark a run as the deploy-time baseline that drift is measured against.
+    Baseline {
+        run: i64,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Go / no-go from the latest run plus current attestations, waivers and sign-offs.
+    Gate {
+        #[command(flatten)]
+        target: TargetArgs,
+        #[arg(long)]
+        fail_on: Option<Severity>,
+        #[arg(long)]
+        allow_pending: bool,
+        #[arg(long, short, value_enum, default_value_t = OutFormat::Human)]
+        format: OutFormat,
+    },
+    /// Work with the ledger.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
     },
     /// Work with packs.
     Pack {
@@ -142,6 +239,59 @@ struct ProbeArgs {
     concurrency: usize,
 }
 
+/// Where the ledger is.
+#[derive(clap::Args)]
+struct DbArg {
+    /// Ledger: a SQLite file or a postgres:// URL (default: $SHIPCHECK_DB, else
+    /// ~/.local/share/shipcheck/ledger.db).
+    #[arg(long, value_name = "PATH|URL")]
+    db: Option<String>,
+}
+
+/// A profile, an environment and a ledger.
+#[derive(clap::Args)]
+struct TargetArgs {
+    #[arg(long, short, default_value = "shipcheck.yaml")]
+    profile: PathBuf,
+    #[arg(long, short)]
+    env: Option<String>,
+    #[command(flatten)]
+    db: DbArg,
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Check the hash chain and the head's authentication; exit 1 if anything is wrong.
+    Verify {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long, short, value_enum, default_value_t = OutFormat::Human)]
+        format: OutFormat,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Security,
+    Operations,
+    Compliance,
+    Development,
+    Management,
+}
+
+impl From<RoleArg> for shipcheck::pack::Role {
+    fn from(r: RoleArg) -> Self {
+        use shipcheck::pack::Role;
+        match r {
+            RoleArg::Security => Role::Security,
+            RoleArg::Operations => Role::Operations,
+            RoleArg::Compliance => Role::Compliance,
+            RoleArg::Development => Role::Development,
+            RoleArg::Management => Role::Management,
+        }
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum ProbeKind {
     Tls,
@@ -215,8 +365,28 @@ fn run(cli: Cli) -> Result<i32, Error> {
             allow_pending,
             concurrency,
             verbose,
+            db,
+            no_record,
         } => {
             let profile = Profile::load(&profile)?;
+            let location = Location::resolve(db.db.as_deref());
+            let mut ledger = match (&location, no_record) {
+                (Location::Sqlite(p), true) if !p.exists() => None,
+                _ => Some(Ledger::open(location)?),
+            };
+            let (attestations, waivers) = match ledger.as_mut() {
+                Some(l) => (
+                    l.all::<Attestation>(Kind::Attestation)?
+                        .into_iter()
+                        .map(|(_, a)| a)
+                        .collect(),
+                    l.all::<LedgerWaiver>(Kind::Waiver)?
+                        .iter()
+                        .map(|(_, w)| WaiverSpec::from(w))
+                        .collect(),
+                ),
+                None => (Vec::new(), Vec::new()),
+            };
             let policy = Policy {
                 fail_on: fail_on
                     .or(profile.file.gate.fail_on)
@@ -236,10 +406,16 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 policy,
                 concurrency,
                 progress,
+                attestations,
+                waivers,
             };
             let run = engine::run(&profile, &opts)?;
             if let Some(bar) = bar {
                 bar.finish_and_clear();
+            }
+            if let (Some(l), false) = (ledger.as_mut(), no_record) {
+                let seq = l.record_run(&run)?;
+                eprintln!("recorded run #{seq} in {}", l.location.display());
             }
             let text = match format {
                 OutFormat::Human => human::render(
@@ -281,6 +457,340 @@ fn run(cli: Cli) -> Result<i32, Error> {
             Ok(0)
         }
         Command::Probe(args) => probe_command(args, out_color),
+        Command::Attest {
+            item,
+            by,
+            role,
+            evidence,
+            note,
+            expires,
+            target,
+        } => {
+            let (profile, packs, env) = load_target(&target)?;
+            let mut ledger = Ledger::open(Location::resolve(target.db.db.as_deref()))?;
+            let ev = evidence
+                .map(|e| attest::evidence(&mut ledger, &e))
+                .transpose()
+                .map_err(Error::Usage)?;
+            let now = jiff::Timestamp::now();
+            let env_scope = target.env.as_ref().map(|_| env.as_str());
+            let a = attest::attestation(
+                &packs,
+                &item,
+                &by,
+                role.into(),
+                ev,
+                &note,
+                expires.as_deref(),
+                env_scope,
+                now,
+            )
+            .map_err(Error::Usage)?;
+            let seq = ledger.record_attestation(&a)?;
+            let _ = profile;
+            println!(
+                "recorded attestation #{seq}: {} by {} ({}){}",
+                a.item,
+                a.by,
+                engine::role_name(a.role),
+                a.expires
+                    .map(|e| format!(", valid until {e}"))
+                    .unwrap_or_default()
+            );
+            Ok(0)
+        }
+        Command::Signoff {
+            role,
+            by,
+            run,
+            note,
+            target,
+        } => {
+            let (profile, _, env) = load_target(&target)?;
+            let mut ledger = Ledger::open(Location::resolve(target.db.db.as_deref()))?;
+            let seq = match run {
+                Some(r) => {
+                    ledger.run(r)?;
+                    r
+                }
+                None => latest_run(&mut ledger, &profile, &env)?.0,
+            };
+            let s = attest::signoff(seq, role.into(), &by, &note, jiff::Timestamp::now())
+                .map_err(Error::Usage)?;
+            let rec = ledger.record_signoff(&s)?;
+            println!(
+                "recorded sign-off #{rec}: run #{seq} signed off by {} ({})",
+                s.by,
+                engine::role_name(s.role)
+            );
+            Ok(0)
+        }
+        Command::Waive {
+            item,
+            reason,
+            owner,
+            expires,
+            target,
+        } => {
+            let (_, packs, env) = load_target(&target)?;
+            let mut ledger = Ledger::open(Location::resolve(target.db.db.as_deref()))?;
+            let env_scope = target.env.as_ref().map(|_| env.as_str());
+            let w = attest::waiver(
+                &packs,
+                &item,
+                &reason,
+                &owner,
+                &expires,
+                env_scope,
+                jiff::Timestamp::now(),
+            )
+            .map_err(Error::Usage)?;
+            let seq = ledger.record_waiver(&w)?;
+            println!(
+                "recorded waiver #{seq}: {} until {} (owner {})",
+                w.item, w.expires, w.owner
+            );
+            Ok(0)
+        }
+        Command::History {
+            target,
+            all,
+            format,
+        } => {
+            let mut ledger = Ledger::open(Location::resolve(target.db.db.as_deref()))?;
+            let (pid, env) = if all {
+                (None, None)
+            } else {
+                let profile = Profile::load(&target.profile)?;
+                let env = profile.environment(target.env.as_deref())?;
+                (Some(profile.id()), Some(env))
+            };
+            let list = history::history(&mut ledger, pid.as_deref(), env.as_deref())?;
+            match format {
+                OutFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&list).unwrap_or_default()
+                ),
+                OutFormat::Human => {
+                    if list.is_empty() {
+                        println!("no recorded runs");
+                    }
+                    for r in &list {
+                        let c = &r.counts;
+                        println!(
+                            "#{:<5} {}  {:<12} {:<6} score {:>3}  {} pass {} fail {} error {} pending {} waived{}  {}",
+                            r.run,
+                            r.started_at,
+                            r.environment,
+                            if r.go { "GO" } else { "NO-GO" },
+                            r.score.map_or("n/a".into(), |s| s.to_string()),
+                            c.pass,
+                            c.fail,
+                            c.error,
+                            c.pending,
+                            c.waived,
+                            if r.baseline { "  [baseline]" } else { "" },
+                            r.profile
+                        );
+                    }
+                }
+            }
+            Ok(0)
+        }
+        Command::Diff {
+            run_a,
+            run_b,
+            baseline,
+            target,
+            format,
+        } => {
+            let profile = Profile::load(&target.profile)?;
+            let env = profile.environment(target.env.as_deref())?;
+            let mut ledger = Ledger::open(Location::resolve(target.db.db.as_deref()))?;
+            let runs: Vec<(i64, shipcheck::outcome::Run)> = ledger
+                .runs()?
+                .into_iter()
+                .filter(|(_, r)| history::same_target(r, Some(&profile.id()), Some(&env)))
+                .collect();
+            let (a, b) = match (run_a, run_b, baseline) {
+                (Some(a), Some(b), _) => (a, b),
+                (Some(_), None, _) | (None, Some(_), _) => {
+                    return Err(Error::Usage("give two runs, or none".into()));
+                }
+                (None, None, true) => {
+                    let base = history::latest_baseline(&mut ledger)?.ok_or_else(|| {
+                        Error::Usage("no baseline recorded: run `shipcheck baseline RUN`".into())
+                    })?;
+                    let last = runs.last().map(|(s, _)| *s).ok_or_else(|| {
+                        Error::Usage("no recorded run for this profile and environment".into())
+                    })?;
+                    (base, last)
+                }
+                (None, None, false) => match runs.as_slice() {
+                    [.., (a, _), (b, _)] => (*a, *b),
+                    _ => {
+                        return Err(Error::Usage(format!(
+                            "fewer than two recorded runs of {} in environment {env}",
+                            profile.path.display()
+                        )));
+                    }
+                },
+            };
+            let (ra, rb) = (ledger.run(a)?, ledger.run(b)?);
+            let attestations: Vec<Attestation> = ledger
+                .all::<Attestation>(Kind::Attestation)?
+                .into_iter()
+                .map(|(_, x)| x)
+                .collect();
+            let mut waivers = engine::profile_waivers(&profile);
+            waivers.extend(
+                ledger
+                    .all::<LedgerWaiver>(Kind::Waiver)?
+                    .iter()
+                    .map(|(_, w)| WaiverSpec::from(w)),
+            );
+            let d = history::diff(a, &ra, b, &rb, &attestations, &waivers);
+            match format {
+                OutFormat::Json => {
+                    println!("{}", serde_json::to_string_pretty(&d).unwrap_or_default())
+                }
+                OutFormat::Human => {
+                    println!(
+                        "run #{a} ({}) → run #{b} ({})",
+                        ra.started_at, rb.started_at
+                    );
+                    if d.changes.is_empty() && d.expired.is_empty() {
+                        println!("no changes");
+                    }
+                    let st =
+                        |s: Option<shipcheck::outcome::Status>| s.map_or("absent", |s| s.as_str());
+                    for c in &d.changes {
+                        println!(
+                            "  {} {} → {}  {}  ({})",
+                            c.item,
+                            st(c.from),
+                            st(c.to),
+                            c.title,
+                            c.summary
+                        );
+                    }
+                    for e in &d.expired {
+                        println!("  expired: {e}");
+                    }
+                }
+            }
+            Ok(if d.changes.is_empty() { 0 } else { 1 })
+        }
+        Command::Baseline { run, db } => {
+            let mut ledger = Ledger::open(Location::resolve(db.db.as_deref()))?;
+            ledger.run(run)?;
+            let seq = ledger.record_baseline(&shipcheck::ledger::Baseline {
+                run,
+                at: jiff::Timestamp::now().to_string(),
+            })?;
+            println!("recorded baseline #{seq}: run #{run}");
+            Ok(0)
+        }
+        Command::Gate {
+            target,
+            fail_on,
+            allow_pending,
+            format,
+        } => {
+            let (profile, packs, env) = load_target(&target)?;
+            let mut ledger = Ledger::open(Location::resolve(target.db.db.as_deref()))?;
+            let (seq, run) = latest_run(&mut ledger, &profile, &env)?;
+            let policy = Policy {
+                fail_on: fail_on
+                    .or(profile.file.gate.fail_on)
+                    .unwrap_or(Severity::Low),
+                allow_pending: allow_pending || profile.file.gate.allow_pending.unwrap_or(false),
+            };
+            let attestations: Vec<Attestation> = ledger
+                .all::<Attestation>(Kind::Attestation)?
+                .into_iter()
+                .map(|(_, x)| x)
+                .collect();
+            let mut waivers = engine::profile_waivers(&profile);
+            waivers.extend(
+                ledger
+                    .all::<LedgerWaiver>(Kind::Waiver)?
+                    .iter()
+                    .map(|(_, w)| WaiverSpec::from(w)),
+            );
+            let signoffs: Vec<shipcheck::ledger::Signoff> = ledger
+                .all(Kind::Signoff)?
+                .into_iter()
+                .map(|(_, x)| x)
+                .collect();
+            let g = history::gate_from_ledger(
+                seq,
+                run,
+                &packs,
+                &attestations,
+                &waivers,
+                &signoffs,
+                &profile.file.gate.require_signoff,
+                policy,
+                jiff::Timestamp::now(),
+            );
+            match format {
+                OutFormat::Json => {
+                    println!("{}", serde_json::to_string_pretty(&g).unwrap_or_default())
+                }
+                OutFormat::Human => {
+                    let verdict = if g.verdict.go { "GO" } else { "NO-GO" };
+                    println!(
+                        "Gate: {verdict} for run #{} ({}, environment {})",
+                        g.run, g.started_at, g.environment
+                    );
+                    for s in &g.signoffs {
+                        println!(
+                            "  signed off by {} ({}) at {}",
+                            s.by,
+                            engine::role_name(s.role),
+                            s.at
+                        );
+                    }
+                    for r in &g.verdict.reasons {
+                        println!("  {r}");
+                    }
+                }
+            }
+            Ok(g.verdict.exit_code)
+        }
+        Command::Ledger {
+            command: LedgerCommand::Verify { db, format },
+        } => {
+            let mut ledger = Ledger::open(Location::resolve(db.db.as_deref()))?;
+            let v = ledger.verify()?;
+            match format {
+                OutFormat::Json => {
+                    println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default())
+                }
+                OutFormat::Human => {
+                    println!(
+                        "ledger {}: {} records",
+                        ledger.location.display(),
+                        v.records
+                    );
+                    match &v.first_bad {
+                        Some((seq, why)) => println!("BROKEN at record #{seq}: {why}"),
+                        None => println!("chain intact"),
+                    }
+                    println!(
+                        "{}",
+                        match v.authentication {
+                            shipcheck::ledger::Authentication::Verified => "head authenticated with SHIPCHECK_LEDGER_KEY".to_string(),
+                            shipcheck::ledger::Authentication::Unauthenticated => "UNAUTHENTICATED: no SHIPCHECK_LEDGER_KEY set, so a rewrite that recomputes the whole chain would not be detected".to_string(),
+                            shipcheck::ledger::Authentication::HeadUnsigned => "head NOT SIGNED: records were written without the key".to_string(),
+                            shipcheck::ledger::Authentication::BadMac => "head authentication FAILED: the chain was rewritten, or the key is wrong".to_string(),
+                        }
+                    );
+                }
+            }
+            Ok(if v.ok { 0 } else { 1 })
+        }
         Command::Schema { kind } => {
             let schema = match kind {
                 SchemaKind::Pack => pack::schema::pack_schema(),
@@ -445,4 +955,31 @@ fn probe_command(a: ProbeArgs, color: bool) -> Result<i32, Error> {
     } else {
         0
     })
+}
+
+fn load_target(
+    t: &TargetArgs,
+) -> Result<(Profile, Vec<std::sync::Arc<pack::LoadedPack>>, String), Error> {
+    let profile = Profile::load(&t.profile)?;
+    let packs = engine::load_packs(&profile)?;
+    let env = profile.environment(t.env.as_deref())?;
+    Ok((profile, packs, env))
+}
+
+fn latest_run(
+    ledger: &mut Ledger,
+    profile: &Profile,
+    env: &str,
+) -> Result<(i64, shipcheck::outcome::Run), Error> {
+    ledger
+        .runs()?
+        .into_iter()
+        .filter(|(_, r)| history::same_target(r, Some(&profile.id()), Some(env)))
+        .next_back()
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "no recorded run of {} in environment {env}: run `shipcheck check` first",
+                profile.path.display()
+            ))
+        })
 }

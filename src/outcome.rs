@@ -88,6 +88,9 @@ pub struct WaiverNote {
     pub expires: String,
     /// The status the item would have without the waiver.
     pub underlying: Status,
+    /// The summary it would have without the waiver.
+    #[serde(default)]
+    pub underlying_summary: String,
 }
 
 /// The result of one item.
@@ -185,6 +188,9 @@ pub struct Run {
     pub started_at: String,
     pub duration_ms: u64,
     pub profile: String,
+    /// Absolute path of the profile: runs of the same profile share it.
+    #[serde(default)]
+    pub profile_id: String,
     /// SHA-256 of the profile file's bytes.
     pub profile_digest: String,
     pub environment: String,

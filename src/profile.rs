@@ -78,6 +78,9 @@ pub struct GateSettings {
     /// Whether unattested manual items may pass the gate (default `false`).
     #[serde(default)]
     pub allow_pending: Option<bool>,
+    /// Roles that must sign off a run before `shipcheck gate` says go.
+    #[serde(default)]
+    pub require_signoff: Vec<crate::pack::Role>,
 }
 
 /// A loaded profile.
@@ -165,6 +168,14 @@ impl Profile {
             SourceDiagnostics::new(path.display().to_string(), Arc::clone(source), problems);
         d.masked = masked;
         Error::Invalid(Box::new(d))
+    }
+
+    /// Absolute path of the profile file: identifies its runs in the ledger.
+    pub fn id(&self) -> String {
+        std::fs::canonicalize(&self.path)
+            .unwrap_or_else(|_| self.dir.join(self.path.file_name().unwrap_or_default()))
+            .display()
+            .to_string()
     }
 
     /// The environment to use: the one asked for, else the profile's default, else

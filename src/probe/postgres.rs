@@ -181,10 +181,7 @@ pub fn audit(
     if config.get_ssl_mode() == tokio_postgres::config::SslMode::Disable {
         config.ssl_mode(tokio_postgres::config::SslMode::Prefer);
     }
-    super::tls::install_crypto_provider();
-    let mut tls = super::tls::client_config(ca, ca.is_none())?;
-    tls.alpn_protocols.clear();
-    let make = MakeRustls(Arc::new(tls));
+    let make = tls_connector(ca)?;
     let scrub = |e: &tokio_postgres::Error| -> String {
         let text = match e.as_db_error() {
             Some(db) => format!("{}: {}", db.severity(), db.message()),
@@ -284,15 +281,25 @@ pub fn audit(
     Ok((report, secrets))
 }
 
+/// A tokio-postgres TLS connector over rustls: verifies against `ca` when given, otherwise
+/// encrypts without verifying (libpq's `sslmode=require`).
+pub fn tls_connector(ca: Option<&std::path::Path>) -> Result<MakeRustls, String> {
+    super::tls::install_crypto_provider();
+    let mut tls = super::tls::client_config(ca, ca.is_none())?;
+    tls.alpn_protocols.clear();
+    Ok(MakeRustls(Arc::new(tls)))
+}
+
 fn scrub_url(text: &str, url: &str) -> String {
     text.replace(url, "<url>")
 }
 
 /// tokio-postgres TLS through rustls.
 #[derive(Clone)]
-struct MakeRustls(Arc<rustls::ClientConfig>);
+pub struct MakeRustls(Arc<rustls::ClientConfig>);
 
-struct RustlsConnect {
+/// One TLS connection attempt.
+pub struct RustlsConnect {
     config: Arc<rustls::ClientConfig>,
     name: ServerName<'static>,
 }

@@ -7,12 +7,22 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-/// Runs the `shipcheck` binary with `args` in `cwd`, colour off.
+/// A ledger private to this test process, so tests never write to the user's own.
+pub fn test_ledger() -> PathBuf {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().expect("tempdir"))
+        .path()
+        .join("ledger.db")
+}
+
+/// Runs the `shipcheck` binary with `args` in `cwd`, colour off, on the test ledger.
 pub fn shipcheck(cwd: &Path, args: &[&str]) -> Output {
     assert_cmd::Command::cargo_bin("shipcheck")
         .expect("binary built")
         .current_dir(cwd)
         .env("NO_COLOR", "1")
+        .env("SHIPCHECK_DB", test_ledger())
+        .env_remove("SHIPCHECK_LEDGER_KEY")
         .args(args)
         .output()
         .expect("shipcheck runs")

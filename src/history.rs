@@ -1,0 +1,213 @@
+//! Looking back at recorded runs: the history list, the difference between two runs (drift),
+//! the baseline, and the gate recomputed from the latest run plus the ledger's current
+//! attestations, waivers and sign-offs.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::engine::{self, WaiverSpec};
+use crate::gate::{self, Policy, Verdict};
+use crate::ledger::{Attestation, Baseline, Kind, Ledger, LedgerError, Signoff};
+use crate::outcome::{Counts, Run, Status};
+use crate::pack::{LoadedPack, Role};
+
+/// One line of `shipcheck history`.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunSummary {
+    pub run: i64,
+    pub started_at: String,
+    pub profile: String,
+    pub environment: String,
+    pub go: bool,
+    pub score: Option<u32>,
+    pub counts: Counts,
+    pub baseline: bool,
+}
+
+/// Whether `run` belongs to the profile `profile_id` (absolute path) and `environment`.
+pub fn same_target(run: &Run, profile_id: Option<&str>, environment: Option<&str>) -> bool {
+    profile_id.is_none_or(|p| run.profile_id == p)
+        && environment.is_none_or(|e| run.environment == e)
+}
+
+/// Recorded runs, oldest first, optionally for one profile and environment.
+pub fn history(
+    ledger: &mut Ledger,
+    profile_id: Option<&str>,
+    environment: Option<&str>,
+) -> Result<Vec<RunSummary>, LedgerError> {
+    let baseline = latest_baseline(ledger)?;
+    Ok(ledger
+        .runs()?
+        .into_iter()
+        .filter(|(_, r)| same_target(r, profile_id, environment))
+        .map(|(seq, r)| RunSummary {
+            run: seq,
+            started_at: r.started_at.clone(),
+            profile: r.profile.clone(),
+            environment: r.environment.clone(),
+            go: r.gate.go,
+            score: r.score.value,
+            counts: r.counts.clone(),
+            baseline: baseline == Some(seq),
+        })
+        .collect())
+}
+
+/// The run most recently marked as baseline.
+pub fn latest_baseline(ledger: &mut Ledger) -> Result<Option<i64>, LedgerError> {
+    Ok(ledger
+        .all::<Baseline>(Kind::Baseline)?
+        .last()
+        .map(|(_, b)| b.run))
+}
+
+/// One item whose state changed between two runs.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Change {
+    pub item: String,
+    pub title: String,
+    /// `None` when the item is not in that run.
+    pub from: Option<Status>,
+    pub to: Option<Status>,
+    pub summary: String,
+}
+
+/// What changed between run `a` and run `b`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Diff {
+    pub a: i64,
+    pub b: i64,
+    pub changes: Vec<Change>,
+    /// Attestations and waivers whose expiry falls between the two runs.
+    pub expired: Vec<String>,
+}
+
+/// Compares two runs item by item.
+pub fn diff(
+    a_seq: i64,
+    a: &Run,
+    b_seq: i64,
+    b: &Run,
+    attestations: &[Attestation],
+    waivers: &[WaiverSpec],
+) -> Diff {
+    let before: BTreeMap<String, &crate::outcome::ItemResult> =
+        a.results.iter().map(|r| (r.qualified_id(), r)).collect();
+    let after: BTreeMap<String, &crate::outcome::ItemResult> =
+        b.results.iter().map(|r| (r.qualified_id(), r)).collect();
+    let mut changes = Vec::new();
+    for (id, r) in &after {
+        let from = before.get(id).map(|x| x.status);
+        if from != Some(r.status) {
+            changes.push(Change {
+                item: id.clone(),
+                title: r.title.clone(),
+                from,
+                to: Some(r.status),
+                summary: r.summary.clone(),
+            });
+        }
+    }
+    for (id, r) in &before {
+        if !after.contains_key(id) {
+            changes.push(Change {
+                item: id.clone(),
+                title: r.title.clone(),
+                from: Some(r.status),
+                to: None,
+                summary: "no longer in the run".into(),
+            });
+        }
+    }
+    let (t0, t1) = (
+        a.started_at.parse::<jiff::Timestamp>().ok(),
+        b.started_at.parse::<jiff::Timestamp>().ok(),
+    );
+    let between = |t: Option<jiff::Timestamp>| match (t, t0, t1) {
+        (Some(t), Some(lo), Some(hi)) => lo < t && t <= hi,
+        _ => false,
+    };
+    let mut expired = Vec::new();
+    for at in attestations {
+        if between(at.expires.as_deref().and_then(|e| e.parse().ok())) {
+            expired.push(format!(
+                "attestation of {} by {} expired {}",
+                at.item,
+                at.by,
+                at.expires.as_deref().unwrap_or("")
+            ));
+        }
+    }
+    for w in waivers {
+        if between(crate::profile::expiry(&w.expires).ok()) {
+            expired.push(format!(
+                "waiver of {} ({}) expired {}",
+                w.item, w.reason, w.expires
+            ));
+        }
+    }
+    Diff {
+        a: a_seq,
+        b: b_seq,
+        changes,
+        expired,
+    }
+}
+
+/// The gate recomputed from the ledger.
+#[derive(Clone, Debug, Serialize)]
+pub struct LedgerGate {
+    pub run: i64,
+    pub started_at: String,
+    pub environment: String,
+    pub verdict: Verdict,
+    pub signoffs: Vec<Signoff>,
+    pub missing_signoffs: Vec<Role>,
+}
+
+/// Re-applies attestations and waivers as they stand `now` to run `seq`, requires a sign-off
+/// on it from each role of `required`, and decides.
+#[allow(clippy::too_many_arguments)]
+pub fn gate_from_ledger(
+    seq: i64,
+    mut run: Run,
+    packs: &[Arc<LoadedPack>],
+    attestations: &[Attestation],
+    waivers: &[WaiverSpec],
+    signoffs: &[Signoff],
+    required: &[Role],
+    policy: Policy,
+    now: jiff::Timestamp,
+) -> LedgerGate {
+    engine::unwaive(&mut run.results);
+    engine::apply_attestations(&mut run.results, packs, attestations, &run.environment, now);
+    engine::apply_waivers(waivers, &run.environment, &mut run.results, now);
+    let mut verdict = gate::decide(&mut run.results, policy);
+    let on_run: Vec<Signoff> = signoffs.iter().filter(|s| s.run == seq).cloned().collect();
+    let missing: Vec<Role> = required
+        .iter()
+        .copied()
+        .filter(|r| !on_run.iter().any(|s| s.role == *r))
+        .collect();
+    for role in &missing {
+        verdict.reasons.push(format!(
+            "missing sign-off: {} on run #{seq}",
+            engine::role_name(*role)
+        ));
+    }
+    if !missing.is_empty() {
+        verdict.go = false;
+        verdict.exit_code = gate::EXIT_NO_GO;
+    }
+    LedgerGate {
+        run: seq,
+        started_at: run.started_at.clone(),
+        environment: run.environment.clone(),
+        verdict,
+        signoffs: on_run,
+        missing_signoffs: missing,
+    }
+}

@@ -1,0 +1,189 @@
+//! SQLite backend: WAL journal, `synchronous=FULL`, one immediate transaction per append,
+//! so concurrent writers queue (busy timeout) and a killed writer leaves no half record.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::{Head, LedgerError, MIGRATIONS, Record, chain};
+
+pub struct Store {
+    conn: Connection,
+    location: String,
+}
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Store, LedgerError> {
+        super::ensure_folder(path)?;
+        let location = path.display().to_string();
+        let fail = |e: rusqlite::Error| LedgerError::Sqlite {
+            location: location.clone(),
+            message: e.to_string(),
+        };
+        let mut conn = Connection::open(path).map_err(fail)?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(fail)?;
+        // Switching to WAL takes an exclusive lock and does not wait on the busy handler,
+        // so two processes creating the ledger at once retry here.
+        retry_busy(|| {
+            let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                conn.pragma_update(None, "journal_mode", "WAL")?;
+            }
+            Ok(())
+        })
+        .map_err(fail)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(fail)?;
+        retry_busy(|| migrate(&mut conn)).map_err(|e| LedgerError::Sqlite {
+            location: location.clone(),
+            message: format!("migration: {e}"),
+        })?;
+        Ok(Store { conn, location })
+    }
+
+    fn err(&self, e: rusqlite::Error) -> LedgerError {
+        LedgerError::Sqlite {
+            location: self.location.clone(),
+            message: e.to_string(),
+        }
+    }
+
+    pub fn append(
+        &mut self,
+        kind: &str,
+        body: &str,
+        key: Option<&[u8]>,
+    ) -> Result<Record, LedgerError> {
+        let location = self.location.clone();
+        let err = |e: rusqlite::Error| LedgerError::Sqlite {
+            location: location.clone(),
+            message: e.to_string(),
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let (seq, prev): (i64, String) = tx
+            .query_row("SELECT seq, hash FROM head WHERE id = 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .map_err(err)?;
+        let seq = seq + 1;
+        let created_at = super::now();
+        let hash = chain::link(seq, kind, &created_at, &prev, body);
+        tx.execute(
+            "INSERT INTO records (seq, kind, created_at, body, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![seq, kind, created_at, body, prev, hash],
+        )
+        .map_err(err)?;
+        let mac = key.map(|k| chain::head_mac(k, seq, &hash));
+        tx.execute(
+            "UPDATE head SET seq = ?1, hash = ?2, mac = ?3 WHERE id = 1",
+            params![seq, hash, mac],
+        )
+        .map_err(err)?;
+        super::failpoint_slow_commit();
+        tx.commit().map_err(err)?;
+        Ok(Record {
+            seq,
+            kind: kind.to_string(),
+            created_at,
+            body: body.to_string(),
+            prev_hash: prev,
+            hash,
+        })
+    }
+
+    pub fn records(&mut self) -> Result<Vec<Record>, LedgerError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT seq, kind, created_at, body, prev_hash, hash FROM records ORDER BY seq",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(Record {
+                    seq: r.get(0)?,
+                    kind: r.get(1)?,
+                    created_at: r.get(2)?,
+                    body: r.get(3)?,
+                    prev_hash: r.get(4)?,
+                    hash: r.get(5)?,
+                })
+            })
+            .map_err(|e| LedgerError::Sqlite {
+                location: self.location.clone(),
+                message: e.to_string(),
+            })?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(|e| LedgerError::Sqlite {
+                location: self.location.clone(),
+                message: e.to_string(),
+            })
+    }
+
+    pub fn head(&mut self) -> Result<Option<Head>, LedgerError> {
+        self.conn
+            .query_row("SELECT seq, hash, mac FROM head WHERE id = 1", [], |r| {
+                Ok(Head {
+                    seq: r.get(0)?,
+                    hash: r.get(1)?,
+                    mac: r.get(2)?,
+                })
+            })
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn put_blob(&mut self, digest: &str, data: &[u8]) -> Result<(), LedgerError> {
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO blobs (sha256, size, content) VALUES (?1, ?2, ?3)",
+                params![digest, data.len() as i64, data],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+}
+
+/// Applies the migrations this ledger lacks, in one transaction.
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")?;
+    let current: i64 = tx.query_row(
+        "SELECT coalesce(max(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )?;
+    for (version, sql, _) in MIGRATIONS.iter().filter(|(v, _, _)| *v > current) {
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+            params![version, super::now()],
+        )?;
+    }
+    tx.commit()
+}
+
+/// Retries `op` while SQLite reports the database busy or locked, for up to 30 s.
+fn retry_busy<T>(mut op: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let started = std::time::Instant::now();
+    let mut wait = Duration::from_millis(5);
+    loop {
+        match op() {
+            Err(rusqlite::Error::SqliteFailure(e, m))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && started.elapsed() < Duration::from_secs(30) =>
+            {
+                drop(m);
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(Duration::from_millis(200));
+            }
+            other => return other,
+        }
+    }
+}
