@@ -191,7 +191,7 @@ impl Location {
 
 enum Backend {
     Sqlite(sqlite::Store),
-    Postgres(postgres::Store),
+    Postgres(Box<postgres::Store>),
 }
 
 /// An open ledger.
@@ -215,7 +215,7 @@ impl Ledger {
     pub fn open_with_key(location: Location, key: Option<Vec<u8>>) -> Result<Ledger, LedgerError> {
         let backend = match &location {
             Location::Sqlite(path) => Backend::Sqlite(sqlite::Store::open(path)?),
-            Location::Postgres(url) => Backend::Postgres(postgres::Store::open(url)?),
+            Location::Postgres(url) => Backend::Postgres(Box::new(postgres::Store::open(url)?)),
         };
         Ok(Ledger {
             backend,
