@@ -974,8 +974,7 @@ fn latest_run(
     ledger
         .runs()?
         .into_iter()
-        .filter(|(_, r)| history::same_target(r, Some(&profile.id()), Some(env)))
-        .next_back()
+        .rfind(|(_, r)| history::same_target(r, Some(&profile.id()), Some(env)))
         .ok_or_else(|| {
             Error::Usage(format!(
                 "no recorded run of {} in environment {env}: run `shipcheck check` first",
