@@ -253,3 +253,16 @@ impl Drop for Postgres {
             .status();
     }
 }
+
+/// Runs `shipcheck` with a given ledger and extra environment.
+pub fn shipcheck_db(cwd: &Path, db: &str, envs: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut cmd = assert_cmd::Command::cargo_bin("shipcheck").expect("binary built");
+    cmd.current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .env("SHIPCHECK_DB", db)
+        .env_remove("SHIPCHECK_LEDGER_KEY");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.args(args).output().expect("shipcheck runs")
+}
