@@ -211,3 +211,54 @@ pub fn gate_from_ledger(
         missing_signoffs: missing,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_at(t: &str) -> Run {
+        Run {
+            schema: String::new(),
+            shipcheck_version: String::new(),
+            started_at: t.into(),
+            duration_ms: 0,
+            profile: String::new(),
+            profile_id: String::new(),
+            profile_digest: String::new(),
+            environment: "prod".into(),
+            packs: vec![],
+            results: vec![],
+            unused_waivers: vec![],
+            counts: Counts::default(),
+            score: gate::score(&[]),
+            gate: gate::decide(&mut [], Policy::default()),
+        }
+    }
+
+    #[test]
+    fn diff_lists_what_expired_between_runs() {
+        let a = run_at("2026-01-01T00:00:00Z");
+        let b = run_at("2026-03-01T00:00:00Z");
+        let att = Attestation {
+            item: "p:restore".into(),
+            environment: None,
+            by: "alice".into(),
+            role: Role::Operations,
+            evidence: None,
+            note: String::new(),
+            attested_at: "2025-12-01T00:00:00Z".into(),
+            expires: Some("2026-02-01T00:00:00Z".into()),
+        };
+        let w = |exp: &str| WaiverSpec {
+            item: "p:x".into(),
+            reason: "r".into(),
+            owner: "o".into(),
+            expires: exp.into(),
+            environments: vec![],
+        };
+        let d = diff(1, &a, 2, &b, &[att], &[w("2026-02-10"), w("2026-06-01")]);
+        assert_eq!(d.expired.len(), 2, "{:?}", d.expired);
+        assert!(d.expired[0].contains("attestation of p:restore by alice"));
+        assert!(d.expired[1].contains("waiver of p:x"));
+    }
+}

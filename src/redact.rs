@@ -4,11 +4,38 @@
 
 use serde_json::Value;
 
+/// A keyed fingerprint of a secret (first 12 hex of HMAC-SHA256 under
+/// `$SHIPCHECK_LEDGER_KEY`), so two runs can show that a secret changed without storing
+/// it. `None` without a key: an unkeyed hash of a weak secret could be brute-forced.
+pub fn fingerprint(secret: &str) -> Option<String> {
+    use hmac::{Hmac, KeyInit, Mac};
+    static KEY: std::sync::OnceLock<Option<Vec<u8>>> = std::sync::OnceLock::new();
+    let key = KEY
+        .get_or_init(|| {
+            std::env::var(crate::ledger::KEY_ENV)
+                .ok()
+                .filter(|k| !k.is_empty())
+                .map(String::into_bytes)
+        })
+        .as_ref()?;
+    let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key).ok()?;
+    mac.update(b"shipcheck-fingerprint\n");
+    mac.update(secret.as_bytes());
+    Some(crate::profile::hex(&mac.finalize().into_bytes())[..12].to_string())
+}
+
+fn mask_str(s: &str) -> String {
+    match fingerprint(s) {
+        Some(fp) => format!("<secret: {} chars, fp {fp}>", s.chars().count()),
+        None => format!("<secret: {} chars>", s.chars().count()),
+    }
+}
+
 /// The mask shown instead of a secret value.
 pub fn mask_value(value: &Value) -> String {
     match value {
         Value::Null => "(not set)".into(),
-        Value::String(s) => format!("<secret: {} chars>", s.chars().count()),
+        Value::String(s) => mask_str(s),
         Value::Array(a) => format!("<secret: list of {}>", a.len()),
         Value::Object(_) => "<secret: map>".into(),
         _ => "<secret>".into(),

@@ -121,3 +121,40 @@ fn reuse_across_environments_is_detected() {
     let out = shipcheck(d, &["check", "--format", "json", "--env", "qa"]);
     assert_eq!(json(&out)["results"][0]["status"], "pass");
 }
+
+#[test]
+fn keyed_fingerprints_identify_a_secret_without_revealing_it() {
+    let tmp = fixture_app();
+    let db = tmp.path().join("l.db").display().to_string();
+    let fp = |key: &str| {
+        let out = shipcheck_db(
+            tmp.path(),
+            &db,
+            &[("SHIPCHECK_LEDGER_KEY", key)],
+            &[
+                "check",
+                "--profile",
+                "app/shipcheck.yaml",
+                "--env",
+                "good",
+                "--format",
+                "json",
+                "--no-record",
+            ],
+        );
+        assert_clean(&out, "fingerprint");
+        let run = json(&out);
+        let r = run["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == "env.api-token")
+            .unwrap()
+            .clone();
+        r["evidence"]["observed"].as_str().unwrap().to_string()
+    };
+    let (a, b, c) = (fp("key-one"), fp("key-one"), fp("key-two"));
+    assert!(a.starts_with("<secret: 43 chars, fp "), "{a}");
+    assert_eq!(a, b, "same key, same secret, same fingerprint");
+    assert_ne!(a, c, "the fingerprint is keyed");
+}
