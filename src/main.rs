@@ -44,9 +44,12 @@ enum Command {
         /// Environment of the profile to check (default: the profile's `environment`).
         #[arg(long, short)]
         env: Option<String>,
-        /// Output format.
-        #[arg(long, short, value_enum, default_value_t = OutFormat::Human)]
-        format: OutFormat,
+        /// Output format on stdout.
+        #[arg(long, short, value_enum, default_value_t = ReportFormat::Human)]
+        format: ReportFormat,
+        /// Also write a report to a file: FORMAT=PATH (repeatable), e.g. sarif=out.sarif.
+        #[arg(long, value_name = "FORMAT=PATH", value_parser = parse_report)]
+        report: Vec<(report::Format, PathBuf)>,
         /// Lowest severity whose fail/error results block the gate (default: profile, else low).
         #[arg(long)]
         fail_on: Option<Severity>,
@@ -132,6 +135,17 @@ enum Command {
         target: TargetArgs,
         #[arg(long, short, value_enum, default_value_t = OutFormat::Human)]
         format: OutFormat,
+    },
+    /// Render a recorded run again, in any format.
+    Report {
+        run: i64,
+        #[arg(long, short, value_enum, default_value_t = ReportFormat::Human)]
+        format: ReportFormat,
+        /// Write to this file instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        db: DbArg,
     },
     /// Mark a run as the deploy-time baseline that drift is measured against.
     Baseline {
@@ -321,6 +335,40 @@ enum OutFormat {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    Human,
+    Json,
+    Sarif,
+    Junit,
+    Markdown,
+    Html,
+}
+
+impl From<ReportFormat> for report::Format {
+    fn from(f: ReportFormat) -> Self {
+        match f {
+            ReportFormat::Human => report::Format::Human,
+            ReportFormat::Json => report::Format::Json,
+            ReportFormat::Sarif => report::Format::Sarif,
+            ReportFormat::Junit => report::Format::Junit,
+            ReportFormat::Markdown => report::Format::Markdown,
+            ReportFormat::Html => report::Format::Html,
+        }
+    }
+}
+
+/// `FORMAT=PATH`, for `--report`.
+fn parse_report(text: &str) -> Result<(report::Format, PathBuf), String> {
+    let (f, p) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}`: expected FORMAT=PATH, e.g. sarif=out.sarif"))?;
+    if p.is_empty() {
+        return Err(format!("`{text}`: the path is empty"));
+    }
+    Ok((f.parse()?, PathBuf::from(p)))
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum SchemaKind {
     Pack,
     Profile,
@@ -365,6 +413,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             allow_pending,
             concurrency,
             verbose,
+            report,
             db,
             no_record,
         } => {
@@ -393,7 +442,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                     .unwrap_or(Severity::Low),
                 allow_pending: allow_pending || profile.file.gate.allow_pending.unwrap_or(false),
             };
-            let bar = (matches!(format, OutFormat::Human) && std::io::stderr().is_terminal())
+            let bar = (matches!(format, ReportFormat::Human) && std::io::stderr().is_terminal())
                 .then(progress_bar);
             let progress: Option<engine::Progress> = bar.clone().map(|bar| {
                 Arc::new(move |done: usize, total: usize| {
@@ -417,17 +466,26 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 let seq = l.record_run(&run)?;
                 eprintln!("recorded run #{seq} in {}", l.location.display());
             }
-            let text = match format {
-                OutFormat::Human => human::render(
+            let style = human::Style {
+                color: out_color,
+                verbose,
+            };
+            for (f, path) in &report {
+                let text = report::render(
                     &run,
+                    *f,
                     human::Style {
-                        color: out_color,
+                        color: false,
                         verbose,
                     },
-                ),
-                OutFormat::Json => report::json::render(&run),
-            };
-            print!("{text}");
+                    &[],
+                );
+                std::fs::write(path, text).map_err(|source| Error::Write {
+                    path: path.clone(),
+                    source,
+                })?;
+            }
+            print!("{}", report::render(&run, format.into(), style, &[]));
             Ok(run.gate.exit_code)
         }
         Command::Pack { command } => pack_command(command),
@@ -680,6 +738,38 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 }
             }
             Ok(if d.changes.is_empty() { 0 } else { 1 })
+        }
+        Command::Report {
+            run,
+            format,
+            output,
+            db,
+        } => {
+            let mut ledger = Ledger::open(Location::resolve(db.db.as_deref()))?;
+            let recorded = ledger.run(run)?;
+            let signoffs: Vec<shipcheck::ledger::Signoff> = ledger
+                .all(Kind::Signoff)?
+                .into_iter()
+                .map(|(_, x)| x)
+                .filter(|s: &shipcheck::ledger::Signoff| s.run == run)
+                .collect();
+            let color = output.is_none() && out_color;
+            let text = report::render(
+                &recorded,
+                format.into(),
+                human::Style {
+                    color,
+                    verbose: false,
+                },
+                &signoffs,
+            );
+            match output {
+                Some(path) => {
+                    std::fs::write(&path, text).map_err(|source| Error::Write { path, source })?
+                }
+                None => print!("{text}"),
+            }
+            Ok(0)
         }
         Command::Baseline { run, db } => {
             let mut ledger = Ledger::open(Location::resolve(db.db.as_deref()))?;

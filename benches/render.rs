@@ -1,0 +1,95 @@
+//! Renders a synthetic run of 5,000 items in every format and prints the time each takes.
+//! `cargo bench --bench render` (figures in BENCHMARKS.md).
+
+use std::time::Instant;
+
+use shipcheck::outcome::{Evidence, ItemKind, ItemResult, Run, Status};
+use shipcheck::pack::{Phase, Severity};
+use shipcheck::probe::{FileLocation, Finding};
+use shipcheck::report::{self, Format, human};
+
+fn synthetic(n: usize) -> Run {
+    let statuses = [
+        Status::Pass,
+        Status::Fail,
+        Status::Warn,
+        Status::Error,
+        Status::Pending,
+        Status::NotApplicable,
+    ];
+    let mut results: Vec<ItemResult> = (0..n)
+        .map(|i| ItemResult {
+            pack: "bench".into(),
+            id: format!("item-{i}"),
+            title: format!("Item number {i} holds"),
+            section: format!("s{}", i % 25),
+            section_title: format!("Section {}", i % 25),
+            severity: Severity::ALL[i % 5],
+            phase: Phase::PreDeploy,
+            kind: ItemKind::Automated,
+            status: statuses[i % statuses.len()],
+            summary: format!("expected mode at most 0600, found 0644 for file {i}"),
+            tags: vec!["bench".into()],
+            why: "Because it matters for production.".into(),
+            fix: "chmod 600 the file.".into(),
+            source: None,
+            evidence: Some(Evidence {
+                probe: "file".into(),
+                source: format!("file /srv/app/config-{i}.json"),
+                query: Some(".a.b".into()),
+                observed: serde_json::json!({"mode": "0644", "size": i}),
+                location: Some(FileLocation {
+                    path: format!("/srv/app/config-{i}.json"),
+                    line: Some(3),
+                }),
+                findings: vec![Finding::new(false, "mode at most 0600", "0644")],
+            }),
+            waiver: None,
+            blocking: false,
+            duration_ms: 1,
+        })
+        .collect();
+    let gate = shipcheck::gate::decide(&mut results, shipcheck::gate::Policy::default());
+    let score = shipcheck::gate::score(&results);
+    Run {
+        schema: shipcheck::outcome::RUN_SCHEMA.into(),
+        shipcheck_version: "bench".into(),
+        started_at: "2026-01-01T00:00:00Z".into(),
+        duration_ms: 1000,
+        profile: "shipcheck.yaml".into(),
+        profile_id: "/srv/app/shipcheck.yaml".into(),
+        profile_digest: "sha256:00".into(),
+        environment: "production".into(),
+        packs: vec![],
+        counts: shipcheck::outcome::Counts::of(&results),
+        results,
+        unused_waivers: vec![],
+        score,
+        gate,
+    }
+}
+
+fn main() {
+    let run = synthetic(5_000);
+    for (name, f) in [
+        ("human", Format::Human),
+        ("json", Format::Json),
+        ("sarif", Format::Sarif),
+        ("junit", Format::Junit),
+        ("markdown", Format::Markdown),
+        ("html", Format::Html),
+    ] {
+        let started = Instant::now();
+        let mut bytes = 0;
+        let rounds = 5;
+        for _ in 0..rounds {
+            bytes = report::render(&run, f, human::Style::default(), &[]).len();
+        }
+        let per = started.elapsed() / rounds;
+        println!(
+            "{name:<9} 5000 items: {:>8.1} ms  {:>6} KiB",
+            per.as_secs_f64() * 1000.0,
+            bytes / 1024
+        );
+    }
+}
