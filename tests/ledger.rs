@@ -50,22 +50,66 @@ fn check(app: &App, env: &str) -> Output {
     ])
 }
 
-fn waive(app: &App, n: usize) {
+/// Ways to tamper with a ledger of 5 records, in SQL both databases accept, and what
+/// `ledger verify` must say.
+const TAMPERING: [(&str, &str, &str); 5] = [
+    (
+        "edited",
+        "UPDATE records SET body = replace(body, 'migration 2', 'migration X') WHERE seq = 3;",
+        "BROKEN at record #3: its content does not match its hash (edited)",
+    ),
+    (
+        "deleted",
+        "DELETE FROM records WHERE seq = 2;",
+        "BROKEN at record #2: record #2 is missing",
+    ),
+    (
+        "reordered",
+        "UPDATE records SET seq = -1 WHERE seq = 2; UPDATE records SET seq = 2 WHERE seq = 3; UPDATE records SET seq = 3 WHERE seq = -1;",
+        "BROKEN at record #2",
+    ),
+    (
+        "inserted",
+        "UPDATE records SET seq = seq + 100 WHERE seq >= 3; UPDATE records SET seq = seq - 99 WHERE seq >= 100; INSERT INTO records (seq, kind, created_at, body, prev_hash, hash) SELECT 3, kind, created_at, body, hash, hash FROM records WHERE seq = 2;",
+        "BROKEN at record #3",
+    ),
+    (
+        "truncated",
+        "DELETE FROM records WHERE seq = 5;",
+        "the head says the chain ends at #5 but the records end at #4",
+    ),
+];
+
+fn waive_with(app: &App, db: &str, n: usize) {
     for i in 0..n {
-        let out = app.run_keyed(&[
-            "waive",
-            "config.json-port",
-            "--reason",
-            &format!("migration {i}"),
-            "--owner",
-            "ops",
-            "--expires",
-            "2999-01-01",
-            "--profile",
-            "app/shipcheck.yaml",
-        ]);
+        let reason = format!("migration {i}");
+        let out = shipcheck_db(
+            app.tmp.path(),
+            db,
+            &[("SHIPCHECK_LEDGER_KEY", KEY)],
+            &[
+                "waive",
+                "config.json-port",
+                "--reason",
+                &reason,
+                "--owner",
+                "ops",
+                "--expires",
+                "2999-01-01",
+                "--profile",
+                "app/shipcheck.yaml",
+            ],
+        );
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(
+            !stderr(&out).contains("CANARY"),
+            "a database password leaked"
+        );
     }
+}
+
+fn waive(app: &App, n: usize) {
+    waive_with(app, &app.db, n);
 }
 
 #[test]
@@ -159,33 +203,7 @@ fn sqlite_tampering_is_detected() {
     let app = App::new();
     waive(&app, 5);
     assert_eq!(verify_sqlite(&app.db, true).0, 0);
-    let cases: [(&str, &str, &str); 5] = [
-        (
-            "edited",
-            "UPDATE records SET body = replace(body, 'migration 2', 'migration X') WHERE seq = 3;",
-            "BROKEN at record #3: its content does not match its hash (edited)",
-        ),
-        (
-            "deleted",
-            "DELETE FROM records WHERE seq = 2;",
-            "BROKEN at record #2: record #2 is missing",
-        ),
-        (
-            "reordered",
-            "UPDATE records SET seq = -1 WHERE seq = 2; UPDATE records SET seq = 2 WHERE seq = 3; UPDATE records SET seq = 3 WHERE seq = -1;",
-            "BROKEN at record #2",
-        ),
-        (
-            "inserted",
-            "UPDATE records SET seq = seq + 100 WHERE seq >= 3; UPDATE records SET seq = seq - 99 WHERE seq >= 100; INSERT INTO records (seq, kind, created_at, body, prev_hash, hash) SELECT 3, kind, created_at, body, hash, hash FROM records WHERE seq = 2;",
-            "BROKEN at record #3",
-        ),
-        (
-            "truncated",
-            "DELETE FROM records WHERE seq = 5;",
-            "the head says the chain ends at #5 but the records end at #4",
-        ),
-    ];
+    let cases = TAMPERING;
     for (name, statements, expected) in cases {
         let db = copy_db(&app, &format!("{name}.db"));
         sql(&db, statements);
@@ -658,60 +676,11 @@ fn postgresql_ledger_behaves_the_same() {
             pg.strict
         )
     };
-    let cases: [(&str, &str, &str); 5] = [
-        (
-            "edited",
-            "UPDATE records SET body = replace(body, 'migration 2', 'migration X') WHERE seq = 3",
-            "BROKEN at record #3: its content does not match its hash (edited)",
-        ),
-        (
-            "deleted",
-            "DELETE FROM records WHERE seq = 2",
-            "BROKEN at record #2: record #2 is missing",
-        ),
-        (
-            "reordered",
-            "UPDATE records SET seq = -1 WHERE seq = 2; UPDATE records SET seq = 2 WHERE seq = 3; UPDATE records SET seq = 3 WHERE seq = -1",
-            "BROKEN at record #2",
-        ),
-        (
-            "inserted",
-            "UPDATE records SET seq = seq + 100 WHERE seq >= 3; UPDATE records SET seq = seq - 99 WHERE seq >= 100; INSERT INTO records SELECT 3, kind, created_at, body, hash, hash FROM records WHERE seq = 2",
-            "BROKEN at record #3",
-        ),
-        (
-            "truncated",
-            "DELETE FROM records WHERE seq = 5",
-            "the head says the chain ends at #5 but the records end at #4",
-        ),
-    ];
+    let cases = TAMPERING;
     for (name, tamper, expected) in cases {
         psql("postgres", &format!("CREATE DATABASE ledger_{name}"));
         let db = url(&format!("ledger_{name}"));
-        for i in 0..5 {
-            let out = shipcheck_db(
-                app.tmp.path(),
-                &db,
-                &[("SHIPCHECK_LEDGER_KEY", KEY)],
-                &[
-                    "waive",
-                    "config.json-port",
-                    "--reason",
-                    &format!("migration {i}"),
-                    "--owner",
-                    "ops",
-                    "--expires",
-                    "2999-01-01",
-                    "--profile",
-                    "app/shipcheck.yaml",
-                ],
-            );
-            assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-            assert!(
-                !stderr(&out).contains("CANARY"),
-                "the URL's password leaked"
-            );
-        }
+        waive_with(&app, &db, 5);
         let out = shipcheck_db(
             Path::new("."),
             &db,
