@@ -212,6 +212,107 @@ pub fn gate_from_ledger(
     }
 }
 
+/// What the ledger says people decided: attestations and waivers (the ledger's own plus the
+/// profile's), ready for the engine.
+pub struct Statements {
+    pub attestations: Vec<Attestation>,
+    pub waivers: Vec<WaiverSpec>,
+    pub signoffs: Vec<Signoff>,
+}
+
+/// Reads the attestations, ledger waivers and sign-offs; `profile`'s waivers are added when
+/// given.
+pub fn statements(
+    ledger: &mut Ledger,
+    profile: Option<&crate::profile::Profile>,
+) -> Result<Statements, LedgerError> {
+    let attestations = ledger
+        .all::<Attestation>(Kind::Attestation)?
+        .into_iter()
+        .map(|(_, a)| a)
+        .collect();
+    let mut waivers = profile.map(engine::profile_waivers).unwrap_or_default();
+    waivers.extend(
+        ledger
+            .all::<crate::ledger::Waiver>(Kind::Waiver)?
+            .iter()
+            .map(|(_, w)| WaiverSpec::from(w)),
+    );
+    let signoffs = ledger
+        .all::<Signoff>(Kind::Signoff)?
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
+    Ok(Statements {
+        attestations,
+        waivers,
+        signoffs,
+    })
+}
+
+/// Recorded runs of `profile` in `environment`, oldest first.
+pub fn runs_of(
+    ledger: &mut Ledger,
+    profile: &crate::profile::Profile,
+    environment: &str,
+) -> Result<Vec<(i64, Run)>, LedgerError> {
+    let id = profile.id();
+    Ok(ledger
+        .runs()?
+        .into_iter()
+        .filter(|(_, r)| same_target(r, Some(&id), Some(environment)))
+        .collect())
+}
+
+/// The latest recorded run of `profile` in `environment`.
+pub fn latest_run(
+    ledger: &mut Ledger,
+    profile: &crate::profile::Profile,
+    environment: &str,
+) -> Result<(i64, Run), crate::Error> {
+    runs_of(ledger, profile, environment)?.pop().ok_or_else(|| {
+        crate::Error::Usage(format!(
+            "no recorded run of {} in environment {environment}: run `shipcheck check` first",
+            profile.path.display()
+        ))
+    })
+}
+
+/// Which two runs `shipcheck diff` compares: both given, the baseline and the latest, or the
+/// last two of the profile and environment.
+pub fn diff_pair(
+    ledger: &mut Ledger,
+    profile: &crate::profile::Profile,
+    environment: &str,
+    a: Option<i64>,
+    b: Option<i64>,
+    baseline: bool,
+) -> Result<(i64, i64), crate::Error> {
+    use crate::Error::Usage;
+    let runs = runs_of(ledger, profile, environment)?;
+    match (a, b, baseline) {
+        (Some(a), Some(b), _) => Ok((a, b)),
+        (Some(_), None, _) | (None, Some(_), _) => Err(Usage("give two runs, or none".into())),
+        (None, None, true) => {
+            let base = latest_baseline(ledger)?.ok_or_else(|| {
+                Usage("no baseline recorded: run `shipcheck baseline RUN`".into())
+            })?;
+            let last = runs
+                .last()
+                .map(|(s, _)| *s)
+                .ok_or_else(|| Usage("no recorded run for this profile and environment".into()))?;
+            Ok((base, last))
+        }
+        (None, None, false) => match runs.as_slice() {
+            [.., (a, _), (b, _)] => Ok((*a, *b)),
+            _ => Err(Usage(format!(
+                "fewer than two recorded runs of {} in environment {environment}",
+                profile.path.display()
+            ))),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

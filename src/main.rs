@@ -8,9 +8,9 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use shipcheck::Error;
-use shipcheck::engine::{self, Options, WaiverSpec};
-use shipcheck::gate::{EXIT_INTERNAL, EXIT_USAGE, Policy};
-use shipcheck::ledger::{Attestation, Kind, Ledger, Location, Waiver as LedgerWaiver};
+use shipcheck::engine::{self, Options};
+use shipcheck::gate::{EXIT_INTERNAL, EXIT_USAGE};
+use shipcheck::ledger::{Kind, Ledger, Location};
 use shipcheck::pack::{self, Severity, builtin};
 use shipcheck::profile::Profile;
 use shipcheck::report::{self, human};
@@ -424,24 +424,13 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 _ => Some(Ledger::open(location)?),
             };
             let (attestations, waivers) = match ledger.as_mut() {
-                Some(l) => (
-                    l.all::<Attestation>(Kind::Attestation)?
-                        .into_iter()
-                        .map(|(_, a)| a)
-                        .collect(),
-                    l.all::<LedgerWaiver>(Kind::Waiver)?
-                        .iter()
-                        .map(|(_, w)| WaiverSpec::from(w))
-                        .collect(),
-                ),
+                Some(l) => {
+                    let st = history::statements(l, None)?;
+                    (st.attestations, st.waivers)
+                }
                 None => (Vec::new(), Vec::new()),
             };
-            let policy = Policy {
-                fail_on: fail_on
-                    .or(profile.file.gate.fail_on)
-                    .unwrap_or(Severity::Low),
-                allow_pending: allow_pending || profile.file.gate.allow_pending.unwrap_or(false),
-            };
+            let policy = profile.policy(fail_on, allow_pending);
             let bar = (matches!(format, ReportFormat::Human) && std::io::stderr().is_terminal())
                 .then(progress_bar);
             let progress: Option<engine::Progress> = bar.clone().map(|bar| {
@@ -571,7 +560,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                     ledger.run(r)?;
                     r
                 }
-                None => latest_run(&mut ledger, &profile, &env)?.0,
+                None => history::latest_run(&mut ledger, &profile, &env)?.0,
             };
             let s = attest::signoff(seq, role.into(), &by, &note, jiff::Timestamp::now())
                 .map_err(Error::Usage)?;
@@ -665,49 +654,10 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let profile = Profile::load(&target.profile)?;
             let env = profile.environment(target.env.as_deref())?;
             let mut ledger = Ledger::open(Location::resolve(target.db.db.as_deref()))?;
-            let runs: Vec<(i64, shipcheck::outcome::Run)> = ledger
-                .runs()?
-                .into_iter()
-                .filter(|(_, r)| history::same_target(r, Some(&profile.id()), Some(&env)))
-                .collect();
-            let (a, b) = match (run_a, run_b, baseline) {
-                (Some(a), Some(b), _) => (a, b),
-                (Some(_), None, _) | (None, Some(_), _) => {
-                    return Err(Error::Usage("give two runs, or none".into()));
-                }
-                (None, None, true) => {
-                    let base = history::latest_baseline(&mut ledger)?.ok_or_else(|| {
-                        Error::Usage("no baseline recorded: run `shipcheck baseline RUN`".into())
-                    })?;
-                    let last = runs.last().map(|(s, _)| *s).ok_or_else(|| {
-                        Error::Usage("no recorded run for this profile and environment".into())
-                    })?;
-                    (base, last)
-                }
-                (None, None, false) => match runs.as_slice() {
-                    [.., (a, _), (b, _)] => (*a, *b),
-                    _ => {
-                        return Err(Error::Usage(format!(
-                            "fewer than two recorded runs of {} in environment {env}",
-                            profile.path.display()
-                        )));
-                    }
-                },
-            };
+            let (a, b) = history::diff_pair(&mut ledger, &profile, &env, run_a, run_b, baseline)?;
             let (ra, rb) = (ledger.run(a)?, ledger.run(b)?);
-            let attestations: Vec<Attestation> = ledger
-                .all::<Attestation>(Kind::Attestation)?
-                .into_iter()
-                .map(|(_, x)| x)
-                .collect();
-            let mut waivers = engine::profile_waivers(&profile);
-            waivers.extend(
-                ledger
-                    .all::<LedgerWaiver>(Kind::Waiver)?
-                    .iter()
-                    .map(|(_, w)| WaiverSpec::from(w)),
-            );
-            let d = history::diff(a, &ra, b, &rb, &attestations, &waivers);
+            let st = history::statements(&mut ledger, Some(&profile))?;
+            let d = history::diff(a, &ra, b, &rb, &st.attestations, &st.waivers);
             match format {
                 OutFormat::Json => {
                     println!("{}", serde_json::to_string_pretty(&d).unwrap_or_default())
@@ -789,37 +739,16 @@ fn run(cli: Cli) -> Result<i32, Error> {
         } => {
             let (profile, packs, env) = load_target(&target)?;
             let mut ledger = Ledger::open(Location::resolve(target.db.db.as_deref()))?;
-            let (seq, run) = latest_run(&mut ledger, &profile, &env)?;
-            let policy = Policy {
-                fail_on: fail_on
-                    .or(profile.file.gate.fail_on)
-                    .unwrap_or(Severity::Low),
-                allow_pending: allow_pending || profile.file.gate.allow_pending.unwrap_or(false),
-            };
-            let attestations: Vec<Attestation> = ledger
-                .all::<Attestation>(Kind::Attestation)?
-                .into_iter()
-                .map(|(_, x)| x)
-                .collect();
-            let mut waivers = engine::profile_waivers(&profile);
-            waivers.extend(
-                ledger
-                    .all::<LedgerWaiver>(Kind::Waiver)?
-                    .iter()
-                    .map(|(_, w)| WaiverSpec::from(w)),
-            );
-            let signoffs: Vec<shipcheck::ledger::Signoff> = ledger
-                .all(Kind::Signoff)?
-                .into_iter()
-                .map(|(_, x)| x)
-                .collect();
+            let (seq, run) = history::latest_run(&mut ledger, &profile, &env)?;
+            let policy = profile.policy(fail_on, allow_pending);
+            let st = history::statements(&mut ledger, Some(&profile))?;
             let g = history::gate_from_ledger(
                 seq,
                 run,
                 &packs,
-                &attestations,
-                &waivers,
-                &signoffs,
+                &st.attestations,
+                &st.waivers,
+                &st.signoffs,
                 &profile.file.gate.require_signoff,
                 policy,
                 jiff::Timestamp::now(),
@@ -1054,21 +983,4 @@ fn load_target(
     let packs = engine::load_packs(&profile)?;
     let env = profile.environment(t.env.as_deref())?;
     Ok((profile, packs, env))
-}
-
-fn latest_run(
-    ledger: &mut Ledger,
-    profile: &Profile,
-    env: &str,
-) -> Result<(i64, shipcheck::outcome::Run), Error> {
-    ledger
-        .runs()?
-        .into_iter()
-        .rfind(|(_, r)| history::same_target(r, Some(&profile.id()), Some(env)))
-        .ok_or_else(|| {
-            Error::Usage(format!(
-                "no recorded run of {} in environment {env}: run `shipcheck check` first",
-                profile.path.display()
-            ))
-        })
 }

@@ -170,6 +170,14 @@ impl Profile {
         Error::Invalid(Box::new(d))
     }
 
+    /// The gate policy: command-line flags over the profile's `gate:`, over the defaults.
+    pub fn policy(&self, fail_on: Option<Severity>, allow_pending: bool) -> crate::gate::Policy {
+        crate::gate::Policy {
+            fail_on: fail_on.or(self.file.gate.fail_on).unwrap_or(Severity::Low),
+            allow_pending: allow_pending || self.file.gate.allow_pending.unwrap_or(false),
+        }
+    }
+
     /// Absolute path of the profile file: identifies its runs in the ledger.
     pub fn id(&self) -> String {
         std::fs::canonicalize(&self.path)
