@@ -718,7 +718,76 @@ fn summary_lines(r: &AuditReport) -> Vec<String> {
                 ));
             }
         }
-        "http" => v.push(format!("status: {}", o["status"])),
+        "http" => {
+            v.push(format!("status: {}", o["status"]));
+            if let Some(r) = o.get("redirect") {
+                v.push(match r.get("error").and_then(Value::as_str) {
+                    Some(e) => format!("redirect: {} → {e}", r["sent"].as_str().unwrap_or("")),
+                    None => format!(
+                        "redirect: {} → {} {}",
+                        r["sent"].as_str().unwrap_or(""),
+                        r["status"],
+                        r["location"].as_str().unwrap_or("(no Location)")
+                    ),
+                });
+            }
+            if let Some(h) = o.get("strict-transport-security") {
+                v.push(format!("hsts: {}", h.as_str().unwrap_or("(none)")));
+            }
+            if let Some(h) = o.get("security_headers").and_then(Value::as_object) {
+                let shown: Vec<String> = h
+                    .iter()
+                    .filter(|(k, _)| *k != "strict-transport-security")
+                    .map(|(k, x)| format!("{k}: {}", x.as_str().unwrap_or("")))
+                    .collect();
+                v.push(format!(
+                    "headers: {}",
+                    if shown.is_empty() {
+                        "(none of the security headers)".to_string()
+                    } else {
+                        shown.join(" · ")
+                    }
+                ));
+            }
+            if let Some(c) = o.get("cors").and_then(Value::as_array) {
+                let allowed: Vec<String> = c
+                    .iter()
+                    .filter(|x| !x["access-control-allow-origin"].is_null())
+                    .map(|x| {
+                        format!(
+                            "{}{} → {}",
+                            x["origin"].as_str().unwrap_or(""),
+                            if x["preflight"] == true {
+                                " (preflight)"
+                            } else {
+                                ""
+                            },
+                            x["access-control-allow-origin"].as_str().unwrap_or("")
+                        )
+                    })
+                    .collect();
+                v.push(format!(
+                    "cors (hostile origins): {}",
+                    if allowed.is_empty() {
+                        "no Access-Control-Allow-Origin".to_string()
+                    } else {
+                        allowed.join(" · ")
+                    }
+                ));
+            }
+            if let Some(a) = o.get("auth") {
+                v.push(format!(
+                    "auth: without credentials {} · wrong token {}",
+                    a["without_credentials"], a["wrong_token"]
+                ));
+            }
+            if let Some(r) = o.get("rate_limit") {
+                v.push(format!(
+                    "rate limit: burst of {} → 429 at request {}",
+                    r["burst"], r["limited_at"]
+                ));
+            }
+        }
         "postgres" => {
             if let Some(map) = o.as_object() {
                 v.extend(

@@ -217,6 +217,15 @@ fn http_audits(ngx: &Nginx) {
         text.contains("reflects Origin https://evil.example with credentials allowed"),
         "{text}"
     );
+    for shown in [
+        "redirect: GET http://localhost:",
+        "hsts: (none)",
+        "headers: (none of the security headers)",
+        "null (preflight) → null",
+        "auth: without credentials 200",
+    ] {
+        assert!(text.contains(shown), "`{shown}` missing from:\n{text}");
+    }
 }
 
 fn many_targets_and_resolve(ngx: &Nginx) {
