@@ -70,6 +70,12 @@ fn synthetic(n: usize) -> Run {
 }
 
 fn main() {
+    // `cargo test --all-targets` also runs this binary (without `--bench`): debug-build
+    // timings mean nothing, so it only says how to run it.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("render benchmark: run `cargo bench --bench render`");
+        return;
+    }
     let run = synthetic(5_000);
     for (name, f) in [
         ("human", Format::Human),

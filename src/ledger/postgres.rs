@@ -144,16 +144,5 @@ impl Store {
 }
 
 fn pg_message(e: &tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("{}: {}", db.severity(), db.message()),
-        None => {
-            let mut t = e.to_string();
-            let mut s = std::error::Error::source(e);
-            while let Some(x) = s {
-                t.push_str(&format!(": {x}"));
-                s = x.source();
-            }
-            t
-        }
-    }
+    crate::probe::postgres::error_text(e)
 }

@@ -183,18 +183,7 @@ pub fn audit(
     }
     let make = tls_connector(ca)?;
     let scrub = |e: &tokio_postgres::Error| -> String {
-        let text = match e.as_db_error() {
-            Some(db) => format!("{}: {}", db.severity(), db.message()),
-            None => {
-                let mut t = e.to_string();
-                let mut s = std::error::Error::source(e);
-                while let Some(x) = s {
-                    t.push_str(&format!(": {x}"));
-                    s = x.source();
-                }
-                t
-            }
-        };
+        let text = error_text(e);
         secrets.iter().fold(text, |t, s| {
             if s.len() >= 4 {
                 t.replace(s.as_str(), "<secret>")
@@ -279,6 +268,23 @@ pub fn audit(
     };
     let report = super::http::block_on(run)??;
     Ok((report, secrets))
+}
+
+/// A PostgreSQL error in one line: the server's severity and message, or the chain of
+/// client-side causes.
+pub fn error_text(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.severity(), db.message()),
+        None => {
+            let mut t = e.to_string();
+            let mut s = std::error::Error::source(e);
+            while let Some(x) = s {
+                t.push_str(&format!(": {x}"));
+                s = x.source();
+            }
+            t
+        }
+    }
 }
 
 /// A tokio-postgres TLS connector over rustls: verifies against `ca` when given, otherwise
