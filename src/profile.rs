@@ -222,6 +222,16 @@ impl Profile {
         let mut out = ResolvedVars::default();
         let mut problems = Vec::new();
         let mut declared = BTreeSet::new();
+        // Values an including pack gives its included packs' variables (templates).
+        let mut bindings: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
+        for lp in packs {
+            for inc in &lp.pack.include {
+                for (k, v) in &inc.vars {
+                    bindings.insert(k.as_str(), (v.value.as_str(), lp.pack.name.as_str()));
+                }
+            }
+        }
+        let mut deferred: Vec<(&str, &str, &str, bool)> = Vec::new();
         for lp in packs {
             for var in &lp.pack.variables {
                 let name = var.name.value.as_str();
@@ -240,6 +250,11 @@ impl Profile {
                             continue;
                         }
                     },
+                    None if bindings.contains_key(name) => {
+                        let (template, by) = bindings[name];
+                        deferred.push((name, template, by, var.secret));
+                        continue;
+                    }
                     None => var.default.clone().map(|d| (d, None)),
                 };
                 match value {
@@ -265,6 +280,20 @@ impl Profile {
                         out.values.insert(name.to_string(), v);
                     }
                 }
+            }
+        }
+        for (name, template, by, secret) in deferred {
+            match (crate::template::Scope { vars: &out.values }).expand(template) {
+                Ok(v) => {
+                    if secret {
+                        out.secret_values.push(v.clone());
+                    }
+                    out.values.insert(name.to_string(), v);
+                }
+                Err(e) => problems.push(Problem::new(
+                    format!("pack `{by}` sets variable `{name}` to `{template}`, but {e}"),
+                    None,
+                )),
             }
         }
         let all_given = self

@@ -183,3 +183,47 @@ fn profile_errors_are_located() {
     let out = shipcheck(tmp.path(), &["check", "--fail-on", "severe"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn include_cycles_and_unknown_includes_are_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pack = |name: &str, includes: &str| {
+        format!(
+            "name: {name}\nversion: '1'\ntitle: T\ninclude: [{{pack: {includes}}}]\nsections:\n  - id: s\n    title: S\n    items:\n      - {{id: i, title: I, severity: low, why: w, fix: f, phase: periodic, attest: {{roles: [security]}}}}\n"
+        )
+    };
+    std::fs::write(tmp.path().join("a.yaml"), pack("a", "b.yaml")).unwrap();
+    std::fs::write(tmp.path().join("b.yaml"), pack("b", "a.yaml")).unwrap();
+    std::fs::write(tmp.path().join("c.yaml"), pack("c", "nowhere.yaml")).unwrap();
+    std::fs::write(tmp.path().join("cycle.yaml"), "packs: [a.yaml]\n").unwrap();
+    std::fs::write(tmp.path().join("missing.yaml"), "packs: [c.yaml]\n").unwrap();
+    let out = shipcheck(tmp.path(), &["check", "--profile", "cycle.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cycle: a → b → a"),
+        "{}",
+        stderr(&out)
+    );
+    let out = shipcheck(tmp.path(), &["check", "--profile", "missing.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("pack `c` includes `nowhere.yaml`"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(
+        tmp.path().join("d.yaml"),
+        pack("d", "web-service").replace(
+            "include: [{pack: web-service}]",
+            "include: [{pack: web-service, vars: {host: '${nope}'}}]",
+        ),
+    )
+    .unwrap();
+    let out = shipcheck(tmp.path(), &["pack", "lint", "d.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("sets `host` from `${nope}`"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -19,6 +19,121 @@ fn against_real_nginx() {
     http_audits(&ngx);
     many_targets_and_resolve(&ngx);
     pack_items_modern_pass_legacy_fail(&ngx);
+    builtin_web_service_pack_and_includes(&ngx);
+}
+
+fn builtin_web_service_pack_and_includes(ngx: &Nginx) {
+    let dir = tempfile::tempdir().unwrap();
+    let common = format!(
+        "vars:\n  ca_file: '{}'\n  health_path: /health\n  api_path: /api/users\n  api_token: good-test-token-0123456789abcdef\n  rate_limited_path: /limited\nenable: [http.auth, http.rate-limit]\nenvironments:\n  modern: {{vars: {{port: {}, http_port: {}}}}}\n  legacy: {{vars: {{port: {}, http_port: {}}}}}\n",
+        ngx.ca(),
+        ngx.https,
+        ngx.http,
+        ngx.legacy,
+        ngx.legacy_http
+    );
+    std::fs::write(
+        dir.path().join("web.yaml"),
+        format!(
+            "packs: [web-service]\n{}",
+            common.replace("vars:\n", "vars:\n  host: localhost\n")
+        ),
+    )
+    .unwrap();
+    let run = json(&shipcheck(
+        dir.path(),
+        &[
+            "check",
+            "--profile",
+            "web.yaml",
+            "--env",
+            "modern",
+            "--format",
+            "json",
+        ],
+    ));
+    let s = statuses(&run);
+    assert_eq!(s.len(), 10);
+    for (id, status) in &s {
+        assert_eq!(
+            status,
+            "pass",
+            "web-service {id} on modern nginx: {:#}",
+            run["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["id"] == id.as_str())
+                .unwrap()
+        );
+    }
+    let run = json(&shipcheck(
+        dir.path(),
+        &[
+            "check",
+            "--profile",
+            "web.yaml",
+            "--env",
+            "legacy",
+            "--format",
+            "json",
+        ],
+    ));
+    let failed: Vec<String> = statuses(&run)
+        .into_iter()
+        .filter(|(_, s)| s != "pass")
+        .map(|(id, s)| format!("{id}={s}"))
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            "http.auth=fail",
+            "http.cors=fail",
+            "http.health=fail",
+            "http.hsts=fail",
+            "http.rate-limit=fail",
+            "http.redirect=fail",
+            "http.security-headers=fail",
+            "tls.ciphers=fail",
+            "tls.protocols=fail",
+        ]
+    );
+    // A system pack reuses the baseline by including it and binding its variables.
+    std::fs::write(
+        dir.path().join("myservice.yaml"),
+        "name: myservice\nversion: '1'\ntitle: My service\nvariables:\n  - {name: domain, doc: public name, required: true}\ninclude:\n  - pack: web-service\n    vars: {host: '${domain}'}\nsections:\n  - id: own\n    title: Own\n    items:\n      - id: own.resolves\n        title: The domain resolves\n        severity: low\n        why: w\n        fix: f\n        phase: pre-deploy\n        check:\n          dns: {name: '${domain}'}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("mine.yaml"),
+        format!(
+            "packs: [myservice.yaml]\n{}",
+            common.replace("vars:\n", "vars:\n  domain: localhost\n")
+        ),
+    )
+    .unwrap();
+    let out = shipcheck(
+        dir.path(),
+        &[
+            "check",
+            "--profile",
+            "mine.yaml",
+            "--env",
+            "modern",
+            "--format",
+            "json",
+        ],
+    );
+    let run = json(&out);
+    let packs: Vec<&str> = run["packs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(packs, ["myservice", "web-service"]);
+    assert_eq!(run["counts"]["total"], 11);
+    assert_eq!(run["counts"]["pass"], 11, "{}", stdout(&out));
 }
 
 fn tls_protocols_and_ciphers(ngx: &Nginx) {

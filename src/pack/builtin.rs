@@ -4,7 +4,10 @@ use super::{LoadedPack, load_pack_text};
 use crate::error::Error;
 
 /// (name, file text) of every built-in pack.
-const PACKS: &[(&str, &str)] = &[("secureclaw", include_str!("../../packs/secureclaw.yaml"))];
+const PACKS: &[(&str, &str)] = &[
+    ("secureclaw", include_str!("../../packs/secureclaw.yaml")),
+    ("web-service", include_str!("../../packs/web-service.yaml")),
+];
 
 /// Names of the built-in packs.
 pub fn names() -> Vec<&'static str> {

@@ -140,6 +140,25 @@ fn validate(pack: &Pack) -> Vec<Problem> {
             ));
         }
     }
+    for inc in &pack.include {
+        for (name, text) in &inc.vars {
+            match template::references(&text.value) {
+                Err(message) => problems.push(Problem::new(
+                    format!("include `{}`, variable `{name}`: {message}", inc.pack),
+                    pos(text),
+                )),
+                Ok(refs) => {
+                    for r in refs {
+                        if let template::Ref::Var(v) = r
+                            && !vars.contains(v)
+                        {
+                            problems.push(Problem::new(format!("include `{}` sets `{name}` from `${{{v}}}`, which this pack does not declare", inc.pack), pos(text)));
+                        }
+                    }
+                }
+            }
+        }
+    }
     let mut sections = HashMap::new();
     let mut items: HashMap<&str, &Text> = HashMap::new();
     if pack.sections.is_empty() {

@@ -39,6 +39,9 @@ pub struct Pack {
     /// Variables the items use as `${name}`; values come from the profile.
     #[serde(default)]
     pub variables: Vec<Variable>,
+    /// Other packs this one builds on (e.g. the `web-service` baseline); they run with it.
+    #[serde(default)]
+    pub include: Vec<Include>,
     pub sections: Vec<Section>,
 }
 
@@ -53,6 +56,19 @@ pub struct SourceDoc {
     /// Section heading inside the document.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub section: Option<String>,
+}
+
+/// A pack included by another, with values for its variables.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Include {
+    /// Built-in pack name, or a path relative to the including pack's file.
+    pub pack: String,
+    /// Values for the included pack's variables, as templates over the including pack's
+    /// variables (`base_url: "https://${domain}"`). The profile can still override them.
+    #[serde(default)]
+    #[schemars(with = "std::collections::BTreeMap<String, String>")]
+    pub vars: std::collections::BTreeMap<String, Text>,
 }
 
 /// A declared variable.

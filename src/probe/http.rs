@@ -372,21 +372,14 @@ impl HttpProbe {
             .ok_or_else(|| format!("`{url}` has no host"))?
             .to_string();
         let timeout = self.timeout.map_or(Duration::from_secs(10), |s| s.0);
-        let resolve = match &self.address {
-            Some(a) => {
-                let ip: std::net::IpAddr = ctx
-                    .expand(a)?
-                    .parse()
-                    .map_err(|_| "`address` is not an IP address".to_string())?;
-                Some((
-                    host.clone(),
-                    SocketAddr::new(ip, parsed.port_or_known_default().unwrap_or(443)),
-                ))
-            }
-            None => None,
-        };
+        let resolve = ctx.optional_ip(self.address.as_ref())?.map(|ip| {
+            (
+                host.clone(),
+                SocketAddr::new(ip, parsed.port_or_known_default().unwrap_or(443)),
+            )
+        });
         let key = ClientKey {
-            ca_file: self.ca_file.as_ref().map(|c| ctx.path(c)).transpose()?,
+            ca_file: ctx.optional_path(self.ca_file.as_ref())?,
             insecure: self.insecure,
             follow: self.follow_redirects,
             resolve,
@@ -651,8 +644,14 @@ async fn behaviour(
                 bad.status.to_string(),
             ));
             let mut right_status = None;
-            if let Some(t) = &spec.token {
-                let token = ctx.expand(t)?;
+            // An empty token (an unset variable) means: only check the refusals.
+            let token = spec
+                .token
+                .as_ref()
+                .map(|t| ctx.expand(t))
+                .transpose()?
+                .filter(|t| !t.trim().is_empty());
+            if let Some(token) = token {
                 secrets.push(token.clone());
                 let mut right = plain.clone();
                 right.push(("authorization".into(), format!("Bearer {token}")));

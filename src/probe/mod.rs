@@ -128,6 +128,36 @@ impl ProbeCtx {
         self.scope().expand(&text.value)
     }
 
+    /// An optional path: unset, or a template that expands to an empty string, is `None`
+    /// (so a pack variable defaulting to "" can mean "not used").
+    pub fn optional_path(&self, text: Option<&Text>) -> Result<Option<PathBuf>, String> {
+        match text {
+            Some(t) => {
+                let v = self.expand(t)?;
+                Ok((!v.trim().is_empty())
+                    .then(|| crate::template::resolve_path(&v, &self.base_dir)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// An optional IP address: unset or empty is `None`.
+    pub fn optional_ip(&self, text: Option<&Text>) -> Result<Option<std::net::IpAddr>, String> {
+        match text {
+            Some(t) => {
+                let v = self.expand(t)?;
+                let v = v.trim();
+                if v.is_empty() {
+                    return Ok(None);
+                }
+                v.parse()
+                    .map(Some)
+                    .map_err(|_| format!("`{v}` is not an IP address"))
+            }
+            None => Ok(None),
+        }
+    }
+
     /// Expands a templated path and makes it absolute.
     pub fn path(&self, text: &Text) -> Result<PathBuf, String> {
         self.scope().expand_path(&text.value, &self.base_dir)

@@ -93,7 +93,7 @@ impl PostgresProbe {
             }
             _ => return Err("postgres needs `url`, or `env_var` and `env_file`".into()),
         };
-        let ca = self.ca_file.as_ref().map(|c| ctx.path(c)).transpose()?;
+        let ca = ctx.optional_path(self.ca_file.as_ref())?;
         let timeout = self.timeout.map_or(Duration::from_secs(10), |s| s.0);
         let (report, secrets) = audit(&url, ca.as_deref(), timeout)?;
         let mut obs = Observation::new(

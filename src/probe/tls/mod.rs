@@ -551,15 +551,8 @@ impl TlsProbe {
             host: ctx.expand(&self.host)?,
             port: ctx.port(&self.port)?,
             sni: self.sni.as_ref().map(|s| ctx.expand(s)).transpose()?,
-            address: match &self.address {
-                Some(a) => Some(
-                    ctx.expand(a)?
-                        .parse()
-                        .map_err(|_| "`address` is not an IP address".to_string())?,
-                ),
-                None => None,
-            },
-            ca_file: self.ca_file.as_ref().map(|c| ctx.path(c)).transpose()?,
+            address: ctx.optional_ip(self.address.as_ref())?,
+            ca_file: ctx.optional_path(self.ca_file.as_ref())?,
             timeout: self.timeout.map_or(Duration::from_secs(5), |s| s.0),
         };
         let scope = Scope {
