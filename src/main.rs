@@ -326,6 +326,13 @@ enum PackCommand {
     List,
     /// Print a pack's sections, items, severities and variables.
     Show { name: String },
+    /// Map a built-in pack's items to the lines of its source documents; exit 1 if any
+    /// checklist line, bullet or numbered step is covered by no item.
+    Coverage {
+        name: String,
+        #[arg(long, short, value_enum, default_value_t = OutFormat::Human)]
+        format: OutFormat,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -382,7 +389,17 @@ fn color_for(choice: Color, stream_is_tty: bool) -> bool {
     }
 }
 
+/// Restores the default SIGPIPE action, so `shipcheck ... | head` ends quietly like other
+/// Unix tools instead of panicking on a write to a closed pipe (Rust ignores SIGPIPE).
+fn reset_sigpipe() {
+    // SAFETY: called once at start-up, before any thread exists; SIG_DFL is a valid action.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    reset_sigpipe();
     let cli = Cli::parse();
     let err_color = color_for(cli.color, std::io::stderr().is_terminal());
     match run(cli) {
@@ -887,6 +904,57 @@ fn pack_command(command: PackCommand) -> Result<i32, Error> {
                 }
             }
             Ok(0)
+        }
+        PackCommand::Coverage { name, format } => {
+            let lp = load_named_pack(&name)?;
+            let cov = pack::coverage::coverage(&lp.pack, builtin::SOURCES);
+            match format {
+                OutFormat::Json => {
+                    println!("{}", serde_json::to_string_pretty(&cov).unwrap_or_default())
+                }
+                OutFormat::Human => {
+                    println!(
+                        "{}: {} items, {} automated ({}%)",
+                        cov.pack, cov.items, cov.automated, cov.automated_percent
+                    );
+                    for d in &cov.documents {
+                        println!(
+                            "\n{}: {} of {} source lines covered",
+                            d.document,
+                            d.covered,
+                            d.lines.len()
+                        );
+                        for l in &d.lines {
+                            let by = if l.covered_by.is_empty() {
+                                String::new()
+                            } else {
+                                format!("  ← {}", l.covered_by.join(", "))
+                            };
+                            println!(
+                                "  {} {:>4}  {}{by}",
+                                if l.covered_by.is_empty() {
+                                    "✗"
+                                } else {
+                                    "✓"
+                                },
+                                l.line,
+                                l.text
+                            );
+                        }
+                    }
+                    if !cov.untraced_items.is_empty() {
+                        println!(
+                            "\nitems that quote no source line: {}",
+                            cov.untraced_items.join(", ")
+                        );
+                    }
+                }
+            }
+            Ok(if cov.documents.iter().any(|d| d.uncovered > 0) {
+                1
+            } else {
+                0
+            })
         }
         PackCommand::Show { name } => {
             let lp = load_named_pack(&name)?;

@@ -174,3 +174,70 @@ fn bundled_example_runs_end_to_end() {
     assert_eq!(s["gateway.auth.doc-token-key"], "pass");
     assert_eq!(s["network.control-ui-origins"], "pass");
 }
+
+#[test]
+fn coverage_maps_source_lines_to_items() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = shipcheck(
+        root,
+        &["pack", "coverage", "secureclaw", "--format", "json"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "lines are still uncovered, so exit 1"
+    );
+    let cov = json(&out);
+    assert_eq!(cov["pack"], "secureclaw");
+    let items = cov["items"].as_u64().unwrap();
+    let automated = cov["automated"].as_u64().unwrap();
+    assert_eq!(
+        cov["automated_percent"].as_f64().unwrap(),
+        (1000.0 * automated as f64 / items as f64).round() / 10.0
+    );
+    let doc = &cov["documents"][0];
+    assert_eq!(doc["document"], "000_7c4f6abc7f210c31.txt");
+    let lines = doc["lines"].as_array().unwrap();
+    assert!(lines.len() > 100, "{}", lines.len());
+    let line = |text: &str| {
+        lines
+            .iter()
+            .find(|l| l["text"] == text)
+            .unwrap_or_else(|| panic!("no source line `{text}`"))
+    };
+    assert_eq!(
+        line("- [ ] Token is at least 32 characters")["covered_by"],
+        serde_json::json!(["gateway.auth.token-strength"])
+    );
+    assert_eq!(
+        line("- [ ] Token is at least 32 characters")["section"],
+        "1. Change Default Gateway Token"
+    );
+    assert_eq!(
+        line("- [ ] Old token is invalidated")["covered_by"],
+        serde_json::json!([])
+    );
+    assert_eq!(
+        doc["covered"].as_u64().unwrap() + doc["uncovered"].as_u64().unwrap(),
+        lines.len() as u64
+    );
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let bin = assert_cmd::cargo::cargo_bin("shipcheck");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{}' pack coverage secureclaw | head -n 1",
+            bin.display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

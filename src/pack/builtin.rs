@@ -9,6 +9,30 @@ const PACKS: &[(&str, &str)] = &[
     ("web-service", include_str!("../../packs/web-service.yaml")),
 ];
 
+/// The source checklists the built-in packs trace to (file name, text).
+pub const SOURCES: &[(&str, &str)] = &[
+    (
+        "000_7c4f6abc7f210c31.txt",
+        include_str!("../../packs/sources/000_7c4f6abc7f210c31.txt"),
+    ),
+    (
+        "001_87700b7fa0c5236d.txt",
+        include_str!("../../packs/sources/001_87700b7fa0c5236d.txt"),
+    ),
+    (
+        "002_c51f9d19346a0fdb.txt",
+        include_str!("../../packs/sources/002_c51f9d19346a0fdb.txt"),
+    ),
+    (
+        "003_5361eeac42c4ffea.txt",
+        include_str!("../../packs/sources/003_5361eeac42c4ffea.txt"),
+    ),
+    (
+        "004_a5d6f5cd15417cc2.txt",
+        include_str!("../../packs/sources/004_a5d6f5cd15417cc2.txt"),
+    ),
+];
+
 /// Names of the built-in packs.
 pub fn names() -> Vec<&'static str> {
     PACKS.iter().map(|(n, _)| *n).collect()

@@ -5,6 +5,7 @@
 //! embedded in the binary; [`schema`] publishes the JSON Schema of the format.
 
 pub mod builtin;
+pub mod coverage;
 pub mod load;
 pub mod schema;
 
@@ -56,6 +57,10 @@ pub struct SourceDoc {
     /// Section heading inside the document.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub section: Option<String>,
+    /// Lines of the document this item covers, quoted as they stand (checklist lines,
+    /// bullets, numbered steps); `shipcheck pack coverage` maps them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<String>,
 }
 
 /// A pack included by another, with values for its variables.

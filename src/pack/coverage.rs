@@ -1,0 +1,165 @@
+//! Traceability: which items of a pack cover which lines of its source documents. A source
+//! line is a checklist line, a bullet or a numbered step (outside code blocks), quoted as it
+//! stands in the document; an item covers it when its `source.lines` quotes it.
+
+use serde::Serialize;
+
+use super::Pack;
+
+/// One checklist line, bullet or numbered step of a source document.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SourceLine {
+    /// 1-based line number in the document.
+    pub line: usize,
+    /// The nearest heading above it.
+    pub section: String,
+    /// The line as it stands (trimmed).
+    pub text: String,
+    /// Ids of the items that quote it.
+    pub covered_by: Vec<String>,
+}
+
+/// Coverage of one document.
+#[derive(Clone, Debug, Serialize)]
+pub struct DocumentCoverage {
+    pub document: String,
+    pub lines: Vec<SourceLine>,
+    pub covered: usize,
+    pub uncovered: usize,
+}
+
+/// Coverage of a pack.
+#[derive(Clone, Debug, Serialize)]
+pub struct Coverage {
+    pub pack: String,
+    pub items: usize,
+    pub automated: usize,
+    /// Share of items that are automated checks, 0–100.
+    pub automated_percent: f64,
+    pub documents: Vec<DocumentCoverage>,
+    /// Items that name no source line.
+    pub untraced_items: Vec<String>,
+}
+
+/// Whether a trimmed line is a checklist line, bullet or numbered step.
+fn is_source_line(t: &str) -> bool {
+    let bullet = ["- ", "* ", "+ ", "• ", "◦ "]
+        .iter()
+        .any(|b| t.starts_with(b));
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(0);
+    let numbered = digits > 0 && t[digits..].starts_with(". ");
+    bullet || numbered
+}
+
+/// Normalizes for comparison: trimmed, inner white space collapsed.
+pub fn normalize(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The source lines of a document.
+pub fn source_lines(text: &str) -> Vec<SourceLine> {
+    let mut out = Vec::new();
+    let mut in_code = false;
+    let mut section = String::new();
+    for (i, raw) in text.lines().enumerate() {
+        let t = raw.trim();
+        if t.starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        if in_code {
+            continue;
+        }
+        if let Some(h) = t.strip_prefix('#') {
+            section = h.trim_start_matches('#').trim().to_string();
+            continue;
+        }
+        if is_source_line(t) {
+            out.push(SourceLine {
+                line: i + 1,
+                section: section.clone(),
+                text: t.to_string(),
+                covered_by: Vec::new(),
+            });
+        }
+    }
+    out
+}
+
+/// Computes the coverage of `pack` over `documents` (file name, text).
+pub fn coverage(pack: &Pack, documents: &[(&str, &str)]) -> Coverage {
+    let items: Vec<&super::Item> = pack.sections.iter().flat_map(|s| &s.items).collect();
+    let mut docs: Vec<&str> = pack.source.iter().map(|s| s.document.as_str()).collect();
+    for item in &items {
+        if let Some(src) = &item.source
+            && !docs.contains(&src.document.as_str())
+        {
+            docs.push(&src.document);
+        }
+    }
+    let mut out_docs = Vec::new();
+    for doc in docs {
+        let Some((_, text)) = documents.iter().find(|(name, _)| *name == doc) else {
+            continue;
+        };
+        let mut lines = source_lines(text);
+        for item in &items {
+            let Some(src) = item.source.as_ref().filter(|s| s.document == doc) else {
+                continue;
+            };
+            for quoted in &src.lines {
+                let q = normalize(quoted);
+                for l in lines
+                    .iter_mut()
+                    .filter(|l| normalize(&l.text) == q || normalize(&l.text).ends_with(&q))
+                {
+                    if !l.covered_by.contains(&item.id.value) {
+                        l.covered_by.push(item.id.value.clone());
+                    }
+                }
+            }
+        }
+        let covered = lines.iter().filter(|l| !l.covered_by.is_empty()).count();
+        out_docs.push(DocumentCoverage {
+            document: doc.to_string(),
+            uncovered: lines.len() - covered,
+            covered,
+            lines,
+        });
+    }
+    let automated = items.iter().filter(|i| i.check.is_some()).count();
+    Coverage {
+        pack: pack.name.clone(),
+        items: items.len(),
+        automated,
+        automated_percent: if items.is_empty() {
+            0.0
+        } else {
+            (1000.0 * automated as f64 / items.len() as f64).round() / 10.0
+        },
+        documents: out_docs,
+        untraced_items: items
+            .iter()
+            .filter(|i| i.source.as_ref().is_none_or(|s| s.lines.is_empty()))
+            .map(|i| i.id.value.clone())
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_checklist_lines_bullets_and_steps_outside_code() {
+        let doc = "# Title\n## 1. Token\n- [ ] Token is long\n```bash\n- not a line\n```\n1. Restart it\n  • Nested bullet\nplain text\n";
+        let lines = source_lines(doc);
+        let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            ["- [ ] Token is long", "1. Restart it", "• Nested bullet"]
+        );
+        assert_eq!(lines[0].section, "1. Token");
+        assert_eq!(lines[0].line, 3);
+    }
+}
