@@ -571,7 +571,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             target,
         } => {
             let (profile, _, env) = load_target(&target)?;
-            let mut ledger = Ledger::open(Location::resolve(target.db.db.as_deref()))?;
+            let mut ledger = Ledger::open_existing(Location::resolve(target.db.db.as_deref()))?;
             let seq = match run {
                 Some(r) => {
                     ledger.run(r)?;
@@ -621,7 +621,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             all,
             format,
         } => {
-            let mut ledger = Ledger::open(Location::resolve(target.db.db.as_deref()))?;
+            let mut ledger = Ledger::open_existing(Location::resolve(target.db.db.as_deref()))?;
             let (pid, env) = if all {
                 (None, None)
             } else {
@@ -670,7 +670,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
         } => {
             let profile = Profile::load(&target.profile)?;
             let env = profile.environment(target.env.as_deref())?;
-            let mut ledger = Ledger::open(Location::resolve(target.db.db.as_deref()))?;
+            let mut ledger = Ledger::open_existing(Location::resolve(target.db.db.as_deref()))?;
             let (a, b) = history::diff_pair(&mut ledger, &profile, &env, run_a, run_b, baseline)?;
             let (ra, rb) = (ledger.run(a)?, ledger.run(b)?);
             let st = history::statements(&mut ledger, Some(&profile))?;
@@ -712,7 +712,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             output,
             db,
         } => {
-            let mut ledger = Ledger::open(Location::resolve(db.db.as_deref()))?;
+            let mut ledger = Ledger::open_existing(Location::resolve(db.db.as_deref()))?;
             let recorded = ledger.run(run)?;
             let signoffs: Vec<shipcheck::ledger::Signoff> = ledger
                 .all(Kind::Signoff)?
@@ -739,7 +739,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             Ok(0)
         }
         Command::Baseline { run, db } => {
-            let mut ledger = Ledger::open(Location::resolve(db.db.as_deref()))?;
+            let mut ledger = Ledger::open_existing(Location::resolve(db.db.as_deref()))?;
             ledger.run(run)?;
             let seq = ledger.record_baseline(&shipcheck::ledger::Baseline {
                 run,
@@ -755,7 +755,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             format,
         } => {
             let (profile, packs, env) = load_target(&target)?;
-            let mut ledger = Ledger::open(Location::resolve(target.db.db.as_deref()))?;
+            let mut ledger = Ledger::open_existing(Location::resolve(target.db.db.as_deref()))?;
             let (seq, run) = history::latest_run(&mut ledger, &profile, &env)?;
             let policy = profile.policy(fail_on, allow_pending);
             let st = history::statements(&mut ledger, Some(&profile))?;
@@ -798,7 +798,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
         Command::Ledger {
             command: LedgerCommand::Verify { db, format },
         } => {
-            let mut ledger = Ledger::open(Location::resolve(db.db.as_deref()))?;
+            let mut ledger = Ledger::open_existing(Location::resolve(db.db.as_deref()))?;
             let v = ledger.verify()?;
             match format {
                 OutFormat::Json => {

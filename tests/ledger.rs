@@ -759,3 +759,22 @@ fn postgresql_ledger_behaves_the_same() {
     );
     assert_eq!(json(&out).as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn reading_a_missing_ledger_is_an_error_not_a_new_ledger() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("nowhere/ledger.db");
+    for args in [
+        &["history", "--all"][..],
+        &["ledger", "verify"],
+        &["report", "1"],
+    ] {
+        let out = shipcheck_db(tmp.path(), db.to_str().unwrap(), &[], args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains("no ledger at"), "{}", stderr(&out));
+    }
+    assert!(
+        !db.exists() && !tmp.path().join("nowhere").exists(),
+        "nothing was created"
+    );
+}

@@ -212,6 +212,20 @@ impl Ledger {
         Self::open_with_key(location, key)
     }
 
+    /// Opens a ledger that must already exist, for commands that read it or refer to its
+    /// runs: a missing SQLite file is an error, not a new empty ledger.
+    pub fn open_existing(location: Location) -> Result<Ledger, LedgerError> {
+        if let Location::Sqlite(path) = &location
+            && !path.exists()
+        {
+            return Err(LedgerError::NotFound(format!(
+                "no ledger at {} (run `shipcheck check` first, or pass --db)",
+                path.display()
+            )));
+        }
+        Self::open(location)
+    }
+
     pub fn open_with_key(location: Location, key: Option<Vec<u8>>) -> Result<Ledger, LedgerError> {
         let backend = match &location {
             Location::Sqlite(path) => Backend::Sqlite(sqlite::Store::open(path)?),
