@@ -59,6 +59,19 @@ impl Span {
     }
 }
 
+impl Span {
+    /// A rough human age such as `3h` or `2d`, for evidence.
+    pub fn approx(&self) -> String {
+        let s = self.0.as_secs();
+        match s {
+            0..60 => format!("{s}s old"),
+            60..3600 => format!("{}m old", s / 60),
+            3600..172_800 => format!("{}h old", s / 3600),
+            _ => format!("{}d old", s / 86_400),
+        }
+    }
+}
+
 impl fmt::Display for Span {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ms = self.0.as_millis();

@@ -13,7 +13,6 @@ use serde_json::{Value, json};
 
 use crate::error::Error;
 use crate::gate::{self, Policy};
-use crate::matcher::Matcher;
 use crate::outcome::{
     Counts, Evidence, ItemKind, ItemResult, PackRef, RUN_SCHEMA, Run, Status, UnusedWaiver,
     WaiverNote,
@@ -80,8 +79,9 @@ pub fn load_packs(profile: &Profile) -> Result<Vec<Arc<LoadedPack>>, Error> {
     Ok(out)
 }
 
-/// Loads a built-in pack by name, or a pack file relative to `dir`.
-fn load_one(
+/// Loads a built-in pack by name, or a pack file relative to `dir` (`included_by` names
+/// the including pack in the error).
+pub fn load_one(
     name: &str,
     dir: &std::path::Path,
     included_by: Option<&str>,
@@ -497,10 +497,7 @@ fn evaluate(
             return ev;
         }
     };
-    let secret_spec = check.expect.iter().find_map(|m| match m {
-        Matcher::Secret(s) => Some(s),
-        _ => None,
-    });
+    let secret_spec = check.secret_spec();
     let secret = check
         .secret
         .unwrap_or(obs.secret_hint || secret_spec.is_some());
@@ -624,10 +621,7 @@ fn check_reuse(
     ev: &mut Evaluated,
 ) {
     let Some(check) = &item.check else { return };
-    let Some(spec) = check.expect.iter().find_map(|m| match m {
-        Matcher::Secret(s) => Some(s),
-        _ => None,
-    }) else {
+    let Some(spec) = check.secret_spec() else {
         return;
     };
     let Some((my_name, my_value)) = ev.named_secret.clone() else {

@@ -226,20 +226,19 @@ pub fn statements(
     ledger: &mut Ledger,
     profile: Option<&crate::profile::Profile>,
 ) -> Result<Statements, LedgerError> {
-    let attestations = ledger
-        .all::<Attestation>(Kind::Attestation)?
+    // One read of the ledger for all three kinds.
+    let records = ledger.records()?;
+    let attestations = crate::ledger::parse_kind::<Attestation>(&records, Kind::Attestation)?
         .into_iter()
         .map(|(_, a)| a)
         .collect();
     let mut waivers = profile.map(engine::profile_waivers).unwrap_or_default();
     waivers.extend(
-        ledger
-            .all::<crate::ledger::Waiver>(Kind::Waiver)?
+        crate::ledger::parse_kind::<crate::ledger::Waiver>(&records, Kind::Waiver)?
             .iter()
             .map(|(_, w)| WaiverSpec::from(w)),
     );
-    let signoffs = ledger
-        .all::<Signoff>(Kind::Signoff)?
+    let signoffs = crate::ledger::parse_kind::<Signoff>(&records, Kind::Signoff)?
         .into_iter()
         .map(|(_, s)| s)
         .collect();

@@ -854,16 +854,7 @@ fn progress_bar() -> indicatif::ProgressBar {
 }
 
 fn load_named_pack(name: &str) -> Result<pack::LoadedPack, Error> {
-    match builtin::load(name) {
-        Some(lp) => lp,
-        None if std::path::Path::new(name).is_file() => {
-            pack::load_pack_file(std::path::Path::new(name))
-        }
-        None => Err(Error::UnknownPack {
-            name: name.into(),
-            known: builtin::names().join(", "),
-        }),
-    }
+    engine::load_one(name, std::path::Path::new("."), None)
 }
 
 fn pack_command(command: PackCommand) -> Result<i32, Error> {

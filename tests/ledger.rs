@@ -441,23 +441,26 @@ fn attestations_roles_evidence_and_expiry() {
         .unwrap();
     assert_eq!((n, size), (1, 40));
     // A short-lived attestation expires and the item is pending again.
+    let bob_attests = |app: &App, expires: &str| {
+        app.run(&[
+            "attest",
+            "manual.restore-drill",
+            "--by",
+            "bob",
+            "--role",
+            "operations",
+            "--evidence",
+            "e.txt",
+            "--expires",
+            expires,
+            "--profile",
+            "app/shipcheck.yaml",
+        ])
+    };
     let app2 = App::new();
     std::fs::write(app2.tmp.path().join("e.txt"), "x").unwrap();
     let soon = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(2)).to_string();
-    let out = app2.run(&[
-        "attest",
-        "manual.restore-drill",
-        "--by",
-        "bob",
-        "--role",
-        "operations",
-        "--evidence",
-        "e.txt",
-        "--expires",
-        &soon,
-        "--profile",
-        "app/shipcheck.yaml",
-    ]);
+    let out = bob_attests(&app2, &soon);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let status = |app: &App| {
         let run = json(&check(app, "good"));
@@ -480,20 +483,7 @@ fn attestations_roles_evidence_and_expiry() {
             .contains("attestation by bob (operations) expired"),
         "{r:#}"
     );
-    let out = app2.run(&[
-        "attest",
-        "manual.restore-drill",
-        "--by",
-        "bob",
-        "--role",
-        "operations",
-        "--evidence",
-        "e.txt",
-        "--expires",
-        "2020-01-01",
-        "--profile",
-        "app/shipcheck.yaml",
-    ]);
+    let out = bob_attests(&app2, "2020-01-01");
     assert!(stderr(&out).contains("already past"), "{}", stderr(&out));
 }
 

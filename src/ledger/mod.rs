@@ -308,18 +308,7 @@ impl Ledger {
         &mut self,
         kind: Kind,
     ) -> Result<Vec<(i64, T)>, LedgerError> {
-        self.records()?
-            .into_iter()
-            .filter(|r| r.kind == kind.as_str())
-            .map(|r| {
-                serde_json::from_str(&r.body)
-                    .map(|v| (r.seq, v))
-                    .map_err(|e| LedgerError::Body {
-                        seq: r.seq,
-                        message: e.to_string(),
-                    })
-            })
-            .collect()
+        parse_kind(&self.records()?, kind)
     }
 
     /// Runs, oldest first, with their sequence numbers.
@@ -342,6 +331,25 @@ impl Ledger {
         let head = self.head()?;
         Ok(verify_chain(&records, head.as_ref(), self.key.as_deref()))
     }
+}
+
+/// Records of one kind from `records`, with their bodies parsed.
+pub fn parse_kind<T: for<'de> Deserialize<'de>>(
+    records: &[Record],
+    kind: Kind,
+) -> Result<Vec<(i64, T)>, LedgerError> {
+    records
+        .iter()
+        .filter(|r| r.kind == kind.as_str())
+        .map(|r| {
+            serde_json::from_str(&r.body)
+                .map(|v| (r.seq, v))
+                .map_err(|e| LedgerError::Body {
+                    seq: r.seq,
+                    message: e.to_string(),
+                })
+        })
+        .collect()
 }
 
 /// Whether the chain head is authenticated.

@@ -299,6 +299,14 @@ impl Phase {
 }
 
 impl Check {
+    /// The `secret` matcher of this check, if it has one.
+    pub fn secret_spec(&self) -> Option<&crate::matcher::secret::SecretSpec> {
+        self.expect.iter().find_map(|m| match m {
+            crate::matcher::Matcher::Secret(s) => Some(s),
+            _ => None,
+        })
+    }
+
     /// The one probe this check names; an error message when it names none or several.
     pub fn probe(&self) -> Result<ProbeRef<'_>, String> {
         let mut found = Vec::new();

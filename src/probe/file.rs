@@ -257,19 +257,6 @@ impl FileProbe {
     }
 }
 
-impl Span {
-    /// A rough human age such as `3h` or `2d`, for evidence.
-    pub fn approx(&self) -> String {
-        let s = self.0.as_secs();
-        match s {
-            0..60 => format!("{s}s old"),
-            60..3600 => format!("{}m old", s / 60),
-            3600..172_800 => format!("{}h old", s / 3600),
-            _ => format!("{}d old", s / 86_400),
-        }
-    }
-}
-
 fn kind_name(k: FileKind) -> &'static str {
     match k {
         FileKind::File => "file",
