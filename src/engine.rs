@@ -657,6 +657,23 @@ fn check_reuse(
             ));
         }
     }
+    for other in &spec.same_as {
+        new.push(match named.get(other) {
+            Some((id, value)) => {
+                let same = *value == my_value;
+                Finding::new(
+                    same,
+                    format!("equals secret `{other}` ({id})"),
+                    if same { "same value" } else { "differs" },
+                )
+            }
+            None => Finding::new(
+                false,
+                format!("equals secret `{other}`"),
+                "not read in this run",
+            ),
+        });
+    }
     if new.is_empty() {
         return;
     }

@@ -92,6 +92,9 @@ pub struct SecretSpec {
     /// Names of other secrets (in any item of the run) that must hold a different value.
     #[serde(default)]
     pub distinct_from: Vec<String>,
+    /// Names of other secrets that must hold the same value (two services sharing a token).
+    #[serde(default)]
+    pub same_as: Vec<String>,
     /// The value must differ in every other environment of the profile.
     #[serde(default)]
     pub distinct_across_environments: bool,

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::Pack;
+use super::{Pack, SourceDoc};
 
 /// One checklist line, bullet or numbered step of a source document.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -91,10 +91,10 @@ pub fn coverage(pack: &Pack, documents: &[(&str, &str)]) -> Coverage {
     let items: Vec<&super::Item> = pack.sections.iter().flat_map(|s| &s.items).collect();
     let mut docs: Vec<&str> = pack.source.iter().map(|s| s.document.as_str()).collect();
     for item in &items {
-        if let Some(src) = &item.source
-            && !docs.contains(&src.document.as_str())
-        {
-            docs.push(&src.document);
+        for src in item.source.iter().flat_map(SourceDoc::all) {
+            if !docs.contains(&src.document.as_str()) {
+                docs.push(&src.document);
+            }
         }
     }
     let mut out_docs = Vec::new();
@@ -104,10 +104,8 @@ pub fn coverage(pack: &Pack, documents: &[(&str, &str)]) -> Coverage {
         };
         let mut lines = source_lines(text);
         for item in &items {
-            let Some(src) = item.source.as_ref().filter(|s| s.document == doc) else {
-                continue;
-            };
-            for quoted in &src.lines {
+            let refs = item.source.iter().flat_map(SourceDoc::all);
+            for quoted in refs.filter(|s| s.document == doc).flat_map(|s| &s.lines) {
                 let q = normalize(quoted);
                 for l in lines
                     .iter_mut()
@@ -140,7 +138,11 @@ pub fn coverage(pack: &Pack, documents: &[(&str, &str)]) -> Coverage {
         documents: out_docs,
         untraced_items: items
             .iter()
-            .filter(|i| i.source.as_ref().is_none_or(|s| s.lines.is_empty()))
+            .filter(|i| {
+                i.source
+                    .as_ref()
+                    .is_none_or(|s| s.all().iter().all(|r| r.lines.is_empty()))
+            })
             .map(|i| i.id.value.clone())
             .collect(),
     }

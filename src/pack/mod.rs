@@ -61,6 +61,21 @@ pub struct SourceDoc {
     /// bullets, numbered steps); `shipcheck pack coverage` maps them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lines: Vec<String>,
+    /// Further documents the item also traces to (a pack with two source documents, where
+    /// both state the same requirement).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<SourceDoc>,
+}
+
+impl SourceDoc {
+    /// This reference and every `also` reference, depth first.
+    pub fn all(&self) -> Vec<&SourceDoc> {
+        let mut out = vec![self];
+        for a in &self.also {
+            out.extend(a.all());
+        }
+        out
+    }
 }
 
 /// A pack included by another, with values for its variables.
@@ -159,6 +174,8 @@ pub struct Check {
     #[serde(default)]
     pub env: Option<crate::probe::env::EnvProbe>,
     /// Probe: a command run with an argv (never a shell line), its exit code and output.
+    #[serde(default)]
+    pub args: Option<crate::probe::args::ArgsProbe>,
     #[serde(default)]
     pub command: Option<crate::probe::command::CommandProbe>,
     /// Probe: free space on the file system holding a path.
@@ -318,6 +335,9 @@ impl Check {
         }
         if let Some(p) = &self.env {
             found.push(ProbeRef::Env(p));
+        }
+        if let Some(p) = &self.args {
+            found.push(ProbeRef::Args(p));
         }
         if let Some(p) = &self.command {
             found.push(ProbeRef::Command(p));

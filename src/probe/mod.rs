@@ -4,6 +4,7 @@
 //! A probe that cannot observe returns an error message: the item's result is `error`,
 //! never `pass`.
 
+pub mod args;
 pub mod command;
 pub mod config;
 pub mod disk;
@@ -27,7 +28,7 @@ use crate::template::Scope;
 
 /// Names of the probe kinds, as written in a pack's `check:`.
 pub const KINDS: &[&str] = &[
-    "file", "config", "env", "command", "disk", "http", "tls", "tcp", "dns", "postgres",
+    "file", "config", "env", "args", "command", "disk", "http", "tls", "tcp", "dns", "postgres",
 ];
 
 /// The one probe a check names.
@@ -36,6 +37,7 @@ pub enum ProbeRef<'a> {
     File(&'a file::FileProbe),
     Config(&'a config::ConfigProbe),
     Env(&'a env::EnvProbe),
+    Args(&'a args::ArgsProbe),
     Command(&'a command::CommandProbe),
     Disk(&'a disk::DiskProbe),
     Http(&'a http::HttpProbe),
@@ -51,6 +53,7 @@ impl ProbeRef<'_> {
             ProbeRef::File(_) => "file",
             ProbeRef::Config(_) => "config",
             ProbeRef::Env(_) => "env",
+            ProbeRef::Args(_) => "args",
             ProbeRef::Command(_) => "command",
             ProbeRef::Disk(_) => "disk",
             ProbeRef::Http(_) => "http",
@@ -67,6 +70,7 @@ impl ProbeRef<'_> {
             ProbeRef::File(p) => p.templates(),
             ProbeRef::Config(p) => p.templates(),
             ProbeRef::Env(p) => p.templates(),
+            ProbeRef::Args(p) => p.templates(),
             ProbeRef::Command(p) => p.templates(),
             ProbeRef::Disk(p) => p.templates(),
             ProbeRef::Http(p) => p.templates(),
@@ -82,6 +86,7 @@ impl ProbeRef<'_> {
         match self {
             ProbeRef::File(p) => p.validate(),
             ProbeRef::Config(p) => p.validate(),
+            ProbeRef::Args(p) => p.validate(),
             ProbeRef::Env(_)
             | ProbeRef::Disk(_)
             | ProbeRef::Tls(_)
@@ -99,6 +104,7 @@ impl ProbeRef<'_> {
             ProbeRef::File(p) => p.observe(ctx),
             ProbeRef::Config(p) => p.observe(ctx),
             ProbeRef::Env(p) => p.observe(ctx),
+            ProbeRef::Args(p) => p.observe(ctx),
             ProbeRef::Command(p) => p.observe(ctx),
             ProbeRef::Disk(p) => p.observe(ctx),
             ProbeRef::Http(p) => p.observe(ctx),
