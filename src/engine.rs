@@ -123,7 +123,12 @@ fn add_with_includes(
     if out.iter().any(|p| p.pack.name == name) {
         return Ok(());
     }
-    let includes: Vec<String> = lp.pack.include.iter().map(|i| i.pack.clone()).collect();
+    let includes: Vec<(String, Vec<String>)> = lp
+        .pack
+        .include
+        .iter()
+        .map(|i| (i.pack.clone(), i.exclude.clone()))
+        .collect();
     let own_dir = if lp.origin == "builtin" {
         dir.to_owned()
     } else {
@@ -133,8 +138,21 @@ fn add_with_includes(
     };
     out.push(Arc::new(lp));
     stack.push(name.clone());
-    for inc in includes {
+    for (inc, exclude) in includes {
         let child = load_one(&inc, &own_dir, Some(&name))?;
+        let has = |id: &str| {
+            child
+                .pack
+                .sections
+                .iter()
+                .flat_map(|s| &s.items)
+                .any(|i| i.id.value == id)
+        };
+        if let Some(missing) = exclude.iter().find(|id| !has(id)) {
+            return Err(Error::Usage(format!(
+                "pack `{name}` excludes `{missing}` from `{inc}`, which has no such item"
+            )));
+        }
         add_with_includes(child, &own_dir, out, stack)?;
     }
     stack.pop();
@@ -173,6 +191,17 @@ pub fn run(profile: &Profile, opts: &Options) -> Result<Run, Error> {
     let cache = Arc::new(Cache::default());
     let when_input = json!({"vars": &*vars, "environment": environment});
 
+    // (included pack, item id) → the pack that leaves the item out.
+    let excluded: HashMap<(&str, &str), &str> = packs
+        .iter()
+        .flat_map(|lp| {
+            lp.pack.include.iter().flat_map(move |inc| {
+                inc.exclude
+                    .iter()
+                    .map(move |id| ((inc.pack.as_str(), id.as_str()), lp.pack.name.as_str()))
+            })
+        })
+        .collect();
     let mut slots: Vec<Option<ItemResult>> = Vec::new();
     let mut todo: Vec<(usize, At)> = Vec::new();
     for (p, lp) in packs.iter().enumerate() {
@@ -187,6 +216,13 @@ pub fn run(profile: &Profile, opts: &Options) -> Result<Run, Error> {
                 slots.push(None);
                 let base =
                     |status, summary: String| blank(&lp.pack.name, section, item, status, summary);
+                if let Some(by) = excluded.get(&(lp.pack.name.as_str(), item.id.value.as_str())) {
+                    slots[idx] = Some(base(
+                        Status::NotApplicable,
+                        format!("left out by pack `{by}`, which includes `{}`", lp.pack.name),
+                    ));
+                    continue;
+                }
                 if item.optional && !enabled(profile, &lp.pack.name, item) {
                     slots[idx] = Some(base(
                         Status::NotApplicable,

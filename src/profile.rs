@@ -241,6 +241,20 @@ impl Profile {
                     .or_else(|| self.file.vars.get(name));
                 let value = match given {
                     Some(v) => match scalar(&v.value) {
+                        // A profile value may read the environment: `${env:NAME}`.
+                        Some(s) if s.contains("${") => {
+                            let no_vars = BTreeMap::new();
+                            match (crate::template::Scope { vars: &no_vars }).expand(&s) {
+                                Ok(x) => Some((x, Pos::from_location(&v.referenced))),
+                                Err(e) => {
+                                    problems.push(Problem::new(
+                                        format!("variable `{name}`: {e}"),
+                                        Pos::from_location(&v.referenced),
+                                    ));
+                                    continue;
+                                }
+                            }
+                        }
                         Some(s) => Some((s, Pos::from_location(&v.referenced))),
                         None => {
                             problems.push(Problem::new(

@@ -6,6 +6,7 @@ use crate::error::Error;
 /// (name, file text) of every built-in pack.
 const PACKS: &[(&str, &str)] = &[
     ("secureclaw", include_str!("../../packs/secureclaw.yaml")),
+    ("clasp", include_str!("../../packs/clasp.yaml")),
     ("web-service", include_str!("../../packs/web-service.yaml")),
 ];
 

@@ -89,6 +89,10 @@ pub struct Include {
     #[serde(default)]
     #[schemars(with = "std::collections::BTreeMap<String, String>")]
     pub vars: std::collections::BTreeMap<String, Text>,
+    /// Ids of the included pack's items that do not apply to the including system (they are
+    /// reported not_applicable, with the reason).
+    #[serde(default)]
+    pub exclude: Vec<String>,
 }
 
 /// A declared variable.

@@ -59,7 +59,7 @@ pub struct ArgsProbe {
     /// Environment variables to report.
     #[serde(default)]
     pub env: Vec<String>,
-    /// jq expression selecting the value to judge (default `.`).
+    /// jq expression selecting the value to judge (default `.`); `${var}` expands first.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub query: Option<Text>,
@@ -132,8 +132,10 @@ impl ArgsProbe {
 
     pub fn validate(&self) -> Vec<(String, Option<&Text>)> {
         let mut out = Vec::new();
+        // Templates expand at run time; a placeholder stands in for them here.
+        let templates = regex::Regex::new(r"\$\{[^}]*\}").expect("static regex");
         if let Some(q) = &self.query
-            && let Err(e) = crate::jq::check(&q.value)
+            && let Err(e) = crate::jq::check(&templates.replace_all(&q.value, "null"))
         {
             out.push((format!("invalid jq query `{}`: {e}", q.value), Some(q)));
         }
@@ -180,12 +182,16 @@ impl ArgsProbe {
                 .unwrap_or_else(|| ctx.base_dir.clone()),
         };
         let (value, secrets) = self.parse(&launch, &workdir);
-        let query = self.query.as_ref().map_or(".", |q| q.value.as_str());
+        // `${var}` in the query expands first, so a limit can be a pack variable.
+        let query = match &self.query {
+            Some(q) => ctx.expand(q)?,
+            None => ".".to_string(),
+        };
         let mut obs = Observation::new(
-            crate::jq::first(query, &value)?,
+            crate::jq::first(&query, &value)?,
             format!("{} command line from {}", self.program, launch.shown),
         );
-        obs.query = Some(query.to_string());
+        obs.query = Some(query);
         obs.secrets = secrets;
         Ok(obs)
     }
@@ -476,7 +482,8 @@ fn file_facts(path: &Path) -> Value {
     Value::Object(m)
 }
 
-/// Whether the nearest existing ancestor of `path` is on tmpfs/ramfs, or under /tmp.
+/// Whether the nearest existing ancestor of `path` is on tmpfs/ramfs (a restart empties
+/// it). A /tmp on disk is not flagged: it may hold a test deployment.
 fn volatile(path: &Path) -> bool {
     const TMPFS: i64 = 0x0102_1994;
     const RAMFS: i64 = 0x8584_58f6_u32 as i64;
@@ -491,8 +498,7 @@ fn volatile(path: &Path) -> bool {
                     t == TMPFS || t == RAMFS
                 }
                 Err(_) => false,
-            } || p.starts_with("/tmp")
-                || p.starts_with("/dev/shm");
+            } || p.starts_with("/dev/shm");
         }
         match p.parent() {
             Some(parent) => p = parent,

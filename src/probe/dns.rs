@@ -19,6 +19,10 @@ pub struct DnsProbe {
     /// Addresses the name must resolve to (all of them); empty: any answer will do.
     #[serde(default)]
     pub addresses: Vec<IpAddr>,
+    /// More expected addresses as a comma list, e.g. `${expected_ips}`; empty: none.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub addresses_from: Option<Text>,
 }
 
 /// Resolves `name` with the system resolver, sorted and deduplicated.
@@ -35,7 +39,9 @@ pub fn resolve(name: &str) -> Result<Vec<IpAddr>, String> {
 
 impl DnsProbe {
     pub fn templates(&self) -> Vec<&Text> {
-        vec![&self.name]
+        std::iter::once(&self.name)
+            .chain(self.addresses_from.as_ref())
+            .collect()
     }
 
     pub fn observe(&self, ctx: &ProbeCtx) -> Result<Observation, String> {
@@ -51,7 +57,21 @@ impl DnsProbe {
             format!("{name} resolves"),
             error.unwrap_or_else(|| shown.join(", ")),
         ));
-        for want in &self.addresses {
+        let mut wanted = self.addresses.clone();
+        if let Some(t) = &self.addresses_from {
+            for a in ctx
+                .expand(t)?
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+            {
+                wanted.push(
+                    a.parse()
+                        .map_err(|_| format!("`{a}` is not an IP address (addresses_from)"))?,
+                );
+            }
+        }
+        for want in &wanted {
             obs.findings.push(Finding::new(
                 found.contains(want),
                 format!("resolves to {want}"),

@@ -160,6 +160,12 @@ pub struct RateSpec {
     /// Time the burst may take (default 60s); it stops when the window ends.
     #[serde(default)]
     pub window: Option<Span>,
+    /// Method of the burst's requests (default GET), e.g. POST for a login limiter.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Body of the burst's requests (e.g. a wrong login).
+    #[serde(default)]
+    pub body: Option<String>,
 }
 
 /// One exchange, as evidence.
@@ -673,7 +679,8 @@ async fn behaviour(
             let mut retry_after = None;
             let mut statuses: BTreeMap<u16, u32> = BTreeMap::new();
             while sent < spec.requests.min(10_000) && started.elapsed() < window {
-                let ex = req.send("GET", url, headers, None).await?;
+                let method = spec.method.as_deref().unwrap_or("GET");
+                let ex = req.send(method, url, headers, spec.body.clone()).await?;
                 sent += 1;
                 *statuses.entry(ex.status).or_default() += 1;
                 if ex.status == 429 {

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod pki;
+pub mod standin;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

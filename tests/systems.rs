@@ -1,0 +1,197 @@
+//! The built-in system packs against their good and bad fixture deployments
+//! (tests/fixtures/systems/SYSTEM/{good,bad}): config and env files, service definitions,
+//! and a loopback stand-in of the live service. The good deployment passes every automated
+//! item; the bad one fails exactly the items its defects target.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use common::standin;
+
+/// A fixture deployment copied to a scratch folder (outside /tmp's tmpfs checks), with its
+/// stand-in running.
+struct Deployment {
+    dir: tempfile::TempDir,
+    _standin: Option<standin::Standin>,
+    env: Vec<(String, String)>,
+}
+
+fn deploy(system: &str, variant: &str, prepare: impl Fn(&Path)) -> Deployment {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("{system}-{variant}-"))
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("scratch dir");
+    common::copy_dir(
+        &common::fixtures()
+            .join("systems")
+            .join(system)
+            .join(variant),
+        dir.path(),
+    );
+    prepare(dir.path());
+    let spec = dir.path().join("standin.json");
+    let (standin, env) = if spec.exists() {
+        let s = standin::start(standin::load(&spec).expect("spec")).expect("stand-in starts");
+        let env = s.env(dir.path());
+        (Some(s), env)
+    } else {
+        (None, Vec::new())
+    };
+    Deployment {
+        dir,
+        _standin: standin,
+        env,
+    }
+}
+
+/// Runs the deployment's profile; `pack:id` → status, and the whole report.
+fn check(d: &Deployment) -> (BTreeMap<String, String>, serde_json::Value) {
+    let out = assert_cmd::Command::cargo_bin("shipcheck")
+        .expect("binary built")
+        .current_dir(d.dir.path())
+        .env("NO_COLOR", "1")
+        .env_remove("SHIPCHECK_LEDGER_KEY")
+        .envs(d.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .args(["check", "--no-record", "-f", "json", "-j", "4"])
+        .output()
+        .expect("shipcheck runs");
+    let run = common::json(&out);
+    let statuses = run["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| {
+            (
+                format!(
+                    "{}:{}",
+                    r["pack"].as_str().unwrap_or_default(),
+                    r["id"].as_str().unwrap_or_default()
+                ),
+                r["status"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    (statuses, run)
+}
+
+/// Items whose result is neither pass, not_applicable nor pending (a manual item).
+fn problems(statuses: &BTreeMap<String, String>) -> Vec<String> {
+    statuses
+        .iter()
+        .filter(|(_, s)| !matches!(s.as_str(), "pass" | "not_applicable" | "pending"))
+        .map(|(id, s)| format!("{id}={s}"))
+        .collect()
+}
+
+fn summary_of(run: &serde_json::Value, id: &str) -> String {
+    run["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| {
+            format!(
+                "{}:{}",
+                r["pack"].as_str().unwrap_or(""),
+                r["id"].as_str().unwrap_or("")
+            ) == id
+        })
+        .map(|r| r["summary"].to_string())
+        .collect()
+}
+
+/// Asserts that the good deployment has no problem at all and that every item that ran
+/// was automated or manual, never silently skipped.
+fn assert_good(statuses: &BTreeMap<String, String>, run: &serde_json::Value) {
+    let bad = problems(statuses);
+    let details: Vec<String> = bad
+        .iter()
+        .map(|p| {
+            let id = p.split('=').next().unwrap_or_default();
+            format!("{p}: {}", summary_of(run, id))
+        })
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "good deployment has problems:\n{}",
+        details.join("\n")
+    );
+    assert!(
+        statuses.values().filter(|s| *s == "pass").count() >= 20,
+        "too few items ran: {statuses:?}"
+    );
+}
+
+fn assert_bad(statuses: &BTreeMap<String, String>, run: &serde_json::Value, expected: &[&str]) {
+    let got = problems(statuses);
+    let mut want: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+    want.sort();
+    let details: Vec<String> = got
+        .iter()
+        .map(|p| {
+            let id = p.split('=').next().unwrap_or_default();
+            format!("{p}: {}", summary_of(run, id))
+        })
+        .collect();
+    assert_eq!(got, want, "\n{}", details.join("\n"));
+}
+
+#[test]
+fn clasp_good_deployment_passes_every_automated_item() {
+    let d = deploy("clasp", "good", |dir| {
+        common::chmod(&dir.join("secrets/admin.token"), 0o600);
+        // The snapshot was just written (the relay writes it every 30 s).
+        std::fs::write(dir.join("data/state.json"), "{\"params\": {}}").expect("snapshot");
+    });
+    let (statuses, run) = check(&d);
+    assert_good(&statuses, &run);
+    assert_eq!(statuses["clasp:auth.enabled"], "pass");
+    assert_eq!(statuses["clasp:network.ws-upgrade"], "pass");
+    assert_eq!(statuses["web-service:tls.certificate"], "pass");
+    assert_eq!(statuses["web-service:http.health"], "not_applicable");
+}
+
+#[test]
+fn clasp_bad_deployment_fails_exactly_its_defects() {
+    let d = deploy("clasp", "bad", |dir| {
+        common::chmod(&dir.join("secrets/admin.token"), 0o644);
+    });
+    let (statuses, run) = check(&d);
+    assert_bad(
+        &statuses,
+        &run,
+        &[
+            "clasp:relay.command-line-valid=fail",
+            "clasp:auth.cors-origin=fail",
+            "clasp:auth.cors-live=fail",
+            "clasp:auth.admin-token-mode=fail",
+            "clasp:auth.login-rate-limit=fail",
+            "clasp:persist.enabled=fail",
+            "clasp:persist.fresh=fail",
+            "clasp:persist.durable=fail",
+            "clasp:limits.param-ttl=fail",
+            "clasp:limits.signal-ttl=fail",
+            "clasp:limits.max-sessions=fail",
+            "clasp:monitoring.log-level=fail",
+            "clasp:monitoring.log-format-json=fail",
+            "clasp:monitoring.readyz=fail",
+            "clasp:network.loopback-bind=fail",
+            "clasp:bridges.mqtt=warn",
+            "clasp:rendezvous.explicit=fail",
+            "web-service:http.cors=fail",
+        ],
+    );
+    // The repeated flag is reported the way the relay's parser words it.
+    let errors = run["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .find(|r| r["id"] == "relay.command-line-valid")
+        .map(|r| r["evidence"]["observed"].to_string())
+        .unwrap_or_default();
+    assert!(
+        errors.contains("the argument '--admin-token' cannot be used multiple times"),
+        "{errors}"
+    );
+}
