@@ -48,13 +48,17 @@ fn deploy(system: &str, variant: &str, prepare: impl Fn(&Path)) -> Deployment {
 
 /// Runs the deployment's profile; `pack:id` → status, and the whole report.
 fn check(d: &Deployment) -> (BTreeMap<String, String>, serde_json::Value) {
+    check_profile(d, "shipcheck.yaml")
+}
+
+fn check_profile(d: &Deployment, profile: &str) -> (BTreeMap<String, String>, serde_json::Value) {
     let out = assert_cmd::Command::cargo_bin("shipcheck")
         .expect("binary built")
         .current_dir(d.dir.path())
         .env("NO_COLOR", "1")
         .env_remove("SHIPCHECK_LEDGER_KEY")
         .envs(d.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .args(["check", "--no-record", "-f", "json", "-j", "4"])
+        .args(["check", "--no-record", "-f", "json", "-j", "4", "--profile", profile])
         .output()
         .expect("shipcheck runs");
     let run = common::json(&out);
@@ -194,4 +198,69 @@ fn clasp_bad_deployment_fails_exactly_its_defects() {
         errors.contains("the argument '--admin-token' cannot be used multiple times"),
         "{errors}"
     );
+}
+
+/// The relay's command line read from each kind of source gives the same verdicts: a compose
+/// service, a command line given as a variable, and a running process (/proc).
+#[test]
+fn clasp_command_line_from_compose_command_and_process() {
+    let d = deploy("clasp", "good", |dir| {
+        common::chmod(&dir.join("secrets/admin.token"), 0o600);
+        std::fs::write(dir.join("data/state.json"), "{}").expect("snapshot");
+    });
+    let dir = d.dir.path();
+    let flags = "--host 127.0.0.1 --auth-port 7350 --cors-origin https://app.relay.example.test \
+        --admin-token secrets/admin.token --persist data/state.json --app-config config/app.json \
+        --max-sessions 500 --drain-timeout 30 --health-port 7360 --rendezvous-port 0";
+    std::fs::write(
+        dir.join("docker-compose.yml"),
+        format!(
+            "services:\n  relay:\n    image: clasp-relay\n    command: >-\n      {}\n    environment:\n      RUST_LOG: info\n      LOG_FORMAT: json\n    stop_grace_period: 20s\n",
+            flags.replace("\\\n        ", "")
+        ),
+    )
+    .expect("compose");
+    let profile = std::fs::read_to_string(dir.join("shipcheck.yaml")).expect("profile");
+    let with = |source: &str, extra: &str| {
+        let name = format!("{source}.yaml");
+        std::fs::write(
+            dir.join(&name),
+            profile.replace("relay_source: systemd", &format!("relay_source: {source}\n  {extra}")),
+        )
+        .expect("profile");
+        check_profile(&d, &name).0
+    };
+    // Compose: stop_grace_period 20s is shorter than the 30 s drain.
+    let compose = with("compose", "compose_file: docker-compose.yml");
+    assert_eq!(compose["clasp:auth.enabled"], "pass");
+    assert_eq!(compose["clasp:monitoring.log-format-json"], "pass");
+    assert_eq!(compose["clasp:limits.drain-timeout"], "fail");
+
+    // A command line with environment assignments in front.
+    let line = format!("RUST_LOG=info LOG_FORMAT=json /usr/local/bin/clasp-relay {flags} --verbose");
+    let command = with("command", &format!("relay_command: '{}'", line.replace('\n', " ")));
+    assert_eq!(command["clasp:relay.command-line-valid"], "pass");
+    assert_eq!(command["clasp:monitoring.log-level"], "fail", "--verbose forces trace");
+    assert_eq!(command["clasp:limits.drain-timeout"], "pass");
+
+    // A running process: a script named clasp-relay that ignores its flags and waits, so
+    // its /proc/PID/cmdline is `/bin/sh ./clasp-relay --host ...`.
+    let bin = dir.join("clasp-relay");
+    std::fs::write(&bin, "#!/bin/sh\nsleep 30\n").expect("script");
+    common::chmod(&bin, 0o755);
+    let words: Vec<&str> = flags.split_whitespace().filter(|w| *w != "\\").collect();
+    let mut child = std::process::Command::new(&bin)
+        .args(&words)
+        .arg("--no-ttl")
+        .env("LOG_FORMAT", "json")
+        .current_dir(dir)
+        .spawn()
+        .expect("spawn");
+    let process = with("process", &format!("relay_pid: '{}'", child.id()));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(process["clasp:auth.enabled"], "pass");
+    assert_eq!(process["clasp:monitoring.log-format-json"], "pass");
+    assert_eq!(process["clasp:limits.param-ttl"], "fail", "--no-ttl from /proc/PID/cmdline");
+    assert_eq!(process["clasp:persist.enabled"], "pass", "relative paths from /proc/PID/cwd");
 }
