@@ -19,17 +19,19 @@ struct Deployment {
 }
 
 fn deploy(system: &str, variant: &str, prepare: impl Fn(&Path)) -> Deployment {
+    let from = common::fixtures()
+        .join("systems")
+        .join(system)
+        .join(variant);
+    deploy_from(&from, &format!("{system}-{variant}-"), prepare)
+}
+
+fn deploy_from(from: &Path, prefix: &str, prepare: impl Fn(&Path)) -> Deployment {
     let dir = tempfile::Builder::new()
-        .prefix(&format!("{system}-{variant}-"))
+        .prefix(prefix)
         .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
         .expect("scratch dir");
-    common::copy_dir(
-        &common::fixtures()
-            .join("systems")
-            .join(system)
-            .join(variant),
-        dir.path(),
-    );
+    common::copy_dir(from, dir.path());
     prepare(dir.path());
     let spec = dir.path().join("standin.json");
     let (standin, env) = if spec.exists() {
@@ -58,7 +60,16 @@ fn check_profile(d: &Deployment, profile: &str) -> (BTreeMap<String, String>, se
         .env("NO_COLOR", "1")
         .env_remove("SHIPCHECK_LEDGER_KEY")
         .envs(d.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .args(["check", "--no-record", "-f", "json", "-j", "4", "--profile", profile])
+        .args([
+            "check",
+            "--no-record",
+            "-f",
+            "json",
+            "-j",
+            "4",
+            "--profile",
+            profile,
+        ])
         .output()
         .expect("shipcheck runs");
     let run = common::json(&out);
@@ -225,7 +236,10 @@ fn clasp_command_line_from_compose_command_and_process() {
         let name = format!("{source}.yaml");
         std::fs::write(
             dir.join(&name),
-            profile.replace("relay_source: systemd", &format!("relay_source: {source}\n  {extra}")),
+            profile.replace(
+                "relay_source: systemd",
+                &format!("relay_source: {source}\n  {extra}"),
+            ),
         )
         .expect("profile");
         check_profile(&d, &name).0
@@ -237,10 +251,17 @@ fn clasp_command_line_from_compose_command_and_process() {
     assert_eq!(compose["clasp:limits.drain-timeout"], "fail");
 
     // A command line with environment assignments in front.
-    let line = format!("RUST_LOG=info LOG_FORMAT=json /usr/local/bin/clasp-relay {flags} --verbose");
-    let command = with("command", &format!("relay_command: '{}'", line.replace('\n', " ")));
+    let line =
+        format!("RUST_LOG=info LOG_FORMAT=json /usr/local/bin/clasp-relay {flags} --verbose");
+    let command = with(
+        "command",
+        &format!("relay_command: '{}'", line.replace('\n', " ")),
+    );
     assert_eq!(command["clasp:relay.command-line-valid"], "pass");
-    assert_eq!(command["clasp:monitoring.log-level"], "fail", "--verbose forces trace");
+    assert_eq!(
+        command["clasp:monitoring.log-level"], "fail",
+        "--verbose forces trace"
+    );
     assert_eq!(command["clasp:limits.drain-timeout"], "pass");
 
     // A running process: a script named clasp-relay that ignores its flags and waits, so
@@ -261,6 +282,33 @@ fn clasp_command_line_from_compose_command_and_process() {
     let _ = child.wait();
     assert_eq!(process["clasp:auth.enabled"], "pass");
     assert_eq!(process["clasp:monitoring.log-format-json"], "pass");
-    assert_eq!(process["clasp:limits.param-ttl"], "fail", "--no-ttl from /proc/PID/cmdline");
-    assert_eq!(process["clasp:persist.enabled"], "pass", "relative paths from /proc/PID/cwd");
+    assert_eq!(
+        process["clasp:limits.param-ttl"], "fail",
+        "--no-ttl from /proc/PID/cmdline"
+    );
+    assert_eq!(
+        process["clasp:persist.enabled"], "pass",
+        "relative paths from /proc/PID/cwd"
+    );
+}
+
+/// The bundled example behind README's main job (scripts/demo.sh): the CLASP relay with its
+/// two documented defects, live probes against the stand-in included.
+#[test]
+fn bundled_clasp_example_shows_its_two_defects() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/clasp");
+    let d = deploy_from(&example, "example-clasp-", |dir| {
+        common::chmod(&dir.join("secrets/admin.token"), 0o600);
+        std::fs::write(dir.join("data/state.json"), "{}").expect("snapshot");
+    });
+    let (statuses, run) = check(&d);
+    assert_bad(
+        &statuses,
+        &run,
+        &[
+            "clasp:limits.max-sessions=fail",
+            "clasp:monitoring.log-format-json=fail",
+        ],
+    );
+    assert_eq!(statuses["clasp:tls.terminated"], "pass", "live probes ran");
 }
