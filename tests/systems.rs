@@ -312,3 +312,56 @@ fn bundled_clasp_example_shows_its_two_defects() {
     );
     assert_eq!(statuses["clasp:tls.terminated"], "pass", "live probes ran");
 }
+
+/// Sets a file's modification time to `hours` ago.
+fn age(path: &Path, hours: u64) {
+    let t = std::time::SystemTime::now() - std::time::Duration::from_secs(hours * 3600);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_modified(t))
+        .expect("set mtime");
+}
+
+#[test]
+fn ocmt_good_deployment_passes_every_automated_item() {
+    let d = deploy("ocmt", "good", |dir| {
+        age(&dir.join("backups/ocmt-20261122.sql"), 2)
+    });
+    let (statuses, run) = check(&d);
+    assert_good(&statuses, &run);
+    assert_eq!(statuses["ocmt:secrets.agent-auth-token-matches"], "pass");
+    assert_eq!(statuses["web-service:http.health"], "pass");
+    assert_eq!(statuses["web-service:tls.protocols"], "not_applicable");
+}
+
+#[test]
+fn ocmt_bad_deployment_fails_exactly_its_defects() {
+    let d = deploy("ocmt", "bad", |dir| {
+        age(&dir.join("backups/ocmt-20261122.sql"), 50)
+    });
+    let (statuses, run) = check(&d);
+    assert_bad(
+        &statuses,
+        &run,
+        &[
+            "ocmt:backups.recent=fail",
+            "ocmt:env.no-effect-variables=fail",
+            "ocmt:env.node-env-production=fail",
+            "ocmt:env.relay-allowed-origins=fail",
+            "ocmt:health.agent=fail",
+            "ocmt:http.hsts=fail",
+            "ocmt:http.internal-api-auth=fail",
+            "ocmt:http.relay-cors=fail",
+            "ocmt:network.database-private=fail",
+            "ocmt:secrets.agent-auth-token-matches=fail",
+            "ocmt:secrets.database-password=fail",
+            "ocmt:secrets.encryption-key=fail",
+            "web-service:http.cors=fail",
+        ],
+    );
+    // The findings name secrets by length, never by value.
+    let text = run.to_string();
+    assert!(!text.contains("generate-64-hex-chars-32-bytes-key"));
+    assert!(!text.contains("e4b6d8f0a2c4e6b8d0f2a4c6"));
+}

@@ -7,6 +7,7 @@ use crate::error::Error;
 const PACKS: &[(&str, &str)] = &[
     ("secureclaw", include_str!("../../packs/secureclaw.yaml")),
     ("clasp", include_str!("../../packs/clasp.yaml")),
+    ("ocmt", include_str!("../../packs/ocmt.yaml")),
     ("web-service", include_str!("../../packs/web-service.yaml")),
 ];
 
