@@ -139,7 +139,8 @@ fn assert_good(statuses: &BTreeMap<String, String>, run: &serde_json::Value) {
 }
 
 fn assert_bad(statuses: &BTreeMap<String, String>, run: &serde_json::Value, expected: &[&str]) {
-    let got = problems(statuses);
+    let mut got = problems(statuses);
+    got.sort();
     let mut want: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
     want.sort();
     let details: Vec<String> = got
@@ -364,4 +365,47 @@ fn ocmt_bad_deployment_fails_exactly_its_defects() {
     let text = run.to_string();
     assert!(!text.contains("generate-64-hex-chars-32-bytes-key"));
     assert!(!text.contains("e4b6d8f0a2c4e6b8d0f2a4c6"));
+}
+
+#[test]
+fn rack_gateway_good_deployment_passes_every_automated_item() {
+    let d = deploy("rack-gateway", "good", |dir| {
+        common::chmod(&dir.join("bin/rack-gateway"), 0o755)
+    });
+    let (statuses, run) = check(&d);
+    assert_good(&statuses, &run);
+    assert_eq!(statuses["rack-gateway:rack.proxy-apps"], "pass");
+    assert_eq!(statuses["rack-gateway:http.foreign-origin"], "pass");
+    assert_eq!(statuses["rack-gateway:http.auth-rate-limit"], "pass");
+}
+
+#[test]
+fn rack_gateway_bad_deployment_fails_exactly_its_defects() {
+    let d = deploy("rack-gateway", "bad", |dir| {
+        common::chmod(&dir.join("bin/rack-gateway"), 0o755)
+    });
+    let (statuses, run) = check(&d);
+    assert_bad(
+        &statuses,
+        &run,
+        &[
+            "rack-gateway:secrets.app-secret-key=fail",
+            "rack-gateway:rbac.two-admins=fail",
+            "rack-gateway:mfa.required=fail",
+            "rack-gateway:mfa.no-effect-key=fail",
+            "rack-gateway:database.url=fail",
+            "rack-gateway:database.ssl=fail",
+            "rack-gateway:audit.hmac-secret=fail",
+            "rack-gateway:audit.retention=fail",
+            "rack-gateway:audit.retention-wired=fail",
+            "rack-gateway:email.no-effect-from-email=fail",
+            "rack-gateway:resources.instances=fail",
+            "rack-gateway:health.convox=fail",
+            "rack-gateway:health.no-ready-endpoint=fail",
+            "rack-gateway:http.hsts=fail",
+            "rack-gateway:http.auth-rate-limit=fail",
+            "rack-gateway:rack.proxy-apps=fail",
+            "rack-gateway:rack.proxy-ps=fail",
+        ],
+    );
 }

@@ -8,6 +8,10 @@ const PACKS: &[(&str, &str)] = &[
     ("secureclaw", include_str!("../../packs/secureclaw.yaml")),
     ("clasp", include_str!("../../packs/clasp.yaml")),
     ("ocmt", include_str!("../../packs/ocmt.yaml")),
+    (
+        "rack-gateway",
+        include_str!("../../packs/rack-gateway.yaml"),
+    ),
     ("web-service", include_str!("../../packs/web-service.yaml")),
 ];
 

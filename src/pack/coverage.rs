@@ -60,9 +60,23 @@ pub fn normalize(s: &str) -> String {
 pub fn source_lines(text: &str) -> Vec<SourceLine> {
     let mut out = Vec::new();
     let mut in_code = false;
+    // A scraped page's code block: a "Terminal window" caption, then the lines indented at
+    // least as far as the caption, up to a blank line.
+    let mut caption_indent: Option<usize> = None;
     let mut section = String::new();
     for (i, raw) in text.lines().enumerate() {
         let t = raw.trim();
+        let indent = raw.len() - raw.trim_start().len();
+        if let Some(ci) = caption_indent {
+            if !t.is_empty() && indent >= ci {
+                continue;
+            }
+            caption_indent = None;
+        }
+        if t == "Terminal window" {
+            caption_indent = Some(indent);
+            continue;
+        }
         if t.starts_with("```") {
             in_code = !in_code;
             continue;
@@ -163,5 +177,12 @@ mod tests {
         );
         assert_eq!(lines[0].section, "1. Token");
         assert_eq!(lines[0].line, 3);
+    }
+
+    #[test]
+    fn scraped_terminal_windows_are_code() {
+        let doc = "  • Key set\n\n    Terminal window\n    - not a line\n  1. Verify\n\n    Terminal window\n    # not a heading\n    curl x\n  2. Next\nTerminal window\n# Required\nA=1\n\n  • Last\n";
+        let texts: Vec<String> = source_lines(doc).into_iter().map(|l| l.text).collect();
+        assert_eq!(texts, ["• Key set", "1. Verify", "2. Next", "• Last"]);
     }
 }
