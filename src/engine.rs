@@ -202,6 +202,25 @@ pub fn run(profile: &Profile, opts: &Options) -> Result<Run, Error> {
             })
         })
         .collect();
+    // Included packs whose `when` is false → (the including pack, the condition).
+    let mut switched_off: HashMap<&str, (&str, &str)> = HashMap::new();
+    for lp in &packs {
+        for inc in &lp.pack.include {
+            let Some(when) = &inc.when else { continue };
+            let on = crate::jq::first(&when.value, &when_input).map_err(|e| {
+                Error::Usage(format!(
+                    "pack `{}` includes `{}` when `{}`: {e}",
+                    lp.pack.name, inc.pack, when.value
+                ))
+            })?;
+            if !crate::jq::truthy(&on) {
+                switched_off.insert(
+                    inc.pack.as_str(),
+                    (lp.pack.name.as_str(), when.value.as_str()),
+                );
+            }
+        }
+    }
     let mut slots: Vec<Option<ItemResult>> = Vec::new();
     let mut todo: Vec<(usize, At)> = Vec::new();
     for (p, lp) in packs.iter().enumerate() {
@@ -216,6 +235,13 @@ pub fn run(profile: &Profile, opts: &Options) -> Result<Run, Error> {
                 slots.push(None);
                 let base =
                     |status, summary: String| blank(&lp.pack.name, section, item, status, summary);
+                if let Some((by, when)) = switched_off.get(lp.pack.name.as_str()) {
+                    slots[idx] = Some(base(
+                        Status::NotApplicable,
+                        format!("pack `{by}` includes `{}` only when `{when}`", lp.pack.name),
+                    ));
+                    continue;
+                }
                 if let Some(by) = excluded.get(&(lp.pack.name.as_str(), item.id.value.as_str())) {
                     slots[idx] = Some(base(
                         Status::NotApplicable,

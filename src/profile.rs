@@ -223,11 +223,16 @@ impl Profile {
         let mut problems = Vec::new();
         let mut declared = BTreeSet::new();
         // Values an including pack gives its included packs' variables (templates).
-        let mut bindings: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
+        // Keyed by (included pack, variable): a binding never applies to a variable of the
+        // same name that another pack (e.g. the including one) declares.
+        let mut bindings: BTreeMap<(&str, &str), (&str, &str)> = BTreeMap::new();
         for lp in packs {
             for inc in &lp.pack.include {
                 for (k, v) in &inc.vars {
-                    bindings.insert(k.as_str(), (v.value.as_str(), lp.pack.name.as_str()));
+                    bindings.insert(
+                        (inc.pack.as_str(), k.as_str()),
+                        (v.value.as_str(), lp.pack.name.as_str()),
+                    );
                 }
             }
         }
@@ -264,8 +269,8 @@ impl Profile {
                             continue;
                         }
                     },
-                    None if bindings.contains_key(name) => {
-                        let (template, by) = bindings[name];
+                    None if bindings.contains_key(&(lp.pack.name.as_str(), name)) => {
+                        let (template, by) = bindings[&(lp.pack.name.as_str(), name)];
                         deferred.push((name, template, by, var.secret));
                         continue;
                     }

@@ -409,3 +409,68 @@ fn rack_gateway_bad_deployment_fails_exactly_its_defects() {
         ],
     );
 }
+
+/// File modes git does not keep, and the age of the newest backup.
+fn prepare_secureclaw(dir: &Path, good: bool, backup_age_hours: u64) {
+    common::chmod(&dir.join("state"), 0o700);
+    common::chmod(
+        &dir.join("state/secureclaw.json"),
+        if good { 0o600 } else { 0o644 },
+    );
+    common::chmod(&dir.join("scripts/backup.sh"), 0o755);
+    common::chmod(&dir.join("bin/secureclaw"), 0o755);
+    age(
+        &dir.join("backups/secureclaw-2026-11-23.tar.gz"),
+        backup_age_hours,
+    );
+}
+
+#[test]
+fn secureclaw_good_deployment_passes_every_automated_item() {
+    let d = deploy("secureclaw", "good", |dir| prepare_secureclaw(dir, true, 2));
+    let (statuses, run) = check(&d);
+    assert_good(&statuses, &run);
+    for id in [
+        "secureclaw:live.ready",
+        "secureclaw:live.api-auth",
+        "secureclaw:live.proxy-rate-limit",
+        "secureclaw:doctor.audit",
+        "web-service:http.auth",
+        "web-service:tls.protocols",
+    ] {
+        assert_eq!(statuses[id], "pass", "{id}");
+    }
+}
+
+#[test]
+fn secureclaw_bad_deployment_fails_exactly_its_defects() {
+    let d = deploy("secureclaw", "bad", |dir| {
+        prepare_secureclaw(dir, false, 72)
+    });
+    let (statuses, run) = check(&d);
+    assert_bad(
+        &statuses,
+        &run,
+        &[
+            "secureclaw:gateway.auth.token-strength=fail",
+            "secureclaw:gateway.auth.doc-token-key=fail",
+            "secureclaw:gateway.auth.config-mode=fail",
+            "secureclaw:network.trusted-proxies-literal=fail",
+            "secureclaw:network.doc-rate-limit-key=fail",
+            "secureclaw:network.insecure-auth-off=fail",
+            "secureclaw:network.no-insecure-auth-warnings=fail",
+            "secureclaw:coach.enabled=fail",
+            "secureclaw:coach.blocks-malicious=fail",
+            "secureclaw:doctor.audit=fail",
+            "secureclaw:backups.recent=fail",
+            "secureclaw:rollback.config-backup=fail",
+            "secureclaw:config.known-gateway-keys=fail",
+            "secureclaw:live.ready=fail",
+            "secureclaw:live.logs-clean=fail",
+            "secureclaw:live.proxy-rate-limit=fail",
+            "web-service:http.hsts=fail",
+        ],
+    );
+    let text = run.to_string();
+    assert!(!text.contains("changeme-gateway-token"), "token leaked");
+}

@@ -141,6 +141,14 @@ fn validate(pack: &Pack) -> Vec<Problem> {
         }
     }
     for inc in &pack.include {
+        if let Some(when) = &inc.when
+            && let Err(e) = crate::jq::check(&when.value)
+        {
+            problems.push(Problem::new(
+                format!("include `{}`: invalid `when` jq expression: {e}", inc.pack),
+                pos(when),
+            ));
+        }
         for (name, text) in &inc.vars {
             match template::references(&text.value) {
                 Err(message) => problems.push(Problem::new(

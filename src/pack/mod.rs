@@ -93,6 +93,11 @@ pub struct Include {
     /// reported not_applicable, with the reason).
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// jq condition over `.vars` and `.environment`: when false, every item of the included
+    /// pack is not_applicable (e.g. live checks without a public domain).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub when: Option<Text>,
 }
 
 /// A declared variable.
