@@ -155,8 +155,9 @@ pub struct AuthSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RateSpec {
-    /// Most requests sent (1–10000); the burst never exceeds it.
-    pub requests: u32,
+    /// Most requests sent (1–10000); the burst never exceeds it. A number, or a `${var}`
+    /// template (a per-environment limit).
+    pub requests: Count,
     /// Time the burst may take (default 60s); it stops when the window ends.
     #[serde(default)]
     pub window: Option<Span>,
@@ -166,6 +167,36 @@ pub struct RateSpec {
     /// Body of the burst's requests (e.g. a wrong login).
     #[serde(default)]
     pub body: Option<String>,
+}
+
+/// A count given as a number or as a `${var}` template that expands to one.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Count {
+    Number(u32),
+    Template(String),
+}
+
+impl Count {
+    /// The number, expanding a template; 1–10000.
+    pub fn value(&self, ctx: &ProbeCtx) -> Result<u32, String> {
+        let n = match self {
+            Count::Number(n) => *n,
+            Count::Template(t) => {
+                let v = ctx.scope().expand(t)?;
+                v.trim()
+                    .parse()
+                    .map_err(|_| format!("`{v}` (from `{t}`) is not a number of requests"))?
+            }
+        };
+        if (1..=10_000).contains(&n) {
+            Ok(n)
+        } else {
+            Err(format!(
+                "rate_limited.requests is {n}; it must be 1 to 10000"
+            ))
+        }
+    }
 }
 
 /// One exchange, as evidence.
@@ -357,13 +388,11 @@ impl HttpProbe {
             out.push((format!("invalid jq expression `{}`: {e}", q.value), Some(q)));
         }
         if let Some(Behaviour::RateLimited(r)) = &self.behaviour
-            && !(1..=10_000).contains(&r.requests)
+            && let Count::Number(n) = r.requests
+            && !(1..=10_000).contains(&n)
         {
             out.push((
-                format!(
-                    "rate_limited.requests is {}; it must be 1 to 10000",
-                    r.requests
-                ),
+                format!("rate_limited.requests is {n}; it must be 1 to 10000"),
                 None,
             ));
         }
@@ -673,12 +702,13 @@ async fn behaviour(
         }
         Behaviour::RateLimited(spec) => {
             let window = spec.window.map_or(Duration::from_secs(60), |s| s.0);
+            let requests = spec.requests.value(ctx)?;
             let started = Instant::now();
             let mut sent = 0u32;
             let mut limited_at = None;
             let mut retry_after = None;
             let mut statuses: BTreeMap<u16, u32> = BTreeMap::new();
-            while sent < spec.requests.min(10_000) && started.elapsed() < window {
+            while sent < requests && started.elapsed() < window {
                 let method = spec.method.as_deref().unwrap_or("GET");
                 let ex = req.send(method, url, headers, spec.body.clone()).await?;
                 sent += 1;
@@ -694,7 +724,7 @@ async fn behaviour(
                 limited_at.is_some(),
                 format!(
                     "429 within a burst of {} requests in {}",
-                    spec.requests,
+                    requests,
                     Span(window)
                 ),
                 match limited_at {
