@@ -50,6 +50,10 @@ pub struct Listener {
     /// Answer a WebSocket upgrade request with 101.
     #[serde(default)]
     pub websocket: bool,
+    /// Do not serve: report a port where nothing listens (bound, then released), for
+    /// checks that a port is closed.
+    #[serde(default)]
+    pub closed: bool,
     /// Headers on every response.
     #[serde(default)]
     pub headers: HashMap<String, String>,
@@ -164,6 +168,9 @@ pub fn start(spec: Spec) -> Result<Standin, String> {
         ports.insert(listener.name.clone(), port);
         bound.push((listener, std_listener));
     }
+    // Released last, so no other listener of this spec can take the port.
+    let (closed, bound): (Vec<_>, Vec<_>) = bound.into_iter().partition(|(l, _)| l.closed);
+    drop(closed);
     for (mut listener, std_listener) in bound {
         if let Some(to) = &mut listener.redirect_to {
             for (name, port) in &ports {
