@@ -219,7 +219,11 @@ fn coverage_maps_source_lines_to_items() {
     // The final checklist repeats earlier lines: one item covers several.
     assert_eq!(
         line("- [ ] TLS enabled or reverse proxy configured")["covered_by"],
-        serde_json::json!(["tls.enabled-or-proxy", "tls.doc-cert-keys"])
+        serde_json::json!([
+            "tls.enabled-or-proxy",
+            "tls.doc-cert-keys",
+            "live.gateway-port-closed"
+        ])
     );
     assert_eq!(
         doc["covered"].as_u64().unwrap() + doc["uncovered"].as_u64().unwrap(),
