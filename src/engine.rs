@@ -467,54 +467,65 @@ fn execute(
         }
         let permits = Arc::new(tokio::sync::Semaphore::new(concurrency));
         let mut set = tokio::task::JoinSet::new();
-        for &(idx, at) in todo {
-            let (packs, vars, others, cache, permits) = (
-                Arc::clone(&packs),
-                Arc::clone(vars),
-                Arc::clone(others),
-                Arc::clone(cache),
-                Arc::clone(&permits),
-            );
-            let base_dir = base_dir.clone();
-            set.spawn(async move {
-                let _permit = permits.acquire_owned().await;
-                let started = Instant::now();
-                let item_timeout = {
-                    let item = &packs[at.pack].pack.sections[at.section].items[at.item];
-                    item.check
-                        .as_ref()
-                        .and_then(|c| c.timeout)
-                        .map_or(DEFAULT_TIMEOUT, |s| s.0)
-                };
-                let job = tokio::task::spawn_blocking(move || {
-                    let lp = &packs[at.pack];
-                    let item = &lp.pack.sections[at.section].items[at.item];
-                    let ctx = ProbeCtx {
-                        vars,
-                        base_dir: base_dir.clone(),
-                        cache: Arc::clone(&cache),
-                    };
-                    evaluate(item, &ctx, &others, &base_dir, &cache)
-                });
-                let mut ev = match tokio::time::timeout(item_timeout, job).await {
-                    Ok(Ok(ev)) => ev,
-                    Ok(Err(join)) => failed(format!("the check crashed: {join}")),
-                    Err(_) => failed(format!(
-                        "did not finish within {}",
-                        crate::duration::Span(item_timeout)
-                    )),
-                };
-                ev.duration = started.elapsed();
-                (idx, ev)
-            });
-        }
         let mut out = HashMap::new();
-        while let Some(joined) = set.join_next().await {
-            if let Ok((idx, ev)) = joined {
-                out.insert(idx, ev);
+        // Request bursts (rate-limit checks) run after every other check, so a limiter they
+        // trip cannot turn another check's request into a 429.
+        let (bursts, rest): (Vec<(usize, At)>, Vec<(usize, At)>) =
+            todo.iter().partition(|(_, at)| {
+                packs[at.pack].pack.sections[at.section].items[at.item]
+                    .check
+                    .as_ref()
+                    .is_some_and(crate::pack::Check::is_burst)
+            });
+        for wave in [rest, bursts] {
+            for (idx, at) in wave {
+                let (packs, vars, others, cache, permits) = (
+                    Arc::clone(&packs),
+                    Arc::clone(vars),
+                    Arc::clone(others),
+                    Arc::clone(cache),
+                    Arc::clone(&permits),
+                );
+                let base_dir = base_dir.clone();
+                set.spawn(async move {
+                    let _permit = permits.acquire_owned().await;
+                    let started = Instant::now();
+                    let item_timeout = {
+                        let item = &packs[at.pack].pack.sections[at.section].items[at.item];
+                        item.check
+                            .as_ref()
+                            .and_then(|c| c.timeout)
+                            .map_or(DEFAULT_TIMEOUT, |s| s.0)
+                    };
+                    let job = tokio::task::spawn_blocking(move || {
+                        let lp = &packs[at.pack];
+                        let item = &lp.pack.sections[at.section].items[at.item];
+                        let ctx = ProbeCtx {
+                            vars,
+                            base_dir: base_dir.clone(),
+                            cache: Arc::clone(&cache),
+                        };
+                        evaluate(item, &ctx, &others, &base_dir, &cache)
+                    });
+                    let mut ev = match tokio::time::timeout(item_timeout, job).await {
+                        Ok(Ok(ev)) => ev,
+                        Ok(Err(join)) => failed(format!("the check crashed: {join}")),
+                        Err(_) => failed(format!(
+                            "did not finish within {}",
+                            crate::duration::Span(item_timeout)
+                        )),
+                    };
+                    ev.duration = started.elapsed();
+                    (idx, ev)
+                });
             }
-            if let Some(progress) = &opts.progress {
-                progress(out.len(), total);
+            while let Some(joined) = set.join_next().await {
+                if let Ok((idx, ev)) = joined {
+                    out.insert(idx, ev);
+                }
+                if let Some(progress) = &opts.progress {
+                    progress(out.len(), total);
+                }
             }
         }
         Ok(out)

@@ -334,6 +334,15 @@ impl Check {
     }
 
     /// The one probe this check names; an error message when it names none or several.
+    /// A check that sends a burst of requests (a rate-limit check); the engine runs these
+    /// after all other checks.
+    pub fn is_burst(&self) -> bool {
+        matches!(
+            self.http.as_ref().and_then(|h| h.behaviour.as_ref()),
+            Some(crate::probe::http::Behaviour::RateLimited(_))
+        )
+    }
+
     pub fn probe(&self) -> Result<ProbeRef<'_>, String> {
         let mut found = Vec::new();
         if let Some(p) = &self.file {
