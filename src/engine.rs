@@ -470,13 +470,13 @@ fn execute(
         let mut out = HashMap::new();
         // Request bursts (rate-limit checks) run after every other check, so a limiter they
         // trip cannot turn another check's request into a 429.
-        let (bursts, rest): (Vec<(usize, At)>, Vec<(usize, At)>) =
-            todo.iter().partition(|(_, at)| {
-                packs[at.pack].pack.sections[at.section].items[at.item]
-                    .check
-                    .as_ref()
-                    .is_some_and(crate::pack::Check::is_burst)
-            });
+        type Wave = Vec<(usize, At)>;
+        let (bursts, rest): (Wave, Wave) = todo.iter().partition(|(_, at)| {
+            packs[at.pack].pack.sections[at.section].items[at.item]
+                .check
+                .as_ref()
+                .is_some_and(crate::pack::Check::is_burst)
+        });
         for wave in [rest, bursts] {
             for (idx, at) in wave {
                 let (packs, vars, others, cache, permits) = (
