@@ -35,6 +35,19 @@ fn lint_list_and_show() {
     assert!(stdout(&out).contains("ok: app/pack.yaml (fixture 1.2.3, 5 sections, 23 items)"));
     let out = shipcheck(&fixtures(), &["pack", "list"]);
     assert!(stdout(&out).starts_with("secureclaw"), "{}", stdout(&out));
+    for pack in ["ocmt", "clasp", "rack-gateway", "web-service"] {
+        assert!(stdout(&out).contains(pack), "{}", stdout(&out));
+    }
+    let out = shipcheck(&fixtures(), &["pack", "show", "clasp"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("includes: web-service (without http.health, http.rate-limit, http.auth)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("relay.command-line-valid") && text.contains("relay_source"),
+        "{text}"
+    );
     let out = shipcheck(&fixtures(), &["pack", "show", "secureclaw"]);
     let text = stdout(&out);
     assert!(

@@ -430,6 +430,25 @@ pub fn describe(pack: &Pack) -> String {
             );
         }
     }
+    for inc in &pack.include {
+        let mut notes = Vec::new();
+        if let Some(w) = &inc.when {
+            notes.push(format!("when {}", w.value));
+        }
+        if !inc.exclude.is_empty() {
+            notes.push(format!("without {}", inc.exclude.join(", ")));
+        }
+        let _ = writeln!(
+            out,
+            "\nincludes: {}{}",
+            inc.pack,
+            if notes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", notes.join("; "))
+            }
+        );
+    }
     for s in &pack.sections {
         let _ = writeln!(out, "\n{} ({})", s.title, s.id.value);
         for i in &s.items {
