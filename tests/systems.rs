@@ -228,11 +228,13 @@ fn clasp_command_line_from_compose_command_and_process() {
     std::fs::write(
         dir.join("docker-compose.yml"),
         format!(
-            "services:\n  relay:\n    image: clasp-relay\n    command: >-\n      {}\n    environment:\n      RUST_LOG: info\n      LOG_FORMAT: json\n    stop_grace_period: 20s\n",
+            "services:\n  relay:\n    image: clasp-relay\n    command: >-\n      {} --session-timeout ${{SHIPCHECK_FIXTURE_UNSET:-600}}\n    environment:\n      RUST_LOG: info\n      LOG_FORMAT: ${{RELAY_LOG_FORMAT}}\n    stop_grace_period: 20s\n",
             flags.replace("\\\n        ", "")
         ),
     )
     .expect("compose");
+    // Compose takes ${...} from the project's .env.
+    std::fs::write(dir.join(".env"), "RELAY_LOG_FORMAT=json\n").expect(".env");
     let profile = std::fs::read_to_string(dir.join("shipcheck.yaml")).expect("profile");
     let with = |source: &str, extra: &str| {
         let name = format!("{source}.yaml");
@@ -251,6 +253,7 @@ fn clasp_command_line_from_compose_command_and_process() {
     assert_eq!(compose["clasp:auth.enabled"], "pass");
     assert_eq!(compose["clasp:monitoring.log-format-json"], "pass");
     assert_eq!(compose["clasp:limits.drain-timeout"], "fail");
+    assert_eq!(compose["clasp:relay.command-line-valid"], "pass", "${{...:-600}} is a number");
 
     // A command line with environment assignments in front.
     let line =

@@ -664,10 +664,22 @@ fn read_compose(path: &Path, service: &str) -> Result<Launch, String> {
     let text = read_text(path)?;
     let shown = path.display().to_string();
     let doc: Value = serde_saphyr::from_str(&text).map_err(|e| format!("{shown}: {e}"))?;
-    let svc = doc
+    let raw = doc
         .get("services")
         .and_then(|s| s.get(service))
         .ok_or_else(|| format!("{shown} has no service `{service}`"))?;
+    // Compose interpolates `${VAR}` from the environment, then the project's `.env`.
+    let dotenv = match read_text(&path.parent().unwrap_or(Path::new(".")).join(".env")) {
+        Ok(t) => super::env::parse_env(&t).map_err(|e| format!("{shown}: .env: {e}"))?,
+        Err(_) => BTreeMap::new(),
+    };
+    let lookup = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .or_else(|| dotenv.get(name).cloned())
+    };
+    let svc = &interpolate_value(raw, &lookup)
+        .map_err(|e| format!("{shown}: services.{service}: {e}"))?;
     let words_of = |v: Option<&Value>| -> Result<Vec<String>, String> {
         match v {
             None | Some(Value::Null) => Ok(Vec::new()),
@@ -741,6 +753,100 @@ fn read_compose(path: &Path, service: &str) -> Result<Launch, String> {
         .extra
         .insert("compose".into(), Value::Object(compose));
     Ok(launch)
+}
+
+/// Interpolates every string of a compose value.
+fn interpolate_value(v: &Value, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Value, String> {
+    Ok(match v {
+        Value::String(s) => Value::String(interpolate(s, lookup)?),
+        Value::Array(a) => Value::Array(
+            a.iter()
+                .map(|x| interpolate_value(x, lookup))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, x)| Ok((k.clone(), interpolate_value(x, lookup)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+/// Compose's variable interpolation: `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR-default}`,
+/// `${VAR:+alt}`, `${VAR+alt}`, `${VAR:?message}`, `${VAR?message}`, and `$$` for `$`.
+/// An unset variable without a default is empty, as compose makes it (with a warning).
+pub fn interpolate(s: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(pos) = rest.find('$') {
+        out.push_str(&rest[..pos]);
+        let after = &rest[pos + 1..];
+        if let Some(r) = after.strip_prefix('$') {
+            out.push('$');
+            rest = r;
+        } else if let Some(body) = after.strip_prefix('{') {
+            let end = body
+                .find('}')
+                .ok_or_else(|| format!("unterminated `${{` in `{s}`"))?;
+            let expr = &body[..end];
+            rest = &body[end + 1..];
+            let split = expr
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(expr.len());
+            let (name, op) = expr.split_at(split);
+            let value = lookup(name);
+            let set_nonempty = value.as_deref().is_some_and(|v| !v.is_empty());
+            let piece = match op {
+                "" => value.unwrap_or_default(),
+                _ if op.starts_with(":-") => {
+                    if set_nonempty {
+                        value.unwrap_or_default()
+                    } else {
+                        op[2..].to_string()
+                    }
+                }
+                _ if op.starts_with('-') => value.unwrap_or_else(|| op[1..].to_string()),
+                _ if op.starts_with(":+") => {
+                    if set_nonempty {
+                        op[2..].to_string()
+                    } else {
+                        String::new()
+                    }
+                }
+                _ if op.starts_with('+') => {
+                    if value.is_some() {
+                        op[1..].to_string()
+                    } else {
+                        String::new()
+                    }
+                }
+                _ if op.starts_with(":?") || op.starts_with('?') => match value {
+                    Some(v) if !(op.starts_with(":?") && v.is_empty()) => v,
+                    _ => {
+                        let msg = op.trim_start_matches(':').trim_start_matches('?');
+                        return Err(format!(
+                            "required variable {name} is missing a value: {msg}"
+                        ));
+                    }
+                },
+                _ => return Err(format!("invalid interpolation `${{{expr}}}` in `{s}`")),
+            };
+            out.push_str(&piece);
+        } else {
+            let end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            if end == 0 {
+                out.push('$');
+            } else {
+                out.push_str(&lookup(&after[..end]).unwrap_or_default());
+            }
+            rest = &after[end..];
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 /// The pid of the first process whose argv[0] is `program`.
@@ -871,6 +977,27 @@ env: [RUST_LOG, LOG_FORMAT]
                 "a value is required for '--ws-port' but none was supplied",
             ]
         );
+    }
+
+    #[test]
+    fn compose_interpolation() {
+        let env = |n: &str| match n {
+            "PORT" => Some("7400".to_string()),
+            "EMPTY" => Some(String::new()),
+            _ => None,
+        };
+        let i = |s: &str| interpolate(s, &env);
+        assert_eq!(
+            i("--ws-port ${PORT} $PORT $$PORT").expect("ok"),
+            "--ws-port 7400 7400 $PORT"
+        );
+        assert_eq!(
+            i("${NOPE:-7330} ${EMPTY:-d} ${EMPTY-d} ${NOPE-d}").expect("ok"),
+            "7330 d  d"
+        );
+        assert_eq!(i("${PORT:+set}${NOPE:+x}").expect("ok"), "set");
+        assert!(i("${NOPE:?needed}").expect_err("required").contains("NOPE"));
+        assert!(i("${PORT").is_err());
     }
 
     #[test]
