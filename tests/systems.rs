@@ -253,7 +253,10 @@ fn clasp_command_line_from_compose_command_and_process() {
     assert_eq!(compose["clasp:auth.enabled"], "pass");
     assert_eq!(compose["clasp:monitoring.log-format-json"], "pass");
     assert_eq!(compose["clasp:limits.drain-timeout"], "fail");
-    assert_eq!(compose["clasp:relay.command-line-valid"], "pass", "${{...:-600}} is a number");
+    assert_eq!(
+        compose["clasp:relay.command-line-valid"], "pass",
+        "${{...:-600}} is a number"
+    );
 
     // A command line with environment assignments in front.
     let line =

@@ -267,9 +267,51 @@ impl ArgsProbe {
         }
     }
 
+    /// Splits clustered short flags the way clap does: `-vp7330` is `-v -p 7330`, `-vp 7330`
+    /// is `-v -p 7330`. A cluster stops at the first flag that takes a value.
+    fn split_shorts(&self, args: &[String]) -> Vec<String> {
+        let mut out = Vec::new();
+        for word in args {
+            let Some(cluster) = word.strip_prefix('-').filter(|c| !c.starts_with('-')) else {
+                out.push(word.clone());
+                continue;
+            };
+            if cluster.chars().count() < 2 {
+                out.push(word.clone());
+                continue;
+            }
+            let mut rest = cluster;
+            while let Some(c) = rest.chars().next() {
+                let tail = &rest[c.len_utf8()..];
+                match self
+                    .flags
+                    .iter()
+                    .find(|f| f.short.as_deref() == Some(&c.to_string()))
+                {
+                    Some(f) if f.kind == FlagKind::Switch => {
+                        out.push(format!("-{c}"));
+                        rest = tail;
+                    }
+                    Some(_) => {
+                        out.push(format!("-{c}"));
+                        if !tail.is_empty() {
+                            out.push(tail.trim_start_matches('=').to_string());
+                        }
+                        rest = "";
+                    }
+                    None => {
+                        out.push(format!("-{rest}"));
+                        rest = "";
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// Parses the words after the program like clap does, and builds the observation.
     fn parse(&self, launch: &Launch, workdir: &Path) -> (Value, Vec<String>) {
-        let args = after_program(&launch.words, &self.program);
+        let args = self.split_shorts(after_program(&launch.words, &self.program));
         let mut values: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         let mut errors = Vec::new();
         let mut argv_shown = Vec::new();
@@ -957,6 +999,18 @@ env: [RUST_LOG, LOG_FORMAT]
         let v = run("relay");
         assert_eq!(v["flags"]["ws-port"], json!(7330), "default when absent");
         assert_eq!(v["given"], json!([]));
+    }
+
+    #[test]
+    fn clustered_short_flags() {
+        let v = run("relay -vp7400");
+        assert_eq!(v["flags"]["verbose"], json!(true));
+        assert_eq!(v["flags"]["ws-port"], json!(7400));
+        let v = run("relay -vp 7401");
+        assert_eq!(v["flags"]["ws-port"], json!(7401));
+        assert_eq!(v["errors"], json!([]));
+        let v = run("relay -vx");
+        assert_eq!(v["errors"], json!(["unexpected argument '-x' found"]));
     }
 
     #[test]
