@@ -205,15 +205,17 @@ fn item_html(out: &mut String, r: &ItemResult) {
         escape(r.fix.trim())
     );
     if let Some(src) = &r.source {
-        let _ = write!(
-            out,
-            "<dt>Source</dt><dd>{}{}</dd>",
-            escape(&src.document),
-            src.section
-                .as_ref()
-                .map(|s| format!(" — {}", escape(s)))
-                .unwrap_or_default()
-        );
+        for one in src.all() {
+            let _ = write!(
+                out,
+                "<dt>Source</dt><dd>{}{}</dd>",
+                escape(&one.document),
+                one.section
+                    .as_ref()
+                    .map(|s| format!(" — {}", escape(s)))
+                    .unwrap_or_default()
+            );
+        }
     }
     out.push_str("</dl></details>\n");
 }
