@@ -201,3 +201,14 @@ pub struct Run {
     pub score: crate::gate::Score,
     pub gate: crate::gate::Verdict,
 }
+
+impl Run {
+    /// The packs that ran, as `name version` joined by commas (report headers).
+    pub fn pack_list(&self) -> String {
+        self.packs
+            .iter()
+            .map(|p| format!("{} {}", p.name, p.version))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}

@@ -73,64 +73,60 @@ fn check_profile(d: &Deployment, profile: &str) -> (BTreeMap<String, String>, se
         .output()
         .expect("shipcheck runs");
     let run = common::json(&out);
-    let statuses = run["results"]
-        .as_array()
-        .expect("results")
-        .iter()
-        .map(|r| {
-            (
-                format!(
-                    "{}:{}",
-                    r["pack"].as_str().unwrap_or_default(),
-                    r["id"].as_str().unwrap_or_default()
-                ),
-                r["status"].as_str().unwrap_or_default().to_string(),
-            )
-        })
+    let statuses = results(&run)
+        .map(|r| (key(r), r["status"].as_str().unwrap_or_default().to_string()))
         .collect();
     (statuses, run)
 }
 
-/// Items whose result is neither pass, not_applicable nor pending (a manual item).
+fn results(run: &serde_json::Value) -> impl Iterator<Item = &serde_json::Value> {
+    run["results"].as_array().into_iter().flatten()
+}
+
+/// `pack:id` of a result.
+fn key(r: &serde_json::Value) -> String {
+    format!(
+        "{}:{}",
+        r["pack"].as_str().unwrap_or_default(),
+        r["id"].as_str().unwrap_or_default()
+    )
+}
+
+/// `pack:id=status` of the results that are neither pass, not_applicable nor pending (a
+/// manual item), sorted.
 fn problems(statuses: &BTreeMap<String, String>) -> Vec<String> {
-    statuses
+    let mut out: Vec<String> = statuses
         .iter()
         .filter(|(_, s)| !matches!(s.as_str(), "pass" | "not_applicable" | "pending"))
         .map(|(id, s)| format!("{id}={s}"))
-        .collect()
+        .collect();
+    out.sort();
+    out
 }
 
-fn summary_of(run: &serde_json::Value, id: &str) -> String {
-    run["results"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|r| {
-            format!(
-                "{}:{}",
-                r["pack"].as_str().unwrap_or(""),
-                r["id"].as_str().unwrap_or("")
-            ) == id
-        })
-        .map(|r| r["summary"].to_string())
-        .collect()
-}
-
-/// Asserts that the good deployment has no problem at all and that every item that ran
-/// was automated or manual, never silently skipped.
-fn assert_good(statuses: &BTreeMap<String, String>, run: &serde_json::Value) {
-    let bad = problems(statuses);
-    let details: Vec<String> = bad
+/// Each problem with its result's summary, for assertion messages.
+fn explain(problems: &[String], run: &serde_json::Value) -> String {
+    problems
         .iter()
         .map(|p| {
             let id = p.split('=').next().unwrap_or_default();
-            format!("{p}: {}", summary_of(run, id))
+            let summary: String = results(run)
+                .filter(|r| key(r) == id)
+                .map(|r| r["summary"].to_string())
+                .collect();
+            format!("{p}: {summary}\n")
         })
-        .collect();
+        .collect()
+}
+
+/// Asserts that the good deployment has no failing, warning or erroring item, and that
+/// enough items ran to mean something.
+fn assert_good(statuses: &BTreeMap<String, String>, run: &serde_json::Value) {
+    let bad = problems(statuses);
     assert!(
         bad.is_empty(),
         "good deployment has problems:\n{}",
-        details.join("\n")
+        explain(&bad, run)
     );
     assert!(
         statuses.values().filter(|s| *s == "pass").count() >= 20,
@@ -138,19 +134,12 @@ fn assert_good(statuses: &BTreeMap<String, String>, run: &serde_json::Value) {
     );
 }
 
+/// Asserts that exactly `expected` (`pack:id=status`) are the problems.
 fn assert_bad(statuses: &BTreeMap<String, String>, run: &serde_json::Value, expected: &[&str]) {
-    let mut got = problems(statuses);
-    got.sort();
+    let got = problems(statuses);
     let mut want: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
     want.sort();
-    let details: Vec<String> = got
-        .iter()
-        .map(|p| {
-            let id = p.split('=').next().unwrap_or_default();
-            format!("{p}: {}", summary_of(run, id))
-        })
-        .collect();
-    assert_eq!(got, want, "\n{}", details.join("\n"));
+    assert_eq!(got, want, "\n{}", explain(&got, run));
 }
 
 #[test]
@@ -321,20 +310,10 @@ fn bundled_clasp_example_shows_its_two_defects() {
     assert_eq!(statuses["clasp:tls.terminated"], "pass", "live probes ran");
 }
 
-/// Sets a file's modification time to `hours` ago.
-fn age(path: &Path, hours: u64) {
-    let t = std::time::SystemTime::now() - std::time::Duration::from_secs(hours * 3600);
-    std::fs::File::options()
-        .write(true)
-        .open(path)
-        .and_then(|f| f.set_modified(t))
-        .expect("set mtime");
-}
-
 #[test]
 fn ocmt_good_deployment_passes_every_automated_item() {
     let d = deploy("ocmt", "good", |dir| {
-        age(&dir.join("backups/ocmt-20261122.sql"), 2)
+        common::age(&dir.join("backups/ocmt-20261122.sql"), 2)
     });
     let (statuses, run) = check(&d);
     assert_good(&statuses, &run);
@@ -346,7 +325,7 @@ fn ocmt_good_deployment_passes_every_automated_item() {
 #[test]
 fn ocmt_bad_deployment_fails_exactly_its_defects() {
     let d = deploy("ocmt", "bad", |dir| {
-        age(&dir.join("backups/ocmt-20261122.sql"), 50)
+        common::age(&dir.join("backups/ocmt-20261122.sql"), 50)
     });
     let (statuses, run) = check(&d);
     assert_bad(
@@ -428,7 +407,7 @@ fn prepare_secureclaw(dir: &Path, good: bool, backup_age_hours: u64) {
     );
     common::chmod(&dir.join("scripts/backup.sh"), 0o755);
     common::chmod(&dir.join("bin/secureclaw"), 0o755);
-    age(
+    common::age(
         &dir.join("backups/secureclaw-2026-11-23.tar.gz"),
         backup_age_hours,
     );

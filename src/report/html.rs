@@ -234,18 +234,13 @@ pub fn render(run: &Run, signoffs: &[Signoff]) -> String {
         escape(&run.profile),
         escape(&run.environment)
     );
-    let packs: Vec<String> = run
-        .packs
-        .iter()
-        .map(|p| format!("{} {}", p.name, p.version))
-        .collect();
     let _ = write!(
         out,
         "<header><h1><span class=\"verdict {}\" id=\"verdict\">{verdict}</span><span class=\"score\">Readiness <span id=\"score\">{score}</span></span></h1><div class=\"meta\"><span>profile <b>{}</b></span><span>environment <b>{}</b></span><span>packs {}</span><span>started {}</span><span>{} ms</span><span>fail-on {} · pending {}</span><span>shipcheck {} · {}</span></div></header>\n<main>\n",
         if run.gate.go { "go" } else { "nogo" },
         escape(&run.profile),
         escape(&run.environment),
-        escape(&packs.join(", ")),
+        escape(&run.pack_list()),
         escape(&run.started_at),
         run.duration_ms,
         run.gate.policy.fail_on.as_str(),

@@ -43,11 +43,6 @@ pub fn mark(status: Status) -> (&'static str, &'static str) {
 /// Renders a run for a terminal.
 pub fn render(run: &Run, style: Style) -> String {
     let mut out = String::new();
-    let packs: Vec<String> = run
-        .packs
-        .iter()
-        .map(|p| format!("{} {}", p.name, p.version))
-        .collect();
     let _ = writeln!(
         out,
         "{}",
@@ -59,7 +54,7 @@ pub fn render(run: &Run, style: Style) -> String {
             )
         )
     );
-    let _ = writeln!(out, "packs: {}", packs.join(", "));
+    let _ = writeln!(out, "packs: {}", run.pack_list());
     let mut current: Option<(&str, &str)> = None;
     for r in &run.results {
         if current != Some((r.pack.as_str(), r.section.as_str())) {

@@ -79,17 +79,12 @@ pub fn render(run: &Run) -> String {
         .value
         .map_or("n/a".to_string(), |v| format!("{v}/100"));
     let _ = writeln!(out, "## {verdict}: readiness {score}\n");
-    let packs: Vec<String> = run
-        .packs
-        .iter()
-        .map(|p| format!("{} {}", p.name, p.version))
-        .collect();
     let _ = writeln!(
         out,
         "`{}` · environment `{}` · {} · {} · shipcheck {} · {} ({})\n",
         cell(&run.profile),
         cell(&run.environment),
-        packs.join(", "),
+        run.pack_list(),
         run.started_at,
         run.shipcheck_version,
         run.score.version,

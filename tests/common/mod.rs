@@ -77,19 +77,23 @@ pub fn fixture_app() -> tempfile::TempDir {
         let dump = backups.join("app.dump");
         std::fs::write(&dump, "dump").unwrap();
         if !good {
-            let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 3600);
-            std::fs::File::options()
-                .write(true)
-                .open(&dump)
-                .unwrap()
-                .set_modified(old)
-                .unwrap();
+            age(&dump, 3);
         }
     }
     tmp
 }
 
 /// Parses JSON output.
+/// Sets a file's modification time to `hours` ago.
+pub fn age(path: &Path, hours: u64) {
+    let t = std::time::SystemTime::now() - std::time::Duration::from_secs(hours * 3600);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_modified(t))
+        .expect("set mtime");
+}
+
 pub fn json(o: &Output) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
         panic!(

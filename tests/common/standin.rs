@@ -5,7 +5,6 @@
 //! demo. The real services (Node, Go, the CLASP relay) do not run on the test machine.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -187,7 +186,7 @@ pub fn start(spec: Spec) -> Result<Standin, String> {
                 return;
             };
             loop {
-                let Ok((sock, peer)) = l.accept().await else {
+                let Ok((sock, _)) = l.accept().await else {
                     continue;
                 };
                 let shared = Arc::clone(&shared);
@@ -197,10 +196,10 @@ pub fn start(spec: Spec) -> Result<Standin, String> {
                         match tls {
                             Some(acc) => {
                                 if let Ok(s) = acc.accept(sock).await {
-                                    serve(s, &shared, peer).await;
+                                    serve(s, &shared).await;
                                 }
                             }
-                            None => serve(sock, &shared, peer).await,
+                            None => serve(sock, &shared).await,
                         }
                     })
                     .await;
@@ -293,11 +292,7 @@ fn host_of(origin: &str) -> &str {
     rest.split([':', '/']).next().unwrap_or(rest)
 }
 
-async fn serve<S: AsyncReadExt + AsyncWriteExt + Unpin>(
-    mut s: S,
-    shared: &Shared,
-    _peer: SocketAddr,
-) {
+async fn serve<S: AsyncReadExt + AsyncWriteExt + Unpin>(mut s: S, shared: &Shared) {
     let Some(req) = read_request(&mut s).await else {
         return;
     };
