@@ -227,3 +227,35 @@ fn include_cycles_and_unknown_includes_are_errors() {
         stderr(&out)
     );
 }
+
+/// A pack that includes the web-service baseline with the given `include:` body.
+fn including(dir: &std::path::Path, include: &str) {
+    std::fs::write(
+        dir.join("inc.yaml"),
+        format!(
+            "name: inc\nversion: \"1\"\ntitle: inc\ninclude:\n  - pack: web-service\n    vars: {{host: example.test}}\n{include}\nsections:\n  - id: s\n    title: s\n    items:\n      - id: a\n        title: a\n        severity: low\n        why: w\n        fix: f\n        phase: pre-deploy\n        attest: {{roles: [operations]}}\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join("shipcheck.yaml"), "packs: [inc.yaml]\n").unwrap();
+}
+
+#[test]
+fn include_with_a_bad_condition_or_exclusion_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    including(tmp.path(), "    when: '.vars.host =='");
+    let out = shipcheck(tmp.path(), &["pack", "lint", "inc.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("inc.yaml:7:11"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("invalid `when`"), "{}", stderr(&out));
+
+    including(tmp.path(), "    exclude: [http.nope]");
+    let out = shipcheck(tmp.path(), &["check", "--no-record"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("excludes `http.nope` from `web-service`, which has no such item"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("panicked"));
+}

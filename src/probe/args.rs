@@ -103,6 +103,17 @@ pub enum FlagKind {
     Switch,
 }
 
+/// Where a service's command line is kept.
+#[derive(Debug)]
+enum Location {
+    Command(String),
+    Systemd(PathBuf),
+    Compose(PathBuf, String),
+    /// A pid, or none: the first process running the program.
+    Process(Option<String>),
+    PidFile(PathBuf),
+}
+
 /// A command line and environment as read from the deployment.
 #[derive(Clone, Debug, Default)]
 struct Launch {
@@ -162,26 +173,22 @@ impl ArgsProbe {
     }
 
     pub fn observe(&self, ctx: &ProbeCtx) -> Result<Observation, String> {
-        let source = ctx.expand(&self.source)?;
+        let at = self.locate(ctx)?;
+        let workdir = ctx.optional_path(self.workdir.as_ref())?;
+        // Every item of a pack reads the same service: read and parse it once per run.
         let key = format!(
-            "{source}\0{:?}\0{:?}\0{:?}\0{:?}\0{:?}",
-            self.command_line.as_ref().map(|t| ctx.expand(t)),
-            self.unit.as_ref().map(|t| ctx.expand(t)),
-            self.compose_file.as_ref().map(|t| ctx.expand(t)),
-            self.compose_service.as_ref().map(|t| ctx.expand(t)),
-            self.pid.as_ref().map(|t| ctx.expand(t)),
+            "args\0{at:?}\0{workdir:?}\0{}\0{:?}",
+            self.program, self.flags
         );
-        let launch = ctx
-            .cache
-            .memo(format!("args\0{key}"), || self.read(ctx, &source))?;
-        let workdir = match ctx.optional_path(self.workdir.as_ref())? {
-            Some(w) => w,
-            None => launch
-                .workdir
+        let (value, secrets, shown) = ctx.cache.memo(key, || {
+            let launch = read(&at, &self.program)?;
+            let dir = workdir
                 .clone()
-                .unwrap_or_else(|| ctx.base_dir.clone()),
-        };
-        let (value, secrets) = self.parse(&launch, &workdir);
+                .or_else(|| launch.workdir.clone())
+                .unwrap_or_else(|| ctx.base_dir.clone());
+            let (value, secrets) = self.parse(&launch, &dir);
+            Ok::<_, String>((value, secrets, launch.shown))
+        })?;
         // `${var}` in the query expands first, so a limit can be a pack variable.
         let query = match &self.query {
             Some(q) => ctx.expand(q)?,
@@ -189,71 +196,54 @@ impl ArgsProbe {
         };
         let mut obs = Observation::new(
             crate::jq::first(&query, &value)?,
-            format!("{} command line from {}", self.program, launch.shown),
+            format!("{} command line from {shown}", self.program),
         );
         obs.query = Some(query);
         obs.secrets = secrets;
         Ok(obs)
     }
 
-    /// Reads the command line and environment from the configured place.
-    fn read(&self, ctx: &ProbeCtx, source: &str) -> Result<Launch, String> {
-        let need = |t: &Option<Text>, field: &str| -> Result<String, String> {
-            let v = match t {
-                Some(t) => ctx.expand(t)?,
+    /// Where the command line is, from `source` and the field it needs.
+    fn locate(&self, ctx: &ProbeCtx) -> Result<Location, String> {
+        let source = ctx.expand(&self.source)?;
+        let field = |t: &Option<Text>| -> Result<String, String> {
+            Ok(match t {
+                Some(t) => ctx.expand(t)?.trim().to_string(),
                 None => String::new(),
-            };
-            if v.trim().is_empty() {
-                Err(format!("source `{source}` needs `{field}`"))
+            })
+        };
+        let need = |t: &Option<Text>, name: &str| -> Result<String, String> {
+            let v = field(t)?;
+            if v.is_empty() {
+                Err(format!("source `{source}` needs `{name}`"))
             } else {
                 Ok(v)
             }
         };
-        match source {
-            "command" => {
-                let line = need(&self.command_line, "command_line")?;
-                let mut launch = Launch {
-                    words: split_words(&line)?,
-                    shown: "the given command line".into(),
-                    ..Launch::default()
-                };
-                take_assignments(&mut launch);
-                Ok(launch)
-            }
-            "systemd" => {
-                let path = crate::template::resolve_path(&need(&self.unit, "unit")?, &ctx.base_dir);
-                read_unit(&path)
-            }
-            "compose" => {
-                let path = crate::template::resolve_path(
-                    &need(&self.compose_file, "compose_file")?,
-                    &ctx.base_dir,
-                );
-                let service = need(&self.compose_service, "compose_service")?;
-                read_compose(&path, &service)
-            }
+        let path = |v: String| crate::template::resolve_path(&v, &ctx.base_dir);
+        Ok(match source.as_str() {
+            "command" => Location::Command(need(&self.command_line, "command_line")?),
+            "systemd" => Location::Systemd(path(need(&self.unit, "unit")?)),
+            "compose" => Location::Compose(
+                path(need(&self.compose_file, "compose_file")?),
+                need(&self.compose_service, "compose_service")?,
+            ),
             "process" => {
-                let pid = match &self.pid {
-                    Some(t) if !ctx.expand(t)?.trim().is_empty() => {
-                        let v = ctx.expand(t)?;
-                        let v = v.trim();
-                        if v.chars().all(|c| c.is_ascii_digit()) {
-                            v.to_string()
-                        } else {
-                            let p = crate::template::resolve_path(v, &ctx.base_dir);
-                            String::from_utf8_lossy(&super::read_bounded(&p, 64)?)
-                                .trim()
-                                .to_string()
-                        }
-                    }
-                    _ => find_process(&self.program)?,
-                };
-                read_process(&pid)
+                let pid = field(&self.pid)?;
+                if pid.is_empty() {
+                    Location::Process(None)
+                } else if pid.chars().all(|c| c.is_ascii_digit()) {
+                    Location::Process(Some(pid))
+                } else {
+                    Location::PidFile(path(pid))
+                }
             }
-            other => Err(format!(
-                "`{other}` is not a command-line source (command, systemd, compose, process)"
-            )),
-        }
+            other => {
+                return Err(format!(
+                    "`{other}` is not a command-line source (command, systemd, compose, process)"
+                ));
+            }
+        })
     }
 
     fn spec(&self, word: &str) -> Option<&FlagSpec> {
@@ -397,18 +387,13 @@ impl ArgsProbe {
                 }
                 match spec.kind {
                     FlagKind::Switch => Value::Bool(true),
-                    FlagKind::Number => v
-                        .trim()
-                        .parse::<f64>()
-                        .ok()
-                        .and_then(|n| {
-                            if n.fract() == 0.0 && n.abs() < 9.0e15 {
-                                Some(json!(n as i64))
-                            } else {
-                                serde_json::Number::from_f64(n).map(Value::Number)
-                            }
-                        })
-                        .unwrap_or_else(|| Value::String(v.clone())),
+                    FlagKind::Number => {
+                        let t = v.trim();
+                        t.parse::<i64>()
+                            .map(Value::from)
+                            .or_else(|_| t.parse::<f64>().map(Value::from))
+                            .unwrap_or_else(|_| Value::String(v.clone()))
+                    }
                     _ => Value::String(v.clone()),
                 }
             };
@@ -492,6 +477,31 @@ fn take_assignments(launch: &mut Launch) {
         }
     }
     launch.words.drain(..n);
+}
+
+/// Reads the command line and environment from where it is.
+fn read(at: &Location, program: &str) -> Result<Launch, String> {
+    match at {
+        Location::Command(line) => {
+            let mut launch = Launch {
+                words: split_words(line)?,
+                shown: "the given command line".into(),
+                ..Launch::default()
+            };
+            take_assignments(&mut launch);
+            Ok(launch)
+        }
+        Location::Systemd(path) => read_unit(path),
+        Location::Compose(path, service) => read_compose(path, service),
+        Location::Process(Some(pid)) => read_process(pid),
+        Location::Process(None) => read_process(&find_process(program)?),
+        Location::PidFile(path) => {
+            let pid = String::from_utf8_lossy(&super::read_bounded(path, 64)?)
+                .trim()
+                .to_string();
+            read_process(&pid)
+        }
+    }
 }
 
 /// Facts about a file a flag names: existence, mode, size, age, and whether it lives on
@@ -620,15 +630,10 @@ pub fn split_words(line: &str) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
-fn read_text(path: &Path) -> Result<String, String> {
-    let bytes = super::read_bounded(path, super::MAX_FILE_BYTES)?;
-    String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", path.display()))
-}
-
 /// Reads `ExecStart=`, `Environment=`, `EnvironmentFile=` and `WorkingDirectory=` of a
 /// systemd unit (the `[Service]` section; continuation lines joined).
 fn read_unit(path: &Path) -> Result<Launch, String> {
-    let text = read_text(path)?;
+    let text = super::env::read_text(path)?;
     let shown = path.display().to_string();
     let mut launch = Launch {
         shown: format!("systemd unit {shown}"),
@@ -680,11 +685,8 @@ fn read_unit(path: &Path) -> Result<Launch, String> {
                     Some(f) => (true, f),
                     None => (false, v),
                 };
-                match read_text(Path::new(file)) {
-                    Ok(t) => {
-                        let vars = super::env::parse_env(&t).map_err(|e| format!("{file}: {e}"))?;
-                        launch.env.extend(vars);
-                    }
+                match super::env::read_env_file(Path::new(file)) {
+                    Ok(vars) => launch.env.extend(vars),
                     Err(_) if optional => {}
                     Err(e) => return Err(format!("{shown}: EnvironmentFile={file}: {e}")),
                 }
@@ -703,17 +705,21 @@ fn read_unit(path: &Path) -> Result<Launch, String> {
 /// Reads a compose service's `command:` (and `entrypoint:`), `environment:`, `env_file:`,
 /// `stop_grace_period` and `volumes`.
 fn read_compose(path: &Path, service: &str) -> Result<Launch, String> {
-    let text = read_text(path)?;
+    let text = super::env::read_text(path)?;
     let shown = path.display().to_string();
-    let doc: Value = serde_saphyr::from_str(&text).map_err(|e| format!("{shown}: {e}"))?;
+    // The config probe's parser: its errors carry a location, never a snippet of the file.
+    let doc = super::config::parse(&text, super::config::Format::Yaml)
+        .map_err(|e| format!("{shown}: invalid YAML: {e}"))?;
     let raw = doc
         .get("services")
         .and_then(|s| s.get(service))
         .ok_or_else(|| format!("{shown} has no service `{service}`"))?;
     // Compose interpolates `${VAR}` from the environment, then the project's `.env`.
-    let dotenv = match read_text(&path.parent().unwrap_or(Path::new(".")).join(".env")) {
-        Ok(t) => super::env::parse_env(&t).map_err(|e| format!("{shown}: .env: {e}"))?,
-        Err(_) => BTreeMap::new(),
+    let dotenv_path = path.parent().unwrap_or(Path::new(".")).join(".env");
+    let dotenv = if dotenv_path.exists() {
+        super::env::read_env_file(&dotenv_path)?
+    } else {
+        BTreeMap::new()
     };
     let lookup = |name: &str| {
         std::env::var(name)
@@ -760,10 +766,9 @@ fn read_compose(path: &Path, service: &str) -> Result<Launch, String> {
     };
     for f in env_files {
         let p = base.join(&f);
-        let t = read_text(&p).map_err(|e| format!("{shown}: env_file {f}: {e}"))?;
-        launch
-            .env
-            .extend(super::env::parse_env(&t).map_err(|e| format!("{}: {e}", p.display()))?);
+        let vars =
+            super::env::read_env_file(&p).map_err(|e| format!("{shown}: env_file {f}: {e}"))?;
+        launch.env.extend(vars);
     }
     match svc.get("environment") {
         Some(Value::Object(m)) => {
@@ -830,7 +835,8 @@ pub fn interpolate(s: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<S
         } else if let Some(body) = after.strip_prefix('{') {
             let end = body
                 .find('}')
-                .ok_or_else(|| format!("unterminated `${{` in `{s}`"))?;
+                // Messages name variables only: the string may be a secret's value.
+                .ok_or_else(|| "unterminated `${`".to_string())?;
             let expr = &body[..end];
             rest = &body[end + 1..];
             let split = expr
@@ -872,7 +878,7 @@ pub fn interpolate(s: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<S
                         ));
                     }
                 },
-                _ => return Err(format!("invalid interpolation `${{{expr}}}` in `{s}`")),
+                _ => return Err(format!("invalid interpolation of `{name}`")),
             };
             out.push_str(&piece);
         } else {
@@ -1052,6 +1058,24 @@ env: [RUST_LOG, LOG_FORMAT]
         assert_eq!(i("${PORT:+set}${NOPE:+x}").expect("ok"), "set");
         assert!(i("${NOPE:?needed}").expect_err("required").contains("NOPE"));
         assert!(i("${PORT").is_err());
+        for bad in ["hunter2secret${PORT", "hunter2secret${PORT:x}"] {
+            let e = i(bad).expect_err("invalid");
+            assert!(!e.contains("hunter2"), "{e}");
+        }
+    }
+
+    #[test]
+    fn compose_errors_show_no_file_content() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("compose.yml");
+        std::fs::write(
+            &path,
+            "services:\n  relay:\n    environment:\n      TOKEN: \"hunter2secret\n",
+        )
+        .expect("write");
+        let e = read_compose(&path, "relay").expect_err("invalid YAML");
+        assert!(e.contains("line 4"), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
     }
 
     #[test]

@@ -60,7 +60,8 @@ impl EnvProbe {
     }
 }
 
-fn read_text(path: &Path) -> Result<String, String> {
+/// Reads a text file of at most `MAX_FILE_BYTES`.
+pub(crate) fn read_text(path: &Path) -> Result<String, String> {
     let bytes = super::read_bounded(path, super::MAX_FILE_BYTES)?;
     String::from_utf8(bytes)
         .map_err(|_| format!("{} is not UTF-8 text; is it a binary file?", path.display()))
