@@ -3,10 +3,10 @@
 
 use std::time::Instant;
 
-use shipcheck::outcome::{Evidence, ItemKind, ItemResult, Run, Status};
-use shipcheck::pack::{Phase, Severity};
-use shipcheck::probe::{FileLocation, Finding};
-use shipcheck::report::{self, Format, human};
+use shipcheck_core::observation::{FileLocation, Finding};
+use shipcheck_core::outcome::{Evidence, ItemKind, ItemResult, Run, Status};
+use shipcheck_core::pack::{Phase, Severity};
+use shipcheck_report::{self as report, Format, human};
 
 fn synthetic(n: usize) -> Run {
     let statuses = [
@@ -45,14 +45,15 @@ fn synthetic(n: usize) -> Run {
                 findings: vec![Finding::new(false, "mode at most 0600", "0644")],
             }),
             waiver: None,
+            waiver_expired: None,
             blocking: false,
             duration_ms: 1,
         })
         .collect();
-    let gate = shipcheck::gate::decide(&mut results, shipcheck::gate::Policy::default());
-    let score = shipcheck::gate::score(&results);
+    let gate = shipcheck_core::gate::decide(&mut results, shipcheck_core::gate::Policy::default());
+    let score = shipcheck_core::gate::score(&results);
     Run {
-        schema: shipcheck::outcome::RUN_SCHEMA.into(),
+        schema: shipcheck_core::outcome::RUN_SCHEMA.into(),
         shipcheck_version: "bench".into(),
         started_at: "2026-01-01T00:00:00Z".into(),
         duration_ms: 1000,
@@ -61,7 +62,7 @@ fn synthetic(n: usize) -> Run {
         profile_digest: "sha256:00".into(),
         environment: "production".into(),
         packs: vec![],
-        counts: shipcheck::outcome::Counts::of(&results),
+        counts: shipcheck_core::outcome::Counts::of(&results),
         results,
         unused_waivers: vec![],
         score,

@@ -7,14 +7,14 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use shipcheck::Error;
-use shipcheck::engine::{self, Options};
-use shipcheck::gate::{EXIT_INTERNAL, EXIT_USAGE};
-use shipcheck::ledger::{Kind, Ledger, Location};
-use shipcheck::pack::{self, Severity, builtin};
-use shipcheck::profile::Profile;
-use shipcheck::report::{self, human};
-use shipcheck::{attest, history};
+use shipcheck_core::Error as CoreError;
+use shipcheck_core::gate::{EXIT_INTERNAL, EXIT_USAGE};
+use shipcheck_core::pack::{self, Severity, builtin};
+use shipcheck_core::profile::Profile;
+use shipcheck_engine::{self as engine, Error, Options, attest, history};
+use shipcheck_ledger::{Kind, Ledger, Location};
+use shipcheck_probes::audit;
+use shipcheck_report::{self as report, human};
 
 /// Production deployment checklists as code.
 #[derive(Parser)]
@@ -293,9 +293,9 @@ enum RoleArg {
     Management,
 }
 
-impl From<RoleArg> for shipcheck::pack::Role {
+impl From<RoleArg> for shipcheck_core::pack::Role {
     fn from(r: RoleArg) -> Self {
-        use shipcheck::pack::Role;
+        use shipcheck_core::pack::Role;
         match r {
             RoleArg::Security => Role::Security,
             RoleArg::Operations => Role::Operations,
@@ -391,6 +391,7 @@ fn color_for(choice: Color, stream_is_tty: bool) -> bool {
 
 /// Restores the default SIGPIPE action, so `shipcheck ... | head` ends quietly like other
 /// Unix tools instead of panicking on a write to a closed pipe (Rust ignores SIGPIPE).
+#[allow(unsafe_code)]
 fn reset_sigpipe() {
     // SAFETY: called once at start-up, before any thread exists; SIG_DFL is a valid action.
     unsafe {
@@ -400,13 +401,19 @@ fn reset_sigpipe() {
 
 fn main() -> ExitCode {
     reset_sigpipe();
+    // Secret fingerprints are keyed with the ledger's key, when one is set.
+    shipcheck_core::redact::set_fingerprint_key(
+        std::env::var(shipcheck_ledger::KEY_ENV)
+            .ok()
+            .map(String::into_bytes),
+    );
     let cli = Cli::parse();
     let err_color = color_for(cli.color, std::io::stderr().is_terminal());
     match run(cli) {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
             match &e {
-                Error::Invalid(d) => eprint!("{}", d.render(err_color)),
+                Error::Core(CoreError::Invalid(d)) => eprint!("{}", d.render(err_color)),
                 other => eprintln!("error: {other}"),
             }
             let code = if matches!(e, Error::Runtime(_)) {
@@ -440,12 +447,9 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 (Location::Sqlite(p), true) if !p.exists() => None,
                 _ => Some(Ledger::open(location)?),
             };
-            let (attestations, waivers) = match ledger.as_mut() {
-                Some(l) => {
-                    let st = history::statements(l, None)?;
-                    (st.attestations, st.waivers)
-                }
-                None => (Vec::new(), Vec::new()),
+            let statements = match ledger.as_mut() {
+                Some(l) => history::statements(l, None)?,
+                None => engine::Statements::default(),
             };
             let policy = profile.policy(fail_on, allow_pending);
             let bar = (matches!(format, ReportFormat::Human) && std::io::stderr().is_terminal())
@@ -461,8 +465,8 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 policy,
                 concurrency,
                 progress,
-                attestations,
-                waivers,
+                statements,
+                ..Options::default()
             };
             let run = engine::run(&profile, &opts)?;
             if let Some(bar) = bar {
@@ -486,7 +490,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                     },
                     &[],
                 );
-                std::fs::write(path, text).map_err(|source| Error::Write {
+                std::fs::write(path, text).map_err(|source| CoreError::Write {
                     path: path.clone(),
                     source,
                 })?;
@@ -502,13 +506,13 @@ fn run(cli: Cli) -> Result<i32, Error> {
         } => {
             let lp = load_named_pack(&pack)?;
             if output.exists() && !force {
-                return Err(Error::Usage(format!(
+                return Err(Error::usage(format!(
                     "{} exists; pass --force to overwrite it",
                     output.display()
                 )));
             }
-            let text = shipcheck::profile::template(&lp.pack, &pack);
-            std::fs::write(&output, text).map_err(|source| Error::Write {
+            let text = shipcheck_core::profile::template(&lp.pack, &pack);
+            std::fs::write(&output, text).map_err(|source| CoreError::Write {
                 path: output.clone(),
                 source,
             })?;
@@ -535,7 +539,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let ev = evidence
                 .map(|e| attest::evidence(&mut ledger, &e))
                 .transpose()
-                .map_err(Error::Usage)?;
+                .map_err(Error::usage)?;
             let now = jiff::Timestamp::now();
             let env_scope = target.env.as_ref().map(|_| env.as_str());
             let a = attest::attestation(
@@ -549,14 +553,14 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 env_scope,
                 now,
             )
-            .map_err(Error::Usage)?;
+            .map_err(Error::usage)?;
             let seq = ledger.record_attestation(&a)?;
             let _ = profile;
             println!(
                 "recorded attestation #{seq}: {} by {} ({}){}",
                 a.item,
                 a.by,
-                engine::role_name(a.role),
+                a.role.as_str(),
                 a.expires
                     .map(|e| format!(", valid until {e}"))
                     .unwrap_or_default()
@@ -580,12 +584,12 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 None => history::latest_run(&mut ledger, &profile, &env)?.0,
             };
             let s = attest::signoff(seq, role.into(), &by, &note, jiff::Timestamp::now())
-                .map_err(Error::Usage)?;
+                .map_err(Error::usage)?;
             let rec = ledger.record_signoff(&s)?;
             println!(
                 "recorded sign-off #{rec}: run #{seq} signed off by {} ({})",
                 s.by,
-                engine::role_name(s.role)
+                s.role.as_str()
             );
             Ok(0)
         }
@@ -608,7 +612,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 env_scope,
                 jiff::Timestamp::now(),
             )
-            .map_err(Error::Usage)?;
+            .map_err(Error::usage)?;
             let seq = ledger.record_waiver(&w)?;
             println!(
                 "recorded waiver #{seq}: {} until {} (owner {})",
@@ -687,8 +691,9 @@ fn run(cli: Cli) -> Result<i32, Error> {
                     if d.changes.is_empty() && d.expired.is_empty() {
                         println!("no changes");
                     }
-                    let st =
-                        |s: Option<shipcheck::outcome::Status>| s.map_or("absent", |s| s.as_str());
+                    let st = |s: Option<shipcheck_core::outcome::Status>| {
+                        s.map_or("absent", |s| s.as_str())
+                    };
                     for c in &d.changes {
                         println!(
                             "  {} {} → {}  {}  ({})",
@@ -714,11 +719,11 @@ fn run(cli: Cli) -> Result<i32, Error> {
         } => {
             let mut ledger = Ledger::open_existing(Location::resolve(db.db.as_deref()))?;
             let recorded = ledger.run(run)?;
-            let signoffs: Vec<shipcheck::ledger::Signoff> = ledger
+            let signoffs: Vec<shipcheck_ledger::Signoff> = ledger
                 .all(Kind::Signoff)?
                 .into_iter()
                 .map(|(_, x)| x)
-                .filter(|s: &shipcheck::ledger::Signoff| s.run == run)
+                .filter(|s: &shipcheck_ledger::Signoff| s.run == run)
                 .collect();
             let color = output.is_none() && out_color;
             let text = report::render(
@@ -731,9 +736,8 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 &signoffs,
             );
             match output {
-                Some(path) => {
-                    std::fs::write(&path, text).map_err(|source| Error::Write { path, source })?
-                }
+                Some(path) => std::fs::write(&path, text)
+                    .map_err(|source| CoreError::Write { path, source })?,
                 None => print!("{text}"),
             }
             Ok(0)
@@ -741,7 +745,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
         Command::Baseline { run, db } => {
             let mut ledger = Ledger::open_existing(Location::resolve(db.db.as_deref()))?;
             ledger.run(run)?;
-            let seq = ledger.record_baseline(&shipcheck::ledger::Baseline {
+            let seq = ledger.record_baseline(&shipcheck_ledger::Baseline {
                 run,
                 at: jiff::Timestamp::now().to_string(),
             })?;
@@ -763,9 +767,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 seq,
                 run,
                 &packs,
-                &st.attestations,
-                &st.waivers,
-                &st.signoffs,
+                &st,
                 &profile.file.gate.require_signoff,
                 policy,
                 jiff::Timestamp::now(),
@@ -781,12 +783,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                         g.run, g.started_at, g.environment
                     );
                     for s in &g.signoffs {
-                        println!(
-                            "  signed off by {} ({}) at {}",
-                            s.by,
-                            engine::role_name(s.role),
-                            s.at
-                        );
+                        println!("  signed off by {} ({}) at {}", s.by, s.role.as_str(), s.at);
                     }
                     for r in &g.verdict.reasons {
                         println!("  {r}");
@@ -817,10 +814,10 @@ fn run(cli: Cli) -> Result<i32, Error> {
                     println!(
                         "{}",
                         match v.authentication {
-                            shipcheck::ledger::Authentication::Verified => "head authenticated with SHIPCHECK_LEDGER_KEY".to_string(),
-                            shipcheck::ledger::Authentication::Unauthenticated => "UNAUTHENTICATED: no SHIPCHECK_LEDGER_KEY set, so a rewrite that recomputes the whole chain would not be detected".to_string(),
-                            shipcheck::ledger::Authentication::HeadUnsigned => "head NOT SIGNED: records were written without the key".to_string(),
-                            shipcheck::ledger::Authentication::BadMac => "head authentication FAILED: the chain was rewritten, or the key is wrong".to_string(),
+                            shipcheck_ledger::Authentication::Verified => "head authenticated with SHIPCHECK_LEDGER_KEY".to_string(),
+                            shipcheck_ledger::Authentication::Unauthenticated => "UNAUTHENTICATED: no SHIPCHECK_LEDGER_KEY set, so a rewrite that recomputes the whole chain would not be detected".to_string(),
+                            shipcheck_ledger::Authentication::HeadUnsigned => "head NOT SIGNED: records were written without the key".to_string(),
+                            shipcheck_ledger::Authentication::BadMac => "head authentication FAILED: the chain was rewritten, or the key is wrong".to_string(),
                         }
                     );
                 }
@@ -829,8 +826,8 @@ fn run(cli: Cli) -> Result<i32, Error> {
         }
         Command::Schema { kind } => {
             let schema = match kind {
-                SchemaKind::Pack => pack::schema::pack_schema(),
-                SchemaKind::Profile => pack::schema::profile_schema(),
+                SchemaKind::Pack => shipcheck_core::schema::pack_schema(),
+                SchemaKind::Profile => shipcheck_core::schema::profile_schema(),
             };
             println!(
                 "{}",
@@ -854,7 +851,11 @@ fn progress_bar() -> indicatif::ProgressBar {
 }
 
 fn load_named_pack(name: &str) -> Result<pack::LoadedPack, Error> {
-    engine::load_one(name, std::path::Path::new("."), None)
+    Ok(pack::include::load_one(
+        name,
+        std::path::Path::new("."),
+        None,
+    )?)
 }
 
 fn pack_command(command: PackCommand) -> Result<i32, Error> {
@@ -880,7 +881,7 @@ fn pack_command(command: PackCommand) -> Result<i32, Error> {
                 }
             }
             match bad {
-                Some(e) => Err(e),
+                Some(e) => Err(e.into()),
                 None => Ok(0),
             }
         }
@@ -956,19 +957,18 @@ fn pack_command(command: PackCommand) -> Result<i32, Error> {
 }
 
 fn probe_command(a: ProbeArgs, color: bool) -> Result<i32, Error> {
-    use shipcheck::audit;
-    let timeout = shipcheck::duration::Span::parse(&a.timeout)
-        .map_err(Error::Usage)?
+    let timeout = shipcheck_core::duration::Span::parse(&a.timeout)
+        .map_err(Error::usage)?
         .0;
     let mut resolve = audit::Resolve::default();
     for r in &a.resolve {
         resolve
             .0
-            .push(audit::Resolve::parse(r).map_err(Error::Usage)?);
+            .push(audit::Resolve::parse(r).map_err(Error::usage)?);
     }
     let mut targets: Vec<String> = a.target.iter().cloned().collect();
     if let Some(file) = &a.targets {
-        let text = Error::read_text(file)?;
+        let text = CoreError::read_text(file)?;
         targets.extend(
             text.lines()
                 .map(str::trim)
@@ -979,11 +979,11 @@ fn probe_command(a: ProbeArgs, color: bool) -> Result<i32, Error> {
     if let (ProbeKind::Postgres, Some(var)) = (a.kind, &a.url_env) {
         targets.push(
             std::env::var(var)
-                .map_err(|_| Error::Usage(format!("environment variable {var} is not set")))?,
+                .map_err(|_| Error::usage(format!("environment variable {var} is not set")))?,
         );
     }
     if targets.is_empty() {
-        return Err(Error::Usage(
+        return Err(Error::usage(
             "give a target, --targets FILE, or (postgres) --url-env NAME".into(),
         ));
     }
@@ -1017,8 +1017,8 @@ fn probe_command(a: ProbeArgs, color: bool) -> Result<i32, Error> {
         timeout,
         concurrency: a.concurrency,
     };
-    let (reports, secrets) = audit::run(kind, &targets, &opts)?;
-    let mut redactor = shipcheck::redact::Redactor::default();
+    let (reports, secrets) = audit::run(kind, &targets, &opts).map_err(Error::Runtime)?;
+    let mut redactor = shipcheck_core::redact::Redactor::default();
     secrets.iter().for_each(|s| redactor.add(s));
     let text = match a.format {
         OutFormat::Human => audit::render(&reports, color),
@@ -1039,7 +1039,7 @@ fn load_target(
     t: &TargetArgs,
 ) -> Result<(Profile, Vec<std::sync::Arc<pack::LoadedPack>>, String), Error> {
     let profile = Profile::load(&t.profile)?;
-    let packs = engine::load_packs(&profile)?;
+    let packs = pack::include::load_packs(&profile)?;
     let env = profile.environment(t.env.as_deref())?;
     Ok((profile, packs, env))
 }

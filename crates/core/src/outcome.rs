@@ -1,0 +1,261 @@
+//! The result model of a run: one [`ItemResult`] per item, and the [`Run`] that holds them.
+//! Every report renders this one model, so no format can contradict another.
+
+use serde::{Deserialize, Serialize};
+
+use crate::observation::{FileLocation, Finding};
+use crate::pack::{Phase, Severity, SourceDoc};
+
+/// Version of the JSON run document (`shipcheck check --format json`).
+pub const RUN_SCHEMA: &str = "shipcheck/run/v1";
+
+/// The state of one item after a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Checked and holds.
+    Pass,
+    /// Checked and does not hold.
+    Fail,
+    /// Checked; does not hold, but the item says this is only a warning.
+    Warn,
+    /// Could not check (unreadable file, timeout, bad value). Never counts as a pass.
+    Error,
+    /// Does not apply to this deployment (`when` false, optional and not enabled).
+    NotApplicable,
+    /// Would not pass, but an unexpired waiver covers it.
+    Waived,
+    /// A manual item with no valid attestation.
+    Pending,
+}
+
+impl Status {
+    pub const ALL: [Status; 7] = [
+        Status::Pass,
+        Status::Fail,
+        Status::Warn,
+        Status::Error,
+        Status::Pending,
+        Status::Waived,
+        Status::NotApplicable,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Warn => "warn",
+            Status::Error => "error",
+            Status::NotApplicable => "not_applicable",
+            Status::Waived => "waived",
+            Status::Pending => "pending",
+        }
+    }
+}
+
+/// Automated check or manual attestation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKind {
+    Automated,
+    Manual,
+}
+
+/// What an item's check read and found, redacted.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Evidence {
+    /// Probe kind (`file`, `config`, ...).
+    pub probe: String,
+    /// What was read: a file, an env var, a command line.
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    /// The observed value (secrets masked).
+    #[serde(default)]
+    pub observed: serde_json::Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<FileLocation>,
+    /// Each expectation and whether it held.
+    #[serde(default)]
+    pub findings: Vec<Finding>,
+}
+
+/// A waiver applied to (or found for) an item.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WaiverNote {
+    pub reason: String,
+    pub owner: String,
+    pub expires: String,
+    /// The status the item would have without the waiver.
+    pub underlying: Status,
+    /// The summary it would have without the waiver.
+    #[serde(default)]
+    pub underlying_summary: String,
+}
+
+/// The result of one item.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ItemResult {
+    pub pack: String,
+    pub id: String,
+    pub title: String,
+    pub section: String,
+    pub section_title: String,
+    pub severity: Severity,
+    pub phase: Phase,
+    pub kind: ItemKind,
+    pub status: Status,
+    /// One line saying why the item has this status.
+    pub summary: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    pub why: String,
+    pub fix: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceDoc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<WaiverNote>,
+    /// Expiry of a waiver that matches this item but has expired; the summary says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver_expired: Option<String>,
+    /// Whether this result keeps the gate from saying go.
+    pub blocking: bool,
+    pub duration_ms: u64,
+}
+
+impl ItemResult {
+    /// `pack:id`, unique within a run.
+    pub fn qualified_id(&self) -> String {
+        format!("{}:{}", self.pack, self.id)
+    }
+}
+
+/// A pack used by a run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PackRef {
+    pub name: String,
+    pub version: String,
+    pub title: String,
+    /// `builtin` or the file it was read from.
+    pub origin: String,
+}
+
+/// A profile waiver that matched no item of the run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct UnusedWaiver {
+    pub item: String,
+    pub reason: String,
+    /// `no such item`, `item passes`, `expired`...
+    pub why_unused: String,
+}
+
+/// Counts of results by status.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Counts {
+    pub pass: usize,
+    pub fail: usize,
+    pub warn: usize,
+    pub error: usize,
+    pub pending: usize,
+    pub waived: usize,
+    pub not_applicable: usize,
+    pub total: usize,
+}
+
+impl Counts {
+    pub fn of<'a>(results: impl IntoIterator<Item = &'a ItemResult>) -> Counts {
+        let mut c = Counts::default();
+        for r in results {
+            c.total += 1;
+            *match r.status {
+                Status::Pass => &mut c.pass,
+                Status::Fail => &mut c.fail,
+                Status::Warn => &mut c.warn,
+                Status::Error => &mut c.error,
+                Status::Pending => &mut c.pending,
+                Status::Waived => &mut c.waived,
+                Status::NotApplicable => &mut c.not_applicable,
+            } += 1;
+        }
+        c
+    }
+}
+
+/// One whole run: what was checked, against what, and the verdict.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Run {
+    pub schema: String,
+    pub shipcheck_version: String,
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub profile: String,
+    /// Absolute path of the profile: runs of the same profile share it.
+    #[serde(default)]
+    pub profile_id: String,
+    /// SHA-256 of the profile file's bytes.
+    pub profile_digest: String,
+    pub environment: String,
+    pub packs: Vec<PackRef>,
+    pub results: Vec<ItemResult>,
+    pub unused_waivers: Vec<UnusedWaiver>,
+    pub counts: Counts,
+    pub score: Score,
+    pub gate: Verdict,
+}
+
+impl Run {
+    /// The packs that ran, as `name version` joined by commas (report headers).
+    pub fn pack_list(&self) -> String {
+        self.packs
+            .iter()
+            .map(|p| format!("{} {}", p.name, p.version))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// What blocks the gate.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct Policy {
+    pub fail_on: Severity,
+    pub allow_pending: bool,
+}
+
+/// The gate's decision.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Verdict {
+    pub go: bool,
+    pub exit_code: i32,
+    pub policy: Policy,
+    /// `pack:id` of each blocking item.
+    pub blocking: Vec<String>,
+    /// Short reasons, most severe first.
+    pub reasons: Vec<String>,
+}
+
+/// Readiness score, `score/v1`:
+/// each assessed item has a weight by severity (critical 10, high 5, medium 3, low 1,
+/// info 0); `pass` earns its full weight, `warn` half, `fail`, `error` and `pending`
+/// nothing. `waived` and `not_applicable` items are left out. Score = 100 × earned /
+/// possible, rounded down; none when nothing weighed was assessed.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Score {
+    pub version: String,
+    pub value: Option<u32>,
+    pub earned: f64,
+    pub possible: f64,
+    pub sections: Vec<SectionScore>,
+}
+
+/// The score of one section.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SectionScore {
+    pub pack: String,
+    pub section: String,
+    pub title: String,
+    pub value: Option<u32>,
+    pub earned: f64,
+    pub possible: f64,
+}

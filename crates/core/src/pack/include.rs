@@ -1,0 +1,108 @@
+//! The packs a profile runs: each pack it names, then the packs those include (once each;
+//! a cycle is an error), with `exclude:` checked against the included pack.
+
+use std::sync::Arc;
+
+use crate::error::Error;
+use crate::pack::{LoadedPack, builtin};
+use crate::profile::Profile;
+
+/// Loads the packs a profile names: built-in names first, then paths relative to the
+/// profile's folder.
+pub fn load_packs(profile: &Profile) -> Result<Vec<Arc<LoadedPack>>, Error> {
+    let mut out: Vec<Arc<LoadedPack>> = Vec::new();
+    let mut listed: Vec<String> = Vec::new();
+    for name in &profile.file.packs {
+        let lp = load_one(&name.value, &profile.dir, None)?;
+        if listed.contains(&lp.pack.name) {
+            return Err(Error::Usage(format!(
+                "profile {} names pack `{}` twice",
+                profile.path.display(),
+                lp.pack.name
+            )));
+        }
+        listed.push(lp.pack.name.clone());
+        add_with_includes(lp, &profile.dir, &mut out, &mut Vec::new())?;
+    }
+    Ok(out)
+}
+
+/// Loads a built-in pack by name, or a pack file relative to `dir` (`included_by` names
+/// the including pack in the error).
+pub fn load_one(
+    name: &str,
+    dir: &std::path::Path,
+    included_by: Option<&str>,
+) -> Result<LoadedPack, Error> {
+    if let Some(lp) = builtin::load(name) {
+        return lp;
+    }
+    let path = dir.join(name);
+    if path.is_file() {
+        return crate::pack::load_pack_file(&path);
+    }
+    let known = builtin::names().join(", ");
+    Err(match included_by {
+        Some(by) => Error::Usage(format!(
+            "pack `{by}` includes `{name}`, which is neither a built-in pack ({known}) nor a file next to it"
+        )),
+        None => Error::UnknownPack {
+            name: name.into(),
+            known,
+        },
+    })
+}
+
+/// Adds `lp` and, after it, the packs it includes (once each; a cycle is an error).
+fn add_with_includes(
+    lp: LoadedPack,
+    dir: &std::path::Path,
+    out: &mut Vec<Arc<LoadedPack>>,
+    stack: &mut Vec<String>,
+) -> Result<(), Error> {
+    let name = lp.pack.name.clone();
+    if stack.contains(&name) {
+        stack.push(name);
+        return Err(Error::Usage(format!(
+            "packs include each other in a cycle: {}",
+            stack.join(" → ")
+        )));
+    }
+    if out.iter().any(|p| p.pack.name == name) {
+        return Ok(());
+    }
+    let includes: Vec<(String, Vec<String>)> = lp
+        .pack
+        .include
+        .iter()
+        .map(|i| (i.pack.clone(), i.exclude.clone()))
+        .collect();
+    let own_dir = if lp.origin == "builtin" {
+        dir.to_owned()
+    } else {
+        std::path::Path::new(&lp.origin)
+            .parent()
+            .map_or_else(|| dir.to_owned(), |p| p.to_owned())
+    };
+    out.push(Arc::new(lp));
+    stack.push(name.clone());
+    for (inc, exclude) in includes {
+        let child = load_one(&inc, &own_dir, Some(&name))?;
+        let has = |id: &str| {
+            child
+                .pack
+                .sections
+                .iter()
+                .flat_map(|s| &s.items)
+                .any(|i| i.id.value == id)
+        };
+        if let Some(missing) = exclude.iter().find(|id| !has(id)) {
+            return Err(Error::Usage(format!(
+                "pack `{name}` excludes `{missing}` from `{inc}`, which has no such item"
+            )));
+        }
+        add_with_includes(child, &own_dir, out, stack)?;
+    }
+    stack.pop();
+    Ok(())
+}

@@ -1,0 +1,379 @@
+//! Parsing and validating packs. Parsing is strict (unknown fields and wrong types are
+//! errors); validation then checks what types cannot: unique ids, exactly one probe or
+//! attestation, compilable jq and regexes, declared variables. Every problem is located.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+use super::{Item, Pack, Text};
+use crate::diag::{Pos, Problem, SourceDiagnostics};
+use crate::error::Error;
+use crate::template;
+
+/// A validated pack and where it came from.
+#[derive(Debug)]
+pub struct LoadedPack {
+    pub pack: Pack,
+    /// `builtin` or the path it was read from.
+    pub origin: String,
+}
+
+/// Reads and validates a pack file.
+pub fn load_pack_file(path: &Path) -> Result<LoadedPack, Error> {
+    let text = Error::read_text(path)?;
+    let mut loaded = load_pack_text(&path.display().to_string(), text)?;
+    loaded.origin = path.display().to_string();
+    Ok(loaded)
+}
+
+/// Parses and validates pack text; `file` names it in errors.
+pub fn load_pack_text(file: &str, text: String) -> Result<LoadedPack, Error> {
+    let source = Arc::new(text);
+    let fail = |problems: Vec<Problem>| {
+        Error::Invalid(Box::new(SourceDiagnostics::new(
+            file,
+            Arc::clone(&source),
+            problems,
+        )))
+    };
+    let pack: Pack = parse_yaml(&source).map_err(|p| fail(vec![p]))?;
+    let problems = validate(&pack);
+    if !problems.is_empty() {
+        return Err(fail(problems));
+    }
+    Ok(LoadedPack {
+        pack,
+        origin: "builtin".into(),
+    })
+}
+
+/// Parses YAML into `T`, turning a parse error into a located [`Problem`].
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Problem> {
+    if text.trim().is_empty() {
+        return Err(Problem::new(
+            "the file is empty; expected a YAML mapping",
+            None,
+        ));
+    }
+    serde_saphyr::from_str::<T>(text).map_err(|e| {
+        let pos = e.location().as_ref().and_then(Pos::from_location);
+        let message = crate::diag::one_line(&e.without_snippet().to_string());
+        // serde-saphyr appends its own "at line X column Y"; we show positions ourselves.
+        let mut message = strip_position_suffix(&message);
+        if message == "invalid boolean" {
+            message.push_str(": expected true or false");
+        }
+        Problem::new(message, pos).with_label("here")
+    })
+}
+
+fn strip_position_suffix(message: &str) -> String {
+    let lower = message.to_ascii_lowercase();
+    for marker in [" at line ", " (line "] {
+        if let Some(i) = lower.rfind(marker) {
+            let tail = &lower[i + marker.len()..];
+            if tail.chars().next().is_some_and(|c| c.is_ascii_digit()) && tail.contains("column") {
+                return message[..i].trim_end_matches([',', ' ']).to_string();
+            }
+        }
+    }
+    message.to_string()
+}
+
+fn pos(t: &Text) -> Option<Pos> {
+    Pos::from_location(&t.referenced)
+}
+
+fn valid_id(id: &str) -> bool {
+    let mut chars = id.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_'))
+}
+
+fn validate(pack: &Pack) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if !valid_id(&pack.name) {
+        problems.push(Problem::new(
+            format!(
+                "pack name `{}` must be lower case letters, digits, `.`, `-` or `_`",
+                pack.name
+            ),
+            None,
+        ));
+    }
+    let mut vars = BTreeSet::new();
+    for var in &pack.variables {
+        let name = &var.name.value;
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+        {
+            problems.push(Problem::new(
+                format!("variable name `{name}` must be letters, digits, `_`, `-` or `.`"),
+                pos(&var.name),
+            ));
+        }
+        if !vars.insert(name.as_str()) {
+            problems.push(
+                Problem::new(
+                    format!("variable `{name}` is declared twice"),
+                    pos(&var.name),
+                )
+                .with_label("second declaration"),
+            );
+        }
+        if let Some(default) = &var.default
+            && !var.allowed.is_empty()
+            && !var.allowed.contains(default)
+        {
+            problems.push(Problem::new(
+                format!(
+                    "variable `{name}`: default `{default}` is not one of its allowed values ({})",
+                    var.allowed.join(", ")
+                ),
+                pos(&var.name),
+            ));
+        }
+    }
+    for inc in &pack.include {
+        if let Some(when) = &inc.when
+            && let Err(e) = crate::jq::check(&when.value)
+        {
+            problems.push(Problem::new(
+                format!("include `{}`: invalid `when` jq expression: {e}", inc.pack),
+                pos(when),
+            ));
+        }
+        for (name, text) in &inc.vars {
+            match template::references(&text.value) {
+                Err(message) => problems.push(Problem::new(
+                    format!("include `{}`, variable `{name}`: {message}", inc.pack),
+                    pos(text),
+                )),
+                Ok(refs) => {
+                    for r in refs {
+                        if let template::Ref::Var(v) = r
+                            && !vars.contains(v)
+                        {
+                            problems.push(Problem::new(format!("include `{}` sets `{name}` from `${{{v}}}`, which this pack does not declare", inc.pack), pos(text)));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut sections = HashMap::new();
+    let mut items: HashMap<&str, &Text> = HashMap::new();
+    if pack.sections.is_empty() {
+        problems.push(Problem::new(
+            "the pack has no sections; expected at least one section with items",
+            None,
+        ));
+    }
+    for section in &pack.sections {
+        if !valid_id(&section.id.value) {
+            problems.push(Problem::new(
+                format!(
+                    "section id `{}` must be lower case letters, digits, `.`, `-` or `_`",
+                    section.id.value
+                ),
+                pos(&section.id),
+            ));
+        }
+        if let Some(first) = sections.insert(section.id.value.as_str(), &section.id) {
+            problems.push(duplicate("section", &section.id, first));
+        }
+        for item in &section.items {
+            if !valid_id(&item.id.value) {
+                problems.push(Problem::new(
+                    format!(
+                        "item id `{}` must be lower case letters, digits, `.`, `-` or `_`",
+                        item.id.value
+                    ),
+                    pos(&item.id),
+                ));
+            }
+            if let Some(first) = items.insert(item.id.value.as_str(), &item.id) {
+                problems.push(duplicate("item", &item.id, first));
+            }
+            validate_item(item, &vars, &mut problems);
+        }
+    }
+    problems
+}
+
+fn duplicate(what: &str, again: &Text, first: &Text) -> Problem {
+    let first_at = pos(first)
+        .map(|p| format!(" (first at line {}, column {})", p.line, p.column))
+        .unwrap_or_default();
+    Problem::new(
+        format!(
+            "duplicate {what} id `{}`{first_at}; ids must be unique in a pack",
+            again.value
+        ),
+        pos(again),
+    )
+    .with_label("duplicate id")
+}
+
+fn validate_item(item: &Item, vars: &BTreeSet<&str>, problems: &mut Vec<Problem>) {
+    let id = &item.id.value;
+    let at = pos(&item.id);
+    match (&item.check, &item.attest) {
+        (Some(_), Some(_)) => problems.push(
+            Problem::new(format!("item `{id}` has both `check` and `attest`; expected exactly one"), at)
+                .with_help("an item is either automated (check) or manual (attest)"),
+        ),
+        (None, None) => problems.push(
+            Problem::new(format!("item `{id}` has neither `check` nor `attest`; expected exactly one"), at)
+                .with_help("add `check:` with a probe (file, config, env, command, disk) or `attest:` with roles"),
+        ),
+        _ => {}
+    }
+    if let Some(when) = &item.when {
+        if let Err(e) = crate::jq::check(&when.value) {
+            problems.push(Problem::new(
+                format!("item `{id}`: invalid `when` jq expression: {e}"),
+                pos(when),
+            ));
+        }
+    }
+    if let Some(attest) = &item.attest
+        && attest.roles.is_empty()
+    {
+        problems.push(Problem::new(
+            format!("item `{id}`: `attest.roles` is empty; name at least one role"),
+            at,
+        ));
+    }
+    let Some(check) = &item.check else { return };
+    let probe = match check.probe() {
+        Ok(p) => p,
+        Err(message) => {
+            problems.push(Problem::new(format!("item `{id}`: {message}"), at));
+            return;
+        }
+    };
+    for (message, field) in probe.validate() {
+        problems.push(Problem::new(
+            format!("item `{id}`: {message}"),
+            field.and_then(pos).or(at),
+        ));
+    }
+    for matcher in &check.expect {
+        if let Some((message, field)) = matcher.validate() {
+            problems.push(Problem::new(
+                format!("item `{id}`: {message}"),
+                pos(field).or(at),
+            ));
+        }
+    }
+    for text in probe.templates() {
+        match template::references(&text.value) {
+            Err(message) => problems.push(Problem::new(
+                format!("item `{id}`: {message}"),
+                pos(text).or(at),
+            )),
+            Ok(refs) => {
+                for r in refs {
+                    if let template::Ref::Var(name) = r
+                        && !vars.contains(name)
+                    {
+                        problems.push(
+                            Problem::new(format!("item `{id}` uses `${{{name}}}`, which the pack does not declare"), pos(text).or(at))
+                                .with_help(format!("declare it under `variables:` (known: {})", known(vars))),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn known(vars: &BTreeSet<&str>) -> String {
+    if vars.is_empty() {
+        "none".into()
+    } else {
+        vars.iter().copied().collect::<Vec<_>>().join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "name: t\nversion: 1.0.0\ntitle: T\n";
+
+    fn problems(body: &str) -> String {
+        match load_pack_text("t.yaml", format!("{HEADER}{body}")) {
+            Ok(_) => String::new(),
+            Err(Error::Invalid(d)) => d.to_string(),
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+
+    const ITEM: &str = "sections:\n  - id: s\n    title: S\n    items:\n      - id: a\n        title: A\n        severity: high\n        why: w\n        fix: f\n        phase: pre-deploy\n";
+
+    #[test]
+    fn accepts_a_minimal_pack() {
+        assert_eq!(
+            problems(&format!(
+                "{ITEM}        check:\n          env: {{name: HOME}}\n          expect: [{{exists: true}}]\n"
+            )),
+            ""
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_fields_with_location() {
+        let p = problems(&format!(
+            "{ITEM}        colour: red\n        attest: {{roles: [security]}}\n"
+        ));
+        assert!(p.contains("t.yaml:14:9") && p.contains("colour"), "{p}");
+    }
+
+    #[test]
+    fn rejects_wrong_types() {
+        let p = problems(&format!(
+            "{ITEM}        tags: 5\n        attest: {{roles: [security]}}\n"
+        ));
+        assert!(p.contains("t.yaml:14"), "{p}");
+        let p = problems(&ITEM.replace("severity: high", "severity: urgent").replace(
+            "phase: pre-deploy\n",
+            "phase: pre-deploy\n        attest: {roles: [security]}\n",
+        ));
+        assert!(p.contains("t.yaml:10:19") && p.contains("urgent"), "{p}");
+    }
+
+    #[test]
+    fn rejects_duplicates_and_bad_checks() {
+        let two = format!(
+            "{ITEM}        attest: {{roles: [security]}}\n      - id: a\n        title: B\n        severity: low\n        why: w\n        fix: f\n        phase: periodic\n        check:\n          file: {{path: x}}\n          env: {{name: Y}}\n"
+        );
+        let p = problems(&two);
+        assert!(
+            p.contains("duplicate item id `a`")
+                && p.contains("t.yaml:15:13")
+                && p.contains("first at line 8, column 13"),
+            "{p}"
+        );
+        assert!(p.contains("names 2 probes"), "{p}");
+        let p = problems(&format!(
+            "{ITEM}        check:\n          config: {{path: x.json, query: '.a | '}}\n"
+        ));
+        assert!(p.contains("invalid jq") && p.contains("t.yaml:15"), "{p}");
+        let p = problems(&format!(
+            "{ITEM}        check:\n          env: {{name: '${{nope}}'}}\n"
+        ));
+        assert!(p.contains("does not declare"), "{p}");
+        let p = problems(&format!(
+            "{ITEM}        check:\n          probe_that_does_not_exist: {{}}\n"
+        ));
+        assert!(p.contains("probe_that_does_not_exist"), "{p}");
+    }
+}

@@ -1,0 +1,426 @@
+//! Packs: checklists as code. A pack is a YAML file of sections of items; each item is an
+//! automated `check` (a probe plus matchers) or a manual `attest`ation.
+//!
+//! [`load`] parses and validates a pack with source positions; [`builtin`] holds the packs
+//! embedded in the binary; [`schema`] publishes the JSON Schema of the format.
+
+pub mod builtin;
+pub mod coverage;
+pub mod include;
+pub mod load;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use crate::duration::Span;
+use crate::matcher::Matcher;
+use crate::spec::ProbeRef;
+
+pub use load::{LoadedPack, load_pack_file, load_pack_text};
+
+/// A string with the position it was read from, for located errors.
+pub type Text = Spanned<String>;
+
+/// A whole pack file.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Pack {
+    /// Short machine name, e.g. `secureclaw`; used to qualify item ids (`secureclaw:ID`).
+    pub name: String,
+    /// The pack's own version (semver recommended); recorded in every run.
+    pub version: String,
+    /// Human title.
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The checklist document this pack makes executable.
+    #[serde(default)]
+    pub source: Option<SourceDoc>,
+    /// Variables the items use as `${name}`; values come from the profile.
+    #[serde(default)]
+    pub variables: Vec<Variable>,
+    /// Other packs this one builds on (e.g. the `web-service` baseline); they run with it.
+    #[serde(default)]
+    pub include: Vec<Include>,
+    pub sections: Vec<Section>,
+}
+
+/// Where a pack (or an item) comes from.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourceDoc {
+    /// File name of the source document.
+    pub document: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Section heading inside the document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub section: Option<String>,
+    /// Lines of the document this item covers, quoted as they stand (checklist lines,
+    /// bullets, numbered steps); `shipcheck pack coverage` maps them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<String>,
+    /// Further documents the item also traces to (a pack with two source documents, where
+    /// both state the same requirement).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<SourceDoc>,
+}
+
+impl SourceDoc {
+    /// This reference and every `also` reference, depth first.
+    pub fn all(&self) -> Vec<&SourceDoc> {
+        let mut out = vec![self];
+        for a in &self.also {
+            out.extend(a.all());
+        }
+        out
+    }
+}
+
+/// A pack included by another, with values for its variables.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Include {
+    /// Built-in pack name, or a path relative to the including pack's file.
+    pub pack: String,
+    /// Values for the included pack's variables, as templates over the including pack's
+    /// variables (`base_url: "https://${domain}"`). The profile can still override them.
+    #[serde(default)]
+    #[schemars(with = "std::collections::BTreeMap<String, String>")]
+    pub vars: std::collections::BTreeMap<String, Text>,
+    /// Ids of the included pack's items that do not apply to the including system (they are
+    /// reported not_applicable, with the reason).
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// jq condition over `.vars` and `.environment`: when false, every item of the included
+    /// pack is not_applicable (e.g. live checks without a public domain).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub when: Option<Text>,
+}
+
+/// A declared variable.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Variable {
+    /// Name used as `${name}` in items and as a key in the profile's `vars`.
+    #[schemars(with = "String")]
+    pub name: Text,
+    /// What the variable means, shown by `pack show` and `init`.
+    pub doc: String,
+    /// Value when the profile gives none.
+    #[serde(default)]
+    pub default: Option<String>,
+    /// A run refuses to start when a required variable has no value.
+    #[serde(default)]
+    pub required: bool,
+    /// If set, the value must be one of these.
+    #[serde(default)]
+    pub allowed: Vec<String>,
+    /// The value is a secret (a token, a URL with a password): it is never printed.
+    #[serde(default)]
+    pub secret: bool,
+}
+
+/// A group of items, shown together in reports.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Section {
+    #[schemars(with = "String")]
+    pub id: Text,
+    pub title: String,
+    pub items: Vec<Item>,
+}
+
+/// One checklist item.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Item {
+    /// Stable id, unique in the pack: lower case letters, digits, `.`, `-`, `_`.
+    #[schemars(with = "String")]
+    pub id: Text,
+    pub title: String,
+    pub severity: Severity,
+    /// Why the item matters.
+    pub why: String,
+    /// How to fix a failure.
+    pub fix: String,
+    pub phase: Phase,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// jq condition over `{vars, environment}`; the item is not_applicable when it is false.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub when: Option<Text>,
+    /// Optional items are not_applicable unless the profile enables them (`enable:`).
+    #[serde(default)]
+    pub optional: bool,
+    /// An automated check.
+    #[serde(default)]
+    pub check: Option<Check>,
+    /// A manual attestation.
+    #[serde(default)]
+    pub attest: Option<Attest>,
+    /// Where in the source document the item comes from.
+    #[serde(default)]
+    pub source: Option<SourceDoc>,
+    #[serde(default)]
+    pub links: Vec<String>,
+}
+
+macro_rules! define_check {
+    ($( $(#[doc = $doc:literal])* $field:ident: $variant:ident => $ty:ty, )*) => {
+        /// An automated check: exactly one probe, then matchers over what it observed.
+        #[derive(Debug, Deserialize, JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct Check {
+            $( $(#[doc = $doc])* #[serde(default)] pub $field: Option<$ty>, )*
+            /// Matchers over the probe's observed value; all must hold.
+            #[serde(default)]
+            pub expect: Vec<Matcher>,
+            /// Result when a matcher does not hold: `fail` (default) or `warn`.
+            #[serde(default)]
+            pub on_fail: OnFail,
+            /// Time allowed for this check (default 30s).
+            #[serde(default)]
+            pub timeout: Option<Span>,
+            /// Whether the observed value is a secret. Unset: guessed from the key or variable name.
+            #[serde(default)]
+            pub secret: Option<bool>,
+        }
+    };
+}
+crate::for_each_probe!(define_check);
+
+/// What a check that does not hold yields.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnFail {
+    #[default]
+    Fail,
+    Warn,
+}
+
+/// A manual attestation: a person with one of these roles says the item holds.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Attest {
+    /// Roles allowed to attest.
+    pub roles: Vec<Role>,
+    /// Whether an attestation must carry evidence (a file or URL).
+    #[serde(default)]
+    pub evidence_required: bool,
+    /// How long an attestation stays valid, e.g. `90d`.
+    #[serde(default)]
+    pub valid_for: Option<Span>,
+    /// What the attester should verify.
+    #[serde(default)]
+    pub instructions: Option<String>,
+}
+
+/// Sign-off and attestation roles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Security,
+    Operations,
+    Compliance,
+    Development,
+    Management,
+}
+
+impl Role {
+    /// The role's name as written in packs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Security => "security",
+            Role::Operations => "operations",
+            Role::Compliance => "compliance",
+            Role::Development => "development",
+            Role::Management => "management",
+        }
+    }
+}
+
+/// How bad a failing item is. Ordered: `info` < `low` < `medium` < `high` < `critical`.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl std::str::FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Severity::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| format!("`{s}` is not a severity (critical, high, medium, low, info)"))
+    }
+}
+
+/// When in a deployment's life an item is checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    PreDeploy,
+    PostDeployImmediate,
+    FirstHour,
+    FirstDay,
+    FirstWeek,
+    Periodic,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::PreDeploy => "pre-deploy",
+            Phase::PostDeployImmediate => "post-deploy-immediate",
+            Phase::FirstHour => "first-hour",
+            Phase::FirstDay => "first-day",
+            Phase::FirstWeek => "first-week",
+            Phase::Periodic => "periodic",
+        }
+    }
+}
+
+impl Check {
+    /// The `secret` matcher of this check, if it has one.
+    pub fn secret_spec(&self) -> Option<&crate::matcher::secret::SecretSpec> {
+        self.expect.iter().find_map(|m| match m {
+            crate::matcher::Matcher::Secret(s) => Some(s),
+            _ => None,
+        })
+    }
+
+    /// A check that sends a burst of requests (a rate-limit check); the engine runs these
+    /// after all other checks.
+    pub fn is_burst(&self) -> bool {
+        matches!(
+            self.http.as_ref().and_then(|h| h.behaviour.as_ref()),
+            Some(crate::spec::http::Behaviour::RateLimited(_))
+        )
+    }
+
+    /// The one probe this check names; an error message when it names none or several.
+    pub fn probe(&self) -> Result<ProbeRef<'_>, String> {
+        let mut found = self.probes();
+        match found.len() {
+            1 => Ok(found.remove(0)),
+            0 => Err(format!(
+                "a check needs exactly one probe, one of: {}",
+                crate::spec::KINDS.join(", ")
+            )),
+            _ => Err(format!(
+                "a check names {} probes ({}); it needs exactly one",
+                found.len(),
+                found
+                    .iter()
+                    .map(|p| p.kind())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    }
+}
+
+/// A plain-text description of a pack: variables, then sections and their items.
+pub fn describe(pack: &Pack) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(out, "{} {} — {}", pack.name, pack.version, pack.title);
+    if let Some(src) = &pack.source {
+        let _ = writeln!(out, "source: {}", src.document);
+    }
+    if !pack.variables.is_empty() {
+        let _ = writeln!(out, "\nvariables:");
+        for v in &pack.variables {
+            let mut flags = Vec::new();
+            if v.required {
+                flags.push("required".to_string());
+            }
+            if v.secret {
+                flags.push("secret".to_string());
+            }
+            if let Some(d) = &v.default {
+                flags.push(format!("default {d}"));
+            }
+            if !v.allowed.is_empty() {
+                flags.push(format!("one of {}", v.allowed.join("|")));
+            }
+            let _ = writeln!(
+                out,
+                "  {:<24} {} [{}]",
+                v.name.value,
+                v.doc,
+                flags.join(", ")
+            );
+        }
+    }
+    for inc in &pack.include {
+        let mut notes = Vec::new();
+        if let Some(w) = &inc.when {
+            notes.push(format!("when {}", w.value));
+        }
+        if !inc.exclude.is_empty() {
+            notes.push(format!("without {}", inc.exclude.join(", ")));
+        }
+        let _ = writeln!(
+            out,
+            "\nincludes: {}{}",
+            inc.pack,
+            if notes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", notes.join("; "))
+            }
+        );
+    }
+    for s in &pack.sections {
+        let _ = writeln!(out, "\n{} ({})", s.title, s.id.value);
+        for i in &s.items {
+            let kind = match (&i.check, &i.attest) {
+                (Some(c), _) => c.probe().map(|p| p.kind()).unwrap_or("check"),
+                _ => "attest",
+            };
+            let opt = if i.optional { " optional" } else { "" };
+            let _ = writeln!(
+                out,
+                "  {:<40} {:<8} {:<22} {:<8}{opt}  {}",
+                i.id.value,
+                i.severity.as_str(),
+                i.phase.as_str(),
+                kind,
+                i.title
+            );
+        }
+    }
+    out
+}

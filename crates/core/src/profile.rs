@@ -1,0 +1,541 @@
+//! Deployment profiles (`shipcheck.yaml` in the user's repo): which packs apply, variable
+//! values per environment, optional items turned on, waivers, and gate settings.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::Value;
+use serde_saphyr::Spanned;
+use sha2::Digest;
+
+use crate::diag::{Pos, Problem, SourceDiagnostics};
+use crate::error::Error;
+use crate::pack::{LoadedPack, Severity, Text};
+
+/// The profile file as written.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileFile {
+    /// Packs to run: a built-in pack name (`secureclaw`) or a path to a pack file.
+    #[schemars(with = "Vec<String>")]
+    pub packs: Vec<Text>,
+    /// Environment used when `--env` is not given.
+    #[serde(default)]
+    pub environment: Option<String>,
+    /// Variable values shared by every environment.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, Value>")]
+    pub vars: BTreeMap<String, Spanned<Value>>,
+    /// Per-environment variable values, overriding `vars`.
+    #[serde(default)]
+    pub environments: BTreeMap<String, Environment>,
+    /// Optional items to turn on, by item id, `pack:id`, or `tag:NAME`.
+    #[serde(default)]
+    pub enable: Vec<String>,
+    /// Accepted exceptions, each with a reason, an owner and an expiry.
+    #[serde(default)]
+    pub waivers: Vec<Waiver>,
+    #[serde(default)]
+    pub gate: GateSettings,
+}
+
+/// One environment's values.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, Value>")]
+    pub vars: BTreeMap<String, Spanned<Value>>,
+}
+
+/// An accepted exception for one item.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Waiver {
+    /// Item id, or `pack:id` when several packs have the id.
+    #[schemars(with = "String")]
+    pub item: Text,
+    pub reason: String,
+    pub owner: String,
+    /// Last day (`2026-12-31`, inclusive, UTC) or an RFC 3339 instant.
+    #[schemars(with = "String")]
+    pub expires: Text,
+    /// Environments the waiver applies to (default: all).
+    #[serde(default)]
+    pub environments: Vec<String>,
+}
+
+/// Gate settings a profile may fix (command-line flags override them).
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GateSettings {
+    /// Lowest severity whose failures block (default `low`).
+    #[serde(default)]
+    pub fail_on: Option<Severity>,
+    /// Whether unattested manual items may pass the gate (default `false`).
+    #[serde(default)]
+    pub allow_pending: Option<bool>,
+    /// Roles that must sign off a run before `shipcheck gate` says go.
+    #[serde(default)]
+    pub require_signoff: Vec<crate::pack::Role>,
+}
+
+/// A loaded profile.
+#[derive(Debug)]
+pub struct Profile {
+    pub path: PathBuf,
+    /// Folder relative paths in the profile and its packs' variables start from.
+    pub dir: PathBuf,
+    /// `sha256:` of the file's bytes, recorded in runs.
+    pub digest: String,
+    pub file: ProfileFile,
+    pub source: Arc<String>,
+}
+
+/// Variables resolved for one environment, and which of them are secret.
+#[derive(Debug, Clone, Default)]
+pub struct ResolvedVars {
+    pub values: BTreeMap<String, String>,
+    pub secret_values: Vec<String>,
+}
+
+impl Profile {
+    /// Reads and parses a profile file.
+    pub fn load(path: &Path) -> Result<Profile, Error> {
+        let text = Error::read_text(path)?;
+        let digest = format!(
+            "sha256:{}",
+            crate::hex::hex(&sha2::Sha256::digest(text.as_bytes()))
+        );
+        let source = Arc::new(text);
+        let file: ProfileFile = crate::pack::load::parse_yaml(&source)
+            .map_err(|p| Self::invalid(path, &source, vec![p], Vec::new()))?;
+        let mut problems = Vec::new();
+        if file.packs.is_empty() {
+            problems.push(Problem::new(
+                "`packs` is empty; name at least one pack",
+                None,
+            ));
+        }
+        for w in &file.waivers {
+            if let Err(e) = expiry(&w.expires.value) {
+                problems.push(Problem::new(e, Pos::from_location(&w.expires.referenced)));
+            }
+            if w.reason.trim().is_empty() || w.owner.trim().is_empty() {
+                problems.push(Problem::new(
+                    format!(
+                        "waiver for `{}` needs a non-empty reason and owner",
+                        w.item.value
+                    ),
+                    Pos::from_location(&w.item.referenced),
+                ));
+            }
+        }
+        if let Some(env) = &file.environment
+            && !file.environments.is_empty()
+            && !file.environments.contains_key(env)
+        {
+            problems.push(Problem::new(
+                format!("default environment `{env}` is not defined under `environments`"),
+                None,
+            ));
+        }
+        if !problems.is_empty() {
+            let masked = secret_looking_values(&file);
+            return Err(Self::invalid(path, &source, problems, masked));
+        }
+        let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+        let dir = abs
+            .parent()
+            .map(Path::to_owned)
+            .unwrap_or_else(|| PathBuf::from("."));
+        Ok(Profile {
+            path: path.to_owned(),
+            dir,
+            digest,
+            file,
+            source,
+        })
+    }
+
+    fn invalid(
+        path: &Path,
+        source: &Arc<String>,
+        problems: Vec<Problem>,
+        masked: Vec<String>,
+    ) -> Error {
+        let mut d =
+            SourceDiagnostics::new(path.display().to_string(), Arc::clone(source), problems);
+        d.masked = masked;
+        Error::Invalid(Box::new(d))
+    }
+
+    /// The gate policy: command-line flags over the profile's `gate:`, over the defaults.
+    pub fn policy(&self, fail_on: Option<Severity>, allow_pending: bool) -> crate::gate::Policy {
+        crate::gate::Policy {
+            fail_on: fail_on.or(self.file.gate.fail_on).unwrap_or(Severity::Low),
+            allow_pending: allow_pending || self.file.gate.allow_pending.unwrap_or(false),
+        }
+    }
+
+    /// Absolute path of the profile file: identifies its runs in the ledger.
+    pub fn id(&self) -> String {
+        std::fs::canonicalize(&self.path)
+            .unwrap_or_else(|_| self.dir.join(self.path.file_name().unwrap_or_default()))
+            .display()
+            .to_string()
+    }
+
+    /// The environment to use: the one asked for, else the profile's default, else
+    /// `production` if defined, else the only one, else `default`.
+    pub fn environment(&self, asked: Option<&str>) -> Result<String, Error> {
+        let known: Vec<&String> = self.file.environments.keys().collect();
+        let name = match asked.or(self.file.environment.as_deref()) {
+            Some(n) => n.to_string(),
+            None if self.file.environments.contains_key("production") => "production".into(),
+            None if known.len() == 1 => known[0].clone(),
+            None => "default".into(),
+        };
+        if !known.is_empty() && !self.file.environments.contains_key(&name) {
+            return Err(Error::UnknownEnvironment {
+                profile: self.path.clone(),
+                env: name,
+                known: known
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        Ok(name)
+    }
+
+    /// Resolves every declared variable of `packs` for `env`: environment value, else
+    /// shared value, else the pack's default. Missing required values, values outside
+    /// `allowed`, and profile values no pack declares are located errors.
+    pub fn resolve_vars(
+        &self,
+        packs: &[Arc<LoadedPack>],
+        env: &str,
+    ) -> Result<ResolvedVars, Error> {
+        let env_vars = self.file.environments.get(env).map(|e| &e.vars);
+        let mut out = ResolvedVars::default();
+        let mut problems = Vec::new();
+        let mut declared = BTreeSet::new();
+        // Values an including pack gives its included packs' variables (templates).
+        // Keyed by (included pack, variable): a binding never applies to a variable of the
+        // same name that another pack (e.g. the including one) declares.
+        let mut bindings: BTreeMap<(&str, &str), (&str, &str)> = BTreeMap::new();
+        for lp in packs {
+            for inc in &lp.pack.include {
+                for (k, v) in &inc.vars {
+                    bindings.insert(
+                        (inc.pack.as_str(), k.as_str()),
+                        (v.value.as_str(), lp.pack.name.as_str()),
+                    );
+                }
+            }
+        }
+        let mut deferred: Vec<(&str, &str, &str, bool)> = Vec::new();
+        for lp in packs {
+            for var in &lp.pack.variables {
+                let name = var.name.value.as_str();
+                declared.insert(name.to_string());
+                let given = env_vars
+                    .and_then(|m| m.get(name))
+                    .or_else(|| self.file.vars.get(name));
+                let value = match given {
+                    Some(v) => match scalar(&v.value) {
+                        // A profile value may read the environment: `${env:NAME}`.
+                        Some(s) if s.contains("${") => {
+                            let no_vars = BTreeMap::new();
+                            match (crate::template::Scope { vars: &no_vars }).expand(&s) {
+                                Ok(x) => Some((x, Pos::from_location(&v.referenced))),
+                                Err(e) => {
+                                    problems.push(Problem::new(
+                                        format!("variable `{name}`: {e}"),
+                                        Pos::from_location(&v.referenced),
+                                    ));
+                                    continue;
+                                }
+                            }
+                        }
+                        Some(s) => Some((s, Pos::from_location(&v.referenced))),
+                        None => {
+                            problems.push(Problem::new(
+                                format!("variable `{name}` must be a string, number or boolean"),
+                                Pos::from_location(&v.referenced),
+                            ));
+                            continue;
+                        }
+                    },
+                    None if bindings.contains_key(&(lp.pack.name.as_str(), name)) => {
+                        let (template, by) = bindings[&(lp.pack.name.as_str(), name)];
+                        deferred.push((name, template, by, var.secret));
+                        continue;
+                    }
+                    None => var.default.clone().map(|d| (d, None)),
+                };
+                match value {
+                    None if var.required => problems.push(
+                        Problem::new(
+                            format!("pack `{}` requires variable `{name}` and environment `{env}` gives it no value", lp.pack.name),
+                            None,
+                        )
+                        .with_help(format!("add `{name}: ...` under `vars:` or `environments.{env}.vars:` ({})", var.doc)),
+                    ),
+                    None => {}
+                    Some((v, at)) => {
+                        if !var.allowed.is_empty() && !var.allowed.contains(&v) {
+                            let shown = if var.secret { crate::redact::mask_value(&Value::String(v.clone())) } else { format!("`{v}`") };
+                            problems.push(Problem::new(
+                                format!("variable `{name}` is {shown}; expected one of: {}", var.allowed.join(", ")),
+                                at,
+                            ));
+                        }
+                        if var.secret {
+                            out.secret_values.push(v.clone());
+                        }
+                        out.values.insert(name.to_string(), v);
+                    }
+                }
+            }
+        }
+        for (name, template, by, secret) in deferred {
+            match (crate::template::Scope { vars: &out.values }).expand(template) {
+                Ok(v) => {
+                    if secret {
+                        out.secret_values.push(v.clone());
+                    }
+                    out.values.insert(name.to_string(), v);
+                }
+                Err(e) => problems.push(Problem::new(
+                    format!("pack `{by}` sets variable `{name}` to `{template}`, but {e}"),
+                    None,
+                )),
+            }
+        }
+        let all_given = self
+            .file
+            .vars
+            .iter()
+            .chain(self.file.environments.values().flat_map(|e| e.vars.iter()));
+        for (name, v) in all_given {
+            if !declared.contains(name) {
+                problems.push(
+                    Problem::new(
+                        format!("variable `{name}` is not declared by any pack of this profile"),
+                        Pos::from_location(&v.referenced),
+                    )
+                    .with_help(format!(
+                        "declared variables: {}",
+                        declared.iter().cloned().collect::<Vec<_>>().join(", ")
+                    )),
+                );
+            }
+        }
+        if problems.is_empty() {
+            return Ok(out);
+        }
+        // Mask every value given for a secret variable (in any environment), and values
+        // under secret-looking names, in the snippets.
+        let mut masked = secret_looking_values(&self.file);
+        let secret_names: BTreeSet<&str> = packs
+            .iter()
+            .flat_map(|lp| lp.pack.variables.iter())
+            .filter(|v| v.secret)
+            .map(|v| v.name.value.as_str())
+            .collect();
+        let all_given = self
+            .file
+            .vars
+            .iter()
+            .chain(self.file.environments.values().flat_map(|e| e.vars.iter()));
+        masked.extend(
+            all_given
+                .filter(|(k, _)| secret_names.contains(k.as_str()))
+                .filter_map(|(_, v)| scalar(&v.value)),
+        );
+        Err(Self::invalid(&self.path, &self.source, problems, masked))
+    }
+}
+
+/// Values given for variables whose names look secret (`api_token`, `db_password`...).
+fn secret_looking_values(file: &ProfileFile) -> Vec<String> {
+    file.vars
+        .iter()
+        .chain(file.environments.values().flat_map(|e| e.vars.iter()))
+        .filter(|(k, _)| crate::redact::looks_secret(k))
+        .filter_map(|(_, v)| scalar(&v.value))
+        .collect()
+}
+
+fn scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// The instant a waiver stops applying: the end of a `YYYY-MM-DD` day (UTC), or an
+/// RFC 3339 instant.
+pub fn expiry(text: &str) -> Result<jiff::Timestamp, String> {
+    let t = text.trim();
+    if let Ok(ts) = t.parse::<jiff::Timestamp>() {
+        return Ok(ts);
+    }
+    let date: jiff::civil::Date = t
+        .parse()
+        .map_err(|_| format!("`{t}` is not a date (YYYY-MM-DD) or an RFC 3339 instant"))?;
+    date.tomorrow()
+        .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC))
+        .map(|z| z.timestamp())
+        .map_err(|e| format!("`{t}`: {e}"))
+}
+
+/// A commented profile for `pack`, written by `shipcheck init`. `pack_ref` is how the
+/// profile names the pack (a built-in name or a path).
+pub fn template(pack: &crate::pack::Pack, pack_ref: &str) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# shipcheck profile: which packs apply to this deployment, with which values."
+    );
+    let _ = writeln!(
+        out,
+        "# Run it with: shipcheck check --profile shipcheck.yaml [--env staging]"
+    );
+    let _ = writeln!(out, "# Schema: shipcheck schema profile");
+    let _ = writeln!(out);
+    let _ = writeln!(out, "packs:");
+    let _ = writeln!(out, "  - {pack_ref}  # {} {}", pack.title, pack.version);
+    let _ = writeln!(out);
+    let _ = writeln!(out, "# Environment used when --env is not given.");
+    let _ = writeln!(out, "environment: production");
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "# Values shared by every environment. Relative paths start at this file's folder."
+    );
+    let _ = writeln!(out, "vars:");
+    let mut uncommented = 0;
+    for v in &pack.variables {
+        let _ = writeln!(
+            out,
+            "  # {}{}",
+            v.doc.trim(),
+            if v.required { " (required)" } else { "" }
+        );
+        if !v.allowed.is_empty() {
+            let _ = writeln!(out, "  # one of: {}", v.allowed.join(", "));
+        }
+        if v.secret {
+            let _ = writeln!(
+                out,
+                "  # secret: prefer ${{env:NAME}} references in the pack over literal values here"
+            );
+        }
+        match &v.default {
+            Some(d) => {
+                let _ = writeln!(out, "  # {}: {}", v.name.value, yaml_scalar(d));
+            }
+            None => {
+                uncommented += 1;
+                let _ = writeln!(out, "  {}: \"\"", v.name.value);
+            }
+        }
+    }
+    if uncommented == 0 {
+        let _ = writeln!(out, "  {{}}");
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "# Per-environment values override `vars`.");
+    let _ = writeln!(out, "environments:");
+    let _ = writeln!(out, "  production:");
+    let _ = writeln!(out, "    vars: {{}}");
+    let _ = writeln!(out, "  staging:");
+    let _ = writeln!(out, "    vars: {{}}");
+    let optional: Vec<&str> = pack
+        .sections
+        .iter()
+        .flat_map(|s| &s.items)
+        .filter(|i| i.optional)
+        .map(|i| i.id.value.as_str())
+        .collect();
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "# Optional items are not_applicable unless enabled here (by id, pack:id or tag:NAME)."
+    );
+    if optional.is_empty() {
+        let _ = writeln!(out, "enable: []");
+    } else {
+        let _ = writeln!(
+            out,
+            "# optional items of this pack: {}",
+            optional.join(", ")
+        );
+        let _ = writeln!(out, "enable: []");
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "# Accepted exceptions. An expired waiver stops waiving; one that matches no item is reported."
+    );
+    let _ = writeln!(out, "waivers: []");
+    let _ = writeln!(out, "#  - item: some.item-id");
+    let _ = writeln!(
+        out,
+        "#    reason: TLS terminates at the load balancer until the migration in JIRA-123"
+    );
+    let _ = writeln!(out, "#    owner: alice@example.com");
+    let _ = writeln!(out, "#    expires: 2026-12-31");
+    let _ = writeln!(out);
+    let _ = writeln!(out, "# What blocks the gate (command-line flags override).");
+    let _ = writeln!(out, "gate:");
+    let _ = writeln!(
+        out,
+        "  fail_on: low        # lowest severity whose fail/error blocks: critical, high, medium, low, info"
+    );
+    let _ = writeln!(
+        out,
+        "  allow_pending: false  # whether unattested manual items may pass the gate"
+    );
+    out
+}
+
+fn yaml_scalar(s: &str) -> String {
+    if s.is_empty()
+        || s.contains([
+            '#', ':', '{', '}', '[', ']', ',', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`',
+        ])
+        || s.trim() != s
+    {
+        format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_is_end_of_day_utc() {
+        let ts = expiry("2026-12-31").unwrap();
+        assert_eq!(ts.to_string(), "2027-01-01T00:00:00Z");
+        assert!(expiry("2026-02-30").is_err());
+        assert!(expiry("soon").is_err());
+        assert_eq!(
+            expiry("2026-06-01T12:00:00Z").unwrap().to_string(),
+            "2026-06-01T12:00:00Z"
+        );
+    }
+}

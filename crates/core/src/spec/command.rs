@@ -1,0 +1,83 @@
+//! `command` probe spec: what a pack writes under `check: { command: ... }`.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::duration::Span;
+use crate::pack::Text;
+
+/// A command to run.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommandProbe {
+    /// Program and arguments; each element expands `${var}` on its own (no shell).
+    #[schemars(with = "Vec<String>")]
+    pub argv: Vec<Text>,
+    /// Time allowed before the process is killed (default 10s).
+    #[serde(default)]
+    pub timeout: Option<Span>,
+    /// Expected exit code (default 0); `any` accepts every exit code.
+    #[serde(default)]
+    pub exit_code: Option<ExitCode>,
+    /// Which output the matchers judge: `stdout` (default), `stderr` or `combined`.
+    #[serde(default)]
+    pub capture: Capture,
+    /// How to read the captured output: `text` (default, trailing newline trimmed) or
+    /// `json` (parsed, so `jq` matchers can query it).
+    #[serde(default)]
+    pub output: Output,
+    /// Working directory (default: the profile's folder).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub cwd: Option<Text>,
+}
+
+/// An exit code, or `any`.
+#[derive(Clone, Copy, Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ExitCode {
+    Code(i32),
+    Any(AnyCode),
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AnyCode {
+    Any,
+}
+
+/// Which stream the matchers see.
+#[derive(Clone, Copy, Debug, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Capture {
+    #[default]
+    Stdout,
+    Stderr,
+    Combined,
+}
+
+/// How the captured output is read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Output {
+    #[default]
+    Text,
+    Json,
+}
+
+impl super::Spec for CommandProbe {
+    fn templates(&self) -> Vec<&Text> {
+        self.argv.iter().chain(self.cwd.as_ref()).collect()
+    }
+
+    fn validate(&self) -> Vec<(String, Option<&Text>)> {
+        if self.argv.is_empty() {
+            vec![(
+                "`argv` is empty: give the program and its arguments".into(),
+                None,
+            )]
+        } else {
+            Vec::new()
+        }
+    }
+}

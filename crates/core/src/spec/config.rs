@@ -1,0 +1,82 @@
+//! `config` probe spec: what a pack writes under `check: { config: ... }`.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::pack::Text;
+
+/// A value read from a config file.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigProbe {
+    /// The config file; `${var}` and `~/` expand.
+    #[schemars(with = "String")]
+    pub path: Text,
+    /// File format; guessed from the extension when unset.
+    #[serde(default)]
+    pub format: Option<Format>,
+    /// jq expression selecting the value (default `.`, the whole document).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub query: Option<Text>,
+    /// What a missing file yields: `error` (default: could not check), `fail`, or `null`
+    /// (the query runs on `null`, for files whose absence means defaults).
+    #[serde(default)]
+    pub if_missing: IfMissing,
+    /// Substitute `${UPPER_CASE}` in string values from the environment (default: on for
+    /// JSON5, off otherwise).
+    #[serde(default)]
+    pub substitute_env: Option<bool>,
+    /// Env file to take substitutions from instead of the process environment.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub env_file: Option<Text>,
+}
+
+/// Config file formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    Json,
+    Json5,
+    Yaml,
+    Toml,
+    Env,
+    Ini,
+}
+
+/// How a config probe treats a missing file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IfMissing {
+    #[default]
+    Error,
+    Fail,
+    Null,
+}
+
+impl super::Spec for ConfigProbe {
+    fn templates(&self) -> Vec<&Text> {
+        [Some(&self.path), self.env_file.as_ref()]
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    fn validate(&self) -> Vec<(String, Option<&Text>)> {
+        match &self.query {
+            Some(q) => match crate::jq::check(&q.value) {
+                Ok(()) => Vec::new(),
+                Err(e) => vec![(format!("invalid jq query `{}`: {e}", q.value), Some(q))],
+            },
+            None => Vec::new(),
+        }
+    }
+}
+
+impl ConfigProbe {
+    /// The jq query, `.` when unset.
+    pub fn query(&self) -> &str {
+        self.query.as_ref().map_or(".", |q| q.value.as_str())
+    }
+}

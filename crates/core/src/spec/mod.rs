@@ -1,0 +1,143 @@
+//! Probe specs: what a pack writes under `check:`, one module per probe kind, and the one
+//! registry of kinds ([`for_each_probe!`]). The registry generates the `Check` fields, the
+//! [`ProbeRef`] dispatch, [`KINDS`] and [`KIND_DOCS`]; the probes crate generates its
+//! `observe` dispatch from the same list. Adding a kind: a spec module here, an observe
+//! module in `shipcheck-probes`, and one line in the registry.
+
+pub mod args;
+pub mod command;
+pub mod config;
+pub mod disk;
+pub mod dns;
+pub mod env;
+pub mod file;
+pub mod http;
+pub mod postgres;
+pub mod tcp;
+pub mod tls;
+
+use crate::pack::Text;
+
+/// Calls `$callback!` with the registry: one line per probe kind, `field: Variant => Type`,
+/// with the doc comment that the schema and `pack show` publish.
+#[macro_export]
+macro_rules! for_each_probe {
+    ($callback:ident) => {
+        $callback! {
+            /// Probe: file facts (exists, type, mode, owner, size, age, content).
+            file: File => $crate::spec::file::FileProbe,
+            /// Probe: a value from a structured config file, selected with a jq query.
+            config: Config => $crate::spec::config::ConfigProbe,
+            /// Probe: an environment variable, from the process or an env file.
+            env: Env => $crate::spec::env::EnvProbe,
+            /// Probe: a service's command line and environment, parsed as its own argument parser does.
+            args: Args => $crate::spec::args::ArgsProbe,
+            /// Probe: a command run with an argv (never a shell line), its exit code and output.
+            command: Command => $crate::spec::command::CommandProbe,
+            /// Probe: free space on the file system holding a path.
+            disk: Disk => $crate::spec::disk::DiskProbe,
+            /// Probe: an HTTP request, or a built-in HTTP behaviour (HSTS, CORS, auth, rate limit...).
+            http: Http => $crate::spec::http::HttpProbe,
+            /// Probe: TLS protocols and ciphers accepted, and the certificate served.
+            tls: Tls => $crate::spec::tls::TlsProbe,
+            /// Probe: whether a TCP port accepts connections.
+            tcp: Tcp => $crate::spec::tcp::TcpProbe,
+            /// Probe: name resolution.
+            dns: Dns => $crate::spec::dns::DnsProbe,
+            /// Probe: PostgreSQL TLS and authentication settings.
+            postgres: Postgres => $crate::spec::postgres::PostgresProbe,
+        }
+    };
+}
+
+/// What every probe spec tells the loader.
+pub trait Spec {
+    /// Every templated string of the probe, so loading can check its `${...}` references.
+    fn templates(&self) -> Vec<&Text>;
+    /// Static problems (bad regex, bad jq, bad mode), each with the field it is about.
+    fn validate(&self) -> Vec<(String, Option<&Text>)> {
+        Vec::new()
+    }
+}
+
+macro_rules! define_registry {
+    ($( $(#[doc = $doc:literal])* $field:ident: $variant:ident => $ty:ty, )*) => {
+        /// Names of the probe kinds, as written in a pack's `check:`.
+        pub const KINDS: &[&str] = &[$(stringify!($field)),*];
+
+        /// Each kind with its one-line description.
+        pub const KIND_DOCS: &[(&str, &str)] = &[$((stringify!($field), concat!($($doc),*))),*];
+
+        /// The one probe a check names.
+        #[derive(Clone, Copy, Debug)]
+        pub enum ProbeRef<'a> {
+            $( $variant(&'a $ty), )*
+        }
+
+        impl ProbeRef<'_> {
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    $( ProbeRef::$variant(_) => stringify!($field), )*
+                }
+            }
+
+            fn spec(&self) -> &dyn Spec {
+                match self {
+                    $( ProbeRef::$variant(p) => *p, )*
+                }
+            }
+        }
+
+        impl crate::pack::Check {
+            /// Every probe the check names (a valid check names exactly one).
+            pub fn probes(&self) -> Vec<ProbeRef<'_>> {
+                let mut found = Vec::new();
+                $( if let Some(p) = &self.$field { found.push(ProbeRef::$variant(p)); } )*
+                found
+            }
+        }
+    };
+}
+for_each_probe!(define_registry);
+
+impl ProbeRef<'_> {
+    /// Every templated string of the probe.
+    pub fn templates(&self) -> Vec<&Text> {
+        self.spec().templates()
+    }
+
+    /// Static problems of the probe's spec.
+    pub fn validate(&self) -> Vec<(String, Option<&Text>)> {
+        self.spec().validate()
+    }
+}
+
+/// Schema of a port: a number, or a `${var}` template that expands to one.
+#[derive(schemars::JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum PortSchema {
+    Number(u16),
+    Template(String),
+}
+
+#[cfg(test)]
+mod tests {
+    /// The probe table of docs/packs.md lists exactly the registered kinds, in order.
+    #[test]
+    fn docs_table_lists_every_kind() {
+        let doc = include_str!("../../../../docs/packs.md");
+        let table = doc
+            .split("## Probes")
+            .nth(1)
+            .expect("docs/packs.md has a Probes section");
+        let kinds: Vec<&str> = table
+            .lines()
+            .skip_while(|l| !l.starts_with("| probe"))
+            .skip(2)
+            .take_while(|l| l.starts_with('|'))
+            .filter_map(|l| l.split('`').nth(1))
+            .collect();
+        assert_eq!(kinds, super::KINDS);
+    }
+}

@@ -1,0 +1,69 @@
+//! What people decided about a deployment: attestations of manual items, sign-offs of runs,
+//! waivers and baselines. The ledger stores them; the gate applies them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::pack::Role;
+
+/// A manual item attested by a person.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Attestation {
+    /// `pack:id`.
+    pub item: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    pub by: String,
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<EvidenceRef>,
+    #[serde(default)]
+    pub note: String,
+    pub attested_at: String,
+    /// End of validity (RFC 3339), from `--expires` or the item's `valid_for`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+}
+
+/// Evidence of an attestation: a file stored by content hash, or a URL.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EvidenceRef {
+    File {
+        name: String,
+        sha256: String,
+        size: u64,
+    },
+    Url {
+        url: String,
+    },
+}
+
+/// A role's sign-off on a run.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Signoff {
+    pub run: i64,
+    pub role: Role,
+    pub by: String,
+    #[serde(default)]
+    pub note: String,
+    pub at: String,
+}
+
+/// A waiver recorded in the ledger (besides those in the profile).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Waiver {
+    pub item: String,
+    pub reason: String,
+    pub owner: String,
+    pub expires: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    pub at: String,
+}
+
+/// The deploy-time run drift is measured against.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Baseline {
+    pub run: i64,
+    pub at: String,
+}

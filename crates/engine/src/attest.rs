@@ -1,0 +1,167 @@
+//! What people record: attestations of manual items, sign-offs of runs, and waivers. Each
+//! builder validates against the packs (the item exists, the role may attest, evidence is
+//! there when required) before anything is written to the ledger.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use shipcheck_core::pack::{Item, LoadedPack, Role};
+use shipcheck_ledger::{Attestation, EvidenceRef, Ledger, Signoff, Waiver};
+
+/// Finds `pack:id` or a unique `id` among `packs`.
+pub fn find_item<'a>(
+    packs: &'a [Arc<LoadedPack>],
+    wanted: &str,
+) -> Result<(&'a LoadedPack, &'a Item), String> {
+    let (pack, id) = match wanted.split_once(':') {
+        Some((p, i)) => (Some(p), i),
+        None => (None, wanted),
+    };
+    let found: Vec<(&LoadedPack, &Item)> = packs
+        .iter()
+        .filter(|lp| pack.is_none_or(|p| lp.pack.name == p))
+        .flat_map(|lp| {
+            lp.pack
+                .sections
+                .iter()
+                .flat_map(move |s| s.items.iter().map(move |i| (lp.as_ref(), i)))
+        })
+        .filter(|(_, i)| i.id.value == id)
+        .collect();
+    match found.len() {
+        1 => Ok(found[0]),
+        0 => Err(format!("no item `{wanted}` in the profile's packs")),
+        _ => Err(format!(
+            "`{wanted}` is in several packs; write it as pack:id"
+        )),
+    }
+}
+
+/// Evidence given on the command line: a URL, or a file stored in the ledger by content.
+pub fn evidence(ledger: &mut Ledger, given: &str) -> Result<EvidenceRef, String> {
+    if given.starts_with("https://") || given.starts_with("http://") {
+        return Ok(EvidenceRef::Url {
+            url: given.to_string(),
+        });
+    }
+    let path = Path::new(given);
+    let data = shipcheck_core::bounded::read_bounded(path, 64 * 1024 * 1024)?;
+    let sha256 = ledger.put_blob(&data).map_err(|e| e.to_string())?;
+    Ok(EvidenceRef::File {
+        name: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        sha256,
+        size: data.len() as u64,
+    })
+}
+
+/// Builds a validated attestation.
+#[allow(clippy::too_many_arguments)]
+pub fn attestation(
+    packs: &[Arc<LoadedPack>],
+    item: &str,
+    by: &str,
+    role: Role,
+    evidence: Option<EvidenceRef>,
+    note: &str,
+    expires: Option<&str>,
+    environment: Option<&str>,
+    now: jiff::Timestamp,
+) -> Result<Attestation, String> {
+    let (lp, it) = find_item(packs, item)?;
+    let qualified = format!("{}:{}", lp.pack.name, it.id.value);
+    let Some(spec) = &it.attest else {
+        return Err(format!(
+            "`{qualified}` is an automated check, not a manual item: it is judged by `shipcheck check`"
+        ));
+    };
+    if by.trim().is_empty() {
+        return Err("--by needs a name".into());
+    }
+    if !spec.roles.contains(&role) {
+        let allowed: Vec<&str> = spec.roles.iter().map(|r| r.as_str()).collect();
+        return Err(format!(
+            "role {} may not attest `{qualified}`; it takes: {}",
+            role.as_str(),
+            allowed.join(", ")
+        ));
+    }
+    if spec.evidence_required && evidence.is_none() {
+        return Err(format!(
+            "`{qualified}` requires evidence: pass --evidence FILE or URL"
+        ));
+    }
+    let expires = match expires {
+        Some(e) => Some(shipcheck_core::profile::expiry(e)?.to_string()),
+        None => spec.valid_for.map(|d| {
+            jiff::Timestamp::from_second(now.as_second().saturating_add(d.0.as_secs() as i64))
+                .map(|t| t.to_string())
+                .unwrap_or_default()
+        }),
+    };
+    if let Some(e) = &expires
+        && e.parse::<jiff::Timestamp>().is_ok_and(|t| t <= now)
+    {
+        return Err(format!("--expires {e} is already past"));
+    }
+    Ok(Attestation {
+        item: qualified,
+        environment: environment.map(String::from),
+        by: by.to_string(),
+        role,
+        evidence,
+        note: note.to_string(),
+        attested_at: now.to_string(),
+        expires,
+    })
+}
+
+/// Builds a sign-off of run `run`.
+pub fn signoff(
+    run: i64,
+    role: Role,
+    by: &str,
+    note: &str,
+    now: jiff::Timestamp,
+) -> Result<Signoff, String> {
+    if by.trim().is_empty() {
+        return Err("--by needs a name".into());
+    }
+    Ok(Signoff {
+        run,
+        role,
+        by: by.into(),
+        note: note.into(),
+        at: now.to_string(),
+    })
+}
+
+/// Builds a validated waiver.
+pub fn waiver(
+    packs: &[Arc<LoadedPack>],
+    item: &str,
+    reason: &str,
+    owner: &str,
+    expires: &str,
+    environment: Option<&str>,
+    now: jiff::Timestamp,
+) -> Result<Waiver, String> {
+    let (lp, it) = find_item(packs, item)?;
+    if reason.trim().is_empty() || owner.trim().is_empty() {
+        return Err("a waiver needs a --reason and an --owner".into());
+    }
+    let until = shipcheck_core::profile::expiry(expires)?;
+    if until <= now {
+        return Err(format!("--expires {expires} is already past"));
+    }
+    Ok(Waiver {
+        item: format!("{}:{}", lp.pack.name, it.id.value),
+        reason: reason.into(),
+        owner: owner.into(),
+        expires: expires.into(),
+        environment: environment.map(String::from),
+        at: now.to_string(),
+    })
+}

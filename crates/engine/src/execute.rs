@@ -1,0 +1,142 @@
+//! The execute stage: the plan's checks on a bounded concurrent pool, each on a blocking
+//! worker under its own timeout; rate-limit bursts in a second wave after every other check.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use shipcheck_core::outcome::{Evidence, Status};
+use shipcheck_core::pack::LoadedPack;
+use shipcheck_probes::{Cache, ProbeCtx};
+
+use crate::plan::{At, Plan};
+use crate::{Error, Options};
+
+/// Default time allowed for one check.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What evaluating one check produced, before waivers and redaction.
+pub struct Evaluated {
+    pub status: Status,
+    pub summary: String,
+    pub evidence: Option<Evidence>,
+    /// Secret values seen, for redaction and reuse checks.
+    pub secrets: Vec<String>,
+    /// (secret name, value) when the item has a `secret` matcher.
+    pub named_secret: Option<(String, String)>,
+    pub duration: Duration,
+}
+
+/// Executes the plan's `todo` checks on a bounded pool, each under its timeout, and returns
+/// what each produced, by result slot. Uses `opts.runtime` when given (call from outside
+/// that runtime's threads), else a runtime of its own.
+pub fn execute(
+    plan: &Plan,
+    todo: &[(usize, At)],
+    base_dir: &Path,
+    opts: &Options,
+) -> Result<HashMap<usize, Evaluated>, Error> {
+    let concurrency = opts.concurrency.max(1);
+    let own;
+    let handle = match &opts.runtime {
+        Some(h) => h.clone(),
+        None => {
+            own = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                // Our jobs are bounded by the semaphore below; the rest of the pool serves
+                // the blocking work they start themselves (DNS lookups of the HTTP client).
+                .max_blocking_threads(concurrency + 16)
+                .enable_all()
+                .build()
+                .map_err(Error::Runtime)?;
+            own.handle().clone()
+        }
+    };
+    let total = todo.len();
+    let packs: Arc<Vec<Arc<LoadedPack>>> = Arc::new(plan.packs.clone());
+    let (vars, others) = (&plan.vars, &plan.others);
+    let cache = &Arc::new(Cache::default());
+    let base_dir = base_dir.to_owned();
+    handle.block_on(async {
+        if let Some(progress) = &opts.progress {
+            progress(0, total);
+        }
+        let permits = Arc::new(tokio::sync::Semaphore::new(concurrency));
+        let mut set = tokio::task::JoinSet::new();
+        let mut out = HashMap::new();
+        // Request bursts (rate-limit checks) run after every other check, so a limiter they
+        // trip cannot turn another check's request into a 429.
+        type Wave = Vec<(usize, At)>;
+        let (bursts, rest): (Wave, Wave) = todo.iter().partition(|(_, at)| {
+            packs[at.pack].pack.sections[at.section].items[at.item]
+                .check
+                .as_ref()
+                .is_some_and(shipcheck_core::pack::Check::is_burst)
+        });
+        for wave in [rest, bursts] {
+            for (idx, at) in wave {
+                let (packs, vars, others, cache, permits) = (
+                    Arc::clone(&packs),
+                    Arc::clone(vars),
+                    Arc::clone(others),
+                    Arc::clone(cache),
+                    Arc::clone(&permits),
+                );
+                let base_dir = base_dir.clone();
+                set.spawn(async move {
+                    let _permit = permits.acquire_owned().await;
+                    let started = Instant::now();
+                    let item_timeout = {
+                        let item = &packs[at.pack].pack.sections[at.section].items[at.item];
+                        item.check
+                            .as_ref()
+                            .and_then(|c| c.timeout)
+                            .map_or(DEFAULT_TIMEOUT, |s| s.0)
+                    };
+                    let job = tokio::task::spawn_blocking(move || {
+                        let lp = &packs[at.pack];
+                        let item = &lp.pack.sections[at.section].items[at.item];
+                        let ctx = ProbeCtx {
+                            vars,
+                            base_dir: base_dir.clone(),
+                            cache: Arc::clone(&cache),
+                        };
+                        crate::judge::evaluate(item, &ctx, &others, &base_dir, &cache)
+                    });
+                    let mut ev = match tokio::time::timeout(item_timeout, job).await {
+                        Ok(Ok(ev)) => ev,
+                        Ok(Err(join)) => failed(format!("the check crashed: {join}")),
+                        Err(_) => failed(format!(
+                            "did not finish within {}",
+                            shipcheck_core::duration::Span(item_timeout)
+                        )),
+                    };
+                    ev.duration = started.elapsed();
+                    (idx, ev)
+                });
+            }
+            while let Some(joined) = set.join_next().await {
+                if let Ok((idx, ev)) = joined {
+                    out.insert(idx, ev);
+                }
+                if let Some(progress) = &opts.progress {
+                    progress(out.len(), total);
+                }
+            }
+        }
+        Ok(out)
+    })
+}
+
+/// An `error` result with `summary`.
+pub fn failed(summary: String) -> Evaluated {
+    Evaluated {
+        status: Status::Error,
+        summary,
+        evidence: None,
+        secrets: vec![],
+        named_secret: None,
+        duration: Duration::ZERO,
+    }
+}

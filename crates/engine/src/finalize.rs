@@ -1,0 +1,341 @@
+//! The finalize stage, shared by `check` and `gate`: what people decided (attestations,
+//! waivers, sign-offs) applied to judged results at a given time, then redaction, the gate
+//! and the score. Applying it again to a finalized run at another time first undoes the
+//! waivers, so a recorded run can be re-gated as the ledger stands now.
+
+use std::sync::Arc;
+
+use shipcheck_core::gate::{self, Policy, Verdict};
+use shipcheck_core::outcome::{
+    Counts, ItemKind, ItemResult, Run, Status, UnusedWaiver, WaiverNote,
+};
+use shipcheck_core::pack::{LoadedPack, Role};
+use shipcheck_core::profile::Profile;
+use shipcheck_core::redact::Redactor;
+use shipcheck_core::statement::{Attestation, Signoff, Waiver};
+
+/// What people decided, as the ledger (and the profile) hold it.
+#[derive(Clone, Debug, Default)]
+pub struct Statements {
+    pub attestations: Vec<Attestation>,
+    /// The profile's waivers and the ledger's.
+    pub waivers: Vec<WaiverSpec>,
+    pub signoffs: Vec<Signoff>,
+}
+
+/// Sign-offs a gate requires on one recorded run.
+#[derive(Clone, Copy, Debug)]
+pub struct SignoffRule<'a> {
+    /// The run's ledger sequence number.
+    pub run: i64,
+    pub required: &'a [Role],
+}
+
+/// What finalizing decided beyond the run itself.
+#[derive(Clone, Debug, Default)]
+pub struct Finalized {
+    /// Sign-offs recorded on the run (when a rule was given).
+    pub signoffs: Vec<Signoff>,
+    /// Required roles with no sign-off on the run.
+    pub missing_signoffs: Vec<Role>,
+}
+
+/// Applies attestations and waivers as they stand at `now` to `run` (undoing earlier
+/// waivers first), requires the sign-offs of `signoffs` when given, and sets the verdict,
+/// counts and score.
+pub fn finalize(
+    run: &mut Run,
+    packs: &[Arc<LoadedPack>],
+    statements: &Statements,
+    policy: Policy,
+    signoffs: Option<SignoffRule<'_>>,
+    now: jiff::Timestamp,
+) -> Finalized {
+    unwaive(&mut run.results);
+    apply_attestations(
+        &mut run.results,
+        packs,
+        &statements.attestations,
+        &run.environment,
+        now,
+    );
+    run.unused_waivers =
+        apply_waivers(&statements.waivers, &run.environment, &mut run.results, now);
+    let mut verdict = gate::decide(&mut run.results, policy);
+    let out = match signoffs {
+        Some(rule) => require_signoffs(&mut verdict, rule, &statements.signoffs),
+        None => Finalized::default(),
+    };
+    run.counts = Counts::of(&run.results);
+    run.score = gate::score(&run.results);
+    run.gate = verdict;
+    out
+}
+
+/// Blocks the verdict for each required role without a sign-off on the run.
+fn require_signoffs(verdict: &mut Verdict, rule: SignoffRule<'_>, all: &[Signoff]) -> Finalized {
+    let on_run: Vec<Signoff> = all.iter().filter(|s| s.run == rule.run).cloned().collect();
+    let missing: Vec<Role> = rule
+        .required
+        .iter()
+        .copied()
+        .filter(|r| !on_run.iter().any(|s| s.role == *r))
+        .collect();
+    for role in &missing {
+        verdict.reasons.push(format!(
+            "missing sign-off: {} on run #{}",
+            role.as_str(),
+            rule.run
+        ));
+    }
+    if !missing.is_empty() {
+        verdict.go = false;
+        verdict.exit_code = gate::EXIT_NO_GO;
+    }
+    Finalized {
+        signoffs: on_run,
+        missing_signoffs: missing,
+    }
+}
+
+/// What a summary says when a waiver that matches the item has expired.
+fn expired_note(expires: &str) -> String {
+    format!(" (waiver expired {expires})")
+}
+
+/// A waiver from the profile or the ledger.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WaiverSpec {
+    /// Item id or `pack:id`.
+    pub item: String,
+    pub reason: String,
+    pub owner: String,
+    /// `YYYY-MM-DD` (inclusive) or an RFC 3339 instant.
+    pub expires: String,
+    /// Environments it applies to; empty: all.
+    pub environments: Vec<String>,
+}
+
+impl From<&Waiver> for WaiverSpec {
+    fn from(w: &Waiver) -> Self {
+        WaiverSpec {
+            item: w.item.clone(),
+            reason: w.reason.clone(),
+            owner: w.owner.clone(),
+            expires: w.expires.clone(),
+            environments: w.environment.iter().cloned().collect(),
+        }
+    }
+}
+
+/// The waivers a profile declares.
+pub fn profile_waivers(profile: &Profile) -> Vec<WaiverSpec> {
+    profile
+        .file
+        .waivers
+        .iter()
+        .map(|w| WaiverSpec {
+            item: w.item.value.clone(),
+            reason: w.reason.clone(),
+            owner: w.owner.clone(),
+            expires: w.expires.value.clone(),
+            environments: w.environments.clone(),
+        })
+        .collect()
+}
+
+/// Undoes waivers on results (to re-apply them at another time).
+pub fn unwaive(results: &mut [ItemResult]) {
+    for r in results.iter_mut() {
+        if let Some(w) = r.waiver.take() {
+            r.status = w.underlying;
+            r.summary = w.underlying_summary;
+        }
+        if let Some(expires) = r.waiver_expired.take()
+            && let Some(base) = r.summary.strip_suffix(&expired_note(&expires))
+        {
+            r.summary = base.to_string();
+        }
+    }
+}
+
+/// Applies unexpired waivers to failing, erroring and pending results at time `now`;
+/// returns the waivers that were not used, and why.
+pub fn apply_waivers(
+    waivers: &[WaiverSpec],
+    environment: &str,
+    results: &mut [ItemResult],
+    now: jiff::Timestamp,
+) -> Vec<UnusedWaiver> {
+    let mut unused = Vec::new();
+    for w in waivers {
+        if !w.environments.is_empty() && !w.environments.iter().any(|e| e == environment) {
+            continue;
+        }
+        let target = w.item.as_str();
+        let matches: Vec<usize> = results
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.id == target || r.qualified_id() == target)
+            .map(|(i, _)| i)
+            .collect();
+        let unused_because = |why: String| UnusedWaiver {
+            item: target.into(),
+            reason: w.reason.clone(),
+            why_unused: why,
+        };
+        if matches.is_empty() {
+            unused.push(unused_because("no item of this run has that id".into()));
+            continue;
+        }
+        let Ok(expires) = shipcheck_core::profile::expiry(&w.expires) else {
+            continue;
+        };
+        if expires <= now {
+            unused.push(unused_because(format!("expired {}", w.expires)));
+            for &i in &matches {
+                let r = &mut results[i];
+                if r.waiver_expired.is_none() {
+                    r.summary.push_str(&expired_note(&w.expires));
+                    r.waiver_expired = Some(w.expires.clone());
+                }
+            }
+            continue;
+        }
+        let mut used = false;
+        for &i in &matches {
+            let r = &mut results[i];
+            if matches!(
+                r.status,
+                Status::Fail | Status::Warn | Status::Error | Status::Pending
+            ) {
+                r.waiver = Some(WaiverNote {
+                    reason: w.reason.clone(),
+                    owner: w.owner.clone(),
+                    expires: w.expires.clone(),
+                    underlying: r.status,
+                    underlying_summary: r.summary.clone(),
+                });
+                r.summary = format!(
+                    "waived until {} by {}: {} (was {}: {})",
+                    w.expires,
+                    w.owner,
+                    w.reason,
+                    r.status.as_str(),
+                    r.summary
+                );
+                r.status = Status::Waived;
+                used = true;
+            }
+        }
+        if !used {
+            unused.push(unused_because(
+                "the item does not need it (it passes or does not apply)".into(),
+            ));
+        }
+    }
+    unused
+}
+
+/// Turns manual items with a valid attestation into `pass`, and explains why the others
+/// are `pending` (none, expired, wrong role, evidence missing). Applied at time `now`.
+pub fn apply_attestations(
+    results: &mut [ItemResult],
+    packs: &[Arc<LoadedPack>],
+    attestations: &[Attestation],
+    environment: &str,
+    now: jiff::Timestamp,
+) {
+    for r in results.iter_mut().filter(|r| {
+        r.kind == ItemKind::Manual && matches!(r.status, Status::Pending | Status::Pass)
+    }) {
+        let Some(spec) = packs
+            .iter()
+            .filter(|lp| lp.pack.name == r.pack)
+            .flat_map(|lp| lp.pack.sections.iter().flat_map(|s| s.items.iter()))
+            .find(|i| i.id.value == r.id)
+            .and_then(|i| i.attest.as_ref())
+        else {
+            continue;
+        };
+        let roles: Vec<&str> = spec.roles.iter().map(|x| x.as_str()).collect();
+        let qualified = r.qualified_id();
+        let mut candidates: Vec<&Attestation> = attestations
+            .iter()
+            .filter(|a| {
+                (a.item == qualified || a.item == r.id)
+                    && a.environment.as_deref().is_none_or(|e| e == environment)
+            })
+            .collect();
+        candidates.sort_by(|a, b| b.attested_at.cmp(&a.attested_at));
+        let mut why = format!(
+            "manual item: no attestation recorded (may attest: {})",
+            roles.join(", ")
+        );
+        let mut status = Status::Pending;
+        for a in candidates {
+            let expired = a
+                .expires
+                .as_deref()
+                .and_then(|e| e.parse::<jiff::Timestamp>().ok())
+                .is_some_and(|e| e <= now);
+            if !spec.roles.contains(&a.role) {
+                why = format!(
+                    "attestation by {} has role {}, which may not attest this item (may: {})",
+                    a.by,
+                    a.role.as_str(),
+                    roles.join(", ")
+                );
+                continue;
+            }
+            if spec.evidence_required && a.evidence.is_none() {
+                why = format!(
+                    "attestation by {} has no evidence, which this item requires",
+                    a.by
+                );
+                continue;
+            }
+            if expired {
+                why = format!(
+                    "attestation by {} ({}) expired {}",
+                    a.by,
+                    a.role.as_str(),
+                    a.expires.as_deref().unwrap_or("")
+                );
+                break;
+            }
+            status = Status::Pass;
+            why = format!(
+                "attested by {} ({}) at {}{}{}",
+                a.by,
+                a.role.as_str(),
+                a.attested_at,
+                a.expires
+                    .as_deref()
+                    .map(|e| format!(", valid until {e}"))
+                    .unwrap_or_default(),
+                if a.note.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", a.note)
+                }
+            );
+            break;
+        }
+        r.status = status;
+        r.summary = why;
+    }
+}
+
+/// Scrubs every known secret from a result's text.
+pub fn redact(redactor: &Redactor, r: &mut ItemResult) {
+    redactor.scrub_in_place(&mut r.summary);
+    if let Some(e) = &mut r.evidence {
+        redactor.scrub_in_place(&mut e.source);
+        redactor.scrub_value(&mut e.observed);
+        for f in &mut e.findings {
+            redactor.scrub_in_place(&mut f.expected);
+            redactor.scrub_in_place(&mut f.observed);
+        }
+    }
+}

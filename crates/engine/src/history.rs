@@ -1,0 +1,336 @@
+//! Looking back at recorded runs: the history list, the difference between two runs (drift),
+//! the baseline, and the gate recomputed from the latest run plus the ledger's current
+//! attestations, waivers and sign-offs.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::finalize::{self, SignoffRule, Statements, WaiverSpec};
+use shipcheck_core::gate::{Policy, Verdict};
+use shipcheck_core::outcome::{Counts, Run, Status};
+use shipcheck_core::pack::{LoadedPack, Role};
+use shipcheck_ledger::{Attestation, Baseline, Kind, Ledger, LedgerError, Signoff};
+
+/// One line of `shipcheck history`.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunSummary {
+    pub run: i64,
+    pub started_at: String,
+    pub profile: String,
+    pub environment: String,
+    pub go: bool,
+    pub score: Option<u32>,
+    pub counts: Counts,
+    pub baseline: bool,
+}
+
+/// Whether `run` belongs to the profile `profile_id` (absolute path) and `environment`.
+pub fn same_target(run: &Run, profile_id: Option<&str>, environment: Option<&str>) -> bool {
+    profile_id.is_none_or(|p| run.profile_id == p)
+        && environment.is_none_or(|e| run.environment == e)
+}
+
+/// Recorded runs, oldest first, optionally for one profile and environment.
+pub fn history(
+    ledger: &mut Ledger,
+    profile_id: Option<&str>,
+    environment: Option<&str>,
+) -> Result<Vec<RunSummary>, LedgerError> {
+    let baseline = latest_baseline(ledger)?;
+    Ok(ledger
+        .runs()?
+        .into_iter()
+        .filter(|(_, r)| same_target(r, profile_id, environment))
+        .map(|(seq, r)| RunSummary {
+            run: seq,
+            started_at: r.started_at.clone(),
+            profile: r.profile.clone(),
+            environment: r.environment.clone(),
+            go: r.gate.go,
+            score: r.score.value,
+            counts: r.counts.clone(),
+            baseline: baseline == Some(seq),
+        })
+        .collect())
+}
+
+/// The run most recently marked as baseline.
+pub fn latest_baseline(ledger: &mut Ledger) -> Result<Option<i64>, LedgerError> {
+    Ok(ledger
+        .all::<Baseline>(Kind::Baseline)?
+        .last()
+        .map(|(_, b)| b.run))
+}
+
+/// One item whose state changed between two runs.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Change {
+    pub item: String,
+    pub title: String,
+    /// `None` when the item is not in that run.
+    pub from: Option<Status>,
+    pub to: Option<Status>,
+    pub summary: String,
+}
+
+/// What changed between run `a` and run `b`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Diff {
+    pub a: i64,
+    pub b: i64,
+    pub changes: Vec<Change>,
+    /// Attestations and waivers whose expiry falls between the two runs.
+    pub expired: Vec<String>,
+}
+
+/// Compares two runs item by item.
+pub fn diff(
+    a_seq: i64,
+    a: &Run,
+    b_seq: i64,
+    b: &Run,
+    attestations: &[Attestation],
+    waivers: &[WaiverSpec],
+) -> Diff {
+    let before: BTreeMap<String, &shipcheck_core::outcome::ItemResult> =
+        a.results.iter().map(|r| (r.qualified_id(), r)).collect();
+    let after: BTreeMap<String, &shipcheck_core::outcome::ItemResult> =
+        b.results.iter().map(|r| (r.qualified_id(), r)).collect();
+    let mut changes = Vec::new();
+    for (id, r) in &after {
+        let from = before.get(id).map(|x| x.status);
+        if from != Some(r.status) {
+            changes.push(Change {
+                item: id.clone(),
+                title: r.title.clone(),
+                from,
+                to: Some(r.status),
+                summary: r.summary.clone(),
+            });
+        }
+    }
+    for (id, r) in &before {
+        if !after.contains_key(id) {
+            changes.push(Change {
+                item: id.clone(),
+                title: r.title.clone(),
+                from: Some(r.status),
+                to: None,
+                summary: "no longer in the run".into(),
+            });
+        }
+    }
+    let (t0, t1) = (
+        a.started_at.parse::<jiff::Timestamp>().ok(),
+        b.started_at.parse::<jiff::Timestamp>().ok(),
+    );
+    let between = |t: Option<jiff::Timestamp>| match (t, t0, t1) {
+        (Some(t), Some(lo), Some(hi)) => lo < t && t <= hi,
+        _ => false,
+    };
+    let mut expired = Vec::new();
+    for at in attestations {
+        if between(at.expires.as_deref().and_then(|e| e.parse().ok())) {
+            expired.push(format!(
+                "attestation of {} by {} expired {}",
+                at.item,
+                at.by,
+                at.expires.as_deref().unwrap_or("")
+            ));
+        }
+    }
+    for w in waivers {
+        if between(shipcheck_core::profile::expiry(&w.expires).ok()) {
+            expired.push(format!(
+                "waiver of {} ({}) expired {}",
+                w.item, w.reason, w.expires
+            ));
+        }
+    }
+    Diff {
+        a: a_seq,
+        b: b_seq,
+        changes,
+        expired,
+    }
+}
+
+/// The gate recomputed from the ledger.
+#[derive(Clone, Debug, Serialize)]
+pub struct LedgerGate {
+    pub run: i64,
+    pub started_at: String,
+    pub environment: String,
+    pub verdict: Verdict,
+    pub signoffs: Vec<Signoff>,
+    pub missing_signoffs: Vec<Role>,
+}
+
+/// Re-applies attestations and waivers as they stand `now` to run `seq`, requires a sign-off
+/// on it from each role of `required`, and decides: the same [`finalize`](crate::finalize)
+/// as `check`.
+pub fn gate_from_ledger(
+    seq: i64,
+    mut run: Run,
+    packs: &[Arc<LoadedPack>],
+    statements: &Statements,
+    required: &[Role],
+    policy: Policy,
+    now: jiff::Timestamp,
+) -> LedgerGate {
+    let rule = SignoffRule { run: seq, required };
+    let done = finalize::finalize(&mut run, packs, statements, policy, Some(rule), now);
+    LedgerGate {
+        run: seq,
+        started_at: run.started_at.clone(),
+        environment: run.environment.clone(),
+        verdict: run.gate,
+        signoffs: done.signoffs,
+        missing_signoffs: done.missing_signoffs,
+    }
+}
+
+/// Reads the attestations, ledger waivers and sign-offs; `profile`'s waivers are added when
+/// given.
+pub fn statements(
+    ledger: &mut Ledger,
+    profile: Option<&shipcheck_core::profile::Profile>,
+) -> Result<Statements, LedgerError> {
+    // One read of the ledger for all three kinds.
+    let records = ledger.records()?;
+    let attestations = shipcheck_ledger::parse_kind::<Attestation>(&records, Kind::Attestation)?
+        .into_iter()
+        .map(|(_, a)| a)
+        .collect();
+    let mut waivers = profile.map(finalize::profile_waivers).unwrap_or_default();
+    waivers.extend(
+        shipcheck_ledger::parse_kind::<shipcheck_ledger::Waiver>(&records, Kind::Waiver)?
+            .iter()
+            .map(|(_, w)| WaiverSpec::from(w)),
+    );
+    let signoffs = shipcheck_ledger::parse_kind::<Signoff>(&records, Kind::Signoff)?
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
+    Ok(Statements {
+        attestations,
+        waivers,
+        signoffs,
+    })
+}
+
+/// Recorded runs of `profile` in `environment`, oldest first.
+pub fn runs_of(
+    ledger: &mut Ledger,
+    profile: &shipcheck_core::profile::Profile,
+    environment: &str,
+) -> Result<Vec<(i64, Run)>, LedgerError> {
+    let id = profile.id();
+    Ok(ledger
+        .runs()?
+        .into_iter()
+        .filter(|(_, r)| same_target(r, Some(&id), Some(environment)))
+        .collect())
+}
+
+/// The latest recorded run of `profile` in `environment`.
+pub fn latest_run(
+    ledger: &mut Ledger,
+    profile: &shipcheck_core::profile::Profile,
+    environment: &str,
+) -> Result<(i64, Run), crate::Error> {
+    runs_of(ledger, profile, environment)?.pop().ok_or_else(|| {
+        crate::Error::usage(format!(
+            "no recorded run of {} in environment {environment}: run `shipcheck check` first",
+            profile.path.display()
+        ))
+    })
+}
+
+/// Which two runs `shipcheck diff` compares: both given, the baseline and the latest, or the
+/// last two of the profile and environment.
+pub fn diff_pair(
+    ledger: &mut Ledger,
+    profile: &shipcheck_core::profile::Profile,
+    environment: &str,
+    a: Option<i64>,
+    b: Option<i64>,
+    baseline: bool,
+) -> Result<(i64, i64), crate::Error> {
+    let usage = crate::Error::usage;
+    let runs = runs_of(ledger, profile, environment)?;
+    match (a, b, baseline) {
+        (Some(a), Some(b), _) => Ok((a, b)),
+        (Some(_), None, _) | (None, Some(_), _) => Err(usage("give two runs, or none".into())),
+        (None, None, true) => {
+            let base = latest_baseline(ledger)?.ok_or_else(|| {
+                usage("no baseline recorded: run `shipcheck baseline RUN`".into())
+            })?;
+            let last = runs
+                .last()
+                .map(|(s, _)| *s)
+                .ok_or_else(|| usage("no recorded run for this profile and environment".into()))?;
+            Ok((base, last))
+        }
+        (None, None, false) => match runs.as_slice() {
+            [.., (a, _), (b, _)] => Ok((*a, *b)),
+            _ => Err(usage(format!(
+                "fewer than two recorded runs of {} in environment {environment}",
+                profile.path.display()
+            ))),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_at(t: &str) -> Run {
+        Run {
+            schema: String::new(),
+            shipcheck_version: String::new(),
+            started_at: t.into(),
+            duration_ms: 0,
+            profile: String::new(),
+            profile_id: String::new(),
+            profile_digest: String::new(),
+            environment: "prod".into(),
+            packs: vec![],
+            results: vec![],
+            unused_waivers: vec![],
+            counts: Counts::default(),
+            score: shipcheck_core::gate::score(&[]),
+            gate: shipcheck_core::gate::decide(&mut [], Policy::default()),
+        }
+    }
+
+    #[test]
+    fn diff_lists_what_expired_between_runs() {
+        let a = run_at("2026-01-01T00:00:00Z");
+        let b = run_at("2026-03-01T00:00:00Z");
+        let att = Attestation {
+            item: "p:restore".into(),
+            environment: None,
+            by: "alice".into(),
+            role: Role::Operations,
+            evidence: None,
+            note: String::new(),
+            attested_at: "2025-12-01T00:00:00Z".into(),
+            expires: Some("2026-02-01T00:00:00Z".into()),
+        };
+        let w = |exp: &str| WaiverSpec {
+            item: "p:x".into(),
+            reason: "r".into(),
+            owner: "o".into(),
+            expires: exp.into(),
+            environments: vec![],
+        };
+        let d = diff(1, &a, 2, &b, &[att], &[w("2026-02-10"), w("2026-06-01")]);
+        assert_eq!(d.expired.len(), 2, "{:?}", d.expired);
+        assert!(d.expired[0].contains("attestation of p:restore by alice"));
+        assert!(d.expired[1].contains("waiver of p:x"));
+    }
+}

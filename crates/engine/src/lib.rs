@@ -1,0 +1,179 @@
+//! The engine: a run is plan → execute → finalize.
+//!
+//! - [`plan`] resolves the profile's packs, environment, variables and phase into one
+//!   decision per item (run, attest, not applicable, error), with the reason.
+//! - [`execute`] runs the checks concurrently, bounded, each under a timeout; [`judge`]
+//!   turns each observation into pass / fail / warn / error with evidence.
+//! - [`finalize`] applies attestations, waivers and sign-offs at a given time, then the
+//!   gate and the score. `check` and `gate` share it.
+//!
+//! [`history`] reads recorded runs back from the ledger; [`attest`] validates what people
+//! record.
+
+pub mod attest;
+pub mod execute;
+pub mod finalize;
+pub mod history;
+pub mod judge;
+pub mod plan;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use shipcheck_core::gate::Policy;
+use shipcheck_core::outcome::{Counts, ItemResult, PackRef, RUN_SCHEMA, Run};
+use shipcheck_core::pack::Phase;
+use shipcheck_core::profile::Profile;
+use shipcheck_core::redact::Redactor;
+
+pub use finalize::{Statements, WaiverSpec, finalize};
+pub use plan::{Decision, Plan, plan};
+
+/// Errors that stop a command before or outside of a run. Problems found while judging are
+/// item results, not errors.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A pack, profile or variable is invalid, or the usage makes no sense.
+    #[error(transparent)]
+    Core(#[from] shipcheck_core::Error),
+    /// The ledger could not be opened, read or written.
+    #[error(transparent)]
+    Ledger(#[from] shipcheck_ledger::LedgerError),
+    /// The async runtime could not start.
+    #[error("cannot start the runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+impl Error {
+    /// A usage error (exit code 2).
+    pub fn usage(message: String) -> Self {
+        Error::Core(shipcheck_core::Error::Usage(message))
+    }
+}
+
+/// Progress callback: (items finished, items to run).
+pub type Progress = Arc<dyn Fn(usize, usize) + Send + Sync>;
+
+/// How to run.
+#[derive(Clone)]
+pub struct Options {
+    /// Environment to check (default: the profile's).
+    pub environment: Option<String>,
+    /// Only this phase's items (default: all).
+    pub phase: Option<Phase>,
+    pub policy: Policy,
+    /// Checks running at once.
+    pub concurrency: usize,
+    pub progress: Option<Progress>,
+    /// Attestations and waivers recorded in the ledger (the profile's waivers are added).
+    pub statements: Statements,
+    /// A runtime to run the checks on (a server's); default: one of the run's own.
+    pub runtime: Option<tokio::runtime::Handle>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            environment: None,
+            phase: None,
+            policy: Policy::default(),
+            concurrency: 8,
+            progress: None,
+            statements: Statements::default(),
+            runtime: None,
+        }
+    }
+}
+
+/// Runs a profile: plan, execute, finalize.
+pub fn run(profile: &Profile, opts: &Options) -> Result<Run, Error> {
+    let started = Instant::now();
+    let started_at = jiff::Timestamp::now();
+    let plan = plan::plan(profile, opts.environment.as_deref(), opts.phase)?;
+
+    let mut slots: Vec<Option<ItemResult>> = Vec::with_capacity(plan.items.len());
+    let mut todo = Vec::new();
+    for (idx, p) in plan.items.iter().enumerate() {
+        match p.decision.status() {
+            Some(status) => slots.push(Some(plan.blank(p.at, status, p.decision.reason().into()))),
+            None => {
+                slots.push(None);
+                todo.push((idx, p.at));
+            }
+        }
+    }
+    let mut evaluated = execute::execute(&plan, &todo, &profile.dir, opts)?;
+
+    let mut redactor = Redactor::default();
+    plan.secret_values.iter().for_each(|s| redactor.add(s));
+    let mut named: HashMap<String, (String, String)> = HashMap::new();
+    for (idx, at) in &todo {
+        let ev = &evaluated[idx];
+        ev.secrets.iter().for_each(|s| redactor.add(s));
+        if let Some((name, value)) = &ev.named_secret {
+            let qualified = format!("{}:{}", plan.pack(*at).pack.name, plan.item(*at).id.value);
+            named.insert(name.clone(), (qualified, value.clone()));
+        }
+    }
+    for (idx, at) in &todo {
+        let mut ev = evaluated
+            .remove(idx)
+            .unwrap_or_else(|| execute::failed("internal: no result".into()));
+        judge::check_reuse(plan.item(*at), &plan.pack(*at).pack.name, &named, &mut ev);
+        let mut r = plan.blank(*at, ev.status, ev.summary);
+        r.evidence = ev.evidence;
+        r.duration_ms = ev.duration.as_millis() as u64;
+        slots[*idx] = Some(r);
+    }
+
+    let results: Vec<ItemResult> = slots.into_iter().flatten().collect();
+    let mut run = Run {
+        schema: RUN_SCHEMA.into(),
+        shipcheck_version: env!("CARGO_PKG_VERSION").into(),
+        started_at: started_at.to_string(),
+        duration_ms: 0,
+        profile: profile.path.display().to_string(),
+        profile_id: profile.id(),
+        profile_digest: profile.digest.clone(),
+        environment: plan.environment.clone(),
+        packs: plan
+            .packs
+            .iter()
+            .map(|lp| PackRef {
+                name: lp.pack.name.clone(),
+                version: lp.pack.version.clone(),
+                title: lp.pack.title.clone(),
+                origin: lp.origin.clone(),
+            })
+            .collect(),
+        counts: Counts::of(&results),
+        results,
+        unused_waivers: Vec::new(),
+        score: shipcheck_core::gate::score(&[]),
+        gate: shipcheck_core::gate::decide(&mut [], opts.policy),
+    };
+    let mut statements = opts.statements.clone();
+    let mut waivers = finalize::profile_waivers(profile);
+    waivers.append(&mut statements.waivers);
+    statements.waivers = waivers;
+    finalize(
+        &mut run,
+        &plan.packs,
+        &statements,
+        opts.policy,
+        None,
+        started_at,
+    );
+    for r in &mut run.results {
+        finalize::redact(&redactor, r);
+    }
+    for reason in &mut run.gate.reasons {
+        redactor.scrub_in_place(reason);
+    }
+    run.duration_ms = started.elapsed().as_millis() as u64;
+    Ok(run)
+}
+
+/// Default time allowed for one check.
+pub const DEFAULT_TIMEOUT: Duration = execute::DEFAULT_TIMEOUT;

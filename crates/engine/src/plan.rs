@@ -1,0 +1,332 @@
+//! The plan stage: which items of a profile's packs run in an environment (and phase), and
+//! why each other item does not. Pure: reads packs and the profile, observes nothing.
+//! `shipcheck plan` prints it; `check` executes its `run` items and finalizes the rest.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use serde_json::json;
+use shipcheck_core::Error;
+use shipcheck_core::outcome::{ItemKind, ItemResult, Status};
+use shipcheck_core::pack::include::load_packs;
+use shipcheck_core::pack::{Item, LoadedPack, Phase, Section};
+use shipcheck_core::profile::Profile;
+
+/// Variables of the profile's other environments, by environment name.
+pub type OtherEnvs = Vec<(String, Arc<BTreeMap<String, String>>)>;
+
+/// Where an item lives: indexes into packs, sections, items.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct At {
+    pub pack: usize,
+    pub section: usize,
+    pub item: usize,
+}
+
+/// What the plan decided for one item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// An automated check to execute.
+    Run,
+    /// A manual item: pending until an attestation is applied.
+    Attest(String),
+    /// Does not apply, and why.
+    NotApplicable(String),
+    /// Applicability could not be decided (a `when` that fails to evaluate).
+    Error(String),
+}
+
+impl Decision {
+    /// The status an item has before it is executed.
+    pub fn status(&self) -> Option<Status> {
+        match self {
+            Decision::Run => None,
+            Decision::Attest(_) => Some(Status::Pending),
+            Decision::NotApplicable(_) => Some(Status::NotApplicable),
+            Decision::Error(_) => Some(Status::Error),
+        }
+    }
+
+    pub fn reason(&self) -> &str {
+        match self {
+            Decision::Run => "",
+            Decision::Attest(r) | Decision::NotApplicable(r) | Decision::Error(r) => r,
+        }
+    }
+}
+
+/// One item of the plan.
+#[derive(Clone, Debug)]
+pub struct Planned {
+    pub at: At,
+    pub decision: Decision,
+}
+
+/// The resolved run: packs, environment, variables and one decision per item, in pack order.
+pub struct Plan {
+    pub packs: Vec<Arc<LoadedPack>>,
+    pub environment: String,
+    pub vars: Arc<BTreeMap<String, String>>,
+    /// Values of secret variables, scrubbed from every output.
+    pub secret_values: Vec<String>,
+    /// Other environments' variables, for `distinct_across_environments`.
+    pub others: Arc<OtherEnvs>,
+    /// Only this phase's items are in the plan, when set.
+    pub phase: Option<Phase>,
+    pub items: Vec<Planned>,
+}
+
+impl Plan {
+    pub fn pack(&self, at: At) -> &LoadedPack {
+        &self.packs[at.pack]
+    }
+
+    pub fn section(&self, at: At) -> &Section {
+        &self.packs[at.pack].pack.sections[at.section]
+    }
+
+    pub fn item(&self, at: At) -> &Item {
+        &self.section(at).items[at.item]
+    }
+
+    /// The result an item has before execution (status from its decision).
+    pub fn blank(&self, at: At, status: Status, summary: String) -> ItemResult {
+        blank(
+            &self.pack(at).pack.name,
+            self.section(at),
+            self.item(at),
+            status,
+            summary,
+        )
+    }
+
+    /// The plan as text: one line per item with its decision.
+    pub fn describe(&self) -> String {
+        use std::fmt::Write;
+        let mut out = format!(
+            "environment {}{}\n",
+            self.environment,
+            self.phase
+                .map(|p| format!(", phase {}", p.as_str()))
+                .unwrap_or_default()
+        );
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for p in &self.items {
+            let item = self.item(p.at);
+            let what = match &p.decision {
+                Decision::Run => "run",
+                Decision::Attest(_) => "attest",
+                Decision::NotApplicable(_) => "skip",
+                Decision::Error(_) => "error",
+            };
+            *counts.entry(what).or_default() += 1;
+            let _ = writeln!(
+                out,
+                "  {:<7} {:<48} {:<8} {:<22} {}",
+                what,
+                format!("{}:{}", self.pack(p.at).pack.name, item.id.value),
+                item.severity.as_str(),
+                item.phase.as_str(),
+                p.decision.reason()
+            );
+        }
+        let summary: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        let _ = writeln!(out, "{} items: {}", self.items.len(), summary.join(", "));
+        out
+    }
+}
+
+/// Plans a run of `profile` in `environment` (default: the profile's), limited to `phase`.
+pub fn plan(
+    profile: &Profile,
+    environment: Option<&str>,
+    phase: Option<Phase>,
+) -> Result<Plan, Error> {
+    let packs = load_packs(profile)?;
+    let environment = profile.environment(environment)?;
+    let resolved = profile.resolve_vars(&packs, &environment)?;
+    let vars = Arc::new(resolved.values.clone());
+    let others = other_environments(profile, &packs, &environment);
+    let when_input = json!({"vars": &*vars, "environment": environment});
+
+    // (included pack, item id) → the pack that leaves the item out.
+    let excluded: Excluded<'_> = packs
+        .iter()
+        .flat_map(|lp| {
+            lp.pack.include.iter().flat_map(move |inc| {
+                inc.exclude
+                    .iter()
+                    .map(move |id| ((inc.pack.as_str(), id.as_str()), lp.pack.name.as_str()))
+            })
+        })
+        .collect();
+    // Included packs whose `when` is false → (the including pack, the condition).
+    let mut switched_off: SwitchedOff<'_> = HashMap::new();
+    for lp in &packs {
+        for inc in &lp.pack.include {
+            let Some(when) = &inc.when else { continue };
+            let on = shipcheck_core::jq::first(&when.value, &when_input).map_err(|e| {
+                Error::Usage(format!(
+                    "pack `{}` includes `{}` when `{}`: {e}",
+                    lp.pack.name, inc.pack, when.value
+                ))
+            })?;
+            if !shipcheck_core::jq::truthy(&on) {
+                switched_off.insert(
+                    inc.pack.as_str(),
+                    (lp.pack.name.as_str(), when.value.as_str()),
+                );
+            }
+        }
+    }
+    let mut items: Vec<Planned> = Vec::new();
+    for (p, lp) in packs.iter().enumerate() {
+        for (s, section) in lp.pack.sections.iter().enumerate() {
+            for (i, item) in section.items.iter().enumerate() {
+                if phase.is_some_and(|ph| ph != item.phase) {
+                    continue;
+                }
+                let at = At {
+                    pack: p,
+                    section: s,
+                    item: i,
+                };
+                let decision = decide(profile, lp, item, &switched_off, &excluded, &when_input);
+                items.push(Planned { at, decision });
+            }
+        }
+    }
+    Ok(Plan {
+        packs,
+        environment,
+        vars,
+        secret_values: resolved.secret_values,
+        others,
+        phase,
+        items,
+    })
+}
+
+/// Included packs switched off by a false `when`: pack → (including pack, condition).
+type SwitchedOff<'a> = HashMap<&'a str, (&'a str, &'a str)>;
+/// (included pack, item id) → the including pack that leaves the item out.
+type Excluded<'a> = HashMap<(&'a str, &'a str), &'a str>;
+
+/// The decision for one item, in order: its pack switched off, excluded by the including
+/// pack, optional and not enabled, `when` false (or failing), manual, else run.
+fn decide(
+    profile: &Profile,
+    lp: &LoadedPack,
+    item: &Item,
+    switched_off: &SwitchedOff<'_>,
+    excluded: &Excluded<'_>,
+    when_input: &serde_json::Value,
+) -> Decision {
+    if let Some((by, when)) = switched_off.get(lp.pack.name.as_str()) {
+        return Decision::NotApplicable(format!(
+            "pack `{by}` includes `{}` only when `{when}`",
+            lp.pack.name
+        ));
+    }
+    if let Some(by) = excluded.get(&(lp.pack.name.as_str(), item.id.value.as_str())) {
+        return Decision::NotApplicable(format!(
+            "left out by pack `{by}`, which includes `{}`",
+            lp.pack.name
+        ));
+    }
+    if item.optional && !enabled(profile, &lp.pack.name, item) {
+        return Decision::NotApplicable(
+            "optional item; not enabled in the profile (`enable:`)".into(),
+        );
+    }
+    if let Some(when) = &item.when {
+        match shipcheck_core::jq::first(&when.value, when_input) {
+            Ok(v) if !shipcheck_core::jq::truthy(&v) => {
+                return Decision::NotApplicable(format!(
+                    "does not apply: `{}` is false",
+                    when.value
+                ));
+            }
+            Ok(_) => {}
+            Err(e) => return Decision::Error(format!("cannot evaluate `when`: {e}")),
+        }
+    }
+    if let Some(attest) = &item.attest {
+        return Decision::Attest(pending_reason(attest));
+    }
+    Decision::Run
+}
+
+/// Why a manual item without a valid attestation is pending.
+pub fn pending_reason(attest: &shipcheck_core::pack::Attest) -> String {
+    let roles: Vec<&str> = attest.roles.iter().map(|r| r.as_str()).collect();
+    format!(
+        "manual item: no attestation recorded (may attest: {})",
+        roles.join(", ")
+    )
+}
+
+/// Whether the profile enables an optional item (`enable:` by id, `pack:id` or `tag:T`).
+fn enabled(profile: &Profile, pack: &str, item: &Item) -> bool {
+    profile.file.enable.iter().any(|e| {
+        e == &item.id.value
+            || *e == format!("{pack}:{}", item.id.value)
+            || e.strip_prefix("tag:")
+                .is_some_and(|t| item.tags.iter().any(|x| x == t))
+    })
+}
+
+/// Variables of every other environment, for `distinct_across_environments`.
+fn other_environments(
+    profile: &Profile,
+    packs: &[Arc<LoadedPack>],
+    current: &str,
+) -> Arc<OtherEnvs> {
+    let list = profile
+        .file
+        .environments
+        .keys()
+        .filter(|e| *e != current)
+        .filter_map(|e| {
+            profile
+                .resolve_vars(packs, e)
+                .ok()
+                .map(|r| (e.clone(), Arc::new(r.values)))
+        })
+        .collect();
+    Arc::new(list)
+}
+
+fn blank(
+    pack: &str,
+    section: &Section,
+    item: &Item,
+    status: Status,
+    summary: String,
+) -> ItemResult {
+    ItemResult {
+        pack: pack.to_string(),
+        id: item.id.value.clone(),
+        title: item.title.clone(),
+        section: section.id.value.clone(),
+        section_title: section.title.clone(),
+        severity: item.severity,
+        phase: item.phase,
+        kind: if item.attest.is_some() {
+            ItemKind::Manual
+        } else {
+            ItemKind::Automated
+        },
+        status,
+        summary,
+        tags: item.tags.clone(),
+        why: item.why.clone(),
+        fix: item.fix.clone(),
+        source: item.source.clone(),
+        evidence: None,
+        waiver: None,
+        waiver_expired: None,
+        blocking: false,
+        duration_ms: 0,
+    }
+}

@@ -1,0 +1,530 @@
+//! The ledger: an append-only, hash-chained record of runs, attestations, sign-offs,
+//! waivers and baselines. SQLite (embedded, the default) or PostgreSQL (a `postgres://`
+//! URL), with versioned migrations for both. See [`chain`] for the tamper evidence.
+
+pub mod chain;
+mod postgres;
+mod sqlite;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use shipcheck_core::outcome::Run;
+
+/// Env var holding the HMAC key that authenticates the chain head.
+pub const KEY_ENV: &str = "SHIPCHECK_LEDGER_KEY";
+/// Env var naming the ledger (a path or a `postgres://` URL).
+pub const DB_ENV: &str = "SHIPCHECK_DB";
+/// Test hook: sleep this many milliseconds inside the write transaction, before commit, so
+/// a test can kill the process mid-write. Never set it in production.
+pub const FAILPOINT_SLOW_COMMIT: &str = "SHIPCHECK_FAILPOINT_SLOW_COMMIT_MS";
+
+/// Ledger errors.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LedgerError {
+    #[error("ledger {location}: {message}")]
+    Sqlite { location: String, message: String },
+    #[error("ledger {location}: {message}")]
+    Postgres { location: String, message: String },
+    #[error("cannot create the ledger folder {path}: {source}")]
+    Folder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("ledger record #{seq} is not valid JSON of its kind: {message}")]
+    Body { seq: i64, message: String },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Kinds of records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Run,
+    Attestation,
+    Signoff,
+    Waiver,
+    Baseline,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Run => "run",
+            Kind::Attestation => "attestation",
+            Kind::Signoff => "signoff",
+            Kind::Waiver => "waiver",
+            Kind::Baseline => "baseline",
+        }
+    }
+}
+
+/// One stored record, as read back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    pub seq: i64,
+    pub kind: String,
+    pub created_at: String,
+    pub body: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// The stored chain head.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Head {
+    pub seq: i64,
+    pub hash: String,
+    pub mac: Option<String>,
+}
+
+pub use shipcheck_core::statement::{Attestation, Baseline, EvidenceRef, Signoff, Waiver};
+
+/// Where the ledger lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Location {
+    /// `--db` value, else `$SHIPCHECK_DB`, else `$XDG_DATA_HOME/shipcheck/ledger.db`
+    /// (`~/.local/share/shipcheck/ledger.db`).
+    pub fn resolve(flag: Option<&str>) -> Location {
+        let chosen = flag
+            .map(String::from)
+            .or_else(|| std::env::var(DB_ENV).ok().filter(|s| !s.is_empty()));
+        match chosen {
+            Some(s) if s.starts_with("postgres://") || s.starts_with("postgresql://") => {
+                Location::Postgres(s)
+            }
+            Some(s) => Location::Sqlite(PathBuf::from(s)),
+            None => {
+                let base = std::env::var_os("XDG_DATA_HOME")
+                    .map(PathBuf::from)
+                    .or_else(|| {
+                        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share"))
+                    })
+                    .unwrap_or_else(|| PathBuf::from("."));
+                Location::Sqlite(base.join("shipcheck/ledger.db"))
+            }
+        }
+    }
+
+    /// A printable form (a PostgreSQL URL without its password).
+    pub fn display(&self) -> String {
+        match self {
+            Location::Sqlite(p) => p.display().to_string(),
+            Location::Postgres(url) => {
+                format!("postgres {}", shipcheck_net::pg::display_target(url))
+            }
+        }
+    }
+}
+
+enum Backend {
+    Sqlite(sqlite::Store),
+    Postgres(Box<postgres::Store>),
+}
+
+/// An open ledger.
+pub struct Ledger {
+    backend: Backend,
+    key: Option<Vec<u8>>,
+    pub location: Location,
+}
+
+impl Ledger {
+    /// Opens (creating and migrating when needed) the ledger at `location`. The HMAC key
+    /// comes from `$SHIPCHECK_LEDGER_KEY` when set.
+    pub fn open(location: Location) -> Result<Ledger, LedgerError> {
+        let key = std::env::var(KEY_ENV)
+            .ok()
+            .filter(|k| !k.is_empty())
+            .map(String::into_bytes);
+        Self::open_with_key(location, key)
+    }
+
+    /// Opens a ledger that must already exist, for commands that read it or refer to its
+    /// runs: a missing SQLite file is an error, not a new empty ledger.
+    pub fn open_existing(location: Location) -> Result<Ledger, LedgerError> {
+        if let Location::Sqlite(path) = &location
+            && !path.exists()
+        {
+            return Err(LedgerError::NotFound(format!(
+                "no ledger at {} (run `shipcheck check` first, or pass --db)",
+                path.display()
+            )));
+        }
+        Self::open(location)
+    }
+
+    pub fn open_with_key(location: Location, key: Option<Vec<u8>>) -> Result<Ledger, LedgerError> {
+        let backend = match &location {
+            Location::Sqlite(path) => Backend::Sqlite(sqlite::Store::open(path)?),
+            Location::Postgres(url) => Backend::Postgres(Box::new(postgres::Store::open(url)?)),
+        };
+        Ok(Ledger {
+            backend,
+            key,
+            location,
+        })
+    }
+
+    /// Whether the head is authenticated (a key is configured).
+    pub fn keyed(&self) -> bool {
+        self.key.is_some()
+    }
+
+    fn append(&mut self, kind: Kind, body: &str) -> Result<Record, LedgerError> {
+        let key = self.key.clone();
+        match &mut self.backend {
+            Backend::Sqlite(s) => s.append(kind.as_str(), body, key.as_deref()),
+            Backend::Postgres(s) => s.append(kind.as_str(), body, key.as_deref()),
+        }
+    }
+
+    /// All records in sequence order.
+    pub fn records(&mut self) -> Result<Vec<Record>, LedgerError> {
+        match &mut self.backend {
+            Backend::Sqlite(s) => s.records(),
+            Backend::Postgres(s) => s.records(),
+        }
+    }
+
+    fn head(&mut self) -> Result<Option<Head>, LedgerError> {
+        match &mut self.backend {
+            Backend::Sqlite(s) => s.head(),
+            Backend::Postgres(s) => s.head(),
+        }
+    }
+
+    /// Stores a blob by content hash; returns its SHA-256.
+    pub fn put_blob(&mut self, data: &[u8]) -> Result<String, LedgerError> {
+        let digest = chain::digest(data);
+        match &mut self.backend {
+            Backend::Sqlite(s) => s.put_blob(&digest, data)?,
+            Backend::Postgres(s) => s.put_blob(&digest, data)?,
+        }
+        Ok(digest)
+    }
+
+    /// Records a run (already redacted by the engine).
+    pub fn record_run(&mut self, run: &Run) -> Result<i64, LedgerError> {
+        let body = serde_json::to_string(run).map_err(|e| LedgerError::Invalid(e.to_string()))?;
+        Ok(self.append(Kind::Run, &body)?.seq)
+    }
+
+    pub fn record_attestation(&mut self, a: &Attestation) -> Result<i64, LedgerError> {
+        self.append_json(Kind::Attestation, a)
+    }
+
+    pub fn record_signoff(&mut self, s: &Signoff) -> Result<i64, LedgerError> {
+        self.append_json(Kind::Signoff, s)
+    }
+
+    pub fn record_waiver(&mut self, w: &Waiver) -> Result<i64, LedgerError> {
+        self.append_json(Kind::Waiver, w)
+    }
+
+    pub fn record_baseline(&mut self, b: &Baseline) -> Result<i64, LedgerError> {
+        self.append_json(Kind::Baseline, b)
+    }
+
+    fn append_json<T: Serialize>(&mut self, kind: Kind, value: &T) -> Result<i64, LedgerError> {
+        let body = serde_json::to_string(value).map_err(|e| LedgerError::Invalid(e.to_string()))?;
+        Ok(self.append(kind, &body)?.seq)
+    }
+
+    /// Records of one kind with their bodies parsed.
+    pub fn all<T: for<'de> Deserialize<'de>>(
+        &mut self,
+        kind: Kind,
+    ) -> Result<Vec<(i64, T)>, LedgerError> {
+        parse_kind(&self.records()?, kind)
+    }
+
+    /// Runs, oldest first, with their sequence numbers.
+    pub fn runs(&mut self) -> Result<Vec<(i64, Run)>, LedgerError> {
+        self.all(Kind::Run)
+    }
+
+    /// One run by sequence number.
+    pub fn run(&mut self, seq: i64) -> Result<Run, LedgerError> {
+        self.runs()?
+            .into_iter()
+            .find(|(s, _)| *s == seq)
+            .map(|(_, r)| r)
+            .ok_or_else(|| LedgerError::NotFound(format!("no run #{seq} in the ledger")))
+    }
+
+    /// Checks the whole chain; see [`Verification`].
+    pub fn verify(&mut self) -> Result<Verification, LedgerError> {
+        let records = self.records()?;
+        let head = self.head()?;
+        Ok(verify_chain(&records, head.as_ref(), self.key.as_deref()))
+    }
+}
+
+/// Records of one kind from `records`, with their bodies parsed.
+pub fn parse_kind<T: for<'de> Deserialize<'de>>(
+    records: &[Record],
+    kind: Kind,
+) -> Result<Vec<(i64, T)>, LedgerError> {
+    records
+        .iter()
+        .filter(|r| r.kind == kind.as_str())
+        .map(|r| {
+            serde_json::from_str(&r.body)
+                .map(|v| (r.seq, v))
+                .map_err(|e| LedgerError::Body {
+                    seq: r.seq,
+                    message: e.to_string(),
+                })
+        })
+        .collect()
+}
+
+/// Whether the chain head is authenticated.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Authentication {
+    /// A key is configured and the head's MAC matches.
+    Verified,
+    /// No key configured: edits that recompute the whole chain cannot be detected.
+    Unauthenticated,
+    /// A key is configured but the head carries no MAC (written without a key).
+    HeadUnsigned,
+    /// The MAC does not match: the chain was rewritten or the key is wrong.
+    BadMac,
+}
+
+/// The result of `ledger verify`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Verification {
+    pub records: usize,
+    pub ok: bool,
+    /// The first bad record and why, when the chain is broken.
+    pub first_bad: Option<(i64, String)>,
+    pub authentication: Authentication,
+}
+
+/// Verifies `records` (as stored, sorted by seq) against the head and the key.
+pub fn verify_chain(records: &[Record], head: Option<&Head>, key: Option<&[u8]>) -> Verification {
+    let mut prev = chain::GENESIS.to_string();
+    let mut first_bad = None;
+    for (i, r) in records.iter().enumerate() {
+        let expected_seq = i as i64 + 1;
+        let problem = if r.seq > expected_seq {
+            Some((
+                expected_seq,
+                format!(
+                    "record #{expected_seq} is missing (deleted); #{} follows #{}",
+                    r.seq,
+                    expected_seq - 1
+                ),
+            ))
+        } else if r.seq < expected_seq {
+            Some((
+                r.seq,
+                format!(
+                    "record #{} appears again after #{} (inserted or reordered)",
+                    r.seq,
+                    expected_seq - 1
+                ),
+            ))
+        } else if r.prev_hash != prev {
+            Some((r.seq, "its link to the previous record does not match (a record was removed, inserted or reordered here)".to_string()))
+        } else if chain::link(r.seq, &r.kind, &r.created_at, &r.prev_hash, &r.body) != r.hash {
+            Some((
+                r.seq,
+                "its content does not match its hash (edited)".to_string(),
+            ))
+        } else {
+            None
+        };
+        if problem.is_some() {
+            first_bad = problem;
+            break;
+        }
+        prev = r.hash.clone();
+    }
+    let last = records
+        .last()
+        .map(|r| (r.seq, r.hash.clone()))
+        .unwrap_or((0, chain::GENESIS.to_string()));
+    if first_bad.is_none() {
+        match head {
+            Some(h) if h.seq != last.0 || h.hash != last.1 => {
+                first_bad = Some((
+                    h.seq.min(last.0 + 1).max(1),
+                    format!(
+                        "the head says the chain ends at #{} but the records end at #{} (records removed from the end, or appended outside shipcheck)",
+                        h.seq, last.0
+                    ),
+                ));
+            }
+            None if !records.is_empty() => {
+                first_bad = Some((1, "the chain head is missing".into()))
+            }
+            _ => {}
+        }
+    }
+    let authentication = match (key, head.and_then(|h| h.mac.as_deref())) {
+        (None, _) => Authentication::Unauthenticated,
+        (Some(_), None) if records.is_empty() => Authentication::Verified,
+        (Some(_), None) => Authentication::HeadUnsigned,
+        (Some(k), Some(mac)) => {
+            let h = head
+                .map(|h| (h.seq, h.hash.clone()))
+                .unwrap_or(last.clone());
+            if chain::mac_eq(mac, &chain::head_mac(k, h.0, &h.1)) {
+                Authentication::Verified
+            } else {
+                Authentication::BadMac
+            }
+        }
+    };
+    let ok = first_bad.is_none()
+        && matches!(
+            authentication,
+            Authentication::Verified | Authentication::Unauthenticated
+        );
+    Verification {
+        records: records.len(),
+        ok,
+        first_bad,
+        authentication,
+    }
+}
+
+/// Failpoint hook for the kill test (see [`FAILPOINT_SLOW_COMMIT`]).
+fn failpoint_slow_commit() {
+    if let Some(ms) = std::env::var(FAILPOINT_SLOW_COMMIT)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+}
+
+/// Makes sure the folder of a SQLite ledger exists.
+fn ensure_folder(path: &Path) -> Result<(), LedgerError> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => {
+            std::fs::create_dir_all(dir).map_err(|source| LedgerError::Folder {
+                path: dir.to_owned(),
+                source,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Now, as stored in records.
+pub fn now() -> String {
+    jiff::Timestamp::now().to_string()
+}
+
+/// Migrations, in order: (version, SQL for SQLite, SQL for PostgreSQL).
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "CREATE TABLE records (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, created_at TEXT NOT NULL, body TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+     CREATE TABLE head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL, mac TEXT);
+     INSERT INTO head (id, seq, hash, mac) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000', NULL);
+     CREATE TABLE blobs (sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, content BLOB NOT NULL);",
+    "CREATE TABLE records (seq BIGINT PRIMARY KEY, kind TEXT NOT NULL, created_at TEXT NOT NULL, body TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+     CREATE TABLE head (id INTEGER PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL, hash TEXT NOT NULL, mac TEXT);
+     INSERT INTO head (id, seq, hash, mac) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000', NULL);
+     CREATE TABLE blobs (sha256 TEXT PRIMARY KEY, size BIGINT NOT NULL, content BYTEA NOT NULL);",
+)];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chain(n: i64) -> (Vec<Record>, Head) {
+        let mut prev = chain::GENESIS.to_string();
+        let mut out = Vec::new();
+        for seq in 1..=n {
+            let body = format!("{{\"n\":{seq}}}");
+            let hash = chain::link(seq, "run", "t", &prev, &body);
+            out.push(Record {
+                seq,
+                kind: "run".into(),
+                created_at: "t".into(),
+                body,
+                prev_hash: prev.clone(),
+                hash: hash.clone(),
+            });
+            prev = hash;
+        }
+        let head = Head {
+            seq: n,
+            hash: prev.clone(),
+            mac: Some(chain::head_mac(b"k", n, &prev)),
+        };
+        (out, head)
+    }
+
+    #[test]
+    fn detects_every_kind_of_tampering() {
+        let (rs, head) = chain(5);
+        assert!(verify_chain(&rs, Some(&head), Some(b"k")).ok);
+        assert_eq!(
+            verify_chain(&rs, Some(&head), None).authentication,
+            Authentication::Unauthenticated
+        );
+        let mut edited = rs.clone();
+        edited[2].body = "{\"n\":99}".into();
+        assert_eq!(
+            verify_chain(&edited, Some(&head), None)
+                .first_bad
+                .unwrap()
+                .0,
+            3
+        );
+        let mut deleted = rs.clone();
+        deleted.remove(1);
+        assert_eq!(
+            verify_chain(&deleted, Some(&head), None)
+                .first_bad
+                .unwrap()
+                .0,
+            2
+        );
+        // Reordering in a table swaps the sequence numbers of two records.
+        let mut reordered = rs.clone();
+        reordered.swap(1, 2);
+        reordered[1].seq = 2;
+        reordered[2].seq = 3;
+        assert_eq!(
+            verify_chain(&reordered, Some(&head), None)
+                .first_bad
+                .unwrap()
+                .0,
+            2
+        );
+        let mut truncated = rs.clone();
+        truncated.pop();
+        assert!(!verify_chain(&truncated, Some(&head), None).ok);
+        // A rewrite that recomputes the chain passes without a key, not with one.
+        let (mut rewritten, _) = chain(5);
+        rewritten[4].body = "{\"n\":\"forged\"}".into();
+        let prev = rewritten[3].hash.clone();
+        rewritten[4].hash = chain::link(5, "run", "t", &prev, &rewritten[4].body);
+        let forged_head = Head {
+            seq: 5,
+            hash: rewritten[4].hash.clone(),
+            mac: head.mac.clone(),
+        };
+        assert!(verify_chain(&rewritten, Some(&forged_head), None).ok);
+        let v = verify_chain(&rewritten, Some(&forged_head), Some(b"k"));
+        assert_eq!((v.ok, v.authentication), (false, Authentication::BadMac));
+    }
+}

@@ -1,0 +1,145 @@
+//! `command` probe: runs a program with an argv (never through a shell), bounded in time
+//! and in the bytes of output kept, and reports its exit code and output.
+
+use shipcheck_core::spec::command::*;
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use super::{Finding, Observation, ProbeCtx};
+use shipcheck_core::duration::Span;
+
+/// Output kept per stream; the rest is read and dropped so the child never blocks.
+const MAX_OUTPUT: usize = 1024 * 1024;
+
+impl crate::Observe for CommandProbe {
+    fn observe(&self, ctx: &ProbeCtx) -> Result<Observation, String> {
+        let argv: Vec<String> = self
+            .argv
+            .iter()
+            .map(|a| ctx.expand(a))
+            .collect::<Result<_, _>>()?;
+        let (program, args) = argv.split_first().ok_or("`argv` is empty")?;
+        let cwd = match &self.cwd {
+            Some(c) => ctx.path(c)?,
+            None => ctx.base_dir.clone(),
+        };
+        let timeout = self.timeout.map_or(Duration::from_secs(10), |s| s.0);
+        let shown = format!("command {}", shell_words(&argv));
+        let mut child = Command::new(program)
+            .args(args)
+            .current_dir(&cwd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run `{program}`: {e}"))?;
+        let out_reader = reader(child.stdout.take());
+        let err_reader = reader(child.stderr.take());
+        let started = Instant::now();
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if started.elapsed() >= timeout => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(format!(
+                        "{shown} did not finish within {} and was killed",
+                        Span(timeout)
+                    ));
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+                Err(e) => return Err(format!("waiting for {shown}: {e}")),
+            }
+        };
+        let stdout = out_reader.join().unwrap_or_default();
+        let stderr = err_reader.join().unwrap_or_default();
+        let code = status.code();
+        let captured = match self.capture {
+            Capture::Stdout => stdout.clone(),
+            Capture::Stderr => stderr.clone(),
+            Capture::Combined => format!("{stdout}{stderr}"),
+        };
+        let value = match self.output {
+            Output::Text => json!(captured.trim_end()),
+            Output::Json => serde_json::from_str(&captured).map_err(|e| {
+                format!(
+                    "{shown} did not print JSON (line {}, column {}: {e})",
+                    e.line(),
+                    e.column()
+                )
+            })?,
+        };
+        let mut obs = Observation::new(value, shown);
+        match self.exit_code.unwrap_or(ExitCode::Code(0)) {
+            ExitCode::Code(want) => obs.findings.push(Finding::new(
+                code == Some(want),
+                format!("exit code {want}"),
+                match code {
+                    Some(c) => format!("exit code {c}"),
+                    None => "killed by a signal".to_string(),
+                },
+            )),
+            ExitCode::Any(_) => {}
+        }
+        if code != Some(0) && !stderr.trim().is_empty() {
+            let tail: String = stderr
+                .trim()
+                .lines()
+                .last()
+                .unwrap_or("")
+                .chars()
+                .take(200)
+                .collect();
+            obs.findings
+                .push(Finding::new(true, "stderr (last line)", tail));
+        }
+        Ok(obs)
+    }
+}
+
+fn reader<R: Read + Send + 'static>(stream: Option<R>) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let Some(mut stream) = stream else {
+            return String::new();
+        };
+        let mut kept = Vec::new();
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = stream.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            let room = MAX_OUTPUT.saturating_sub(kept.len());
+            kept.extend_from_slice(&buf[..n.min(room)]);
+        }
+        String::from_utf8_lossy(&kept).into_owned()
+    })
+}
+
+/// argv shown as a copy-pastable line (for evidence only; never executed).
+fn shell_words(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| {
+            if !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c))
+            {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn quotes_for_display() {
+        let argv = vec!["echo".to_string(), "a b".to_string(), "it's".to_string()];
+        assert_eq!(super::shell_words(&argv), "echo 'a b' 'it'\\''s'");
+    }
+}

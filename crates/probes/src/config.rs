@@ -1,0 +1,364 @@
+//! `config` probe: reads a structured config file (JSON, JSON5, YAML, TOML, .env, INI)
+//! and selects a value with a jq query. JSON5 strings get SecureClaw-style `${VAR}`
+//! substitution from the environment (or an env file), as the service itself does.
+
+use shipcheck_core::spec::config::*;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::{FileLocation, Observation, ProbeCtx};
+
+/// A parsed config file, shared between the items that read it.
+#[derive(Clone, Debug)]
+pub struct Document {
+    pub value: Arc<Value>,
+    pub text: Arc<String>,
+    /// The file does not exist (only cached for `if_missing: null|fail`).
+    pub missing: bool,
+}
+
+impl crate::Observe for ConfigProbe {
+    fn observe(&self, ctx: &ProbeCtx) -> Result<Observation, String> {
+        let path = ctx.path(&self.path)?;
+        let shown = path.display().to_string();
+        let format = match self.format {
+            Some(f) => f,
+            None => guess_format(&path).ok_or_else(|| {
+                format!("cannot tell the format of {shown} from its name; set `format:` (json, json5, yaml, toml, env, ini)")
+            })?,
+        };
+        let substitute = self.substitute_env.unwrap_or(format == Format::Json5);
+        let env_file = match &self.env_file {
+            Some(t) => Some(ctx.path(t)?),
+            None => None,
+        };
+        let key = format!("{shown}\0{format:?}\0{substitute}\0{env_file:?}");
+        let doc = ctx
+            .cache
+            .document(key, || load(&path, format, substitute, env_file.as_deref()))?;
+        let query = self.query();
+        let mut obs = Observation::new(Value::Null, format!("config {shown}"));
+        obs.query = Some(query.to_string());
+        obs.secret_hint = super::looks_secret(query);
+        if doc.missing {
+            match self.if_missing {
+                IfMissing::Error => return Err(format!("config file {shown} does not exist")),
+                IfMissing::Fail => {
+                    obs.findings.push(super::Finding::new(
+                        false,
+                        "config file exists",
+                        "not found",
+                    ));
+                    return Ok(obs);
+                }
+                IfMissing::Null => obs.source = format!("config {shown} (missing: defaults)"),
+            }
+        }
+        obs.value = shipcheck_core::jq::first(query, &doc.value)?;
+        obs.location = Some(FileLocation {
+            path: shown,
+            line: if doc.missing {
+                None
+            } else {
+                line_of_path(&doc.text, query)
+            },
+        });
+        Ok(obs)
+    }
+}
+
+/// Guesses a format from the file name.
+pub fn guess_format(path: &Path) -> Option<Format> {
+    let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+    if name == ".env" || name.starts_with(".env.") || name.ends_with(".env") {
+        return Some(Format::Env);
+    }
+    match path
+        .extension()?
+        .to_string_lossy()
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "json" => Some(Format::Json),
+        "json5" => Some(Format::Json5),
+        "yaml" | "yml" => Some(Format::Yaml),
+        "toml" => Some(Format::Toml),
+        "ini" | "cfg" | "conf" => Some(Format::Ini),
+        _ => None,
+    }
+}
+
+fn load(
+    path: &Path,
+    format: Format,
+    substitute: bool,
+    env_file: Option<&Path>,
+) -> Result<Document, String> {
+    let shown = path.display();
+    let bytes = match super::read_bounded(path, super::MAX_FILE_BYTES) {
+        Ok(b) => b,
+        Err(_) if !path.exists() => {
+            return Ok(Document {
+                value: Arc::new(Value::Null),
+                text: Arc::default(),
+                missing: true,
+            });
+        }
+        Err(e) => return Err(e),
+    };
+    let text = String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "{shown} is not a {format:?} config file: it is not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        )
+    })?;
+    if text.contains('\0') {
+        return Err(format!(
+            "{shown} is not a {format:?} config file: it contains NUL bytes (a binary file?)"
+        ));
+    }
+    let mut value = parse(&text, format)
+        .map_err(|e| format!("{shown}: invalid {}: {e}", format_name(format)))?;
+    if substitute {
+        let env = match env_file {
+            Some(p) => Some(super::env::read_env_file(p)?),
+            None => None,
+        };
+        substitute_env(&mut value, "", env.as_ref()).map_err(|e| format!("{shown}: {e}"))?;
+    }
+    Ok(Document {
+        value: Arc::new(value),
+        text: Arc::new(text),
+        missing: false,
+    })
+}
+
+fn format_name(f: Format) -> &'static str {
+    match f {
+        Format::Json => "JSON",
+        Format::Json5 => "JSON5",
+        Format::Yaml => "YAML",
+        Format::Toml => "TOML",
+        Format::Env => "env file",
+        Format::Ini => "INI",
+    }
+}
+
+/// Parses text in a format into a JSON value; errors carry the parser's line and column.
+pub fn parse(text: &str, format: Format) -> Result<Value, String> {
+    match format {
+        Format::Json => serde_json::from_str(text)
+            .map_err(|e| format!("line {}, column {}: {e}", e.line(), e.column())),
+        Format::Json5 => {
+            json5::from_str(text).map_err(|e| shipcheck_core::diag::one_line(&e.to_string()))
+        }
+        Format::Yaml => {
+            if text.trim().is_empty() {
+                return Ok(Value::Null);
+            }
+            serde_saphyr::from_str::<Value>(text).map_err(|e| {
+                let at = e
+                    .location()
+                    .map(|l| format!("line {}, column {}: ", l.line(), l.column()))
+                    .unwrap_or_default();
+                format!(
+                    "{at}{}",
+                    shipcheck_core::diag::one_line(&e.without_snippet().to_string())
+                )
+            })
+        }
+        Format::Toml => toml::from_str::<Value>(text)
+            .map_err(|e| shipcheck_core::diag::one_line(&e.to_string())),
+        Format::Env => super::env::parse_env(text)
+            .map(|m| Value::Object(m.into_iter().map(|(k, v)| (k, Value::String(v))).collect())),
+        Format::Ini => parse_ini(text),
+    }
+}
+
+fn parse_ini(text: &str) -> Result<Value, String> {
+    let ini = ini::Ini::load_from_str(text)
+        .map_err(|e| shipcheck_core::diag::one_line(&e.to_string()))?;
+    let mut root = Map::new();
+    for (section, props) in ini.iter() {
+        let mut obj = Map::new();
+        for (k, v) in props.iter() {
+            obj.insert(k.to_string(), Value::String(v.to_string()));
+        }
+        match section {
+            None => root.extend(obj),
+            Some(name) => {
+                root.insert(name.to_string(), Value::Object(obj));
+            }
+        }
+    }
+    Ok(Value::Object(root))
+}
+
+/// SecureClaw semantics: `${UPPER_CASE}` in strings is replaced, a missing variable is an
+/// error naming the config path, and `$${X}` stays a literal `${X}`.
+fn substitute_env(
+    value: &mut Value,
+    at: &str,
+    env: Option<&BTreeMap<String, String>>,
+) -> Result<(), String> {
+    match value {
+        Value::String(s) if s.contains("${") => {
+            *s = substitute_str(s, at, env)?;
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter_mut().enumerate() {
+                substitute_env(v, &format!("{at}[{i}]"), env)?;
+            }
+        }
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                substitute_env(v, &format!("{at}.{k}"), env)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn substitute_str(
+    s: &str,
+    at: &str,
+    env: Option<&BTreeMap<String, String>>,
+) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        if let Some(t) = tail.strip_prefix("$${") {
+            out.push_str("${");
+            rest = t;
+            continue;
+        }
+        if let Some(t) = tail.strip_prefix("${")
+            && let Some(end) = t.find('}')
+        {
+            let name = &t[..end];
+            let valid = !name.is_empty()
+                && name
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_uppercase() || c == '_')
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+            if valid {
+                let v = match env {
+                    Some(m) => m.get(name).cloned(),
+                    None => std::env::var(name).ok(),
+                };
+                match v {
+                    Some(v) => out.push_str(&v),
+                    None => {
+                        return Err(format!(
+                            "missing env var \"{name}\" referenced at config path: {}",
+                            at.trim_start_matches('.')
+                        ));
+                    }
+                }
+                rest = &t[end + 1..];
+                continue;
+            }
+        }
+        out.push('$');
+        rest = &tail[1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Best-effort line of the value a simple path query (`.a.b.c`) selects, for evidence.
+fn line_of_path(text: &str, query: &str) -> Option<usize> {
+    let q = query.split("//").next()?.trim();
+    let keys: Vec<&str> = q.strip_prefix('.')?.split('.').collect();
+    if keys.is_empty()
+        || keys.iter().any(|k| {
+            k.is_empty()
+                || !k
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        })
+    {
+        return None;
+    }
+    let mut from = 0;
+    for key in keys {
+        let patterns = [
+            format!("\"{key}\""),
+            format!("'{key}'"),
+            format!("{key}:"),
+            format!("{key} ="),
+            format!("{key}="),
+        ];
+        let (found, len) = patterns
+            .iter()
+            .filter_map(|p| text[from..].find(p.as_str()).map(|i| (from + i, p.len())))
+            .filter(|&(i, _)| i == 0 || !text.as_bytes()[i - 1].is_ascii_alphanumeric())
+            .min()?;
+        from = found + len;
+    }
+    Some(super::file::line_of(text, from))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_format() {
+        assert_eq!(parse("{\"a\": 1}", Format::Json).unwrap()["a"], 1);
+        let j5 = "{ // comment\n a: 'x', b: [1,2,], }";
+        assert_eq!(parse(j5, Format::Json5).unwrap()["b"][1], 2);
+        assert_eq!(
+            parse("a:\n  b: true\n", Format::Yaml).unwrap()["a"]["b"],
+            true
+        );
+        assert_eq!(parse("[s]\nk = 3\n", Format::Toml).unwrap()["s"]["k"], 3);
+        assert_eq!(
+            parse("export K=\"v w\"\n# c\n", Format::Env).unwrap()["K"],
+            "v w"
+        );
+        assert_eq!(
+            parse("top=1\n[db]\nhost = h\n", Format::Ini).unwrap()["db"]["host"],
+            "h"
+        );
+        let e = parse("{\"a\": }", Format::Json).unwrap_err();
+        assert!(e.contains("line 1"), "{e}");
+    }
+
+    #[test]
+    fn env_substitution_like_secureclaw() {
+        let mut env = BTreeMap::new();
+        env.insert("TOKEN".to_string(), "abc".to_string());
+        let mut v =
+            serde_json::json!({"g": {"t": "${TOKEN}", "esc": "$${TOKEN}", "lower": "${lower}"}});
+        substitute_env(&mut v, "", Some(&env)).unwrap();
+        assert_eq!(v["g"]["t"], "abc");
+        assert_eq!(v["g"]["esc"], "${TOKEN}");
+        assert_eq!(v["g"]["lower"], "${lower}");
+        let mut v = serde_json::json!({"g": {"t": "${NOPE}"}});
+        let e = substitute_env(&mut v, "", Some(&env)).unwrap_err();
+        assert!(e.contains("\"NOPE\"") && e.contains("g.t"), "{e}");
+    }
+
+    #[test]
+    fn finds_lines_of_simple_paths() {
+        let text = "{\n  gateway: {\n    auth: {\n      token: 'x',\n    },\n  },\n}\n";
+        assert_eq!(line_of_path(text, ".gateway.auth.token"), Some(4));
+        assert_eq!(line_of_path(text, ".gateway.nope"), None);
+        assert_eq!(line_of_path(text, "[.a]"), None);
+        assert_eq!(line_of_path("{\"ключ\": {\"a\": 1}}", ".ключ.a"), None);
+        assert_eq!(
+            line_of_path("{\n\"k\": \"ключ\",\n\"a\": 1}", ".a"),
+            Some(3)
+        );
+    }
+}

@@ -1,0 +1,125 @@
+//! `env` probe: an environment variable of the shipcheck process, or of an env file
+//! (the file a service is started with), and the dotenv parser the config probe shares.
+
+use shipcheck_core::spec::env::*;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::{FileLocation, Observation, ProbeCtx};
+
+impl crate::Observe for EnvProbe {
+    fn observe(&self, ctx: &ProbeCtx) -> Result<Observation, String> {
+        let name = ctx.expand(&self.name)?;
+        let mut obs = match &self.file {
+            Some(file) => {
+                let path = ctx.path(file)?;
+                let text = read_text(&path)?;
+                let vars = parse_env(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+                let mut obs = Observation::new(
+                    vars.get(&name)
+                        .map_or(Value::Null, |v| Value::String(v.clone())),
+                    format!("env {name} in {}", path.display()),
+                );
+                obs.location = Some(FileLocation {
+                    path: path.display().to_string(),
+                    line: line_of_key(&text, &name),
+                });
+                obs
+            }
+            None => Observation::new(
+                std::env::var(&name).map_or(Value::Null, Value::String),
+                format!("env {name} (process environment)"),
+            ),
+        };
+        obs.secret_hint = super::looks_secret(&name);
+        Ok(obs)
+    }
+}
+
+/// Reads a text file of at most `MAX_FILE_BYTES`.
+pub(crate) fn read_text(path: &Path) -> Result<String, String> {
+    let bytes = super::read_bounded(path, super::MAX_FILE_BYTES)?;
+    String::from_utf8(bytes)
+        .map_err(|_| format!("{} is not UTF-8 text; is it a binary file?", path.display()))
+}
+
+/// Reads and parses an env file.
+pub fn read_env_file(path: &Path) -> Result<BTreeMap<String, String>, String> {
+    parse_env(&read_text(path)?).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Parses dotenv syntax: `KEY=value`, optional `export `, quotes, `#` comments.
+pub fn parse_env(text: &str) -> Result<BTreeMap<String, String>, String> {
+    let mut out = BTreeMap::new();
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line).trim_start();
+        let Some((key, value)) = line.split_once('=') else {
+            return Err(format!("line {}: expected KEY=VALUE", n + 1));
+        };
+        let key = key.trim();
+        if key.is_empty()
+            || !key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        {
+            return Err(format!(
+                "line {}: `{}` is not a variable name",
+                n + 1,
+                key.chars().take(40).collect::<String>()
+            ));
+        }
+        let value = value.trim();
+        let value = if let Some(inner) = value
+            .strip_prefix('"')
+            .and_then(|v| v.rsplit_once('"'))
+            .map(|(a, _)| a)
+        {
+            inner.replace("\\n", "\n").replace("\\\"", "\"")
+        } else if let Some(inner) = value
+            .strip_prefix('\'')
+            .and_then(|v| v.rsplit_once('\''))
+            .map(|(a, _)| a)
+        {
+            inner.to_string()
+        } else {
+            // Unquoted: a ` #` starts a comment.
+            value.split(" #").next().unwrap_or("").trim().to_string()
+        };
+        out.insert(key.to_string(), value);
+    }
+    Ok(out)
+}
+
+fn line_of_key(text: &str, key: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start();
+            let l = l.strip_prefix("export ").unwrap_or(l).trim_start();
+            l.strip_prefix(key)
+                .is_some_and(|r| r.trim_start().starts_with('='))
+        })
+        .map(|i| i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dotenv_syntax() {
+        let m =
+            parse_env("A=1\nexport B='two words'\nC=\"q\\\"x\" \nD=val # note\n\n# c\n").unwrap();
+        assert_eq!(m["A"], "1");
+        assert_eq!(m["B"], "two words");
+        assert_eq!(m["C"], "q\"x");
+        assert_eq!(m["D"], "val");
+        assert!(parse_env("JUSTTEXT\n").unwrap_err().contains("line 1"));
+        assert_eq!(line_of_key("A=1\nexport B=2\n", "B"), Some(2));
+    }
+}

@@ -1,0 +1,245 @@
+//! `file` probe: existence, type, permission bits, owner, size, executable bit, content
+//! regex, and the age of the newest entry in a directory (for backups).
+
+use shipcheck_core::spec::file::*;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::time::SystemTime;
+
+use serde_json::json;
+
+use super::{Finding, Observation, ProbeCtx};
+use shipcheck_core::duration::Span;
+
+impl crate::Observe for FileProbe {
+    fn observe(&self, ctx: &ProbeCtx) -> Result<Observation, String> {
+        let path = ctx.path(&self.path)?;
+        let shown = path.display().to_string();
+        let mut obs = Observation::new(
+            json!({"path": shown, "exists": false}),
+            format!("file {shown}"),
+        );
+        obs.location = Some(super::FileLocation {
+            path: shown.clone(),
+            line: None,
+        });
+        let want_exists = self.exists.unwrap_or(true);
+        let link_meta = match std::fs::symlink_metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                obs.findings.push(Finding::new(
+                    !want_exists,
+                    if want_exists {
+                        "exists"
+                    } else {
+                        "does not exist"
+                    },
+                    "not found",
+                ));
+                return Ok(obs);
+            }
+            Err(e) => return Err(format!("cannot inspect {shown}: {e}")),
+        };
+        if !want_exists {
+            obs.findings
+                .push(Finding::new(false, "does not exist", "exists"));
+        }
+        let kind = if link_meta.file_type().is_symlink() {
+            FileKind::Symlink
+        } else if link_meta.is_dir() {
+            FileKind::Dir
+        } else {
+            FileKind::File
+        };
+        // Facts below describe the target of a symlink, as a service opening it would see.
+        let meta = std::fs::metadata(&path).unwrap_or(link_meta);
+        let mode = meta.permissions().mode() & 0o7777;
+        let owner = user_name(meta.uid());
+        let mut facts = json!({
+            "path": shown,
+            "exists": true,
+            "type": kind_name(kind),
+            "mode": format!("{mode:04o}"),
+            "uid": meta.uid(),
+            "owner": owner.clone().unwrap_or_else(|| meta.uid().to_string()),
+            "size": meta.len(),
+            "executable": mode & 0o100 != 0,
+        });
+        if let Some(want) = self.kind {
+            obs.findings.push(Finding::new(
+                want == kind
+                    || (want != FileKind::Symlink
+                        && kind == FileKind::Symlink
+                        && target_kind(&meta) == want),
+                format!("type {}", kind_name(want)),
+                kind_name(kind),
+            ));
+        }
+        if let Some(max) = &self.mode_max {
+            let max_bits = parse_mode(&max.value).unwrap_or(0);
+            let extra = mode & !max_bits;
+            obs.findings.push(Finding::new(
+                extra == 0,
+                format!("mode at most {:04o}", max_bits),
+                if extra == 0 {
+                    format!("{mode:04o}")
+                } else {
+                    format!("{mode:04o} (extra bits {extra:04o})")
+                },
+            ));
+        }
+        if let Some(want) = &self.owner {
+            let ok = owner.as_deref() == Some(want.as_str())
+                || want.parse::<u32>().ok() == Some(meta.uid());
+            let seen = owner
+                .clone()
+                .unwrap_or_else(|| format!("uid {}", meta.uid()));
+            obs.findings
+                .push(Finding::new(ok, format!("owner {want}"), seen));
+        }
+        if let Some(min) = self.min_size {
+            obs.findings.push(Finding::new(
+                meta.len() >= min,
+                format!("size ≥ {min} bytes"),
+                format!("{} bytes", meta.len()),
+            ));
+        }
+        if let Some(max) = self.max_size {
+            obs.findings.push(Finding::new(
+                meta.len() <= max,
+                format!("size ≤ {max} bytes"),
+                format!("{} bytes", meta.len()),
+            ));
+        }
+        if let Some(want) = self.executable {
+            let is = mode & 0o100 != 0;
+            obs.findings.push(Finding::new(
+                is == want,
+                if want { "executable" } else { "not executable" },
+                format!("mode {mode:04o}"),
+            ));
+        }
+        if let Some(max_age) = self.newest_max_age {
+            let newest = newest_entry(&path)?;
+            match newest {
+                Some((name, age)) => {
+                    facts["newest"] = json!(name);
+                    facts["newest_age_seconds"] = json!(age.as_secs());
+                    obs.findings.push(Finding::new(
+                        age <= max_age.0,
+                        format!("newest entry younger than {max_age}"),
+                        format!(
+                            "{name} is {}",
+                            Span(std::time::Duration::from_secs(age.as_secs())).approx()
+                        ),
+                    ));
+                }
+                None => obs.findings.push(Finding::new(
+                    false,
+                    format!("newest entry younger than {max_age}"),
+                    "the directory is empty",
+                )),
+            }
+        }
+        if self.contains.is_some() || self.not_contains.is_some() {
+            let bytes = super::read_bounded(&path, super::MAX_FILE_BYTES)?;
+            let text = String::from_utf8_lossy(&bytes);
+            for (re, must) in [(&self.contains, true), (&self.not_contains, false)] {
+                let Some(re) = re else { continue };
+                let pattern = ctx.expand(re)?;
+                let rx = regex::Regex::new(&pattern).map_err(|e| {
+                    format!(
+                        "invalid regex: {}",
+                        shipcheck_core::diag::one_line(&e.to_string())
+                    )
+                })?;
+                let hit = rx.find(&text).map(|m| line_of(&text, m.start()));
+                if let (Some(line), Some(loc)) = (hit, obs.location.as_mut())
+                    && loc.line.is_none()
+                {
+                    loc.line = Some(line);
+                }
+                let observed = match hit {
+                    Some(line) => format!("matches at line {line}"),
+                    None => "no match".to_string(),
+                };
+                obs.findings.push(Finding::new(
+                    hit.is_some() == must,
+                    format!(
+                        "content {} /{}/",
+                        if must { "matches" } else { "does not match" },
+                        re.value
+                    ),
+                    observed,
+                ));
+            }
+        }
+        obs.value = facts;
+        Ok(obs)
+    }
+}
+
+fn kind_name(k: FileKind) -> &'static str {
+    match k {
+        FileKind::File => "file",
+        FileKind::Dir => "dir",
+        FileKind::Symlink => "symlink",
+    }
+}
+
+fn target_kind(meta: &std::fs::Metadata) -> FileKind {
+    if meta.is_dir() {
+        FileKind::Dir
+    } else {
+        FileKind::File
+    }
+}
+
+fn newest_entry(dir: &std::path::Path) -> Result<Option<(String, std::time::Duration)>, String> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+    let now = SystemTime::now();
+    let mut newest: Option<(String, SystemTime)> = None;
+    for entry in entries.take(100_000).flatten() {
+        let Ok(meta) = entry.metadata() else { continue };
+        let Ok(modified) = meta.modified() else {
+            continue;
+        };
+        if newest.as_ref().is_none_or(|(_, t)| modified > *t) {
+            newest = Some((entry.file_name().to_string_lossy().into_owned(), modified));
+        }
+    }
+    Ok(newest.map(|(name, t)| (name, now.duration_since(t).unwrap_or_default())))
+}
+
+/// Name of a uid from /etc/passwd (no libc lookups: works the same in static builds).
+fn user_name(uid: u32) -> Option<String> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut parts = line.split(':');
+        let name = parts.next()?;
+        let id: u32 = parts.nth(1)?.parse().ok()?;
+        (id == uid).then(|| name.to_string())
+    })
+}
+
+pub(crate) fn line_of(text: &str, byte: usize) -> usize {
+    text[..byte.min(text.len())]
+        .bytes()
+        .filter(|b| *b == b'\n')
+        .count()
+        + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes() {
+        assert_eq!(parse_mode("0600"), Some(0o600));
+        assert_eq!(parse_mode("0o755"), Some(0o755));
+        assert_eq!(parse_mode("600"), Some(0o600));
+        assert_eq!(parse_mode("0900"), None);
+        assert_eq!(parse_mode("rw-"), None);
+    }
+}

@@ -1,0 +1,540 @@
+//! `tls` probe: which protocol versions and weak cipher suites a server *accepts* (asked
+//! with hand-built ClientHellos, see [`hello`]), and the certificate it serves: trust
+//! (rustls/webpki against system roots or a CA file), hostname, validity, days left, key,
+//! signature algorithm ([`cert`]).
+
+pub mod cert;
+pub mod hello;
+
+use std::collections::BTreeMap;
+use std::io::ErrorKind;
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rustls::client::danger::ServerCertVerifier;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use serde::Serialize;
+
+use super::{Finding, Observation, ProbeCtx};
+use hello::{Answer, Class, Version};
+use shipcheck_core::spec::tls::*;
+use shipcheck_net::{Capture, provider, roots};
+
+/// Where to connect and what name to ask for.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub host: String,
+    pub port: u16,
+    /// Name sent as SNI and checked against the certificate (default: `host`).
+    pub sni: Option<String>,
+    /// Connect here instead of resolving `host` (like curl's `--resolve`).
+    pub address: Option<IpAddr>,
+    pub ca_file: Option<PathBuf>,
+    pub timeout: Duration,
+}
+
+impl Target {
+    pub fn name(&self) -> &str {
+        self.sni.as_deref().unwrap_or(&self.host)
+    }
+
+    /// The socket address to connect to.
+    pub fn socket(&self) -> Result<SocketAddr, String> {
+        if let Some(ip) = self.address {
+            return Ok(SocketAddr::new(ip, self.port));
+        }
+        let host = self.host.trim_start_matches('[').trim_end_matches(']');
+        (host, self.port)
+            .to_socket_addrs()
+            .map_err(|e| format!("cannot resolve {}: {e}", self.host))?
+            .next()
+            .ok_or_else(|| format!("{} resolves to no address", self.host))
+    }
+}
+
+/// What to scan.
+#[derive(Clone, Copy, Debug)]
+pub struct Scope {
+    pub protocols: bool,
+    pub ciphers: bool,
+    pub certificate: bool,
+}
+
+/// Everything a scan saw.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct TlsReport {
+    pub target: String,
+    pub address: String,
+    pub sni: String,
+    /// `tls1.0` … `tls1.3` → accepted; absent when not asked.
+    pub protocols: BTreeMap<String, bool>,
+    /// Protocol and suite rustls negotiated (TLS 1.2+).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub negotiated: Option<String>,
+    /// Accepted TLS ≤ 1.2 suites outside Mozilla "intermediate" (CBC, static RSA...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weak_ciphers: Option<Vec<String>>,
+    /// Accepted NULL, anonymous, EXPORT, RC4, DES and 3DES suites.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub insecure_ciphers: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<cert::CertFacts>,
+    /// Whether the served chain verifies to the trust anchors (time and name aside).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trusted: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trust_error: Option<String>,
+    /// The chain ends in a certificate whose issuer was not sent and is not trusted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain_incomplete: Option<bool>,
+    /// Parts that could not be checked, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+/// Scans one target. An unreachable target is an `Err`.
+pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
+    let addr = target.socket()?;
+    // Fail fast and clearly when nothing listens.
+    TcpStream::connect_timeout(&addr, target.timeout).map_err(|e| {
+        format!(
+            "cannot connect to {}:{} ({addr}): {e}",
+            target.host, target.port
+        )
+    })?;
+    let mut report = TlsReport {
+        target: format!("{}:{}", target.host, target.port),
+        address: addr.to_string(),
+        sni: target.name().to_string(),
+        protocols: BTreeMap::new(),
+        negotiated: None,
+        weak_ciphers: None,
+        insecure_ciphers: None,
+        certificate: None,
+        trusted: None,
+        trust_error: None,
+        chain_incomplete: None,
+        errors: Vec::new(),
+    };
+    let all: Vec<u16> = hello::SUITES.iter().map(|s| s.id).collect();
+    let mut legacy_accepted = Vec::new();
+    if scope.protocols || scope.ciphers {
+        for v in [Version::Tls10, Version::Tls11, Version::Tls12] {
+            match hello::ask(addr, v, &all, Some(target.name()), target.timeout) {
+                Ok(Answer::Accepted { version, .. }) => {
+                    let ok = version == v.wire();
+                    if ok {
+                        legacy_accepted.push(v);
+                    }
+                    report.protocols.insert(proto_key(v).into(), ok);
+                }
+                Ok(Answer::Refused(_)) => {
+                    report.protocols.insert(proto_key(v).into(), false);
+                }
+                Err(e) => report.errors.push(format!("{}: {e}", v.name())),
+            }
+        }
+    }
+    if scope.protocols || scope.certificate {
+        match handshake(addr, target, &[&rustls::version::TLS13]) {
+            Ok((_, negotiated)) => {
+                report.protocols.insert("tls1.3".into(), true);
+                report.negotiated.get_or_insert(negotiated);
+            }
+            Err(HandshakeError::Refused(_)) => {
+                report.protocols.insert("tls1.3".into(), false);
+            }
+            Err(HandshakeError::Io(e)) => report.errors.push(format!("TLS 1.3: {e}")),
+        }
+    }
+    if scope.ciphers {
+        let (mut weak, mut insecure) = (Vec::new(), Vec::new());
+        for &v in legacy_accepted.iter().rev() {
+            for (class, found) in [(Class::Insecure, &mut insecure), (Class::Weak, &mut weak)] {
+                let mut offer: Vec<u16> = hello::SUITES
+                    .iter()
+                    .filter(|s| s.class == class && !found.contains(&s.name.to_string()))
+                    .map(|s| s.id)
+                    .collect();
+                for _ in 0..=offer.len() {
+                    if offer.is_empty() {
+                        break;
+                    }
+                    match hello::ask(addr, v, &offer, Some(target.name()), target.timeout) {
+                        Ok(Answer::Accepted { version, suite })
+                            if version == v.wire() && offer.contains(&suite) =>
+                        {
+                            found.push(
+                                hello::suite(suite).map_or_else(
+                                    || format!("0x{suite:04X}"),
+                                    |s| s.name.to_string(),
+                                ),
+                            );
+                            offer.retain(|s| *s != suite);
+                        }
+                        Ok(_) => break,
+                        Err(e) => {
+                            report
+                                .errors
+                                .push(format!("cipher scan at {}: {e}", v.name()));
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        report.weak_ciphers = Some(weak);
+        report.insecure_ciphers = Some(insecure);
+    }
+    if scope.certificate {
+        match handshake(
+            addr,
+            target,
+            &[&rustls::version::TLS13, &rustls::version::TLS12],
+        ) {
+            Ok((chain, negotiated)) => {
+                report.negotiated = Some(negotiated);
+                certificate(&mut report, target, &chain);
+            }
+            Err(e) => report
+                .errors
+                .push(format!("certificate: no TLS 1.2+ handshake: {}", e.text())),
+        }
+    }
+    Ok(report)
+}
+
+fn proto_key(v: Version) -> &'static str {
+    match v {
+        Version::Tls10 => "tls1.0",
+        Version::Tls11 => "tls1.1",
+        Version::Tls12 => "tls1.2",
+    }
+}
+
+fn certificate(report: &mut TlsReport, target: &Target, chain: &[Vec<u8>]) {
+    let now = jiff::Timestamp::now().as_second();
+    match cert::facts(chain, target.name(), now) {
+        Ok(facts) => {
+            let (trusted, error) = trust(target, chain, &facts);
+            report.chain_incomplete = Some(
+                !trusted
+                    && error.as_deref() == Some("unknown issuer")
+                    && cert::ends_without_issuer(chain),
+            );
+            report.trusted = Some(trusted);
+            report.trust_error = error;
+            report.certificate = Some(facts);
+        }
+        Err(e) => report.errors.push(e),
+    }
+}
+
+/// Verifies the chain to the trust anchors at a time inside the leaf's validity and for a
+/// name the leaf holds, so that "untrusted" is not confused with expired or wrong host.
+fn trust(target: &Target, chain: &[Vec<u8>], facts: &cert::CertFacts) -> (bool, Option<String>) {
+    let roots = match roots(target.ca_file.as_deref()) {
+        Ok(r) => r,
+        Err(e) => return (false, Some(e)),
+    };
+    let verifier = match rustls::client::WebPkiServerVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider(),
+    )
+    .build()
+    {
+        Ok(v) => v,
+        Err(e) => return (false, Some(e.to_string())),
+    };
+    let certs: Vec<CertificateDer<'static>> = chain
+        .iter()
+        .map(|c| CertificateDer::from(c.clone()))
+        .collect();
+    let name = facts
+        .sans
+        .first()
+        .cloned()
+        .unwrap_or_else(|| target.name().to_string());
+    let Ok(server_name) = ServerName::try_from(name) else {
+        return (false, Some("the certificate names no usable host".into()));
+    };
+    let mid = |s: &str| {
+        s.parse::<jiff::Timestamp>()
+            .map(|t| t.as_second())
+            .unwrap_or(0)
+    };
+    let at = (mid(&facts.not_before) + mid(&facts.not_after)) / 2;
+    let now = UnixTime::since_unix_epoch(Duration::from_secs(at.max(0) as u64));
+    match verifier.verify_server_cert(&certs[0], &certs[1..], &server_name, &[], now) {
+        Ok(_) => (true, None),
+        Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName))
+        | Err(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::NotValidForNameContext { .. },
+        )) => (true, None),
+        Err(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)) => {
+            (false, Some("unknown issuer".into()))
+        }
+        Err(e) => (false, Some(e.to_string())),
+    }
+}
+
+enum HandshakeError {
+    /// The server refused the handshake (alert, or closed).
+    Refused(String),
+    /// Could not talk to the server at all.
+    Io(String),
+}
+
+impl HandshakeError {
+    fn text(&self) -> &str {
+        match self {
+            HandshakeError::Refused(s) | HandshakeError::Io(s) => s,
+        }
+    }
+}
+
+/// A rustls handshake limited to `versions`; returns the served chain and what was negotiated.
+fn handshake(
+    addr: SocketAddr,
+    target: &Target,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Result<(Vec<Vec<u8>>, String), HandshakeError> {
+    let capture = Arc::new(Capture {
+        chain: Mutex::new(Vec::new()),
+        provider: provider(),
+    });
+    let config = rustls::ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(versions)
+        .map_err(|e| HandshakeError::Io(e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(capture.clone())
+        .with_no_client_auth();
+    let name = target
+        .name()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let server_name = ServerName::try_from(name).map_err(|e| {
+        HandshakeError::Io(format!("`{}` is not a server name: {e}", target.name()))
+    })?;
+    let mut conn = rustls::ClientConnection::new(Arc::new(config), server_name)
+        .map_err(|e| HandshakeError::Io(e.to_string()))?;
+    let mut sock = TcpStream::connect_timeout(&addr, target.timeout)
+        .map_err(|e| HandshakeError::Io(format!("cannot connect to {addr}: {e}")))?;
+    sock.set_read_timeout(Some(target.timeout)).ok();
+    sock.set_write_timeout(Some(target.timeout)).ok();
+    while conn.is_handshaking() {
+        if let Err(e) = conn.complete_io(&mut sock) {
+            return Err(match e.kind() {
+                ErrorKind::WouldBlock | ErrorKind::TimedOut => {
+                    HandshakeError::Io(format!("{addr} did not complete a handshake in time"))
+                }
+                ErrorKind::InvalidData
+                | ErrorKind::ConnectionReset
+                | ErrorKind::UnexpectedEof
+                | ErrorKind::ConnectionAborted => HandshakeError::Refused(e.to_string()),
+                _ => HandshakeError::Io(e.to_string()),
+            });
+        }
+    }
+    let negotiated = format!(
+        "{} {}",
+        conn.protocol_version()
+            .map_or("?".to_string(), |v| format!("{v:?}")),
+        conn.negotiated_cipher_suite()
+            .map_or("?".to_string(), |s| format!("{:?}", s.suite()))
+    );
+    let chain = capture
+        .chain
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    Ok((chain, negotiated))
+}
+
+impl crate::Observe for TlsProbe {
+    fn observe(&self, ctx: &ProbeCtx) -> Result<Observation, String> {
+        let target = Target {
+            host: ctx.expand(&self.host)?,
+            port: ctx.port(&self.port)?,
+            sni: self.sni.as_ref().map(|s| ctx.expand(s)).transpose()?,
+            address: ctx.optional_ip(self.address.as_ref())?,
+            ca_file: ctx.optional_path(self.ca_file.as_ref())?,
+            timeout: self.timeout.map_or(Duration::from_secs(5), |s| s.0),
+        };
+        let scope = Scope {
+            protocols: self.min_protocol != MinProtocol::None || self.require_tls13,
+            ciphers: self.no_weak_ciphers || self.no_insecure_ciphers,
+            certificate: self.certificate,
+        };
+        let key = format!("tls\0{target:?}\0{scope:?}");
+        let report = ctx.cache.memo(key, || scan(&target, scope))?;
+        let mut obs = Observation::new(
+            serde_json::to_value(&report).unwrap_or_default(),
+            format!("tls {} ({})", report.target, report.address),
+        );
+        self.judge(&report, &mut obs.findings);
+        Ok(obs)
+    }
+}
+
+/// Judging a scan against the item's expectations.
+trait Judge {
+    fn judge(&self, r: &TlsReport, out: &mut Vec<Finding>);
+}
+
+impl Judge for TlsProbe {
+    fn judge(&self, r: &TlsReport, out: &mut Vec<Finding>) {
+        let accepted = |k: &str| r.protocols.get(k).copied();
+        let order = [
+            ("tls1.0", MinProtocol::Tls10),
+            ("tls1.1", MinProtocol::Tls11),
+            ("tls1.2", MinProtocol::Tls12),
+            ("tls1.3", MinProtocol::Tls13),
+        ];
+        if self.min_protocol != MinProtocol::None {
+            let min_index = order
+                .iter()
+                .position(|(_, m)| *m == self.min_protocol)
+                .unwrap_or(2);
+            let too_old: Vec<&str> = order[..min_index]
+                .iter()
+                .filter(|(k, _)| accepted(k) == Some(true))
+                .map(|(k, _)| *k)
+                .collect();
+            let unknown: Vec<&str> = order[..min_index]
+                .iter()
+                .filter(|(k, _)| accepted(k).is_none())
+                .map(|(k, _)| *k)
+                .collect();
+            let newest = order
+                .iter()
+                .rev()
+                .find(|(k, _)| accepted(k) == Some(true))
+                .map(|(k, _)| *k);
+            let observed = if !too_old.is_empty() {
+                format!("accepts {}", too_old.join(", "))
+            } else if !unknown.is_empty() {
+                format!("could not test {}", unknown.join(", "))
+            } else {
+                format!(
+                    "accepts {}",
+                    order
+                        .iter()
+                        .filter(|(k, _)| accepted(k) == Some(true))
+                        .map(|(k, _)| *k)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            out.push(Finding::new(
+                too_old.is_empty() && unknown.is_empty() && newest.is_some(),
+                format!("accepts nothing older than {}", order[min_index].0),
+                observed,
+            ));
+        }
+        if self.require_tls13 {
+            out.push(Finding::new(
+                accepted("tls1.3") == Some(true),
+                "accepts TLS 1.3",
+                if accepted("tls1.3") == Some(true) {
+                    "accepted"
+                } else {
+                    "not accepted"
+                },
+            ));
+        }
+        if self.no_weak_ciphers || self.no_insecure_ciphers {
+            let insecure = r.insecure_ciphers.clone().unwrap_or_default();
+            out.push(Finding::new(
+                insecure.is_empty(),
+                "no insecure cipher suite accepted",
+                list_or_none(&insecure),
+            ));
+            if self.no_weak_ciphers {
+                let weak = r.weak_ciphers.clone().unwrap_or_default();
+                out.push(Finding::new(
+                    weak.is_empty(),
+                    "no weak cipher suite accepted",
+                    list_or_none(&weak),
+                ));
+            }
+        }
+        if self.certificate {
+            let Some(c) = &r.certificate else {
+                out.push(Finding::new(
+                    false,
+                    "a certificate over TLS 1.2+",
+                    r.errors.join("; "),
+                ));
+                return;
+            };
+            let trusted = r.trusted == Some(true) || (self.allow_self_signed && c.self_signed);
+            out.push(Finding::new(
+                trusted,
+                "chain trusted",
+                r.trust_error.clone().map_or("trusted".into(), |e| {
+                    if r.chain_incomplete == Some(true) {
+                        format!("{e} (intermediate missing)")
+                    } else {
+                        e
+                    }
+                }),
+            ));
+            out.push(Finding::new(
+                c.hostname_matches,
+                format!("valid for {}", r.sni),
+                format!("names {}", c.sans.join(", ")),
+            ));
+            out.push(Finding::new(
+                !c.expired && !c.not_yet_valid,
+                "within its validity period",
+                format!("{} to {}", c.not_before, c.not_after),
+            ));
+            let min_days = self.min_days_left.unwrap_or(14);
+            out.push(Finding::new(
+                c.days_left >= min_days,
+                format!("at least {min_days} days left"),
+                format!("{} days left", c.days_left),
+            ));
+            if let Some(p) = self.min_lifetime_left_percent {
+                out.push(Finding::new(
+                    c.lifetime_left_percent >= p,
+                    format!("at least {p}% of its lifetime left"),
+                    format!("{}% of {} days", c.lifetime_left_percent, c.lifetime_days),
+                ));
+            }
+            if !self.allow_self_signed {
+                out.push(Finding::new(
+                    !c.self_signed,
+                    "not self-signed",
+                    if c.self_signed {
+                        "self-signed"
+                    } else {
+                        "issued by a CA"
+                    },
+                ));
+            }
+            out.push(Finding::new(
+                !c.weak_key,
+                "key RSA ≥ 2048 or EC ≥ 256 bits",
+                format!("{} {}", c.key_type, c.key_bits),
+            ));
+            out.push(Finding::new(
+                !c.sha1_signature,
+                "not signed with SHA-1",
+                c.signature_algorithm.clone(),
+            ));
+        }
+    }
+}
+
+fn list_or_none(v: &[String]) -> String {
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join(", ")
+    }
+}

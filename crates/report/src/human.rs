@@ -1,0 +1,177 @@
+//! Terminal report in the style of a `doctor` command: grouped by section, one line per
+//! item with a ✓/✗ mark, details under anything that is not a pass, then a summary line,
+//! the readiness score and the gate's verdict.
+
+use std::fmt::Write;
+
+use shipcheck_core::outcome::{ItemResult, Run, Status};
+
+/// Rendering options.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Style {
+    /// ANSI colours.
+    pub color: bool,
+    /// Show evidence for passing items too.
+    pub verbose: bool,
+}
+
+const RESET: &str = "\x1b[0m";
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}{RESET}")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// The mark and colour code of a status.
+pub fn mark(status: Status) -> (&'static str, &'static str) {
+    match status {
+        Status::Pass => ("✓", "32"),
+        Status::Fail => ("✗", "31"),
+        Status::Warn => ("!", "33"),
+        Status::Error => ("?", "35"),
+        Status::Pending => ("○", "36"),
+        Status::Waived => ("≈", "34"),
+        Status::NotApplicable => ("–", "90"),
+    }
+}
+
+/// Renders a run for a terminal.
+pub fn render(run: &Run, style: Style) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}",
+        style.paint(
+            "1",
+            &format!(
+                "shipcheck {} · {} · environment {}",
+                run.shipcheck_version, run.profile, run.environment
+            )
+        )
+    );
+    let _ = writeln!(out, "packs: {}", run.pack_list());
+    let mut current: Option<(&str, &str)> = None;
+    for r in &run.results {
+        if current != Some((r.pack.as_str(), r.section.as_str())) {
+            current = Some((r.pack.as_str(), r.section.as_str()));
+            let _ = writeln!(out);
+            let _ = writeln!(
+                out,
+                "{}",
+                style.paint("1", &format!("{} [{}]", r.section_title, r.pack))
+            );
+        }
+        item(&mut out, r, style);
+    }
+    let c = &run.counts;
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "Summary: {} passed · {} failed · {} warnings · {} errors · {} pending · {} waived · {} not applicable ({} items, {} ms)",
+        c.pass,
+        c.fail,
+        c.warn,
+        c.error,
+        c.pending,
+        c.waived,
+        c.not_applicable,
+        c.total,
+        run.duration_ms
+    );
+    let score = match run.score.value {
+        Some(v) => format!("{v}/100"),
+        None => "n/a".into(),
+    };
+    let _ = writeln!(
+        out,
+        "Readiness: {score} ({}; see README \"Readiness score\")",
+        run.score.version
+    );
+    for w in &run.unused_waivers {
+        let _ = writeln!(
+            out,
+            "{} waiver for `{}` unused: {}",
+            style.paint("33", "note:"),
+            w.item,
+            w.why_unused
+        );
+    }
+    let verdict = if run.gate.go {
+        style.paint("1;32", "GO")
+    } else {
+        style.paint("1;31", "NO-GO")
+    };
+    let _ = writeln!(
+        out,
+        "Gate: {verdict} (fail-on {}, pending {}): {} blocking",
+        run.gate.policy.fail_on.as_str(),
+        if run.gate.policy.allow_pending {
+            "allowed"
+        } else {
+            "blocks"
+        },
+        run.gate.blocking.len()
+    );
+    for reason in run.gate.reasons.iter().take(10) {
+        let _ = writeln!(out, "  {reason}");
+    }
+    if run.gate.reasons.len() > 10 {
+        let _ = writeln!(out, "  … and {} more", run.gate.reasons.len() - 10);
+    }
+    out
+}
+
+fn item(out: &mut String, r: &ItemResult, style: Style) {
+    let (m, code) = mark(r.status);
+    let label = match r.status {
+        Status::Pass => String::new(),
+        other => format!(" {}", other.as_str().replace('_', " ")),
+    };
+    let _ = writeln!(
+        out,
+        "  {} {} {}{}",
+        style.paint(code, m),
+        r.title,
+        style.paint("90", &format!("({} · {})", r.id, r.severity.as_str())),
+        style.paint(code, &label)
+    );
+    let detailed = style.verbose || !matches!(r.status, Status::Pass | Status::NotApplicable);
+    if !detailed {
+        return;
+    }
+    let _ = writeln!(out, "      {}", r.summary);
+    if let Some(e) = &r.evidence
+        && !e.source.is_empty()
+    {
+        let mut read = format!("read: {}", e.source);
+        if let Some(q) = &e.query {
+            let _ = write!(read, "  query {q}");
+        }
+        if let Some(line) = e.location.as_ref().and_then(|l| l.line) {
+            let _ = write!(read, "  line {line}");
+        }
+        let _ = writeln!(out, "      {}", style.paint("90", &read));
+        if style.verbose {
+            for f in &e.findings {
+                let _ = writeln!(
+                    out,
+                    "      {} {} — {}",
+                    if f.ok { "✓" } else { "✗" },
+                    f.expected,
+                    f.observed
+                );
+            }
+        }
+    }
+    if matches!(
+        r.status,
+        Status::Fail | Status::Warn | Status::Error | Status::Pending
+    ) {
+        let _ = writeln!(out, "      {} {}", style.paint("1", "fix:"), r.fix.trim());
+    }
+}

@@ -1,0 +1,12 @@
+//! JSON report: the [`shipcheck_core::outcome::Run`] document, schema `shipcheck/run/v1`
+//! (documented in docs/json-report.md).
+
+use shipcheck_core::outcome::Run;
+
+/// Pretty-printed JSON of a run.
+pub fn render(run: &Run) -> String {
+    let mut out = serde_json::to_string_pretty(run)
+        .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialize run: {e}\"}}"));
+    out.push('\n');
+    out
+}

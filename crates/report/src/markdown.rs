@@ -1,0 +1,226 @@
+//! Markdown for a pull-request comment or a CI step summary: verdict line, counts, what to fix
+//! next for the biggest gain in score, then a table per section with failures first and the
+//! evidence in collapsed details.
+
+use std::fmt::Write;
+
+use shipcheck_core::gate::weight;
+use shipcheck_core::outcome::{ItemResult, Run, Status};
+
+/// Order in tables: what needs attention first.
+pub fn status_rank(s: Status) -> u8 {
+    match s {
+        Status::Fail => 0,
+        Status::Error => 1,
+        Status::Pending => 2,
+        Status::Warn => 3,
+        Status::Waived => 4,
+        Status::Pass => 5,
+        Status::NotApplicable => 6,
+    }
+}
+
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+fn icon(s: Status) -> &'static str {
+    match s {
+        Status::Pass => "✅",
+        Status::Fail => "❌",
+        Status::Warn => "⚠️",
+        Status::Error => "❓",
+        Status::Pending => "⏳",
+        Status::Waived => "🔕",
+        Status::NotApplicable => "➖",
+    }
+}
+
+/// Score points gained by fixing `r` (a warn earns the other half).
+pub fn gain(run: &Run, r: &ItemResult) -> f64 {
+    if run.score.possible <= 0.0 {
+        return 0.0;
+    }
+    let w = weight(r.severity);
+    let missing = match r.status {
+        Status::Fail | Status::Error | Status::Pending => w,
+        Status::Warn => w / 2.0,
+        _ => 0.0,
+    };
+    100.0 * missing / run.score.possible
+}
+
+/// The items to fix next, biggest score gain first (blocking items before others).
+pub fn fix_next(run: &Run) -> Vec<&ItemResult> {
+    let mut v: Vec<&ItemResult> = run
+        .results
+        .iter()
+        .filter(|r| gain(run, r) > 0.0 || r.blocking)
+        .collect();
+    v.sort_by(|a, b| {
+        b.blocking
+            .cmp(&a.blocking)
+            .then(gain(run, b).total_cmp(&gain(run, a)))
+            .then(a.qualified_id().cmp(&b.qualified_id()))
+    });
+    v
+}
+
+/// Renders a run as Markdown.
+pub fn render(run: &Run) -> String {
+    let mut out = String::new();
+    let verdict = if run.gate.go {
+        "✅ **GO**"
+    } else {
+        "❌ **NO-GO**"
+    };
+    let score = run
+        .score
+        .value
+        .map_or("n/a".to_string(), |v| format!("{v}/100"));
+    let _ = writeln!(out, "## {verdict}: readiness {score}\n");
+    let _ = writeln!(
+        out,
+        "`{}` · environment `{}` · {} · {} · shipcheck {} · {} ({})\n",
+        cell(&run.profile),
+        cell(&run.environment),
+        run.pack_list(),
+        run.started_at,
+        run.shipcheck_version,
+        run.score.version,
+        if run.gate.go {
+            "nothing blocks".to_string()
+        } else {
+            format!(
+                "{} blocking at fail-on {}",
+                run.gate.blocking.len(),
+                run.gate.policy.fail_on.as_str()
+            )
+        }
+    );
+    let c = &run.counts;
+    let _ = writeln!(
+        out,
+        "| ✅ pass | ❌ fail | ⚠️ warn | ❓ error | ⏳ pending | 🔕 waived | ➖ n/a | total |"
+    );
+    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        out,
+        "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
+        c.pass, c.fail, c.warn, c.error, c.pending, c.waived, c.not_applicable, c.total
+    );
+    let next = fix_next(run);
+    if !next.is_empty() {
+        let _ = writeln!(out, "### What to fix next\n");
+        for (i, r) in next.iter().take(5).enumerate() {
+            let _ = writeln!(
+                out,
+                "{}. {} **{}** (`{}`, {}) +{:.1} points{}: {}",
+                i + 1,
+                icon(r.status),
+                cell(&r.title),
+                r.qualified_id(),
+                r.severity.as_str(),
+                gain(run, r),
+                if r.blocking { ", blocking" } else { "" },
+                cell(r.fix.trim())
+            );
+        }
+        out.push('\n');
+    }
+    let mut sections: Vec<(&str, &str, &str)> = Vec::new();
+    for r in &run.results {
+        if !sections
+            .iter()
+            .any(|(p, s, _)| *p == r.pack && *s == r.section)
+        {
+            sections.push((&r.pack, &r.section, &r.section_title));
+        }
+    }
+    for (pack, section, title) in sections {
+        let mut items: Vec<&ItemResult> = run
+            .results
+            .iter()
+            .filter(|r| r.pack == pack && r.section == section)
+            .collect();
+        items.sort_by(|a, b| {
+            status_rank(a.status)
+                .cmp(&status_rank(b.status))
+                .then(b.severity.cmp(&a.severity))
+        });
+        let score = run
+            .score
+            .sections
+            .iter()
+            .find(|s| s.pack == pack && s.section == section)
+            .and_then(|s| s.value);
+        let _ = writeln!(
+            out,
+            "### {} ({pack}){}\n",
+            cell(title),
+            score.map(|v| format!(": {v}/100")).unwrap_or_default()
+        );
+        let _ = writeln!(out, "| | Item | Severity | Status | Summary |");
+        let _ = writeln!(out, "|---|---|---|---|---|");
+        for r in &items {
+            let _ = writeln!(
+                out,
+                "| {} | {} (`{}`) | {} | {} | {} |",
+                icon(r.status),
+                cell(&r.title),
+                r.id,
+                r.severity.as_str(),
+                r.status.as_str(),
+                cell(&r.summary)
+            );
+        }
+        let attention: Vec<&&ItemResult> = items
+            .iter()
+            .filter(|r| !matches!(r.status, Status::Pass | Status::NotApplicable))
+            .collect();
+        if !attention.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n<details><summary>Evidence and fixes ({})</summary>\n",
+                attention.len()
+            );
+            for r in attention {
+                let _ = writeln!(
+                    out,
+                    "**{}** (`{}`): {}\n",
+                    cell(&r.title),
+                    r.qualified_id(),
+                    cell(&r.summary)
+                );
+                if let Some(e) = &r.evidence {
+                    let _ = writeln!(
+                        out,
+                        "- read: `{}`{}",
+                        e.source.replace('`', "'"),
+                        e.query
+                            .as_ref()
+                            .map(|q| format!(" query `{}`", q.replace('`', "'")))
+                            .unwrap_or_default()
+                    );
+                    for f in e.findings.iter().filter(|f| !f.ok) {
+                        let _ = writeln!(
+                            out,
+                            "- expected {}, found {}",
+                            cell(&f.expected),
+                            cell(&f.observed)
+                        );
+                    }
+                }
+                let _ = writeln!(
+                    out,
+                    "- why: {}\n- fix: {}\n",
+                    cell(r.why.trim()),
+                    cell(r.fix.trim())
+                );
+            }
+            out.push_str("</details>\n");
+        }
+        out.push('\n');
+    }
+    out
+}

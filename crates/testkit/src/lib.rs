@@ -1,0 +1,6 @@
+//! Test kit: a loopback stand-in of a deployment's live services ([`standin`]) and a
+//! throw-away PKI ([`pki`]). Used by the integration tests and by `scripts/demo.sh`.
+#![allow(dead_code)]
+
+pub mod pki;
+pub mod standin;

@@ -1,0 +1,205 @@
+//! `shipcheck check` against the fixture application: results, exit codes, gate flags.
+
+use crate::common::*;
+
+fn ids_with(run: &serde_json::Value, status: &str) -> Vec<String> {
+    statuses(run)
+        .into_iter()
+        .filter(|(_, s)| s == status)
+        .map(|(id, _)| id)
+        .collect()
+}
+
+#[test]
+fn good_deployment_passes_every_automated_item() {
+    let tmp = fixture_app();
+    let out = check_app(&tmp, "good", &["--format", "json", "--allow-pending"]);
+    let run = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(run["schema"], "shipcheck/run/v1");
+    assert_eq!(run["environment"], "good");
+    assert_eq!(run["packs"][0]["name"], "fixture");
+    assert_eq!(run["packs"][0]["version"], "1.2.3");
+    let s = statuses(&run);
+    for (id, status) in &s {
+        let expected = match id.as_str() {
+            "manual.restore-drill" => "pending",
+            "manual.optional-feature" | "manual.when-feature-on" => "not_applicable",
+            _ => "pass",
+        };
+        assert_eq!(
+            status,
+            expected,
+            "{id}: {}",
+            serde_json::to_string_pretty(&run).unwrap()
+        );
+    }
+    assert_eq!(s.len(), 23);
+    assert_eq!(run["gate"]["go"], true);
+    // Evidence shows what was read.
+    let port = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "config.json-port")
+        .unwrap();
+    assert_eq!(port["evidence"]["query"], ".server.port");
+    assert_eq!(port["evidence"]["observed"], 8443);
+    assert!(
+        port["evidence"]["source"]
+            .as_str()
+            .unwrap()
+            .ends_with("good/config.json")
+    );
+    assert_eq!(port["evidence"]["location"]["line"], 2);
+}
+
+#[test]
+fn bad_deployment_fails_exactly_its_defects() {
+    let tmp = fixture_app();
+    let out = check_app(&tmp, "bad", &["--format", "json"]);
+    let run = json(&out);
+    assert_eq!(out.status.code(), Some(1));
+    let mut failed = ids_with(&run, "fail");
+    failed.sort();
+    assert_eq!(
+        failed,
+        [
+            "config.env-node-env",
+            "config.ini-sslmode",
+            "config.json-port",
+            "config.origins",
+            "config.token-strength",
+            "config.toml-tls",
+            "config.yaml-replicas",
+            "env.encryption-key",
+            "env.session-secret",
+            "files.backup-recent",
+            "files.config-mode",
+            "files.log-clean",
+            "files.script-executable",
+            "runtime.health-command",
+        ]
+    );
+    assert_eq!(
+        ids_with(&run, "error"),
+        ["config.json5-db-host", "runtime.slow-command"]
+    );
+    assert_eq!(ids_with(&run, "warn"), ["runtime.advisory"]);
+    assert_eq!(
+        ids_with(&run, "pass"),
+        ["env.api-token", "env.process-path", "runtime.disk"]
+    );
+    let results = run["results"].as_array().unwrap();
+    let by = |id: &str| results.iter().find(|r| r["id"] == id).unwrap().clone();
+    assert!(
+        by("config.json5-db-host")["summary"]
+            .as_str()
+            .unwrap()
+            .contains("missing env var \"APP_DB_HOST\"")
+    );
+    assert!(
+        by("runtime.slow-command")["summary"]
+            .as_str()
+            .unwrap()
+            .contains("did not finish within 1s")
+    );
+    assert!(
+        by("env.session-secret")["summary"]
+            .as_str()
+            .unwrap()
+            .contains("differs from secret `api_token`")
+    );
+    assert!(
+        by("files.config-mode")["summary"]
+            .as_str()
+            .unwrap()
+            .contains("0644")
+    );
+    // error counts as blocking, warn does not.
+    let blocking: Vec<&str> = run["gate"]["blocking"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(blocking.contains(&"fixture:runtime.slow-command"));
+    assert!(!blocking.contains(&"fixture:runtime.advisory"));
+    assert_eq!(run["counts"]["fail"], 14);
+}
+
+#[test]
+fn fail_on_threshold_and_pending_policy_set_the_exit_code() {
+    let tmp = fixture_app();
+    let good = ["check", "--profile", "app/shipcheck.yaml", "--env", "good"];
+    // A pending high-severity attestation blocks by default...
+    let out = shipcheck(tmp.path(), &good);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stdout(&out).contains("manual.restore-drill is not attested"));
+    // ...but not when the threshold is above its severity.
+    let out = shipcheck(
+        tmp.path(),
+        &[&good[..], &["--fail-on", "critical"]].concat(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    // In bad, critical failures still block at --fail-on critical.
+    let out = check_app(&tmp, "bad", &["--fail-on", "critical", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let run = json(&out);
+    let blocking: Vec<&str> = run["gate"]["blocking"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        blocking,
+        [
+            "fixture:config.toml-tls",
+            "fixture:config.token-strength",
+            "fixture:env.encryption-key"
+        ]
+    );
+}
+
+#[test]
+fn human_report_groups_by_section_with_summary_and_score() {
+    let tmp = fixture_app();
+    let out = check_app(&tmp, "bad", &[]);
+    let text = stdout(&out);
+    assert!(!text.contains('\x1b'), "no colour when not a TTY");
+    for section in [
+        "Files [fixture]",
+        "Config values [fixture]",
+        "Environment [fixture]",
+        "Runtime [fixture]",
+    ] {
+        assert!(text.contains(section), "{section} missing:\n{text}");
+    }
+    assert!(text.contains("✗ JSON port is 8443"));
+    assert!(text.contains("expected equals 8443, found 8080"));
+    assert!(text.contains("fix: Set server.port."));
+    assert!(text.contains("? Slow command finishes in time"));
+    assert!(text.contains("Summary: 3 passed · 14 failed · 1 warnings · 2 errors · 1 pending · 0 waived · 2 not applicable (23 items"));
+    assert!(text.contains("Readiness: "));
+    assert!(text.contains("Gate: NO-GO"));
+}
+
+#[test]
+fn optional_items_are_enabled_by_the_profile() {
+    let tmp = fixture_app();
+    let app = tmp.path().join("app");
+    let profile = std::fs::read_to_string(app.join("shipcheck.yaml")).unwrap();
+    std::fs::write(
+        app.join("enabled.yaml"),
+        format!("{profile}vars: {{feature: \"on\"}}\nenable: [manual.optional-feature]\n"),
+    )
+    .unwrap();
+    let out = shipcheck(
+        tmp.path(),
+        &["check", "--profile", "app/enabled.yaml", "--format", "json"],
+    );
+    let s = statuses(&json(&out));
+    assert_eq!(s["manual.optional-feature"], "fail");
+    assert_eq!(s["manual.when-feature-on"], "fail");
+}

@@ -1,0 +1,298 @@
+//! `init`, `pack lint|list|show`, `schema`, waivers, and the bundled example.
+
+use crate::common::*;
+
+#[test]
+fn init_writes_a_profile_that_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = shipcheck(tmp.path(), &["init", "--pack", "secureclaw"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = std::fs::read_to_string(tmp.path().join("shipcheck.yaml")).unwrap();
+    assert!(text.contains("- secureclaw"));
+    assert!(text.contains("# SecureClaw config file"), "{text}");
+    assert!(text.contains("waivers: []"));
+    // Refuses to overwrite.
+    let again = shipcheck(tmp.path(), &["init", "--pack", "secureclaw"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(stderr(&again).contains("--force"));
+    // The written profile parses and runs (items error or fail: nothing is deployed here).
+    let run = shipcheck(tmp.path(), &["check", "--format", "json"]);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    let run = json(&run);
+    assert_eq!(run["packs"][0]["name"], "secureclaw");
+    assert_ne!(
+        run["counts"]["error"], 0,
+        "missing files are errors, not passes"
+    );
+}
+
+#[test]
+fn lint_list_and_show() {
+    let out = shipcheck(&fixtures(), &["pack", "lint", "app/pack.yaml"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("ok: app/pack.yaml (fixture 1.2.3, 5 sections, 23 items)"));
+    let out = shipcheck(&fixtures(), &["pack", "list"]);
+    assert!(stdout(&out).starts_with("secureclaw"), "{}", stdout(&out));
+    for pack in ["ocmt", "clasp", "rack-gateway", "web-service"] {
+        assert!(stdout(&out).contains(pack), "{}", stdout(&out));
+    }
+    let out = shipcheck(&fixtures(), &["pack", "show", "clasp"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("includes: web-service (without http.health, http.rate-limit, http.auth)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("relay.command-line-valid") && text.contains("relay_source"),
+        "{text}"
+    );
+    let out = shipcheck(&fixtures(), &["pack", "show", "secureclaw"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("gateway.auth.token-strength") && text.contains("critical"),
+        "{text}"
+    );
+    assert!(text.contains("config_path"), "{text}");
+    let out = shipcheck(&fixtures(), &["pack", "show", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn committed_schemas_match_the_code() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for kind in ["pack", "profile"] {
+        let out = shipcheck(root, &["schema", kind]);
+        let generated: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let committed: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(root.join(format!("schema/{kind}-v1.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            generated, committed,
+            "schema/{kind}-v1.json is stale: run `shipcheck schema {kind} > schema/{kind}-v1.json`"
+        );
+    }
+}
+
+#[test]
+fn waivers_waive_expire_and_report_unused() {
+    let tmp = fixture_app();
+    let app = tmp.path().join("app");
+    let profile = std::fs::read_to_string(app.join("shipcheck.yaml")).unwrap();
+    std::fs::write(
+        app.join("waived.yaml"),
+        format!(
+            "{profile}waivers:\n  - {{item: config.json-port, reason: port migration, owner: ops, expires: 2999-01-01}}\n  - {{item: 'fixture:config.yaml-replicas', reason: capacity, owner: ops, expires: 2020-01-01}}\n  - {{item: no.such-item, reason: typo, owner: ops, expires: 2999-01-01}}\n  - {{item: env.api-token, reason: not needed, owner: ops, expires: 2999-01-01}}\n  - {{item: config.ini-sslmode, reason: staging only, owner: ops, expires: 2999-01-01, environments: [staging]}}\n"
+        ),
+    )
+    .unwrap();
+    let out = shipcheck(
+        tmp.path(),
+        &[
+            "check",
+            "--profile",
+            "app/waived.yaml",
+            "--env",
+            "bad",
+            "--format",
+            "json",
+        ],
+    );
+    let run = json(&out);
+    let s = statuses(&run);
+    assert_eq!(s["config.json-port"], "waived");
+    assert_eq!(
+        s["config.yaml-replicas"], "fail",
+        "expired waiver stops waiving"
+    );
+    assert_eq!(
+        s["config.ini-sslmode"], "fail",
+        "waiver limited to another environment"
+    );
+    let port = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "config.json-port")
+        .unwrap();
+    assert_eq!(port["waiver"]["underlying"], "fail");
+    assert_eq!(port["waiver"]["owner"], "ops");
+    let unused: Vec<(String, String)> = run["unused_waivers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["item"].as_str().unwrap().to_string(),
+                w["why_unused"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(unused.len(), 3, "{unused:?}");
+    assert!(unused[0].0 == "fixture:config.yaml-replicas" && unused[0].1.contains("expired"));
+    assert!(unused[1].0 == "no.such-item" && unused[1].1.contains("no item"));
+    assert!(unused[2].0 == "env.api-token" && unused[2].1.contains("does not need it"));
+    let out = shipcheck(
+        tmp.path(),
+        &["check", "--profile", "app/waived.yaml", "--env", "bad"],
+    );
+    assert!(stdout(&out).contains("waiver for `no.such-item` unused"));
+}
+
+#[test]
+fn bundled_example_runs_end_to_end() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = shipcheck(
+        root,
+        &[
+            "check",
+            "--profile",
+            "examples/demo/shipcheck.yaml",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let s = statuses(&json(&out));
+    assert_eq!(s["gateway.auth.token-strength"], "pass");
+    assert_eq!(s["gateway.auth.doc-token-key"], "fail");
+    assert_eq!(s["network.control-ui-origins"], "fail");
+    assert_eq!(s["network.trusted-proxies-literal"], "waived");
+    assert_eq!(s["network.no-insecure-auth-warnings"], "fail");
+    assert_eq!(s["backups.script-runs"], "pass");
+    assert_eq!(s["backups.restore-tested"], "pending");
+    let text = stdout(&out);
+    for secret in [
+        "9c1e4b7f2a8d6e3c",
+        "default-insecure-token",
+        "4f8a2c6e0b9d1f3a",
+    ] {
+        assert!(!text.contains(secret), "{secret} leaked");
+    }
+    let out = shipcheck(
+        root,
+        &[
+            "check",
+            "--profile",
+            "examples/demo/shipcheck.yaml",
+            "--env",
+            "staging",
+            "--format",
+            "json",
+        ],
+    );
+    let s = statuses(&json(&out));
+    assert_eq!(s["gateway.auth.doc-token-key"], "pass");
+    assert_eq!(s["network.control-ui-origins"], "pass");
+}
+
+#[test]
+fn coverage_maps_source_lines_to_items() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = shipcheck(
+        root,
+        &["pack", "coverage", "secureclaw", "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "every line is covered");
+    let cov = json(&out);
+    assert_eq!(cov["pack"], "secureclaw");
+    let items = cov["items"].as_u64().unwrap();
+    let automated = cov["automated"].as_u64().unwrap();
+    assert_eq!(
+        cov["automated_percent"].as_f64().unwrap(),
+        (1000.0 * automated as f64 / items as f64).round() / 10.0
+    );
+    let doc = &cov["documents"][0];
+    assert_eq!(doc["document"], "000_7c4f6abc7f210c31.txt");
+    let lines = doc["lines"].as_array().unwrap();
+    assert!(lines.len() > 100, "{}", lines.len());
+    let line = |text: &str| {
+        lines
+            .iter()
+            .find(|l| l["text"] == text)
+            .unwrap_or_else(|| panic!("no source line `{text}`"))
+    };
+    assert_eq!(
+        line("- [ ] Token is at least 32 characters")["covered_by"],
+        serde_json::json!([
+            "gateway.auth.token-strength",
+            "gateway.auth.token-env-strength"
+        ])
+    );
+    assert_eq!(
+        line("- [ ] Token is at least 32 characters")["section"],
+        "1. Change Default Gateway Token"
+    );
+    assert_eq!(
+        line("- [ ] Old token is invalidated")["covered_by"],
+        serde_json::json!(["live.old-token-refused"])
+    );
+    // The final checklist repeats earlier lines: one item covers several.
+    assert_eq!(
+        line("- [ ] TLS enabled or reverse proxy configured")["covered_by"],
+        serde_json::json!([
+            "tls.enabled-or-proxy",
+            "tls.doc-cert-keys",
+            "live.gateway-port-closed"
+        ])
+    );
+    assert_eq!(
+        doc["covered"].as_u64().unwrap() + doc["uncovered"].as_u64().unwrap(),
+        lines.len() as u64
+    );
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let bin = assert_cmd::cargo::cargo_bin("shipcheck");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{}' pack coverage secureclaw | head -n 1",
+            bin.display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every checklist line, bullet and numbered step of the five source documents is covered by
+/// an item of its system's built-in pack.
+#[test]
+fn every_source_line_of_every_system_pack_is_covered() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut documents = Vec::new();
+    for pack in ["secureclaw", "ocmt", "clasp", "rack-gateway"] {
+        let out = shipcheck(root, &["pack", "coverage", pack, "--format", "json"]);
+        let cov = json(&out);
+        for doc in cov["documents"].as_array().unwrap() {
+            let uncovered: Vec<String> = doc["lines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|l| l["covered_by"].as_array().unwrap().is_empty())
+                .map(|l| format!("{}:{} {}", doc["document"], l["line"], l["text"]))
+                .collect();
+            assert!(uncovered.is_empty(), "{pack}: {uncovered:#?}");
+            assert!(doc["covered"].as_u64().unwrap() > 30, "{pack}: {doc}");
+            documents.push(doc["document"].as_str().unwrap().to_string());
+        }
+        assert_eq!(out.status.code(), Some(0), "{pack}");
+    }
+    documents.sort();
+    assert_eq!(
+        documents,
+        [
+            "000_7c4f6abc7f210c31.txt",
+            "001_87700b7fa0c5236d.txt",
+            "002_c51f9d19346a0fdb.txt",
+            "003_5361eeac42c4ffea.txt",
+            "004_a5d6f5cd15417cc2.txt"
+        ]
+    );
+}

@@ -1,0 +1,273 @@
+//! Helpers shared by the integration tests: run the built binary, copy fixtures.
+#![allow(dead_code)]
+
+pub use shipcheck_testkit::pki;
+pub use shipcheck_testkit::standin;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+/// A ledger private to this test process, so tests never write to the user's own.
+pub fn test_ledger() -> PathBuf {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().expect("tempdir"))
+        .path()
+        .join("ledger.db")
+}
+
+/// Runs the `shipcheck` binary with `args` in `cwd`, colour off, on the test ledger.
+pub fn shipcheck(cwd: &Path, args: &[&str]) -> Output {
+    assert_cmd::Command::cargo_bin("shipcheck")
+        .expect("binary built")
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .env("SHIPCHECK_DB", test_ledger())
+        .env_remove("SHIPCHECK_LEDGER_KEY")
+        .args(args)
+        .output()
+        .expect("shipcheck runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// Copies a folder recursively.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+pub fn chmod(path: &Path, mode: u32) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// The fixture application in a temp dir, with the modes and times git cannot carry:
+/// `good` is correct, `bad` has one defect per failing item.
+pub fn fixture_app() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = tmp.path().join("app");
+    copy_dir(&fixtures().join("app"), &app);
+    for (env, good) in [("good", true), ("bad", false)] {
+        let root = app.join(env);
+        std::fs::copy(app.join("bin/health.sh"), root.join("health.sh")).unwrap();
+        chmod(&root.join("health.sh"), 0o755);
+        std::fs::write(root.join("backup.sh"), "#!/bin/sh\necho ok\n").unwrap();
+        chmod(&root.join("backup.sh"), if good { 0o755 } else { 0o644 });
+        chmod(&root.join("config.json"), if good { 0o600 } else { 0o644 });
+        let backups = root.join("backups");
+        std::fs::create_dir_all(&backups).unwrap();
+        let dump = backups.join("app.dump");
+        std::fs::write(&dump, "dump").unwrap();
+        if !good {
+            age(&dump, 3);
+        }
+    }
+    tmp
+}
+
+/// Parses JSON output.
+/// Sets a file's modification time to `hours` ago.
+pub fn age(path: &Path, hours: u64) {
+    let t = std::time::SystemTime::now() - std::time::Duration::from_secs(hours * 3600);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_modified(t))
+        .expect("set mtime");
+}
+
+pub fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            stdout(o),
+            stderr(o)
+        )
+    })
+}
+
+/// `id -> status` of a JSON run.
+pub fn statuses(run: &serde_json::Value) -> std::collections::BTreeMap<String, String> {
+    run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().to_string(),
+                r["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// `shipcheck check --profile app/shipcheck.yaml --env ENV EXTRA...` on a fixture app.
+pub fn check_app(tmp: &tempfile::TempDir, env: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["check", "--profile", "app/shipcheck.yaml", "--env", env];
+    args.extend_from_slice(extra);
+    shipcheck(tmp.path(), &args)
+}
+
+/// A running test nginx (scripts/test-nginx.sh); stopped when dropped.
+pub struct Nginx {
+    pub dir: tempfile::TempDir,
+    pub https: u16,
+    pub http: u16,
+    pub legacy: u16,
+    pub legacy_http: u16,
+    pub weak: u16,
+}
+
+impl Nginx {
+    pub fn start() -> Nginx {
+        let dir = tempfile::tempdir().unwrap();
+        let ports: Vec<u16> = {
+            let listeners: Vec<std::net::TcpListener> = (0..5)
+                .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+                .collect();
+            listeners
+                .iter()
+                .map(|l| l.local_addr().unwrap().port())
+                .collect()
+        };
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/test-nginx.sh");
+        let out = std::process::Command::new("bash")
+            .arg(&script)
+            .arg("start")
+            .arg(dir.path())
+            .args(ports.iter().map(u16::to_string))
+            .output()
+            .expect("run scripts/test-nginx.sh");
+        assert!(
+            out.status.success(),
+            "nginx did not start (install it with scripts/install-test-deps.sh): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Nginx {
+            dir,
+            https: ports[0],
+            http: ports[1],
+            legacy: ports[2],
+            legacy_http: ports[3],
+            weak: ports[4],
+        }
+    }
+
+    pub fn ca(&self) -> String {
+        self.dir.path().join("ca.pem").display().to_string()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/test-nginx.sh");
+        let _ = std::process::Command::new("bash")
+            .arg(script)
+            .arg("stop")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+/// Finding ids of the first report of `shipcheck probe ... --format json`.
+pub fn finding_ids(out: &Output) -> Vec<String> {
+    let v = json(out);
+    v[0]["findings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v:#}"))
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Two running test PostgreSQL clusters (scripts/test-postgres.sh); stopped when dropped.
+pub struct Postgres {
+    pub dir: tempfile::TempDir,
+    pub strict: u16,
+    pub lax: u16,
+}
+
+/// Password of the strict cluster's superuser (a canary: it must never be printed).
+pub const PG_PASSWORD: &str = "strict-pg-CANARY-9e8d7c6b5a";
+
+impl Postgres {
+    pub fn start() -> Postgres {
+        let dir = tempfile::tempdir().unwrap();
+        let (strict, lax) = (pki::free_port(), pki::free_port());
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/test-postgres.sh");
+        let out = std::process::Command::new("bash")
+            .arg(&script)
+            .args([
+                "start",
+                &dir.path().display().to_string(),
+                &strict.to_string(),
+                &lax.to_string(),
+            ])
+            .env("STRICT_PASSWORD", PG_PASSWORD)
+            .output()
+            .expect("run scripts/test-postgres.sh");
+        let pg = Postgres { dir, strict, lax };
+        assert!(
+            out.status.success(),
+            "PostgreSQL did not start (install it with scripts/install-test-deps.sh): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        pg
+    }
+
+    pub fn strict_url(&self) -> String {
+        format!(
+            "postgres://postgres:{PG_PASSWORD}@127.0.0.1:{}/postgres",
+            self.strict
+        )
+    }
+
+    pub fn lax_url(&self) -> String {
+        format!(
+            "postgres://postgres:lax-pg-CANARY-1234@127.0.0.1:{}/postgres",
+            self.lax
+        )
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/test-postgres.sh");
+        let _ = std::process::Command::new("bash")
+            .arg(script)
+            .arg("stop")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+/// Runs `shipcheck` with a given ledger and extra environment.
+pub fn shipcheck_db(cwd: &Path, db: &str, envs: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut cmd = assert_cmd::Command::cargo_bin("shipcheck").expect("binary built");
+    cmd.current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .env("SHIPCHECK_DB", db)
+        .env_remove("SHIPCHECK_LEDGER_KEY");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.args(args).output().expect("shipcheck runs")
+}

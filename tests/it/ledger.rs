@@ -1,0 +1,768 @@
+//! The ledger: runs, attestations, sign-offs, waivers, history, diff, gate; tamper evidence
+//! on SQLite and PostgreSQL; atomic writes under kill -9; concurrent writers; no secrets.
+
+use std::path::Path;
+use std::process::Output;
+
+use crate::common::*;
+
+const KEY: &str = "test-ledger-hmac-key-0123456789";
+
+struct App {
+    tmp: tempfile::TempDir,
+    db: String,
+}
+
+impl App {
+    fn new() -> App {
+        let tmp = fixture_app();
+        let db = tmp.path().join("ledger.db").display().to_string();
+        App { tmp, db }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        shipcheck_db(self.tmp.path(), &self.db, &[], args)
+    }
+
+    fn run_keyed(&self, args: &[&str]) -> Output {
+        shipcheck_db(
+            self.tmp.path(),
+            &self.db,
+            &[("SHIPCHECK_LEDGER_KEY", KEY)],
+            args,
+        )
+    }
+}
+
+const PROFILE: [&str; 2] = ["--profile", "app/shipcheck.yaml"];
+
+fn check(app: &App, env: &str) -> Output {
+    app.run(&[
+        "check",
+        "--profile",
+        "app/shipcheck.yaml",
+        "--env",
+        env,
+        "--format",
+        "json",
+    ])
+}
+
+/// Ways to tamper with a ledger of 5 records, in SQL both databases accept, and what
+/// `ledger verify` must say.
+const TAMPERING: [(&str, &str, &str); 5] = [
+    (
+        "edited",
+        "UPDATE records SET body = replace(body, 'migration 2', 'migration X') WHERE seq = 3;",
+        "BROKEN at record #3: its content does not match its hash (edited)",
+    ),
+    (
+        "deleted",
+        "DELETE FROM records WHERE seq = 2;",
+        "BROKEN at record #2: record #2 is missing",
+    ),
+    (
+        "reordered",
+        "UPDATE records SET seq = -1 WHERE seq = 2; UPDATE records SET seq = 2 WHERE seq = 3; UPDATE records SET seq = 3 WHERE seq = -1;",
+        "BROKEN at record #2",
+    ),
+    (
+        "inserted",
+        "UPDATE records SET seq = seq + 100 WHERE seq >= 3; UPDATE records SET seq = seq - 99 WHERE seq >= 100; INSERT INTO records (seq, kind, created_at, body, prev_hash, hash) SELECT 3, kind, created_at, body, hash, hash FROM records WHERE seq = 2;",
+        "BROKEN at record #3",
+    ),
+    (
+        "truncated",
+        "DELETE FROM records WHERE seq = 5;",
+        "the head says the chain ends at #5 but the records end at #4",
+    ),
+];
+
+fn waive_with(app: &App, db: &str, n: usize) {
+    for i in 0..n {
+        let reason = format!("migration {i}");
+        let out = shipcheck_db(
+            app.tmp.path(),
+            db,
+            &[("SHIPCHECK_LEDGER_KEY", KEY)],
+            &[
+                "waive",
+                "config.json-port",
+                "--reason",
+                &reason,
+                "--owner",
+                "ops",
+                "--expires",
+                "2999-01-01",
+                "--profile",
+                "app/shipcheck.yaml",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(
+            !stderr(&out).contains("CANARY"),
+            "a database password leaked"
+        );
+    }
+}
+
+fn waive(app: &App, n: usize) {
+    waive_with(app, &app.db, n);
+}
+
+#[test]
+fn runs_are_recorded_listed_and_verified() {
+    let app = App::new();
+    for _ in 0..2 {
+        let out = check(&app, "good");
+        assert!(stderr(&out).contains("recorded run #"), "{}", stderr(&out));
+    }
+    assert!(
+        stderr(&app.run(&[
+            "check",
+            "--profile",
+            "app/shipcheck.yaml",
+            "--env",
+            "bad",
+            "--no-record",
+            "--format",
+            "json"
+        ]))
+        .is_empty()
+    );
+    let out = app.run(&[
+        "history",
+        "--profile",
+        "app/shipcheck.yaml",
+        "--env",
+        "good",
+        "--format",
+        "json",
+    ]);
+    let list = json(&out);
+    assert_eq!(list.as_array().unwrap().len(), 2, "{list:#}");
+    assert_eq!(list[0]["run"], 1);
+    assert_eq!(list[1]["environment"], "good");
+    let text = stdout(&app.run(&["history", "--all"]));
+    assert!(
+        text.contains("#1") && text.contains("#2") && !text.contains("#3"),
+        "{text}"
+    );
+    let out = app.run(&["ledger", "verify"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stdout(&out).contains("2 records")
+            && stdout(&out).contains("chain intact")
+            && stdout(&out).contains("UNAUTHENTICATED"),
+        "{}",
+        stdout(&out)
+    );
+    // A ledger written without the key does not verify as authenticated with it.
+    let out = app.run_keyed(&["ledger", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("NOT SIGNED"), "{}", stdout(&out));
+    // Written with the key, it does.
+    let keyed = App::new();
+    waive(&keyed, 2);
+    let out = keyed.run_keyed(&["ledger", "verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("head authenticated"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+fn sql(db: &str, statements: &str) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute_batch(statements).unwrap();
+}
+
+fn verify_sqlite(db: &str, keyed: bool) -> (i32, String) {
+    let envs: &[(&str, &str)] = if keyed {
+        &[("SHIPCHECK_LEDGER_KEY", KEY)]
+    } else {
+        &[]
+    };
+    let out = shipcheck_db(Path::new("."), db, envs, &["ledger", "verify"]);
+    (out.status.code().unwrap_or(-1), stdout(&out))
+}
+
+fn copy_db(app: &App, name: &str) -> String {
+    // Checkpoint the WAL into the main file so a copy holds everything.
+    sql(&app.db, "PRAGMA wal_checkpoint(TRUNCATE);");
+    let to = app.tmp.path().join(name);
+    std::fs::copy(&app.db, &to).unwrap();
+    to.display().to_string()
+}
+
+#[test]
+fn sqlite_tampering_is_detected() {
+    let app = App::new();
+    waive(&app, 5);
+    assert_eq!(verify_sqlite(&app.db, true).0, 0);
+    let cases = TAMPERING;
+    for (name, statements, expected) in cases {
+        let db = copy_db(&app, &format!("{name}.db"));
+        sql(&db, statements);
+        let (code, text) = verify_sqlite(&db, false);
+        assert_eq!(code, 1, "{name}: {text}");
+        assert!(
+            text.contains(expected),
+            "{name}: expected `{expected}` in\n{text}"
+        );
+    }
+    // A forger who recomputes the chain and the head after editing: undetectable without the
+    // key (and said so), detected with it.
+    let db = copy_db(&app, "rewritten.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let rows: Vec<(i64, String, String, String)> = conn
+        .prepare("SELECT seq, kind, created_at, body FROM records ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut prev = shipcheck_ledger::chain::GENESIS.to_string();
+    for (seq, kind, at, body) in rows {
+        let body = body.replace("migration 4", "forged");
+        let hash = shipcheck_ledger::chain::link(seq, &kind, &at, &prev, &body);
+        conn.execute(
+            "UPDATE records SET body = ?1, prev_hash = ?2, hash = ?3 WHERE seq = ?4",
+            rusqlite::params![body, prev, hash, seq],
+        )
+        .unwrap();
+        prev = hash;
+    }
+    conn.execute("UPDATE head SET hash = ?1", [&prev]).unwrap();
+    drop(conn);
+    let (code, text) = verify_sqlite(&db, false);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("chain intact") && text.contains("UNAUTHENTICATED"),
+        "{text}"
+    );
+    let (code, text) = verify_sqlite(&db, true);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("authentication FAILED"), "{text}");
+}
+
+#[test]
+fn a_writer_killed_mid_write_leaves_no_half_record() {
+    let app = App::new();
+    waive(&app, 2);
+    for args in [
+        vec![
+            "waive",
+            "config.json-port",
+            "--reason",
+            "killed",
+            "--owner",
+            "ops",
+            "--expires",
+            "2999-01-01",
+            "--profile",
+            "app/shipcheck.yaml",
+        ],
+        vec![
+            "check",
+            "--profile",
+            "app/shipcheck.yaml",
+            "--env",
+            "good",
+            "--format",
+            "json",
+        ],
+    ] {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("shipcheck"))
+            .current_dir(app.tmp.path())
+            .env("SHIPCHECK_DB", &app.db)
+            .env("SHIPCHECK_LEDGER_KEY", KEY)
+            .env(shipcheck_ledger::FAILPOINT_SLOW_COMMIT, "10000")
+            .args(&args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // The writer reaches the write transaction within milliseconds and then holds it
+        // for 10 s (the failpoint): kill -9 it in there.
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        child.kill().unwrap();
+        let status = child.wait().unwrap();
+        assert!(!status.success(), "the writer was killed, not finished");
+        let (code, text) = verify_sqlite(&app.db, true);
+        assert_eq!(code, 0, "{text}");
+        assert!(
+            text.contains("2 records"),
+            "the killed write left nothing: {text}"
+        );
+    }
+    // The ledger is not left locked.
+    waive(&app, 1);
+    assert!(verify_sqlite(&app.db, true).1.contains("3 records"));
+}
+
+#[test]
+fn concurrent_writers_both_succeed() {
+    let app = App::new();
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| waive(&app, 8));
+            s.spawn(|| {
+                let out = app.run_keyed(&[
+                    "check",
+                    "--profile",
+                    "app/shipcheck.yaml",
+                    "--env",
+                    "good",
+                    "--format",
+                    "json",
+                ]);
+                assert!(stderr(&out).contains("recorded run"), "{}", stderr(&out));
+            });
+        }
+    });
+    let (code, text) = verify_sqlite(&app.db, true);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("18 records"), "{text}");
+}
+
+#[test]
+fn no_secret_reaches_the_database() {
+    let app = App::new();
+    for env in ["good", "bad"] {
+        check(&app, env);
+    }
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(app.tmp.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("ledger.db")
+        {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(bytes.len() > 1000, "{} holds the runs", path.display());
+            if bytes.windows(6).any(|w| w == b"CANARY") {
+                found.push(path.display().to_string());
+            }
+        }
+    }
+    assert!(found.is_empty(), "canary secrets stored in {found:?}");
+    // The runs are there, with masked evidence.
+    let out = app.run(&["history", "--all", "--format", "json"]);
+    assert_eq!(json(&out).as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn attestations_roles_evidence_and_expiry() {
+    let app = App::new();
+    let attest = |extra: &[&str]| {
+        let mut args = vec!["attest", "manual.restore-drill", "--by", "alice"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&PROFILE);
+        app.run(&args)
+    };
+    let out = attest(&[
+        "--role",
+        "security",
+        "--evidence",
+        "https://wiki.example/drill",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(
+            "role security may not attest `fixture:manual.restore-drill`; it takes: operations"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let out = attest(&["--role", "operations"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("requires evidence"),
+        "{}",
+        stderr(&out)
+    );
+    let out = app.run(&[
+        "attest",
+        "config.json-port",
+        "--by",
+        "alice",
+        "--role",
+        "operations",
+        "--profile",
+        "app/shipcheck.yaml",
+    ]);
+    assert!(
+        stderr(&out).contains("automated check, not a manual item"),
+        "{}",
+        stderr(&out)
+    );
+    // Evidence file, stored by content hash; valid for the item's 90 days.
+    std::fs::write(
+        app.tmp.path().join("drill.txt"),
+        "restored backup 2026-11-20 in 14 minutes",
+    )
+    .unwrap();
+    let out = attest(&[
+        "--role",
+        "operations",
+        "--evidence",
+        "drill.txt",
+        "--note",
+        "quarterly drill",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("valid until"), "{}", stdout(&out));
+    let run = json(&check(&app, "good"));
+    let r = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "manual.restore-drill")
+        .unwrap();
+    assert_eq!(r["status"], "pass", "{r:#}");
+    assert!(
+        r["summary"]
+            .as_str()
+            .unwrap()
+            .contains("attested by alice (operations)"),
+        "{r:#}"
+    );
+    let conn = rusqlite::Connection::open(&app.db).unwrap();
+    let (n, size): (i64, i64) = conn
+        .query_row("SELECT count(*), max(size) FROM blobs", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((n, size), (1, 40));
+    // A short-lived attestation expires and the item is pending again.
+    let bob_attests = |app: &App, expires: &str| {
+        app.run(&[
+            "attest",
+            "manual.restore-drill",
+            "--by",
+            "bob",
+            "--role",
+            "operations",
+            "--evidence",
+            "e.txt",
+            "--expires",
+            expires,
+            "--profile",
+            "app/shipcheck.yaml",
+        ])
+    };
+    let app2 = App::new();
+    std::fs::write(app2.tmp.path().join("e.txt"), "x").unwrap();
+    let soon = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(2)).to_string();
+    let out = bob_attests(&app2, &soon);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let status = |app: &App| {
+        let run = json(&check(app, "good"));
+        run["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == "manual.restore-drill")
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(status(&app2)["status"], "pass");
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let r = status(&app2);
+    assert_eq!(r["status"], "pending", "{r:#}");
+    assert!(
+        r["summary"]
+            .as_str()
+            .unwrap()
+            .contains("attestation by bob (operations) expired"),
+        "{r:#}"
+    );
+    let out = bob_attests(&app2, "2020-01-01");
+    assert!(stderr(&out).contains("already past"), "{}", stderr(&out));
+}
+
+#[test]
+fn signoffs_gate_diff_and_baseline() {
+    let app = App::new();
+    let profile = app.tmp.path().join("app/shipcheck.yaml");
+    let text = std::fs::read_to_string(&profile).unwrap();
+    std::fs::write(
+        &profile,
+        format!("{text}gate:\n  require_signoff: [security, operations]\n"),
+    )
+    .unwrap();
+    std::fs::write(app.tmp.path().join("drill.txt"), "done").unwrap();
+    assert_eq!(
+        app.run(&[
+            "attest",
+            "manual.restore-drill",
+            "--by",
+            "alice",
+            "--role",
+            "operations",
+            "--evidence",
+            "drill.txt",
+            "--profile",
+            "app/shipcheck.yaml"
+        ])
+        .status
+        .code(),
+        Some(0)
+    );
+    let out = app.run(&["gate", "--profile", "app/shipcheck.yaml", "--env", "good"]);
+    assert_eq!(out.status.code(), Some(2), "no run yet: {}", stderr(&out));
+    assert!(stderr(&out).contains("no recorded run"), "{}", stderr(&out));
+    check(&app, "good");
+    let out = app.run(&["gate", "--profile", "app/shipcheck.yaml", "--env", "good"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("missing sign-off: security on run #2")
+            && stdout(&out).contains("missing sign-off: operations"),
+        "{}",
+        stdout(&out)
+    );
+    for role in ["security", "operations"] {
+        let out = app.run(&[
+            "signoff",
+            "--role",
+            role,
+            "--by",
+            "carol",
+            "--profile",
+            "app/shipcheck.yaml",
+            "--env",
+            "good",
+        ]);
+        assert!(
+            stdout(&out).contains("run #2 signed off by carol"),
+            "{}",
+            stdout(&out)
+        );
+    }
+    let out = app.run(&[
+        "gate",
+        "--profile",
+        "app/shipcheck.yaml",
+        "--env",
+        "good",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let g = json(&out);
+    assert_eq!(g["verdict"]["go"], true);
+    assert_eq!(g["signoffs"].as_array().unwrap().len(), 2);
+    // Baseline, then drift: the config port changes, and a ledger waiver covers it.
+    assert!(stdout(&app.run(&["baseline", "2"])).contains("run #2"));
+    let cfg = app.tmp.path().join("app/good/config.json");
+    std::fs::write(
+        &cfg,
+        std::fs::read_to_string(&cfg)
+            .unwrap()
+            .replace("8443", "8080"),
+    )
+    .unwrap();
+    crate::common::chmod(&cfg, 0o600);
+    check(&app, "good");
+    let out = app.run(&[
+        "diff",
+        "--profile",
+        "app/shipcheck.yaml",
+        "--env",
+        "good",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let d = json(&out);
+    assert_eq!(d["changes"].as_array().unwrap().len(), 1, "{d:#}");
+    assert_eq!(d["changes"][0]["item"], "fixture:config.json-port");
+    assert_eq!(
+        (
+            d["changes"][0]["from"].as_str(),
+            d["changes"][0]["to"].as_str()
+        ),
+        (Some("pass"), Some("fail"))
+    );
+    let out = app.run(&[
+        "diff",
+        "--baseline",
+        "--profile",
+        "app/shipcheck.yaml",
+        "--env",
+        "good",
+    ]);
+    assert!(
+        stdout(&out).contains("run #2")
+            && stdout(&out).contains("fixture:config.json-port pass → fail"),
+        "{}",
+        stdout(&out)
+    );
+    // The gate reflects the new failure; a waiver in the ledger lifts it.
+    assert_eq!(
+        app.run(&["gate", "--profile", "app/shipcheck.yaml", "--env", "good"])
+            .status
+            .code(),
+        Some(1)
+    );
+    let out = app.run(&[
+        "waive",
+        "config.json-port",
+        "--reason",
+        "port move OPS-9",
+        "--owner",
+        "ops",
+        "--expires",
+        "2999-01-01",
+        "--profile",
+        "app/shipcheck.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = app.run(&["gate", "--profile", "app/shipcheck.yaml", "--env", "good"]);
+    assert!(
+        stdout(&out).contains("missing sign-off"),
+        "the new run is not signed off: {}",
+        stdout(&out)
+    );
+    let run = json(&check(&app, "good"));
+    let r = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "config.json-port")
+        .unwrap();
+    assert_eq!(r["status"], "waived");
+}
+
+#[test]
+fn postgresql_ledger_behaves_the_same() {
+    let pg = Postgres::start();
+    let psql = |db: &str, sql: &str| {
+        let url = format!(
+            "postgres://postgres:{PG_PASSWORD}@127.0.0.1:{}/{db}?sslmode=require",
+            pg.strict
+        );
+        let out = std::process::Command::new("psql")
+            .arg(&url)
+            .args(["-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
+            .output()
+            .expect("psql");
+        assert!(
+            out.status.success(),
+            "psql: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let app = App::new();
+    let url = |db: &str| {
+        format!(
+            "postgres://postgres:{PG_PASSWORD}@127.0.0.1:{}/{db}",
+            pg.strict
+        )
+    };
+    let cases = TAMPERING;
+    for (name, tamper, expected) in cases {
+        psql("postgres", &format!("CREATE DATABASE ledger_{name}"));
+        let db = url(&format!("ledger_{name}"));
+        waive_with(&app, &db, 5);
+        let out = shipcheck_db(
+            Path::new("."),
+            &db,
+            &[("SHIPCHECK_LEDGER_KEY", KEY)],
+            &["ledger", "verify"],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{name} before tampering: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        psql(&format!("ledger_{name}"), tamper);
+        let out = shipcheck_db(Path::new("."), &db, &[], &["ledger", "verify"]);
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", stdout(&out));
+        assert!(
+            stdout(&out).contains(expected),
+            "{name}: expected `{expected}` in {}",
+            stdout(&out)
+        );
+        assert!(!stdout(&out).contains("CANARY"));
+    }
+    // Runs, history and a killed writer on PostgreSQL.
+    psql("postgres", "CREATE DATABASE ledger_runs");
+    let db = url("ledger_runs");
+    let out = shipcheck_db(
+        app.tmp.path(),
+        &db,
+        &[("SHIPCHECK_LEDGER_KEY", KEY)],
+        &[
+            "check",
+            "--profile",
+            "app/shipcheck.yaml",
+            "--env",
+            "good",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(stderr(&out).contains("recorded run #1"), "{}", stderr(&out));
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("shipcheck"))
+        .current_dir(app.tmp.path())
+        .env("SHIPCHECK_DB", &db)
+        .env("SHIPCHECK_LEDGER_KEY", KEY)
+        .env(shipcheck_ledger::FAILPOINT_SLOW_COMMIT, "10000")
+        .args([
+            "check",
+            "--profile",
+            "app/shipcheck.yaml",
+            "--env",
+            "good",
+            "--format",
+            "json",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let out = shipcheck_db(
+        Path::new("."),
+        &db,
+        &[("SHIPCHECK_LEDGER_KEY", KEY)],
+        &["ledger", "verify"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("1 records"), "{}", stdout(&out));
+    let out = shipcheck_db(
+        app.tmp.path(),
+        &db,
+        &[],
+        &["history", "--all", "--format", "json"],
+    );
+    assert_eq!(json(&out).as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn reading_a_missing_ledger_is_an_error_not_a_new_ledger() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("nowhere/ledger.db");
+    for args in [
+        &["history", "--all"][..],
+        &["ledger", "verify"],
+        &["report", "1"],
+    ] {
+        let out = shipcheck_db(tmp.path(), db.to_str().unwrap(), &[], args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains("no ledger at"), "{}", stderr(&out));
+    }
+    assert!(
+        !db.exists() && !tmp.path().join("nowhere").exists(),
+        "nothing was created"
+    );
+}

@@ -1,0 +1,15 @@
+//! The CLI's integration tests: one test binary, one module per area. Each test runs the
+//! built `shipcheck` binary (and its own loopback servers) and asserts what it printed.
+
+mod common;
+
+mod check;
+mod commands;
+mod ledger;
+mod malformed;
+mod nginx;
+mod postgres;
+mod reports;
+mod secrets;
+mod systems;
+mod tls;

@@ -1,0 +1,259 @@
+//! Every malformed input gives a clear, located error, exit code 2, and no panic.
+
+use crate::common::*;
+
+fn lint(file: &str) -> (i32, String) {
+    let out = shipcheck(&fixtures().join("bad"), &["pack", "lint", file]);
+    let err = stderr(&out);
+    assert!(!err.contains("panicked"), "{err}");
+    (out.status.code().unwrap_or(-1), err)
+}
+
+#[test]
+fn bad_yaml_is_located() {
+    let (code, err) = lint("bad-yaml.yaml");
+    assert_eq!(code, 2);
+    assert!(err.contains("bad-yaml.yaml:3:"), "{err}");
+}
+
+#[test]
+fn wrong_type_names_field_and_expectation() {
+    let (code, err) = lint("wrong-type.yaml");
+    assert_eq!(code, 2);
+    assert!(err.contains("wrong-type.yaml:14:19"), "{err}");
+    assert!(err.contains("sometimes") || err.contains("bool"), "{err}");
+    // Annotated snippet of the offending line.
+    assert!(err.contains("optional: sometimes"), "{err}");
+}
+
+#[test]
+fn unknown_probe_lists_the_known_ones() {
+    let (code, err) = lint("unknown-probe.yaml");
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown-probe.yaml:15:11"), "{err}");
+    assert!(err.contains("smtp") && err.contains("config"), "{err}");
+}
+
+#[test]
+fn invalid_jq_points_at_the_query() {
+    let (code, err) = lint("invalid-jq.yaml");
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("invalid-jq.yaml:15:") && err.contains("invalid jq query"),
+        "{err}"
+    );
+}
+
+#[test]
+fn duplicate_ids_name_both_places() {
+    let (code, err) = lint("duplicate-id.yaml");
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("duplicate-id.yaml:15:13: duplicate item id `a` (first at line 8, column 13)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn binary_pack_file_is_refused() {
+    let (code, err) = lint("binary.yaml");
+    assert_eq!(code, 2);
+    assert!(err.contains("binary.yaml is not UTF-8 text"), "{err}");
+}
+
+#[test]
+fn unreadable_and_missing_files() {
+    let (code, err) = lint("no-such-pack.yaml");
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read no-such-pack.yaml"), "{err}");
+    // A directory where a file is expected.
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("dir.yaml")).unwrap();
+    let out = shipcheck(tmp.path(), &["pack", "lint", "dir.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cannot read dir.yaml"),
+        "{}",
+        stderr(&out)
+    );
+    let out = shipcheck(tmp.path(), &["check", "--profile", "missing.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cannot read missing.yaml"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn binary_config_file_is_an_error_result_not_a_pass() {
+    let tmp = fixture_app();
+    let good = tmp.path().join("app/good");
+    std::fs::copy("/bin/true", good.join("deploy.yaml")).unwrap();
+    let out = shipcheck(
+        tmp.path(),
+        &[
+            "check",
+            "--profile",
+            "app/shipcheck.yaml",
+            "--format",
+            "json",
+            "--allow-pending",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let run = json(&out);
+    let r = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "config.yaml-replicas")
+        .unwrap();
+    assert_eq!(r["status"], "error");
+    assert!(
+        r["summary"].as_str().unwrap().contains("not UTF-8 text"),
+        "{}",
+        r["summary"]
+    );
+}
+
+#[test]
+fn profile_errors_are_located() {
+    let tmp = fixture_app();
+    let app = tmp.path().join("app");
+    let write = |name: &str, text: &str| std::fs::write(app.join(name), text).unwrap();
+    write(
+        "unknown-var.yaml",
+        "packs: [pack.yaml]\nvars:\n  root: good\n  rooot: typo\n",
+    );
+    let out = shipcheck(tmp.path(), &["check", "--profile", "app/unknown-var.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unknown-var.yaml:4:10: variable `rooot` is not declared"),
+        "{}",
+        stderr(&out)
+    );
+    write("missing-var.yaml", "packs: [pack.yaml]\n");
+    let out = shipcheck(tmp.path(), &["check", "--profile", "app/missing-var.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("requires variable `root`"),
+        "{}",
+        stderr(&out)
+    );
+    write(
+        "not-allowed.yaml",
+        "packs: [pack.yaml]\nvars: {root: good, feature: maybe}\n",
+    );
+    let out = shipcheck(tmp.path(), &["check", "--profile", "app/not-allowed.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("variable `feature` is `maybe`; expected one of: on, off"),
+        "{}",
+        stderr(&out)
+    );
+    write("bad-pack.yaml", "packs: [nonesuch]\nvars: {root: good}\n");
+    let out = shipcheck(tmp.path(), &["check", "--profile", "app/bad-pack.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unknown pack `nonesuch`"),
+        "{}",
+        stderr(&out)
+    );
+    write(
+        "bad-expiry.yaml",
+        "packs: [pack.yaml]\nvars: {root: good}\nwaivers:\n  - {item: a, reason: r, owner: o, expires: next-week}\n",
+    );
+    let out = shipcheck(tmp.path(), &["check", "--profile", "app/bad-expiry.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("bad-expiry.yaml:4:") && stderr(&out).contains("not a date"),
+        "{}",
+        stderr(&out)
+    );
+    let out = check_app(&tmp, "qa", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no environment `qa` (it defines: bad, good)"),
+        "{}",
+        stderr(&out)
+    );
+    let out = shipcheck(tmp.path(), &["check", "--fail-on", "severe"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn include_cycles_and_unknown_includes_are_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pack = |name: &str, includes: &str| {
+        format!(
+            "name: {name}\nversion: '1'\ntitle: T\ninclude: [{{pack: {includes}}}]\nsections:\n  - id: s\n    title: S\n    items:\n      - {{id: i, title: I, severity: low, why: w, fix: f, phase: periodic, attest: {{roles: [security]}}}}\n"
+        )
+    };
+    std::fs::write(tmp.path().join("a.yaml"), pack("a", "b.yaml")).unwrap();
+    std::fs::write(tmp.path().join("b.yaml"), pack("b", "a.yaml")).unwrap();
+    std::fs::write(tmp.path().join("c.yaml"), pack("c", "nowhere.yaml")).unwrap();
+    std::fs::write(tmp.path().join("cycle.yaml"), "packs: [a.yaml]\n").unwrap();
+    std::fs::write(tmp.path().join("missing.yaml"), "packs: [c.yaml]\n").unwrap();
+    let out = shipcheck(tmp.path(), &["check", "--profile", "cycle.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cycle: a → b → a"),
+        "{}",
+        stderr(&out)
+    );
+    let out = shipcheck(tmp.path(), &["check", "--profile", "missing.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("pack `c` includes `nowhere.yaml`"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(
+        tmp.path().join("d.yaml"),
+        pack("d", "web-service").replace(
+            "include: [{pack: web-service}]",
+            "include: [{pack: web-service, vars: {host: '${nope}'}}]",
+        ),
+    )
+    .unwrap();
+    let out = shipcheck(tmp.path(), &["pack", "lint", "d.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("sets `host` from `${nope}`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A pack that includes the web-service baseline with the given `include:` body.
+fn including(dir: &std::path::Path, include: &str) {
+    std::fs::write(
+        dir.join("inc.yaml"),
+        format!(
+            "name: inc\nversion: \"1\"\ntitle: inc\ninclude:\n  - pack: web-service\n    vars: {{host: example.test}}\n{include}\nsections:\n  - id: s\n    title: s\n    items:\n      - id: a\n        title: a\n        severity: low\n        why: w\n        fix: f\n        phase: pre-deploy\n        attest: {{roles: [operations]}}\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join("shipcheck.yaml"), "packs: [inc.yaml]\n").unwrap();
+}
+
+#[test]
+fn include_with_a_bad_condition_or_exclusion_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    including(tmp.path(), "    when: '.vars.host =='");
+    let out = shipcheck(tmp.path(), &["pack", "lint", "inc.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("inc.yaml:7:11"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("invalid `when`"), "{}", stderr(&out));
+
+    including(tmp.path(), "    exclude: [http.nope]");
+    let out = shipcheck(tmp.path(), &["check", "--no-record"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("excludes `http.nope` from `web-service`, which has no such item"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("panicked"));
+}

@@ -1,0 +1,158 @@
+//! Canary secrets planted in config files, env files, command output and variables never
+//! appear in any output: terminal (plain and verbose), JSON, or errors.
+
+use crate::common::*;
+
+const CANARY: &str = "CANARY";
+
+fn assert_clean(out: &std::process::Output, what: &str) {
+    for (stream, text) in [("stdout", stdout(out)), ("stderr", stderr(out))] {
+        assert!(
+            !text.contains(CANARY),
+            "{what}: a canary secret leaked to {stream}:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn no_canary_in_any_output() {
+    let tmp = fixture_app();
+    // Make sure the canaries are really read: the fixture must contain them.
+    let env = std::fs::read_to_string(tmp.path().join("app/good/app.env")).unwrap();
+    assert!(env.contains(CANARY));
+    for env in ["good", "bad"] {
+        for extra in [&["--format", "json"][..], &["--verbose"], &[]] {
+            let mut args = vec!["check", "--profile", "app/shipcheck.yaml", "--env", env];
+            args.extend_from_slice(extra);
+            let out = shipcheck(tmp.path(), &args);
+            assert!(
+                out.status.code().is_some_and(|c| c <= 1),
+                "{}",
+                stderr(&out)
+            );
+            assert_clean(&out, &format!("{env} {extra:?}"));
+        }
+    }
+}
+
+#[test]
+fn secret_values_show_length_only() {
+    let tmp = fixture_app();
+    let out = check_app(&tmp, "good", &["--format", "json"]);
+    let run = json(&out);
+    let r = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "env.api-token")
+        .unwrap();
+    assert_eq!(r["evidence"]["observed"], "<secret: 43 chars>");
+    // The health command printed the token inside free text; it is masked there too.
+    let h = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "runtime.health-command")
+        .unwrap();
+    assert!(
+        h["evidence"]["observed"]["debug"]
+            .as_str()
+            .unwrap()
+            .contains("<secret: 43 chars>"),
+        "{h}"
+    );
+}
+
+#[test]
+fn a_secret_in_an_allowed_values_error_is_masked() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("pack.yaml"),
+        "name: p\nversion: '1'\ntitle: P\nvariables:\n  - {name: key, doc: k, secret: true, allowed: [a, b]}\nsections:\n  - id: s\n    title: S\n    items:\n      - {id: i, title: I, severity: low, why: w, fix: f, phase: periodic, attest: {roles: [security]}}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("shipcheck.yaml"),
+        "packs: [pack.yaml]\nvars: {key: CANARY-VAR-123456}\n",
+    )
+    .unwrap();
+    let out = shipcheck(tmp.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("<secret: 17 chars>"),
+        "{}",
+        stderr(&out)
+    );
+    assert_clean(&out, "allowed-values error");
+}
+
+#[test]
+fn reuse_across_environments_is_detected() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::write(
+        d.join("pack.yaml"),
+        "name: p\nversion: '1'\ntitle: P\nvariables:\n  - {name: envfile, doc: env file}\nsections:\n  - id: s\n    title: S\n    items:\n      - id: token\n        title: Token differs per environment\n        severity: critical\n        why: w\n        fix: f\n        phase: pre-deploy\n        check:\n          env: {name: TOKEN, file: '${envfile}'}\n          expect: [{secret: {min_length: 8, distinct_across_environments: true}}]\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("prod.env"), "TOKEN=CANARY-shared-b7c9d2e4f6a8\n").unwrap();
+    std::fs::write(d.join("staging.env"), "TOKEN=CANARY-shared-b7c9d2e4f6a8\n").unwrap();
+    std::fs::write(d.join("qa.env"), "TOKEN=CANARY-qa-only-1f3e5d7c9b\n").unwrap();
+    std::fs::write(
+        d.join("shipcheck.yaml"),
+        "packs: [pack.yaml]\nenvironments:\n  production: {vars: {envfile: prod.env}}\n  staging: {vars: {envfile: staging.env}}\n  qa: {vars: {envfile: qa.env}}\n",
+    )
+    .unwrap();
+    let out = shipcheck(d, &["check", "--format", "json"]);
+    assert_clean(&out, "reuse");
+    let run = json(&out);
+    assert_eq!(run["environment"], "production");
+    let r = &run["results"][0];
+    assert_eq!(r["status"], "fail", "{r}");
+    assert!(
+        r["summary"]
+            .as_str()
+            .unwrap()
+            .contains("differs from environment `staging`"),
+        "{r}"
+    );
+    let out = shipcheck(d, &["check", "--format", "json", "--env", "qa"]);
+    assert_eq!(json(&out)["results"][0]["status"], "pass");
+}
+
+#[test]
+fn keyed_fingerprints_identify_a_secret_without_revealing_it() {
+    let tmp = fixture_app();
+    let db = tmp.path().join("l.db").display().to_string();
+    let fp = |key: &str| {
+        let out = shipcheck_db(
+            tmp.path(),
+            &db,
+            &[("SHIPCHECK_LEDGER_KEY", key)],
+            &[
+                "check",
+                "--profile",
+                "app/shipcheck.yaml",
+                "--env",
+                "good",
+                "--format",
+                "json",
+                "--no-record",
+            ],
+        );
+        assert_clean(&out, "fingerprint");
+        let run = json(&out);
+        let r = run["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == "env.api-token")
+            .unwrap()
+            .clone();
+        r["evidence"]["observed"].as_str().unwrap().to_string()
+    };
+    let (a, b, c) = (fp("key-one"), fp("key-one"), fp("key-two"));
+    assert!(a.starts_with("<secret: 43 chars, fp "), "{a}");
+    assert_eq!(a, b, "same key, same secret, same fingerprint");
+    assert_ne!(a, c, "the fingerprint is keyed");
+}

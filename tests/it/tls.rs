@@ -1,0 +1,199 @@
+//! `shipcheck probe tls` and the `tls` pack probe against in-process rustls servers with
+//! rcgen certificates: good, expired, not yet valid, wrong host, self-signed, untrusted,
+//! incomplete chain, short-lived; and an unreachable port.
+
+use crate::common::pki::{self, Cert};
+use crate::common::*;
+
+struct Scenario {
+    _dir: tempfile::TempDir,
+    ca_file: String,
+    server: pki::TlsServer,
+}
+
+/// Serves `leaf` (plus `extra` chain certificates) and writes `trust` as the CA file.
+fn scenario(leaf: &Cert, extra: &[&Cert], trust: &Cert) -> Scenario {
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &trust.pem).unwrap();
+    let mut chain = vec![leaf.der.clone()];
+    chain.extend(extra.iter().map(|c| c.der.clone()));
+    let server = pki::serve(chain, leaf.key_der());
+    Scenario {
+        ca_file: ca_file.display().to_string(),
+        server,
+        _dir: dir,
+    }
+}
+
+fn probe(s: &Scenario, extra: &[&str]) -> (i32, serde_json::Value) {
+    let target = format!("127.0.0.1:{}", s.server.port);
+    let mut args = vec![
+        "probe",
+        "tls",
+        &target,
+        "--sni",
+        "localhost",
+        "--ca",
+        &s.ca_file,
+        "--no-ciphers",
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let out = shipcheck(std::path::Path::new("."), &args);
+    let v = json(&out);
+    (out.status.code().unwrap_or(-1), v[0].clone())
+}
+
+fn ids(report: &serde_json::Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn ca() -> Cert {
+    pki::self_signed("test root", &[], -10, 365, true)
+}
+
+#[test]
+fn good_certificate_has_no_findings() {
+    let ca = ca();
+    let leaf = pki::issued(&ca, "localhost", &["localhost"], -1, 90, false);
+    let s = scenario(&leaf, &[], &ca);
+    let (code, r) = probe(&s, &[]);
+    assert_eq!(ids(&r), Vec::<String>::new(), "{r:#}");
+    assert_eq!(code, 0);
+    let o = &r["observed"];
+    assert_eq!(
+        o["protocols"]["tls1.0"], false,
+        "rustls refuses TLS 1.0: {o:#}"
+    );
+    assert_eq!(o["protocols"]["tls1.1"], false);
+    assert_eq!(o["protocols"]["tls1.2"], true);
+    assert_eq!(o["protocols"]["tls1.3"], true);
+    assert_eq!(o["trusted"], true);
+    assert_eq!(o["certificate"]["hostname_matches"], true);
+    assert!(o["certificate"]["days_left"].as_i64().unwrap() >= 89);
+    assert_eq!(o["certificate"]["key_type"], "EC");
+}
+
+#[test]
+fn expired_and_not_yet_valid() {
+    let ca = ca();
+    let expired = pki::issued(&ca, "localhost", &["localhost"], -60, -1, false);
+    let s = scenario(&expired, &[], &ca);
+    let (code, r) = probe(&s, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(ids(&r), ["tls.cert.expired"], "{r:#}");
+    let future = pki::issued(&ca, "localhost", &["localhost"], 2, 90, false);
+    let s = scenario(&future, &[], &ca);
+    assert_eq!(ids(&probe(&s, &[]).1), ["tls.cert.not_yet_valid"]);
+}
+
+#[test]
+fn hostname_mismatch() {
+    let ca = ca();
+    let leaf = pki::issued(&ca, "other", &["other.example"], -1, 90, false);
+    let s = scenario(&leaf, &[], &ca);
+    let (_, r) = probe(&s, &[]);
+    assert_eq!(ids(&r), ["tls.cert.hostname_mismatch"], "{r:#}");
+    assert_eq!(
+        r["observed"]["trusted"], true,
+        "trust is judged apart from the name"
+    );
+}
+
+#[test]
+fn self_signed_and_untrusted() {
+    let ca = ca();
+    let own = pki::self_signed("localhost", &["localhost"], -1, 90, false);
+    let s = scenario(&own, &[], &ca);
+    assert_eq!(
+        ids(&probe(&s, &[]).1),
+        ["tls.cert.untrusted", "tls.cert.self_signed"]
+    );
+    let other_ca = pki::self_signed("other root", &[], -10, 365, true);
+    let leaf = pki::issued(&other_ca, "localhost", &["localhost"], -1, 90, false);
+    let s = scenario(&leaf, &[&other_ca], &ca);
+    let (_, r) = probe(&s, &[]);
+    assert_eq!(ids(&r), ["tls.cert.untrusted"], "{r:#}");
+}
+
+#[test]
+fn missing_intermediate_is_a_chain_problem() {
+    let ca = ca();
+    let inter = pki::issued(&ca, "test intermediate", &[], -5, 300, true);
+    let leaf = pki::issued(&inter, "localhost", &["localhost"], -1, 90, false);
+    let s = scenario(&leaf, &[], &ca);
+    let (_, r) = probe(&s, &[]);
+    assert_eq!(ids(&r), ["tls.cert.chain_incomplete"], "{r:#}");
+    let s = scenario(&leaf, &[&inter], &ca);
+    assert_eq!(ids(&probe(&s, &[]).1), Vec::<String>::new());
+}
+
+#[test]
+fn short_lived_certificates_by_days_and_by_share_of_lifetime() {
+    let ca = ca();
+    // 10-day certificate with 2 days left: 20% of its lifetime.
+    let leaf = pki::issued(&ca, "localhost", &["localhost"], -8, 2, false);
+    let s = scenario(&leaf, &[], &ca);
+    let (_, r) = probe(&s, &[]);
+    assert_eq!(ids(&r), ["tls.cert.expires_soon"], "{r:#}");
+    assert!(ids(&probe(&s, &["--min-days", "1"]).1).is_empty());
+    // The pack probe can judge by share of lifetime instead of days.
+    let dir = tempfile::tempdir().unwrap();
+    let pack = format!(
+        "name: t\nversion: '1'\ntitle: T\nsections:\n  - id: s\n    title: S\n    items:\n      - id: cert-lifetime\n        title: Certificate has half its life left\n        severity: high\n        why: w\n        fix: f\n        phase: periodic\n        check:\n          tls: {{host: 127.0.0.1, port: {}, sni: localhost, ca_file: '{}', min_protocol: none, min_days_left: 1, min_lifetime_left_percent: 50}}\n",
+        s.server.port, s.ca_file
+    );
+    std::fs::write(dir.path().join("pack.yaml"), pack).unwrap();
+    std::fs::write(dir.path().join("shipcheck.yaml"), "packs: [pack.yaml]\n").unwrap();
+    let out = shipcheck(dir.path(), &["check", "--format", "json"]);
+    let run = json(&out);
+    let r = &run["results"][0];
+    assert_eq!(r["status"], "fail", "{r:#}");
+    assert!(
+        r["summary"]
+            .as_str()
+            .unwrap()
+            .contains("at least 50% of its lifetime left"),
+        "{r:#}"
+    );
+    let healthy = pki::issued(&ca, "localhost", &["localhost"], -1, 9, false);
+    let s2 = scenario(&healthy, &[], &ca);
+    let text = std::fs::read_to_string(dir.path().join("pack.yaml"))
+        .unwrap()
+        .replace(&s.server.port.to_string(), &s2.server.port.to_string());
+    std::fs::write(dir.path().join("pack.yaml"), text).unwrap();
+    let run = json(&shipcheck(dir.path(), &["check", "--format", "json"]));
+    assert_eq!(
+        run["results"][0]["status"], "pass",
+        "{:#}",
+        run["results"][0]
+    );
+}
+
+#[test]
+fn unreachable_target_is_an_error_never_a_pass() {
+    let port = pki::free_port().to_string();
+    let target = format!("127.0.0.1:{port}");
+    let out = shipcheck(
+        std::path::Path::new("."),
+        &["probe", "tls", &target, "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let v = json(&out);
+    assert!(
+        v[0]["error"].as_str().unwrap().contains("cannot connect"),
+        "{v:#}"
+    );
+    let text = stdout(&shipcheck(
+        std::path::Path::new("."),
+        &["probe", "tls", &target],
+    ));
+    assert!(text.contains("could not check"), "{text}");
+}
