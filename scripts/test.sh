@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-test-deps.sh
+# Layering: no cycles between crates or modules, and no network stack in the core.
+python3 scripts/check-layers.py >/dev/null || python3 scripts/check-layers.py
 cargo test --locked --workspace --all-targets "$@"

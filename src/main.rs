@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use shipcheck_core::Error as CoreError;
 use shipcheck_core::gate::{EXIT_INTERNAL, EXIT_USAGE};
+use shipcheck_core::include;
 use shipcheck_core::pack::{self, Severity, builtin};
 use shipcheck_core::profile::Profile;
 use shipcheck_engine::{self as engine, Error, Options, attest, history};
@@ -851,11 +852,7 @@ fn progress_bar() -> indicatif::ProgressBar {
 }
 
 fn load_named_pack(name: &str) -> Result<pack::LoadedPack, Error> {
-    Ok(pack::include::load_one(
-        name,
-        std::path::Path::new("."),
-        None,
-    )?)
+    Ok(include::load_one(name, std::path::Path::new("."), None)?)
 }
 
 fn pack_command(command: PackCommand) -> Result<i32, Error> {
@@ -1039,7 +1036,7 @@ fn load_target(
     t: &TargetArgs,
 ) -> Result<(Profile, Vec<std::sync::Arc<pack::LoadedPack>>, String), Error> {
     let profile = Profile::load(&t.profile)?;
-    let packs = pack::include::load_packs(&profile)?;
+    let packs = include::load_packs(&profile)?;
     let env = profile.environment(t.env.as_deref())?;
     Ok((profile, packs, env))
 }

@@ -14,6 +14,7 @@ pub mod duration;
 pub mod error;
 pub mod gate;
 pub mod hex;
+pub mod include;
 pub mod jq;
 pub mod matcher;
 pub mod observation;
@@ -25,5 +26,6 @@ pub mod schema;
 pub mod spec;
 pub mod statement;
 pub mod template;
+pub mod text;
 
 pub use error::Error;

@@ -6,27 +6,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use shipcheck_core::outcome::{Evidence, Status};
 use shipcheck_core::pack::LoadedPack;
 use shipcheck_probes::{Cache, ProbeCtx};
 
+use crate::judge::{Evaluated, failed};
 use crate::plan::{At, Plan};
 use crate::{Error, Options};
 
 /// Default time allowed for one check.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// What evaluating one check produced, before waivers and redaction.
-pub struct Evaluated {
-    pub status: Status,
-    pub summary: String,
-    pub evidence: Option<Evidence>,
-    /// Secret values seen, for redaction and reuse checks.
-    pub secrets: Vec<String>,
-    /// (secret name, value) when the item has a `secret` matcher.
-    pub named_secret: Option<(String, String)>,
-    pub duration: Duration,
-}
 
 /// Executes the plan's `todo` checks on a bounded pool, each under its timeout, and returns
 /// what each produced, by result slot. Uses `opts.runtime` when given (call from outside
@@ -127,16 +115,4 @@ pub fn execute(
         }
         Ok(out)
     })
-}
-
-/// An `error` result with `summary`.
-pub fn failed(summary: String) -> Evaluated {
-    Evaluated {
-        status: Status::Error,
-        summary,
-        evidence: None,
-        secrets: vec![],
-        named_secret: None,
-        duration: Duration::ZERO,
-    }
 }

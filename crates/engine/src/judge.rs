@@ -11,7 +11,29 @@ use shipcheck_core::outcome::{Evidence, Status};
 use shipcheck_core::pack::{Item, OnFail};
 use shipcheck_probes::{Cache, ProbeCtx};
 
-use crate::execute::{Evaluated, failed};
+/// What evaluating one check produced, before waivers and redaction.
+pub struct Evaluated {
+    pub status: Status,
+    pub summary: String,
+    pub evidence: Option<Evidence>,
+    /// Secret values seen, for redaction and reuse checks.
+    pub secrets: Vec<String>,
+    /// (secret name, value) when the item has a `secret` matcher.
+    pub named_secret: Option<(String, String)>,
+    pub duration: Duration,
+}
+
+/// An `error` result with `summary`.
+pub fn failed(summary: String) -> Evaluated {
+    Evaluated {
+        status: Status::Error,
+        summary,
+        evidence: None,
+        secrets: vec![],
+        named_secret: None,
+        duration: Duration::ZERO,
+    }
+}
 
 /// Observes and judges one check. Runs on a blocking worker thread.
 pub fn evaluate(

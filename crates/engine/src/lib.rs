@@ -119,7 +119,7 @@ pub fn run(profile: &Profile, opts: &Options) -> Result<Run, Error> {
     for (idx, at) in &todo {
         let mut ev = evaluated
             .remove(idx)
-            .unwrap_or_else(|| execute::failed("internal: no result".into()));
+            .unwrap_or_else(|| judge::failed("internal: no result".into()));
         judge::check_reuse(plan.item(*at), &plan.pack(*at).pack.name, &named, &mut ev);
         let mut r = plan.blank(*at, ev.status, ev.summary);
         r.evidence = ev.evidence;

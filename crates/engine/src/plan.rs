@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use serde_json::json;
 use shipcheck_core::Error;
+use shipcheck_core::include::load_packs;
 use shipcheck_core::outcome::{ItemKind, ItemResult, Status};
-use shipcheck_core::pack::include::load_packs;
 use shipcheck_core::pack::{Item, LoadedPack, Phase, Section};
 use shipcheck_core::profile::Profile;
 

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::observation::Finding;
-use crate::pack::Text;
+use crate::text::Text;
 
 /// One expectation over a value. Written as a one-key map: `- equals: "local"`.
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -6,12 +6,10 @@
 
 pub mod builtin;
 pub mod coverage;
-pub mod include;
 pub mod load;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_saphyr::Spanned;
 
 use crate::duration::Span;
 use crate::matcher::Matcher;
@@ -19,8 +17,7 @@ use crate::spec::ProbeRef;
 
 pub use load::{LoadedPack, load_pack_file, load_pack_text};
 
-/// A string with the position it was read from, for located errors.
-pub type Text = Spanned<String>;
+pub use crate::text::Text;
 
 /// A whole pack file.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -188,6 +185,15 @@ macro_rules! define_check {
             /// Whether the observed value is a secret. Unset: guessed from the key or variable name.
             #[serde(default)]
             pub secret: Option<bool>,
+        }
+
+        impl Check {
+            /// Every probe the check names (a valid check names exactly one).
+            pub fn probes(&self) -> Vec<ProbeRef<'_>> {
+                let mut found = Vec::new();
+                $( if let Some(p) = &self.$field { found.push(ProbeRef::$variant(p)); } )*
+                found
+            }
         }
     };
 }

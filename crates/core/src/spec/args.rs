@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::pack::Text;
+use crate::text::Text;
 
 /// A service's command line and environment.
 #[derive(Debug, Deserialize, JsonSchema)]

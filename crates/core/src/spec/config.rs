@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::pack::Text;
+use crate::text::Text;
 
 /// A value read from a config file.
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::pack::Text;
+use crate::text::Text;
 
 /// A name to resolve.
 #[derive(Debug, Deserialize, JsonSchema)]

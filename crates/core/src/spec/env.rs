@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::pack::Text;
+use crate::text::Text;
 
 /// One environment variable.
 #[derive(Debug, Deserialize, JsonSchema)]

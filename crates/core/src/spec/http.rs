@@ -6,8 +6,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::duration::Span;
-use crate::pack::Text;
 use crate::spec::disk::Size;
+use crate::text::Text;
 
 /// The `http` probe of a pack item.
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -16,7 +16,7 @@ pub mod postgres;
 pub mod tcp;
 pub mod tls;
 
-use crate::pack::Text;
+use crate::text::Text;
 
 /// Calls `$callback!` with the registry: one line per probe kind, `field: Variant => Type`,
 /// with the doc comment that the schema and `pack show` publish.
@@ -85,15 +85,6 @@ macro_rules! define_registry {
                 match self {
                     $( ProbeRef::$variant(p) => *p, )*
                 }
-            }
-        }
-
-        impl crate::pack::Check {
-            /// Every probe the check names (a valid check names exactly one).
-            pub fn probes(&self) -> Vec<ProbeRef<'_>> {
-                let mut found = Vec::new();
-                $( if let Some(p) = &self.$field { found.push(ProbeRef::$variant(p)); } )*
-                found
             }
         }
     };

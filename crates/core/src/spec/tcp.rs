@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::duration::Span;
-use crate::pack::Text;
+use crate::text::Text;
 
 /// A TCP port.
 #[derive(Debug, Deserialize, JsonSchema)]
