@@ -68,6 +68,28 @@ enum Command {
         /// Do not record the run in the ledger.
         #[arg(long)]
         no_record: bool,
+        /// Only this phase's items: pre-deploy, post-deploy-immediate, first-hour, first-day,
+        /// first-week or periodic.
+        #[arg(long, value_name = "PHASE")]
+        phase: Option<pack::Phase>,
+        /// Print the plan (what would run, and why the rest would not) and check nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Show what a check would run in an environment (and phase), and why each other item
+    /// would not; observes nothing.
+    Plan {
+        /// Profile file.
+        #[arg(long, short, default_value = "shipcheck.yaml")]
+        profile: PathBuf,
+        /// Environment of the profile (default: the profile's `environment`).
+        #[arg(long, short)]
+        env: Option<String>,
+        /// Only this phase's items.
+        #[arg(long, value_name = "PHASE")]
+        phase: Option<pack::Phase>,
+        #[arg(long, short, value_enum, default_value_t = OutFormat::Human)]
+        format: OutFormat,
     },
     /// Record that a person checked a manual item.
     Attest {
@@ -441,8 +463,15 @@ fn run(cli: Cli) -> Result<i32, Error> {
             report,
             db,
             no_record,
+            phase,
+            dry_run,
         } => {
             let profile = Profile::load(&profile)?;
+            if dry_run {
+                let plan = engine::plan(&profile, env.as_deref(), phase)?;
+                print!("{}", plan.describe());
+                return Ok(0);
+            }
             let location = Location::resolve(db.db.as_deref());
             let mut ledger = match (&location, no_record) {
                 (Location::Sqlite(p), true) if !p.exists() => None,
@@ -467,6 +496,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 concurrency,
                 progress,
                 statements,
+                phase,
                 ..Options::default()
             };
             let run = engine::run(&profile, &opts)?;
@@ -526,6 +556,28 @@ fn run(cli: Cli) -> Result<i32, Error> {
             Ok(0)
         }
         Command::Probe(args) => probe_command(args, out_color),
+        Command::Plan {
+            profile,
+            env,
+            phase,
+            format,
+        } => {
+            let profile = Profile::load(&profile)?;
+            let plan = engine::plan(&profile, env.as_deref(), phase)?;
+            match format {
+                OutFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "environment": plan.environment,
+                        "phase": plan.phase,
+                        "items": plan.entries(),
+                    }))
+                    .unwrap_or_default()
+                ),
+                OutFormat::Human => print!("{}", plan.describe()),
+            }
+            Ok(0)
+        }
         Command::Attest {
             item,
             by,

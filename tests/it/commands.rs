@@ -296,3 +296,110 @@ fn every_source_line_of_every_system_pack_is_covered() {
         ]
     );
 }
+
+#[test]
+fn plan_shows_each_decision_and_phase_selects_items() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let profile = "examples/demo/shipcheck.yaml";
+    let out = shipcheck(root, &["plan", "--profile", profile, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let plan = json(&out);
+    assert_eq!(plan["environment"], "production");
+    let items = plan["items"].as_array().unwrap();
+    let decision = |id: &str| {
+        items
+            .iter()
+            .find(|i| i["item"] == id)
+            .unwrap_or_else(|| panic!("{id} not in the plan"))
+    };
+    assert_eq!(
+        decision("secureclaw:gateway.auth.token-strength")["decision"],
+        "run"
+    );
+    let manual = decision("secureclaw:backups.restore-tested");
+    assert_eq!(manual["decision"], "attest");
+    assert!(manual["reason"].as_str().unwrap().contains("may attest"));
+    let skipped: Vec<&serde_json::Value> = items
+        .iter()
+        .filter(|i| i["decision"] == "not_applicable")
+        .collect();
+    assert!(
+        !skipped.is_empty(),
+        "the offline example skips its live items"
+    );
+    assert!(
+        skipped
+            .iter()
+            .all(|i| !i["reason"].as_str().unwrap().is_empty())
+    );
+
+    // A phase plans only its items, and `check --phase` runs exactly those.
+    let phases: std::collections::BTreeSet<&str> =
+        items.iter().map(|i| i["phase"].as_str().unwrap()).collect();
+    assert!(phases.len() > 1, "the example spans phases: {phases:?}");
+    for phase in phases {
+        let out = shipcheck(
+            root,
+            &[
+                "plan",
+                "--profile",
+                profile,
+                "--phase",
+                phase,
+                "--format",
+                "json",
+            ],
+        );
+        let planned: Vec<String> = json(&out)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["item"].as_str().unwrap().to_string())
+            .collect();
+        assert!(!planned.is_empty());
+        let out = shipcheck(
+            root,
+            &[
+                "check",
+                "--profile",
+                profile,
+                "--phase",
+                phase,
+                "--format",
+                "json",
+                "--no-record",
+            ],
+        );
+        let run = json(&out);
+        let results = run["results"].as_array().unwrap();
+        assert!(results.iter().all(|r| r["phase"] == phase), "{phase}");
+        let ran: Vec<String> = results
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}:{}",
+                    r["pack"].as_str().unwrap(),
+                    r["id"].as_str().unwrap()
+                )
+            })
+            .collect();
+        assert_eq!(
+            ran, planned,
+            "check --phase {phase} runs what plan --phase lists"
+        );
+    }
+
+    // A dry run prints the plan and checks nothing.
+    let out = shipcheck(root, &["check", "--profile", profile, "--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("secureclaw:backups.restore-tested"));
+    assert!(stdout(&out).contains("items: "));
+
+    // A phase that does not exist is a usage error that names the phases.
+    let out = shipcheck(
+        root,
+        &["check", "--profile", profile, "--phase", "first-month"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("first-week"), "{}", stderr(&out));
+}

@@ -47,6 +47,16 @@ impl Decision {
         }
     }
 
+    /// The decision's name: `run`, `attest`, `not_applicable` or `error`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Decision::Run => "run",
+            Decision::Attest(_) => "attest",
+            Decision::NotApplicable(_) => "not_applicable",
+            Decision::Error(_) => "error",
+        }
+    }
+
     pub fn reason(&self) -> &str {
         match self {
             Decision::Run => "",
@@ -76,7 +86,38 @@ pub struct Plan {
     pub items: Vec<Planned>,
 }
 
+/// One item of a plan, as `shipcheck plan --format json` prints it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Entry {
+    pub item: String,
+    pub title: String,
+    pub severity: shipcheck_core::pack::Severity,
+    pub phase: Phase,
+    /// `run`, `attest`, `not_applicable` or `error`.
+    pub decision: &'static str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub reason: String,
+}
+
 impl Plan {
+    /// The plan's items, in order, for printing.
+    pub fn entries(&self) -> Vec<Entry> {
+        self.items
+            .iter()
+            .map(|p| {
+                let item = self.item(p.at);
+                Entry {
+                    item: format!("{}:{}", self.pack(p.at).pack.name, item.id.value),
+                    title: item.title.clone(),
+                    severity: item.severity,
+                    phase: item.phase,
+                    decision: p.decision.name(),
+                    reason: p.decision.reason().to_string(),
+                }
+            })
+            .collect()
+    }
+
     pub fn pack(&self, at: At) -> &LoadedPack {
         &self.packs[at.pack]
     }
@@ -100,7 +141,7 @@ impl Plan {
         )
     }
 
-    /// The plan as text: one line per item with its decision.
+    /// The plan as text: one line per item with its decision, then the counts.
     pub fn describe(&self) -> String {
         use std::fmt::Write;
         let mut out = format!(
@@ -111,23 +152,16 @@ impl Plan {
                 .unwrap_or_default()
         );
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-        for p in &self.items {
-            let item = self.item(p.at);
-            let what = match &p.decision {
-                Decision::Run => "run",
-                Decision::Attest(_) => "attest",
-                Decision::NotApplicable(_) => "skip",
-                Decision::Error(_) => "error",
-            };
-            *counts.entry(what).or_default() += 1;
+        for e in self.entries() {
+            *counts.entry(e.decision).or_default() += 1;
             let _ = writeln!(
                 out,
-                "  {:<7} {:<48} {:<8} {:<22} {}",
-                what,
-                format!("{}:{}", self.pack(p.at).pack.name, item.id.value),
-                item.severity.as_str(),
-                item.phase.as_str(),
-                p.decision.reason()
+                "  {:<14} {:<48} {:<8} {:<22} {}",
+                e.decision,
+                e.item,
+                e.severity.as_str(),
+                e.phase.as_str(),
+                e.reason
             );
         }
         let summary: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();

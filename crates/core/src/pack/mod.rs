@@ -292,6 +292,19 @@ impl std::str::FromStr for Severity {
     }
 }
 
+impl std::str::FromStr for Phase {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Phase::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Phase::ALL.iter().map(|p| p.as_str()).collect();
+                format!("`{s}` is not a phase ({})", names.join(", "))
+            })
+    }
+}
+
 /// When in a deployment's life an item is checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -305,6 +318,15 @@ pub enum Phase {
 }
 
 impl Phase {
+    pub const ALL: [Phase; 6] = [
+        Phase::PreDeploy,
+        Phase::PostDeployImmediate,
+        Phase::FirstHour,
+        Phase::FirstDay,
+        Phase::FirstWeek,
+        Phase::Periodic,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Phase::PreDeploy => "pre-deploy",
