@@ -1,0 +1,122 @@
+//! `shipcheck check`: run a profile, record it, gate it.
+
+use super::*;
+
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    /// Profile file.
+    #[arg(long, short, default_value = "shipcheck.yaml")]
+    pub profile: PathBuf,
+    /// Environment of the profile to check (default: the profile's `environment`).
+    #[arg(long, short)]
+    pub env: Option<String>,
+    /// Output format on stdout.
+    #[arg(long, short, value_enum, default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
+    /// Also write a report to a file: FORMAT=PATH (repeatable), e.g. sarif=out.sarif.
+    #[arg(long, value_name = "FORMAT=PATH", value_parser = parse_report)]
+    pub report: Vec<(report::Format, PathBuf)>,
+    /// Lowest severity whose fail/error results block the gate (default: profile, else low).
+    #[arg(long)]
+    pub fail_on: Option<Severity>,
+    /// Let unattested manual items pass the gate.
+    #[arg(long)]
+    pub allow_pending: bool,
+    /// Checks running at once.
+    #[arg(long, short = 'j', default_value_t = 8)]
+    pub concurrency: usize,
+    /// Show evidence for passing items too.
+    #[arg(long, short)]
+    pub verbose: bool,
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Do not record the run in the ledger.
+    #[arg(long)]
+    pub no_record: bool,
+    /// Only this phase's items: pre-deploy, post-deploy-immediate, first-hour, first-day,
+    /// first-week or periodic.
+    #[arg(long, value_name = "PHASE")]
+    pub phase: Option<pack::Phase>,
+    /// Print the plan (what would run, and why the rest would not) and check nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+pub fn check(args: CheckArgs, out_color: bool) -> Result<i32, Error> {
+    let CheckArgs {
+        profile,
+        env,
+        format,
+        fail_on,
+        allow_pending,
+        concurrency,
+        verbose,
+        report,
+        db,
+        no_record,
+        phase,
+        dry_run,
+    } = args;
+    let profile = Profile::load(&profile)?;
+    if dry_run {
+        let plan = engine::plan(&profile, env.as_deref(), phase)?;
+        print!("{}", plan.describe());
+        return Ok(0);
+    }
+    let location = Location::resolve(db.db.as_deref());
+    let mut ledger = match (&location, no_record) {
+        (Location::Sqlite(p), true) if !p.exists() => None,
+        _ => Some(Ledger::open(location)?),
+    };
+    let statements = match ledger.as_mut() {
+        Some(l) => history::statements(l, None)?,
+        None => engine::Statements::default(),
+    };
+    let policy = profile.policy(fail_on, allow_pending);
+    let bar = (matches!(format, ReportFormat::Human) && std::io::stderr().is_terminal())
+        .then(progress_bar);
+    let progress: Option<engine::Progress> = bar.clone().map(|bar| {
+        Arc::new(move |done: usize, total: usize| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        }) as engine::Progress
+    });
+    let opts = Options {
+        environment: env,
+        policy,
+        concurrency,
+        progress,
+        statements,
+        phase,
+        ..Options::default()
+    };
+    let run = engine::run(&profile, &opts)?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    if let (Some(l), false) = (ledger.as_mut(), no_record) {
+        let seq = l.record_run(&run)?;
+        eprintln!("recorded run #{seq} in {}", l.location.display());
+    }
+    let style = human::Style {
+        color: out_color,
+        verbose,
+    };
+    for (f, path) in &report {
+        let text = report::render(
+            &run,
+            *f,
+            human::Style {
+                color: false,
+                verbose,
+            },
+            &[],
+        );
+        std::fs::write(path, text).map_err(|source| CoreError::Write {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    print!("{}", report::render(&run, format.into(), style, &[]));
+    Ok(run.gate.exit_code)
+}

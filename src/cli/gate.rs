@@ -1,0 +1,57 @@
+//! `shipcheck gate`: go / no-go from the ledger as it stands now.
+
+use super::*;
+
+#[derive(clap::Args)]
+pub struct GateArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[arg(long)]
+    pub fail_on: Option<Severity>,
+    #[arg(long)]
+    pub allow_pending: bool,
+    #[arg(long, short, value_enum, default_value_t = OutFormat::Human)]
+    pub format: OutFormat,
+}
+
+pub fn gate(args: GateArgs) -> Result<i32, Error> {
+    let GateArgs {
+        target,
+        fail_on,
+        allow_pending,
+        format,
+    } = args;
+    let (profile, packs, env) = load_target(&target)?;
+    let mut ledger = Ledger::open_existing(Location::resolve(target.db.db.as_deref()))?;
+    let (seq, run) = history::latest_run(&mut ledger, &profile, &env)?;
+    let policy = profile.policy(fail_on, allow_pending);
+    let st = history::statements(&mut ledger, Some(&profile))?;
+    let g = history::gate_from_ledger(
+        seq,
+        run,
+        &packs,
+        &st,
+        &profile.file.gate.require_signoff,
+        policy,
+        jiff::Timestamp::now(),
+    );
+    match format {
+        OutFormat::Json => {
+            println!("{}", serde_json::to_string_pretty(&g).unwrap_or_default())
+        }
+        OutFormat::Human => {
+            let verdict = if g.verdict.go { "GO" } else { "NO-GO" };
+            println!(
+                "Gate: {verdict} for run #{} ({}, environment {})",
+                g.run, g.started_at, g.environment
+            );
+            for s in &g.signoffs {
+                println!("  signed off by {} ({}) at {}", s.by, s.role.as_str(), s.at);
+            }
+            for r in &g.verdict.reasons {
+                println!("  {r}");
+            }
+        }
+    }
+    Ok(g.verdict.exit_code)
+}

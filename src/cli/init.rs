@@ -1,0 +1,43 @@
+//! `shipcheck init`: write a commented profile for a pack.
+
+use super::*;
+
+#[derive(clap::Args)]
+pub struct InitArgs {
+    /// Built-in pack name or pack file.
+    #[arg(long, default_value = "secureclaw")]
+    pub pack: String,
+    /// Where to write the profile.
+    #[arg(long, short, default_value = "shipcheck.yaml")]
+    pub output: PathBuf,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub fn init(args: InitArgs) -> Result<i32, Error> {
+    let InitArgs {
+        pack,
+        output,
+        force,
+    } = args;
+    let lp = super::packs::load_named_pack(&pack)?;
+    if output.exists() && !force {
+        return Err(Error::usage(format!(
+            "{} exists; pass --force to overwrite it",
+            output.display()
+        )));
+    }
+    let text = shipcheck_core::profile::template(&lp.pack, &pack);
+    std::fs::write(&output, text).map_err(|source| CoreError::Write {
+        path: output.clone(),
+        source,
+    })?;
+    println!(
+        "wrote {} for pack {} {}",
+        output.display(),
+        lp.pack.name,
+        lp.pack.version
+    );
+    Ok(0)
+}

@@ -1,0 +1,54 @@
+//! `shipcheck ledger`: verify the hash chain.
+
+use super::*;
+
+#[derive(clap::Args)]
+pub struct LedgerArgs {
+    #[command(subcommand)]
+    pub command: LedgerCommand,
+}
+
+pub fn ledger(args: LedgerArgs) -> Result<i32, Error> {
+    let LedgerArgs {
+        command: LedgerCommand::Verify { db, format },
+    } = args;
+    let mut ledger = Ledger::open_existing(Location::resolve(db.db.as_deref()))?;
+    let v = ledger.verify()?;
+    match format {
+        OutFormat::Json => {
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default())
+        }
+        OutFormat::Human => {
+            println!(
+                "ledger {}: {} records",
+                ledger.location.display(),
+                v.records
+            );
+            match &v.first_bad {
+                Some((seq, why)) => println!("BROKEN at record #{seq}: {why}"),
+                None => println!("chain intact"),
+            }
+            println!(
+                "{}",
+                match v.authentication {
+                    shipcheck_ledger::Authentication::Verified => "head authenticated with SHIPCHECK_LEDGER_KEY".to_string(),
+                    shipcheck_ledger::Authentication::Unauthenticated => "UNAUTHENTICATED: no SHIPCHECK_LEDGER_KEY set, so a rewrite that recomputes the whole chain would not be detected".to_string(),
+                    shipcheck_ledger::Authentication::HeadUnsigned => "head NOT SIGNED: records were written without the key".to_string(),
+                    shipcheck_ledger::Authentication::BadMac => "head authentication FAILED: the chain was rewritten, or the key is wrong".to_string(),
+                }
+            );
+        }
+    }
+    Ok(if v.ok { 0 } else { 1 })
+}
+
+#[derive(Subcommand)]
+pub enum LedgerCommand {
+    /// Check the hash chain and the head's authentication; exit 1 if anything is wrong.
+    Verify {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long, short, value_enum, default_value_t = OutFormat::Human)]
+        format: OutFormat,
+    },
+}

@@ -1,0 +1,146 @@
+//! The commands, one module per command (or family of commands), and what they share:
+//! colour, the ledger and target arguments, output formats, the progress bar.
+
+pub mod check;
+pub mod gate;
+pub mod init;
+pub mod ledger;
+pub mod packs;
+pub mod plan;
+pub mod probe;
+pub mod runs;
+pub mod schema;
+pub mod statement;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Subcommand, ValueEnum};
+
+use shipcheck_core::Error as CoreError;
+use shipcheck_core::include;
+use shipcheck_core::pack::{self, Severity, builtin};
+use shipcheck_core::profile::Profile;
+use shipcheck_engine::{self as engine, Error, Options, attest, history};
+use shipcheck_ledger::{Kind, Ledger, Location};
+use shipcheck_probes::audit;
+use shipcheck_report::{self as report, human};
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+pub fn color_for(choice: Color, stream_is_tty: bool) -> bool {
+    match choice {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => stream_is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
+/// Where the ledger is.
+#[derive(clap::Args)]
+pub struct DbArg {
+    /// Ledger: a SQLite file or a postgres:// URL (default: $SHIPCHECK_DB, else
+    /// ~/.local/share/shipcheck/ledger.db).
+    #[arg(long, value_name = "PATH|URL")]
+    db: Option<String>,
+}
+
+/// A profile, an environment and a ledger.
+#[derive(clap::Args)]
+pub struct TargetArgs {
+    #[arg(long, short, default_value = "shipcheck.yaml")]
+    profile: PathBuf,
+    #[arg(long, short)]
+    env: Option<String>,
+    #[command(flatten)]
+    db: DbArg,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    Security,
+    Operations,
+    Compliance,
+    Development,
+    Management,
+}
+
+impl From<RoleArg> for shipcheck_core::pack::Role {
+    fn from(r: RoleArg) -> Self {
+        use shipcheck_core::pack::Role;
+        match r {
+            RoleArg::Security => Role::Security,
+            RoleArg::Operations => Role::Operations,
+            RoleArg::Compliance => Role::Compliance,
+            RoleArg::Development => Role::Development,
+            RoleArg::Management => Role::Management,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum OutFormat {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ReportFormat {
+    Human,
+    Json,
+    Sarif,
+    Junit,
+    Markdown,
+    Html,
+}
+
+impl From<ReportFormat> for report::Format {
+    fn from(f: ReportFormat) -> Self {
+        match f {
+            ReportFormat::Human => report::Format::Human,
+            ReportFormat::Json => report::Format::Json,
+            ReportFormat::Sarif => report::Format::Sarif,
+            ReportFormat::Junit => report::Format::Junit,
+            ReportFormat::Markdown => report::Format::Markdown,
+            ReportFormat::Html => report::Format::Html,
+        }
+    }
+}
+
+/// `FORMAT=PATH`, for `--report`.
+pub fn parse_report(text: &str) -> Result<(report::Format, PathBuf), String> {
+    let (f, p) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}`: expected FORMAT=PATH, e.g. sarif=out.sarif"))?;
+    if p.is_empty() {
+        return Err(format!("`{text}`: the path is empty"));
+    }
+    Ok((f.parse()?, PathBuf::from(p)))
+}
+
+pub fn progress_bar() -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} checking {pos}/{len} {wide_bar} {elapsed}",
+    ) {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+pub fn load_target(
+    t: &TargetArgs,
+) -> Result<(Profile, Vec<std::sync::Arc<pack::LoadedPack>>, String), Error> {
+    let profile = Profile::load(&t.profile)?;
+    let packs = include::load_packs(&profile)?;
+    let env = profile.environment(t.env.as_deref())?;
+    Ok((profile, packs, env))
+}

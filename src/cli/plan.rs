@@ -1,0 +1,42 @@
+//! `shipcheck plan`: what a check would run, and why the rest would not.
+
+use super::*;
+
+#[derive(clap::Args)]
+pub struct PlanArgs {
+    /// Profile file.
+    #[arg(long, short, default_value = "shipcheck.yaml")]
+    pub profile: PathBuf,
+    /// Environment of the profile (default: the profile's `environment`).
+    #[arg(long, short)]
+    pub env: Option<String>,
+    /// Only this phase's items.
+    #[arg(long, value_name = "PHASE")]
+    pub phase: Option<pack::Phase>,
+    #[arg(long, short, value_enum, default_value_t = OutFormat::Human)]
+    pub format: OutFormat,
+}
+
+pub fn plan(args: PlanArgs) -> Result<i32, Error> {
+    let PlanArgs {
+        profile,
+        env,
+        phase,
+        format,
+    } = args;
+    let profile = Profile::load(&profile)?;
+    let plan = engine::plan(&profile, env.as_deref(), phase)?;
+    match format {
+        OutFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "environment": plan.environment,
+                "phase": plan.phase,
+                "items": plan.entries(),
+            }))
+            .unwrap_or_default()
+        ),
+        OutFormat::Human => print!("{}", plan.describe()),
+    }
+    Ok(0)
+}

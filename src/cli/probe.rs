@@ -1,0 +1,149 @@
+//! `shipcheck probe`: one ad-hoc audit of a target.
+
+use super::*;
+
+#[derive(clap::Args)]
+pub struct ProbeArgs {
+    #[arg(value_enum)]
+    kind: ProbeKind,
+    /// host[:port] (tls, tcp), URL (http), name (dns), connection URL (postgres; prefer --url-env).
+    target: Option<String>,
+    /// File with one target per line (`#` comments); audited concurrently.
+    #[arg(long)]
+    targets: Option<PathBuf>,
+    /// TLS: name to send as SNI and check the certificate against.
+    #[arg(long)]
+    sni: Option<String>,
+    /// PEM CA file to trust instead of the system roots (tls, http, postgres).
+    #[arg(long)]
+    ca: Option<PathBuf>,
+    /// Connect NAME:PORT to IP, as curl's --resolve (repeatable).
+    #[arg(long, value_name = "NAME:PORT:IP")]
+    resolve: Vec<String>,
+    /// TLS: report tls.cert.expires_soon below this many days.
+    #[arg(long, default_value_t = 30)]
+    min_days: i64,
+    /// TLS: skip the cipher-suite scan.
+    #[arg(long)]
+    no_ciphers: bool,
+    /// HTTP: the URL must refuse requests without valid credentials.
+    #[arg(long)]
+    expect_auth: bool,
+    /// HTTP: do not verify the certificate (HTTP behaviour only).
+    #[arg(long)]
+    insecure: bool,
+    /// HTTP: port of plain HTTP for the redirect check.
+    #[arg(long)]
+    http_port: Option<u16>,
+    /// HTTP: health path that must answer 200 {"status":"ok"}.
+    #[arg(long)]
+    health: Option<String>,
+    /// HTTP: send a burst of N requests that must meet a 429.
+    #[arg(long, value_name = "N")]
+    rate_limit: Option<u32>,
+    /// TCP: the port must be closed (exposure check).
+    #[arg(long)]
+    closed: bool,
+    /// Postgres: read the connection URL from this environment variable.
+    #[arg(long, value_name = "NAME")]
+    url_env: Option<String>,
+    /// Per-connection timeout.
+    #[arg(long, default_value = "5s")]
+    timeout: String,
+    #[arg(long, short, value_enum, default_value_t = OutFormat::Human)]
+    format: OutFormat,
+    /// Lowest finding severity that makes the exit code 1.
+    #[arg(long, default_value = "low")]
+    fail_on: Severity,
+    /// Targets audited at once.
+    #[arg(long, short = 'j', default_value_t = 8)]
+    concurrency: usize,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ProbeKind {
+    Tls,
+    Http,
+    Tcp,
+    Dns,
+    Postgres,
+}
+
+pub fn probe_command(a: ProbeArgs, color: bool) -> Result<i32, Error> {
+    let timeout = shipcheck_core::duration::Span::parse(&a.timeout)
+        .map_err(Error::usage)?
+        .0;
+    let mut resolve = audit::Resolve::default();
+    for r in &a.resolve {
+        resolve
+            .0
+            .push(audit::Resolve::parse(r).map_err(Error::usage)?);
+    }
+    let mut targets: Vec<String> = a.target.iter().cloned().collect();
+    if let Some(file) = &a.targets {
+        let text = CoreError::read_text(file)?;
+        targets.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(String::from),
+        );
+    }
+    if let (ProbeKind::Postgres, Some(var)) = (a.kind, &a.url_env) {
+        targets.push(
+            std::env::var(var)
+                .map_err(|_| Error::usage(format!("environment variable {var} is not set")))?,
+        );
+    }
+    if targets.is_empty() {
+        return Err(Error::usage(
+            "give a target, --targets FILE, or (postgres) --url-env NAME".into(),
+        ));
+    }
+    let kind = match a.kind {
+        ProbeKind::Tls => audit::Kind::Tls,
+        ProbeKind::Http => audit::Kind::Http,
+        ProbeKind::Tcp => audit::Kind::Tcp,
+        ProbeKind::Dns => audit::Kind::Dns,
+        ProbeKind::Postgres => audit::Kind::Postgres,
+    };
+    let opts = audit::Options {
+        tls: audit::TlsOptions {
+            sni: a.sni,
+            ca_file: a.ca.clone(),
+            resolve: resolve.clone(),
+            min_days: a.min_days,
+            ciphers: !a.no_ciphers,
+            timeout,
+        },
+        http: audit::HttpOptions {
+            ca_file: a.ca,
+            insecure: a.insecure,
+            resolve,
+            http_port: a.http_port,
+            expect_auth: a.expect_auth,
+            health: a.health,
+            rate_limit: a.rate_limit,
+            timeout,
+        },
+        expect_closed: a.closed,
+        timeout,
+        concurrency: a.concurrency,
+    };
+    let (reports, secrets) = audit::run(kind, &targets, &opts).map_err(Error::Runtime)?;
+    let mut redactor = shipcheck_core::redact::Redactor::default();
+    secrets.iter().for_each(|s| redactor.add(s));
+    let text = match a.format {
+        OutFormat::Human => audit::render(&reports, color),
+        OutFormat::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&reports).unwrap_or_default()
+        ),
+    };
+    print!("{}", redactor.scrub(&text));
+    Ok(if reports.iter().any(|r| r.fails(a.fail_on)) {
+        1
+    } else {
+        0
+    })
+}

@@ -1,0 +1,153 @@
+//! `shipcheck attest`, `signoff` and `waive`: what people decide, recorded in the ledger.
+
+use super::*;
+
+#[derive(clap::Args)]
+pub struct AttestArgs {
+    /// Item id (or pack:id).
+    pub item: String,
+    #[arg(long)]
+    pub by: String,
+    #[arg(long, value_enum)]
+    pub role: RoleArg,
+    /// Evidence: a file (stored in the ledger by content hash) or a URL.
+    #[arg(long)]
+    pub evidence: Option<String>,
+    #[arg(long, default_value = "")]
+    pub note: String,
+    /// End of validity (YYYY-MM-DD or RFC 3339); default: the item's valid_for.
+    #[arg(long)]
+    pub expires: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+pub fn attest(args: AttestArgs) -> Result<i32, Error> {
+    let AttestArgs {
+        item,
+        by,
+        role,
+        evidence,
+        note,
+        expires,
+        target,
+    } = args;
+    let (profile, packs, env) = load_target(&target)?;
+    let mut ledger = Ledger::open(Location::resolve(target.db.db.as_deref()))?;
+    let ev = evidence
+        .map(|e| attest::evidence(&mut ledger, &e))
+        .transpose()
+        .map_err(Error::usage)?;
+    let now = jiff::Timestamp::now();
+    let env_scope = target.env.as_ref().map(|_| env.as_str());
+    let a = attest::attestation(
+        &packs,
+        &item,
+        &by,
+        role.into(),
+        ev,
+        &note,
+        expires.as_deref(),
+        env_scope,
+        now,
+    )
+    .map_err(Error::usage)?;
+    let seq = ledger.record_attestation(&a)?;
+    let _ = profile;
+    println!(
+        "recorded attestation #{seq}: {} by {} ({}){}",
+        a.item,
+        a.by,
+        a.role.as_str(),
+        a.expires
+            .map(|e| format!(", valid until {e}"))
+            .unwrap_or_default()
+    );
+    Ok(0)
+}
+
+#[derive(clap::Args)]
+pub struct SignoffArgs {
+    #[arg(long, value_enum)]
+    pub role: RoleArg,
+    #[arg(long)]
+    pub by: String,
+    /// Run to sign off (default: the latest run of the profile and environment).
+    #[arg(long)]
+    pub run: Option<i64>,
+    #[arg(long, default_value = "")]
+    pub note: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+pub fn signoff(args: SignoffArgs) -> Result<i32, Error> {
+    let SignoffArgs {
+        role,
+        by,
+        run,
+        note,
+        target,
+    } = args;
+    let (profile, _, env) = load_target(&target)?;
+    let mut ledger = Ledger::open_existing(Location::resolve(target.db.db.as_deref()))?;
+    let seq = match run {
+        Some(r) => {
+            ledger.run(r)?;
+            r
+        }
+        None => history::latest_run(&mut ledger, &profile, &env)?.0,
+    };
+    let s = attest::signoff(seq, role.into(), &by, &note, jiff::Timestamp::now())
+        .map_err(Error::usage)?;
+    let rec = ledger.record_signoff(&s)?;
+    println!(
+        "recorded sign-off #{rec}: run #{seq} signed off by {} ({})",
+        s.by,
+        s.role.as_str()
+    );
+    Ok(0)
+}
+
+#[derive(clap::Args)]
+pub struct WaiveArgs {
+    pub item: String,
+    #[arg(long)]
+    pub reason: String,
+    #[arg(long)]
+    pub owner: String,
+    /// Last day (YYYY-MM-DD) or an RFC 3339 instant.
+    #[arg(long)]
+    pub expires: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+pub fn waive(args: WaiveArgs) -> Result<i32, Error> {
+    let WaiveArgs {
+        item,
+        reason,
+        owner,
+        expires,
+        target,
+    } = args;
+    let (_, packs, env) = load_target(&target)?;
+    let mut ledger = Ledger::open(Location::resolve(target.db.db.as_deref()))?;
+    let env_scope = target.env.as_ref().map(|_| env.as_str());
+    let w = attest::waiver(
+        &packs,
+        &item,
+        &reason,
+        &owner,
+        &expires,
+        env_scope,
+        jiff::Timestamp::now(),
+    )
+    .map_err(Error::usage)?;
+    let seq = ledger.record_waiver(&w)?;
+    println!(
+        "recorded waiver #{seq}: {} until {} (owner {})",
+        w.item, w.expires, w.owner
+    );
+    Ok(0)
+}
