@@ -14,6 +14,7 @@ pub mod duration;
 pub mod error;
 pub mod gate;
 pub mod hex;
+pub mod id;
 pub mod include;
 pub mod jq;
 pub mod matcher;

@@ -128,7 +128,7 @@ pub struct ItemResult {
 impl ItemResult {
     /// `pack:id`, unique within a run.
     pub fn qualified_id(&self) -> String {
-        format!("{}:{}", self.pack, self.id)
+        crate::id::QualifiedId::new(self.pack.as_str(), self.id.as_str()).to_string()
     }
 }
 

@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use shipcheck_core::id::{ItemRef, QualifiedId};
 use shipcheck_core::pack::{Item, LoadedPack, Role};
 use shipcheck_ledger::{Attestation, EvidenceRef, Ledger, Signoff, Waiver};
 
@@ -13,20 +14,16 @@ pub fn find_item<'a>(
     packs: &'a [Arc<LoadedPack>],
     wanted: &str,
 ) -> Result<(&'a LoadedPack, &'a Item), String> {
-    let (pack, id) = match wanted.split_once(':') {
-        Some((p, i)) => (Some(p), i),
-        None => (None, wanted),
-    };
+    let named = ItemRef::parse(wanted);
     let found: Vec<(&LoadedPack, &Item)> = packs
         .iter()
-        .filter(|lp| pack.is_none_or(|p| lp.pack.name == p))
         .flat_map(|lp| {
             lp.pack
                 .sections
                 .iter()
                 .flat_map(move |s| s.items.iter().map(move |i| (lp.as_ref(), i)))
         })
-        .filter(|(_, i)| i.id.value == id)
+        .filter(|(lp, i)| named.matches(&lp.pack.name, &i.id.value))
         .collect();
     match found.len() {
         1 => Ok(found[0]),
@@ -71,7 +68,7 @@ pub fn attestation(
     now: jiff::Timestamp,
 ) -> Result<Attestation, String> {
     let (lp, it) = find_item(packs, item)?;
-    let qualified = format!("{}:{}", lp.pack.name, it.id.value);
+    let qualified = QualifiedId::new(lp.pack.name.as_str(), it.id.value.as_str()).to_string();
     let Some(spec) = &it.attest else {
         return Err(format!(
             "`{qualified}` is an automated check, not a manual item: it is judged by `shipcheck check`"
@@ -157,7 +154,7 @@ pub fn waiver(
         return Err(format!("--expires {expires} is already past"));
     }
     Ok(Waiver {
-        item: format!("{}:{}", lp.pack.name, it.id.value),
+        item: QualifiedId::new(lp.pack.name.as_str(), it.id.value.as_str()).to_string(),
         reason: reason.into(),
         owner: owner.into(),
         expires: expires.into(),

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use shipcheck_core::gate::{self, Policy, Verdict};
+use shipcheck_core::id::ItemRef;
 use shipcheck_core::outcome::{
     Counts, ItemKind, ItemResult, Run, Status, UnusedWaiver, WaiverNote,
 };
@@ -173,10 +174,11 @@ pub fn apply_waivers(
             continue;
         }
         let target = w.item.as_str();
+        let named = ItemRef::parse(target);
         let matches: Vec<usize> = results
             .iter()
             .enumerate()
-            .filter(|(_, r)| r.id == target || r.qualified_id() == target)
+            .filter(|(_, r)| named.matches(&r.pack, &r.id))
             .map(|(i, _)| i)
             .collect();
         let unused_because = |why: String| UnusedWaiver {
@@ -259,11 +261,10 @@ pub fn apply_attestations(
             continue;
         };
         let roles: Vec<&str> = spec.roles.iter().map(|x| x.as_str()).collect();
-        let qualified = r.qualified_id();
         let mut candidates: Vec<&Attestation> = attestations
             .iter()
             .filter(|a| {
-                (a.item == qualified || a.item == r.id)
+                ItemRef::parse(&a.item).matches(&r.pack, &r.id)
                     && a.environment.as_deref().is_none_or(|e| e == environment)
             })
             .collect();

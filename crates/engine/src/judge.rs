@@ -192,7 +192,7 @@ pub fn check_reuse(
     let Some((my_name, my_value)) = ev.named_secret.clone() else {
         return;
     };
-    let mine = format!("{pack}:{}", item.id.value);
+    let mine = shipcheck_core::id::QualifiedId::new(pack, item.id.value.as_str()).to_string();
     let mut new = Vec::new();
     for other in &spec.distinct_from {
         let targets: Vec<(&String, &(String, String))> = if other == "*" {

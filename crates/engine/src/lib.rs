@@ -112,7 +112,7 @@ pub fn run(profile: &Profile, opts: &Options) -> Result<Run, Error> {
         let ev = &evaluated[idx];
         ev.secrets.iter().for_each(|s| redactor.add(s));
         if let Some((name, value)) = &ev.named_secret {
-            let qualified = format!("{}:{}", plan.pack(*at).pack.name, plan.item(*at).id.value);
+            let qualified = plan.qualified(*at).to_string();
             named.insert(name.clone(), (qualified, value.clone()));
         }
     }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 use shipcheck_core::Error;
+use shipcheck_core::id::{ItemRef, QualifiedId};
 use shipcheck_core::include::load_packs;
 use shipcheck_core::outcome::{ItemKind, ItemResult, Status};
 use shipcheck_core::pack::{Item, LoadedPack, Phase, Section};
@@ -107,7 +108,7 @@ impl Plan {
             .map(|p| {
                 let item = self.item(p.at);
                 Entry {
-                    item: format!("{}:{}", self.pack(p.at).pack.name, item.id.value),
+                    item: self.qualified(p.at).to_string(),
                     title: item.title.clone(),
                     severity: item.severity,
                     phase: item.phase,
@@ -128,6 +129,14 @@ impl Plan {
 
     pub fn item(&self, at: At) -> &Item {
         &self.section(at).items[at.item]
+    }
+
+    /// The item's `pack:id`.
+    pub fn qualified(&self, at: At) -> QualifiedId {
+        QualifiedId::new(
+            self.pack(at).pack.name.as_str(),
+            self.item(at).id.value.as_str(),
+        )
     }
 
     /// The result an item has before execution (status from its decision).
@@ -303,8 +312,7 @@ pub fn pending_reason(attest: &shipcheck_core::pack::Attest) -> String {
 /// Whether the profile enables an optional item (`enable:` by id, `pack:id` or `tag:T`).
 fn enabled(profile: &Profile, pack: &str, item: &Item) -> bool {
     profile.file.enable.iter().any(|e| {
-        e == &item.id.value
-            || *e == format!("{pack}:{}", item.id.value)
+        ItemRef::parse(e).matches(pack, &item.id.value)
             || e.strip_prefix("tag:")
                 .is_some_and(|t| item.tags.iter().any(|x| x == t))
     })

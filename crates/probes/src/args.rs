@@ -19,7 +19,7 @@ use super::{Observation, ProbeCtx};
 use shipcheck_core::pack::Text;
 
 /// Where a service's command line is kept.
-#[derive(Debug)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
 enum Location {
     Command(String),
     Systemd(PathBuf),
@@ -44,10 +44,9 @@ impl crate::Observe for ArgsProbe {
         let at = self.locate(ctx)?;
         let workdir = ctx.optional_path(self.workdir.as_ref())?;
         // Every item of a pack reads the same service: read and parse it once per run.
-        let key = format!(
-            "args\0{at:?}\0{workdir:?}\0{}\0{:?}",
-            self.program, self.flags
-        );
+        // The grammar is part of the key: two items may parse one service differently.
+        let grammar = format!("{:?}", self.flags);
+        let key = (at.clone(), workdir.clone(), self.program.clone(), grammar);
         let (value, secrets, shown) = ctx.cache.memo(key, || {
             let launch = read(&at, &self.program)?;
             let dir = workdir

@@ -317,7 +317,7 @@ async fn http_async(
                 .map(|ip| (host.clone(), std::net::SocketAddr::new(ip, port))),
             timeout: opts.timeout,
         };
-        let gate = cache.memo(format!("http-host\0{host}"), || {
+        let gate = cache.memo(crate::http::HostGate(host.clone()), || {
             Arc::new(tokio::sync::Semaphore::new(http::PER_HOST))
         });
         Ok(Requester {

@@ -35,10 +35,10 @@ impl crate::Observe for ConfigProbe {
             Some(t) => Some(ctx.path(t)?),
             None => None,
         };
-        let key = format!("{shown}\0{format:?}\0{substitute}\0{env_file:?}");
-        let doc = ctx
+        let key = (path.clone(), format, substitute, env_file.clone());
+        let doc: Document = ctx
             .cache
-            .document(key, || load(&path, format, substitute, env_file.as_deref()))?;
+            .memo(key, || load(&path, format, substitute, env_file.as_deref()))?;
         let query = self.query();
         let mut obs = Observation::new(Value::Null, format!("config {shown}"));
         obs.query = Some(query.to_string());

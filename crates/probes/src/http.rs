@@ -32,6 +32,10 @@ pub struct Exchange {
     pub body: Option<Value>,
 }
 
+/// The per-host limit of requests in flight, shared by every item of a run (cache key).
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub struct HostGate(pub String);
+
 /// Settings of a request client; one client (and connection pool) per distinct setting.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub struct ClientKey {
@@ -196,10 +200,8 @@ impl crate::Observe for HttpProbe {
             resolve,
             timeout,
         };
-        let client = ctx
-            .cache
-            .memo(format!("http-client\0{key:?}"), || client(&key))?;
-        let gate = ctx.cache.memo(format!("http-host\0{host}"), || {
+        let client = ctx.cache.memo(key.clone(), || client(&key))?;
+        let gate = ctx.cache.memo(HostGate(host.clone()), || {
             Arc::new(tokio::sync::Semaphore::new(PER_HOST))
         });
         let req = Requester {

@@ -18,9 +18,11 @@ pub mod tls;
 
 pub mod audit;
 
+use std::any::{Any, TypeId};
 use std::collections::{BTreeMap, HashMap};
+use std::hash::Hash;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use shipcheck_core::pack::Text;
 use shipcheck_core::spec::ProbeRef;
@@ -102,43 +104,40 @@ impl ProbeCtx {
     }
 }
 
-type Slot = Arc<std::sync::OnceLock<Box<dyn std::any::Any + Send + Sync>>>;
+/// One cache table: values of type `T` by keys of type `K`.
+type Table<K, T> = Mutex<HashMap<K, Arc<OnceLock<T>>>>;
 
 /// Per-run caches: a config file read by ten items is parsed once, a TLS endpoint checked
-/// by five items is scanned once.
+/// by five items is scanned once. Keys are typed: each (key type, value type) pair has a
+/// table of its own, so two probes can only share entries by sharing both types.
 #[derive(Default)]
 pub struct Cache {
-    slots: Mutex<HashMap<String, Slot>>,
+    tables: Mutex<HashMap<(TypeId, TypeId), Arc<dyn Any + Send + Sync>>>,
 }
 
 impl Cache {
     /// Returns the cached value for `key`, computing it once with `make`. Concurrent
     /// callers with the same key wait for the first one.
-    pub fn memo<T: Clone + Send + Sync + 'static>(
-        &self,
-        key: String,
-        make: impl FnOnce() -> T,
-    ) -> T {
-        // The type is part of the key, so a slot only ever holds a `T`.
-        let key = format!("{:?}\0{key}", std::any::TypeId::of::<T>());
+    pub fn memo<K, T>(&self, key: K, make: impl FnOnce() -> T) -> T
+    where
+        K: Hash + Eq + Send + Sync + 'static,
+        T: Clone + Send + Sync + 'static,
+    {
+        let table = {
+            let mut tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
+            let any = tables
+                .entry((TypeId::of::<K>(), TypeId::of::<T>()))
+                .or_insert_with(|| Arc::new(Table::<K, T>::default()));
+            Arc::clone(any)
+        };
+        let Some(table) = table.downcast_ref::<Table<K, T>>() else {
+            unreachable!("cache tables are keyed by their key and value types")
+        };
         let cell = {
-            let mut map = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+            let mut map = table.lock().unwrap_or_else(|p| p.into_inner());
             Arc::clone(map.entry(key).or_default())
         };
-        let value = cell.get_or_init(|| Box::new(make()));
-        value
-            .downcast_ref::<T>()
-            .cloned()
-            .expect("cache slots are keyed by type")
-    }
-
-    /// A parsed config document, read once per run.
-    pub fn document(
-        &self,
-        key: String,
-        load: impl FnOnce() -> Result<config::Document, String>,
-    ) -> Result<config::Document, String> {
-        self.memo(format!("config\0{key}"), load)
+        cell.get_or_init(make).clone()
     }
 }
 
@@ -149,5 +148,51 @@ impl ProbeCtx {
         v.trim()
             .parse()
             .map_err(|_| format!("`{v}` is not a port number (1-65535)"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[test]
+    fn cache_computes_each_typed_key_once() {
+        let cache = Cache::default();
+        let calls = AtomicUsize::new(0);
+        let make = |v: u32| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            v
+        };
+        assert_eq!(cache.memo("a".to_string(), || make(1)), 1);
+        assert_eq!(cache.memo("a".to_string(), || make(2)), 1, "cached");
+        assert_eq!(cache.memo("b".to_string(), || make(3)), 3);
+        // The same key with another value type, or another key type, is another entry.
+        assert_eq!(cache.memo("a".to_string(), || "text".to_string()), "text");
+        assert_eq!(cache.memo(("a".to_string(), 0u8), || make(4)), 4);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn concurrent_callers_wait_for_the_first() {
+        let cache = Arc::new(Cache::default());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (cache, calls) = (Arc::clone(&cache), Arc::clone(&calls));
+                std::thread::spawn(move || {
+                    cache.memo(7u64, || {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                        42u64
+                    })
+                })
+            })
+            .collect();
+        for t in threads {
+            assert_eq!(t.join().unwrap(), 42);
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 }

@@ -23,7 +23,7 @@ use shipcheck_core::spec::tls::*;
 use shipcheck_net::{Capture, provider, roots};
 
 /// Where to connect and what name to ask for.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub struct Target {
     pub host: String,
     pub port: u16,
@@ -55,7 +55,7 @@ impl Target {
 }
 
 /// What to scan.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 pub struct Scope {
     pub protocols: bool,
     pub ciphers: bool,
@@ -369,8 +369,9 @@ impl crate::Observe for TlsProbe {
             ciphers: self.no_weak_ciphers || self.no_insecure_ciphers,
             certificate: self.certificate,
         };
-        let key = format!("tls\0{target:?}\0{scope:?}");
-        let report = ctx.cache.memo(key, || scan(&target, scope))?;
+        let report = ctx
+            .cache
+            .memo((target.clone(), scope), || scan(&target, scope))?;
         let mut obs = Observation::new(
             serde_json::to_value(&report).unwrap_or_default(),
             format!("tls {} ({})", report.target, report.address),
