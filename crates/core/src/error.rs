@@ -43,6 +43,36 @@ pub enum Error {
     /// A variable the pack requires has no value in the profile or the environment.
     #[error("{message}")]
     Variable { message: String },
+    /// A profile lists the same pack twice.
+    #[error("profile {} names pack `{pack}` twice", profile.display())]
+    DuplicatePack { profile: PathBuf, pack: String },
+    /// A pack includes a pack that is neither built in nor a file next to it.
+    #[error(
+        "pack `{by}` includes `{name}`, which is neither a built-in pack ({known}) nor a file next to it"
+    )]
+    UnknownInclude {
+        by: String,
+        name: String,
+        known: String,
+    },
+    /// Packs include each other in a loop.
+    #[error("packs include each other in a cycle: {}", chain.join(" → "))]
+    IncludeCycle { chain: Vec<String> },
+    /// A pack excludes an item its included pack does not have.
+    #[error("pack `{pack}` excludes `{item}` from `{included}`, which has no such item")]
+    UnknownExclude {
+        pack: String,
+        item: String,
+        included: String,
+    },
+    /// An include's `when` condition cannot be evaluated.
+    #[error("pack `{pack}` includes `{included}` when `{when}`: {message}")]
+    IncludeWhen {
+        pack: String,
+        included: String,
+        when: String,
+        message: String,
+    },
     /// Command-line usage that parses but makes no sense.
     #[error("{0}")]
     Usage(String),

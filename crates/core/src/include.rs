@@ -15,11 +15,10 @@ pub fn load_packs(profile: &Profile) -> Result<Vec<Arc<LoadedPack>>, Error> {
     for name in &profile.file.packs {
         let lp = load_one(&name.value, &profile.dir, None)?;
         if listed.contains(&lp.pack.name) {
-            return Err(Error::Usage(format!(
-                "profile {} names pack `{}` twice",
-                profile.path.display(),
-                lp.pack.name
-            )));
+            return Err(Error::DuplicatePack {
+                profile: profile.path.clone(),
+                pack: lp.pack.name.clone(),
+            });
         }
         listed.push(lp.pack.name.clone());
         add_with_includes(lp, &profile.dir, &mut out, &mut Vec::new())?;
@@ -43,9 +42,11 @@ pub fn load_one(
     }
     let known = builtin::names().join(", ");
     Err(match included_by {
-        Some(by) => Error::Usage(format!(
-            "pack `{by}` includes `{name}`, which is neither a built-in pack ({known}) nor a file next to it"
-        )),
+        Some(by) => Error::UnknownInclude {
+            by: by.into(),
+            name: name.into(),
+            known,
+        },
         None => Error::UnknownPack {
             name: name.into(),
             known,
@@ -63,10 +64,9 @@ fn add_with_includes(
     let name = lp.pack.name.clone();
     if stack.contains(&name) {
         stack.push(name);
-        return Err(Error::Usage(format!(
-            "packs include each other in a cycle: {}",
-            stack.join(" → ")
-        )));
+        return Err(Error::IncludeCycle {
+            chain: stack.clone(),
+        });
     }
     if out.iter().any(|p| p.pack.name == name) {
         return Ok(());
@@ -97,9 +97,11 @@ fn add_with_includes(
                 .any(|i| i.id.value == id)
         };
         if let Some(missing) = exclude.iter().find(|id| !has(id)) {
-            return Err(Error::Usage(format!(
-                "pack `{name}` excludes `{missing}` from `{inc}`, which has no such item"
-            )));
+            return Err(Error::UnknownExclude {
+                pack: name,
+                item: missing.clone(),
+                included: inc,
+            });
         }
         add_with_includes(child, &own_dir, out, stack)?;
     }

@@ -241,12 +241,12 @@ pub fn latest_run(
     profile: &shipcheck_core::profile::Profile,
     environment: &str,
 ) -> Result<(i64, Run), crate::Error> {
-    runs_of(ledger, profile, environment)?.pop().ok_or_else(|| {
-        crate::Error::usage(format!(
-            "no recorded run of {} in environment {environment}: run `shipcheck check` first",
-            profile.path.display()
-        ))
-    })
+    runs_of(ledger, profile, environment)?
+        .pop()
+        .ok_or_else(|| crate::Error::NoRun {
+            profile: profile.path.clone(),
+            environment: environment.into(),
+        })
 }
 
 /// Which two runs `shipcheck diff` compares: both given, the baseline and the latest, or the
@@ -259,27 +259,29 @@ pub fn diff_pair(
     b: Option<i64>,
     baseline: bool,
 ) -> Result<(i64, i64), crate::Error> {
-    let usage = crate::Error::usage;
     let runs = runs_of(ledger, profile, environment)?;
     match (a, b, baseline) {
         (Some(a), Some(b), _) => Ok((a, b)),
-        (Some(_), None, _) | (None, Some(_), _) => Err(usage("give two runs, or none".into())),
+        (Some(_), None, _) | (None, Some(_), _) => {
+            Err(crate::Error::usage("give two runs, or none".into()))
+        }
         (None, None, true) => {
-            let base = latest_baseline(ledger)?.ok_or_else(|| {
-                usage("no baseline recorded: run `shipcheck baseline RUN`".into())
-            })?;
+            let base = latest_baseline(ledger)?.ok_or(crate::Error::NoBaseline)?;
             let last = runs
                 .last()
                 .map(|(s, _)| *s)
-                .ok_or_else(|| usage("no recorded run for this profile and environment".into()))?;
+                .ok_or_else(|| crate::Error::NoRun {
+                    profile: profile.path.clone(),
+                    environment: environment.into(),
+                })?;
             Ok((base, last))
         }
         (None, None, false) => match runs.as_slice() {
             [.., (a, _), (b, _)] => Ok((*a, *b)),
-            _ => Err(usage(format!(
-                "fewer than two recorded runs of {} in environment {environment}",
-                profile.path.display()
-            ))),
+            _ => Err(crate::Error::FewerThanTwoRuns {
+                profile: profile.path.clone(),
+                environment: environment.into(),
+            }),
         },
     }
 }

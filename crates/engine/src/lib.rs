@@ -40,6 +40,21 @@ pub enum Error {
     /// The ledger could not be opened, read or written.
     #[error(transparent)]
     Ledger(#[from] shipcheck_ledger::LedgerError),
+    /// No run of the profile and environment is recorded.
+    #[error("no recorded run of {} in environment {environment}: run `shipcheck check` first", profile.display())]
+    NoRun {
+        profile: std::path::PathBuf,
+        environment: String,
+    },
+    /// `diff --baseline` without a recorded baseline.
+    #[error("no baseline recorded: run `shipcheck baseline RUN`")]
+    NoBaseline,
+    /// `diff` needs two recorded runs of the profile and environment.
+    #[error("fewer than two recorded runs of {} in environment {environment}", profile.display())]
+    FewerThanTwoRuns {
+        profile: std::path::PathBuf,
+        environment: String,
+    },
     /// The async runtime could not start.
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),

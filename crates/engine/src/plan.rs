@@ -209,10 +209,12 @@ pub fn plan(
         for inc in &lp.pack.include {
             let Some(when) = &inc.when else { continue };
             let on = shipcheck_core::jq::first(&when.value, &when_input).map_err(|e| {
-                Error::Usage(format!(
-                    "pack `{}` includes `{}` when `{}`: {e}",
-                    lp.pack.name, inc.pack, when.value
-                ))
+                Error::IncludeWhen {
+                    pack: lp.pack.name.clone(),
+                    included: inc.pack.clone(),
+                    when: when.value.clone(),
+                    message: e,
+                }
             })?;
             if !shipcheck_core::jq::truthy(&on) {
                 switched_off.insert(

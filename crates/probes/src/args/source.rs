@@ -1,0 +1,483 @@
+//! Where a service's command line and environment are read from: a command line, a
+//! systemd unit, a compose service (with compose's interpolation) or a running process.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+/// Where a service's command line is kept.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub(super) enum Location {
+    Command(String),
+    Systemd(PathBuf),
+    Compose(PathBuf, String),
+    /// A pid, or none: the first process running the program.
+    Process(Option<String>),
+    PidFile(PathBuf),
+}
+
+/// A command line and environment as read from the deployment.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Launch {
+    pub(super) words: Vec<String>,
+    pub(super) env: BTreeMap<String, String>,
+    pub(super) workdir: Option<PathBuf>,
+    pub(super) extra: Map<String, Value>,
+    pub(super) shown: String,
+}
+
+/// The words after the program's own name (or all words when the name is not among them,
+/// as in a compose `command:` that only holds arguments).
+pub(super) fn after_program<'a>(words: &'a [String], program: &str) -> &'a [String] {
+    let pos = words.iter().position(|w| {
+        Path::new(w)
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy() == program)
+    });
+    match pos {
+        Some(p) => &words[p + 1..],
+        None => words,
+    }
+}
+
+/// Moves leading `NAME=value` words (and an `env` prefix) into the environment.
+pub(super) fn take_assignments(launch: &mut Launch) {
+    let mut n = 0;
+    for w in &launch.words {
+        if w == "env" && n == 0 {
+            n += 1;
+            continue;
+        }
+        match w.split_once('=') {
+            Some((k, v))
+                if !k.is_empty()
+                    && !k.starts_with('-')
+                    && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+            {
+                launch.env.insert(k.to_string(), v.to_string());
+                n += 1;
+            }
+            _ => break,
+        }
+    }
+    launch.words.drain(..n);
+}
+
+/// Reads the command line and environment from where it is.
+pub(super) fn read(at: &Location, program: &str) -> Result<Launch, String> {
+    match at {
+        Location::Command(line) => {
+            let mut launch = Launch {
+                words: split_words(line)?,
+                shown: "the given command line".into(),
+                ..Launch::default()
+            };
+            take_assignments(&mut launch);
+            Ok(launch)
+        }
+        Location::Systemd(path) => read_unit(path),
+        Location::Compose(path, service) => read_compose(path, service),
+        Location::Process(Some(pid)) => read_process(pid),
+        Location::Process(None) => read_process(&find_process(program)?),
+        Location::PidFile(path) => {
+            let pid = String::from_utf8_lossy(&crate::read_bounded(path, 64)?)
+                .trim()
+                .to_string();
+            read_process(&pid)
+        }
+    }
+}
+
+/// Splits a command line into words like a POSIX shell (quotes, backslashes, line
+/// continuations, comments), without expanding anything.
+pub fn split_words(line: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('\n') => {}
+                Some(n) => {
+                    cur.push(n);
+                    in_word = true;
+                }
+                None => {}
+            },
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(n) => cur.push(n),
+                        None => return Err("unterminated single quote in command line".into()),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(n @ ('"' | '\\' | '$' | '`')) => cur.push(n),
+                            Some('\n') => {}
+                            Some(n) => {
+                                cur.push('\\');
+                                cur.push(n);
+                            }
+                            None => return Err("unterminated double quote in command line".into()),
+                        },
+                        Some(n) => cur.push(n),
+                        None => return Err("unterminated double quote in command line".into()),
+                    }
+                }
+            }
+            '#' if !in_word => {
+                for n in chars.by_ref() {
+                    if n == '\n' {
+                        break;
+                    }
+                }
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            c => {
+                cur.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    Ok(words)
+}
+
+/// Reads `ExecStart=`, `Environment=`, `EnvironmentFile=` and `WorkingDirectory=` of a
+/// systemd unit (the `[Service]` section; continuation lines joined).
+pub(super) fn read_unit(path: &Path) -> Result<Launch, String> {
+    let text = crate::env::read_text(path)?;
+    let shown = path.display().to_string();
+    let mut launch = Launch {
+        shown: format!("systemd unit {shown}"),
+        ..Launch::default()
+    };
+    let mut exec = None;
+    let mut logical = String::new();
+    let mut lines = Vec::new();
+    for raw in text.lines() {
+        if let Some(stripped) = raw.strip_suffix('\\') {
+            logical.push_str(stripped);
+            logical.push(' ');
+            continue;
+        }
+        logical.push_str(raw);
+        lines.push(std::mem::take(&mut logical));
+    }
+    lines.push(logical);
+    let mut section = String::new();
+    for line in &lines {
+        let t = line.trim();
+        if t.starts_with('#') || t.starts_with(';') || t.is_empty() {
+            continue;
+        }
+        if t.starts_with('[') {
+            section = t.to_string();
+            continue;
+        }
+        if section != "[Service]" {
+            continue;
+        }
+        let Some((k, v)) = t.split_once('=') else {
+            continue;
+        };
+        let v = v.trim();
+        match k.trim() {
+            "ExecStart" if !v.is_empty() => {
+                exec = Some(v.trim_start_matches(['@', '-', ':', '+', '!']).to_string())
+            }
+            "Environment" => {
+                for w in split_words(v).map_err(|e| format!("{shown}: Environment=: {e}"))? {
+                    if let Some((k, v)) = w.split_once('=') {
+                        launch.env.insert(k.to_string(), v.to_string());
+                    }
+                }
+            }
+            "EnvironmentFile" => {
+                let (optional, file) = match v.strip_prefix('-') {
+                    Some(f) => (true, f),
+                    None => (false, v),
+                };
+                match crate::env::read_env_file(Path::new(file)) {
+                    Ok(vars) => launch.env.extend(vars),
+                    Err(_) if optional => {}
+                    Err(e) => return Err(format!("{shown}: EnvironmentFile={file}: {e}")),
+                }
+            }
+            "WorkingDirectory" => {
+                launch.workdir = Some(PathBuf::from(v.trim_start_matches('-')));
+            }
+            _ => {}
+        }
+    }
+    let exec = exec.ok_or_else(|| format!("{shown} has no ExecStart= in [Service]"))?;
+    launch.words = split_words(&exec).map_err(|e| format!("{shown}: ExecStart=: {e}"))?;
+    Ok(launch)
+}
+
+/// Reads a compose service's `command:` (and `entrypoint:`), `environment:`, `env_file:`,
+/// `stop_grace_period` and `volumes`.
+pub(super) fn read_compose(path: &Path, service: &str) -> Result<Launch, String> {
+    let text = crate::env::read_text(path)?;
+    let shown = path.display().to_string();
+    // The config probe's parser: its errors carry a location, never a snippet of the file.
+    let doc = crate::config::parse(&text, shipcheck_core::spec::config::Format::Yaml)
+        .map_err(|e| format!("{shown}: invalid YAML: {e}"))?;
+    let raw = doc
+        .get("services")
+        .and_then(|s| s.get(service))
+        .ok_or_else(|| format!("{shown} has no service `{service}`"))?;
+    // Compose interpolates `${VAR}` from the environment, then the project's `.env`.
+    let dotenv_path = path.parent().unwrap_or(Path::new(".")).join(".env");
+    let dotenv = if dotenv_path.exists() {
+        crate::env::read_env_file(&dotenv_path)?
+    } else {
+        BTreeMap::new()
+    };
+    let lookup = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .or_else(|| dotenv.get(name).cloned())
+    };
+    let svc = &interpolate_value(raw, &lookup)
+        .map_err(|e| format!("{shown}: services.{service}: {e}"))?;
+    let words_of = |v: Option<&Value>| -> Result<Vec<String>, String> {
+        match v {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::String(s)) => split_words(s).map_err(|e| format!("{shown}: {e}")),
+            Some(Value::Array(a)) => Ok(a
+                .iter()
+                .map(|x| match x {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect()),
+            Some(other) => Err(format!(
+                "{shown}: services.{service} command is neither a string nor a list: {other}"
+            )),
+        }
+    };
+    let mut words = words_of(svc.get("entrypoint"))?;
+    words.extend(words_of(svc.get("command"))?);
+    let mut launch = Launch {
+        words,
+        shown: format!("compose file {shown}, service {service}"),
+        ..Launch::default()
+    };
+    let base = path.parent().unwrap_or(Path::new("."));
+    let env_files: Vec<String> = match svc.get("env_file") {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| match x {
+                Value::String(s) => Some(s.clone()),
+                Value::Object(o) => o.get("path").and_then(Value::as_str).map(String::from),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    for f in env_files {
+        let p = base.join(&f);
+        let vars =
+            crate::env::read_env_file(&p).map_err(|e| format!("{shown}: env_file {f}: {e}"))?;
+        launch.env.extend(vars);
+    }
+    match svc.get("environment") {
+        Some(Value::Object(m)) => {
+            for (k, v) in m {
+                let v = match v {
+                    Value::String(s) => s.clone(),
+                    Value::Null => continue,
+                    other => other.to_string(),
+                };
+                launch.env.insert(k.clone(), v);
+            }
+        }
+        Some(Value::Array(a)) => {
+            for x in a.iter().filter_map(Value::as_str) {
+                if let Some((k, v)) = x.split_once('=') {
+                    launch.env.insert(k.to_string(), v.to_string());
+                }
+            }
+        }
+        _ => {}
+    }
+    let mut compose = Map::new();
+    for key in ["stop_grace_period", "volumes", "ports", "restart"] {
+        if let Some(v) = svc.get(key) {
+            compose.insert(key.into(), v.clone());
+        }
+    }
+    launch
+        .extra
+        .insert("compose".into(), Value::Object(compose));
+    Ok(launch)
+}
+
+/// Interpolates every string of a compose value.
+pub(super) fn interpolate_value(
+    v: &Value,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Value, String> {
+    Ok(match v {
+        Value::String(s) => Value::String(interpolate(s, lookup)?),
+        Value::Array(a) => Value::Array(
+            a.iter()
+                .map(|x| interpolate_value(x, lookup))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, x)| Ok((k.clone(), interpolate_value(x, lookup)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+/// Compose's variable interpolation: `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR-default}`,
+/// `${VAR:+alt}`, `${VAR+alt}`, `${VAR:?message}`, `${VAR?message}`, and `$$` for `$`.
+/// An unset variable without a default is empty, as compose makes it (with a warning).
+pub fn interpolate(s: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(pos) = rest.find('$') {
+        out.push_str(&rest[..pos]);
+        let after = &rest[pos + 1..];
+        if let Some(r) = after.strip_prefix('$') {
+            out.push('$');
+            rest = r;
+        } else if let Some(body) = after.strip_prefix('{') {
+            let end = body
+                .find('}')
+                // Messages name variables only: the string may be a secret's value.
+                .ok_or_else(|| "unterminated `${`".to_string())?;
+            let expr = &body[..end];
+            rest = &body[end + 1..];
+            let split = expr
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(expr.len());
+            let (name, op) = expr.split_at(split);
+            let value = lookup(name);
+            let set_nonempty = value.as_deref().is_some_and(|v| !v.is_empty());
+            let piece = match op {
+                "" => value.unwrap_or_default(),
+                _ if op.starts_with(":-") => {
+                    if set_nonempty {
+                        value.unwrap_or_default()
+                    } else {
+                        op[2..].to_string()
+                    }
+                }
+                _ if op.starts_with('-') => value.unwrap_or_else(|| op[1..].to_string()),
+                _ if op.starts_with(":+") => {
+                    if set_nonempty {
+                        op[2..].to_string()
+                    } else {
+                        String::new()
+                    }
+                }
+                _ if op.starts_with('+') => {
+                    if value.is_some() {
+                        op[1..].to_string()
+                    } else {
+                        String::new()
+                    }
+                }
+                _ if op.starts_with(":?") || op.starts_with('?') => match value {
+                    Some(v) if !(op.starts_with(":?") && v.is_empty()) => v,
+                    _ => {
+                        let msg = op.trim_start_matches(':').trim_start_matches('?');
+                        return Err(format!(
+                            "required variable {name} is missing a value: {msg}"
+                        ));
+                    }
+                },
+                _ => return Err(format!("invalid interpolation of `{name}`")),
+            };
+            out.push_str(&piece);
+        } else {
+            let end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            if end == 0 {
+                out.push('$');
+            } else {
+                out.push_str(&lookup(&after[..end]).unwrap_or_default());
+            }
+            rest = &after[end..];
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The pid of the first process whose argv[0] is `program`.
+pub(super) fn find_process(program: &str) -> Result<String, String> {
+    let dir = std::fs::read_dir("/proc").map_err(|e| format!("cannot list /proc: {e}"))?;
+    let mut pids: Vec<u64> = dir
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse().ok()))
+        .collect();
+    pids.sort_unstable();
+    for pid in pids {
+        let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        let argv0 = raw.split(|b| *b == 0).next().unwrap_or_default();
+        let name = String::from_utf8_lossy(argv0);
+        if Path::new(name.as_ref())
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy() == program)
+        {
+            return Ok(pid.to_string());
+        }
+    }
+    Err(format!("no running process is `{program}`"))
+}
+
+/// `/proc/PID/cmdline`, `environ` and `cwd`.
+pub(super) fn read_process(pid: &str) -> Result<Launch, String> {
+    let nul_split = |raw: Vec<u8>| -> Vec<String> {
+        raw.split(|b| *b == 0)
+            .filter(|w| !w.is_empty())
+            .map(|w| String::from_utf8_lossy(w).into_owned())
+            .collect()
+    };
+    let cmdline = crate::read_bounded(Path::new(&format!("/proc/{pid}/cmdline")), 1 << 20)
+        .map_err(|e| format!("process {pid}: {e}"))?;
+    let environ = crate::read_bounded(Path::new(&format!("/proc/{pid}/environ")), 1 << 20)
+        .map_err(|e| {
+            format!("process {pid}: {e} (shipcheck must run as the same user, or root)")
+        })?;
+    let mut launch = Launch {
+        words: nul_split(cmdline),
+        shown: format!("process {pid}"),
+        workdir: std::fs::read_link(format!("/proc/{pid}/cwd")).ok(),
+        ..Launch::default()
+    };
+    for kv in nul_split(environ) {
+        if let Some((k, v)) = kv.split_once('=') {
+            launch.env.insert(k.to_string(), v.to_string());
+        }
+    }
+    Ok(launch)
+}

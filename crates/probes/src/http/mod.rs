@@ -1,0 +1,339 @@
+//! `http` probe: one request with matchers (status, headers, body regex, jq on a JSON body),
+//! or a named behaviour that takes several requests (redirect to https, HSTS, security
+//! headers, CORS toward hostile origins, auth required, rate limiting). Every request is
+//! bounded in time and in body bytes; a run shares one connection pool per TLS setting and
+//! limits requests in flight per host.
+
+pub mod behaviour;
+
+use shipcheck_core::spec::http::*;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{Finding, Observation, ProbeCtx};
+
+/// Requests in flight per host, across all items of a run.
+pub const PER_HOST: usize = 4;
+/// Default body bytes kept.
+const MAX_BODY: u64 = 1024 * 1024;
+
+/// One exchange, as evidence.
+#[derive(Clone, Debug, Serialize)]
+pub struct Exchange {
+    pub sent: String,
+    pub status: u16,
+    pub headers: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<Value>,
+}
+
+/// The per-host limit of requests in flight, shared by every item of a run (cache key).
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub struct HostGate(pub String);
+
+/// Settings of a request client; one client (and connection pool) per distinct setting.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub struct ClientKey {
+    pub ca_file: Option<PathBuf>,
+    pub insecure: bool,
+    pub follow: bool,
+    pub resolve: Option<(String, SocketAddr)>,
+    pub timeout: Duration,
+}
+
+/// Builds a client for `key`.
+pub fn client(key: &ClientKey) -> Result<reqwest::Client, String> {
+    shipcheck_net::install_crypto_provider();
+    let tls = shipcheck_net::client_config(key.ca_file.as_deref(), key.insecure)?;
+    let mut b = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .redirect(if key.follow {
+            reqwest::redirect::Policy::limited(10)
+        } else {
+            reqwest::redirect::Policy::none()
+        })
+        .connect_timeout(key.timeout)
+        .timeout(key.timeout)
+        .no_proxy()
+        .pool_max_idle_per_host(PER_HOST)
+        .user_agent(concat!("shipcheck/", env!("CARGO_PKG_VERSION")));
+    if let Some((host, addr)) = &key.resolve {
+        b = b.resolve(host, *addr);
+    }
+    b.build()
+        .map_err(|e| format!("cannot build an HTTP client: {e}"))
+}
+
+/// A request helper bound to one client, body limit and per-host gate.
+pub struct Requester {
+    pub client: reqwest::Client,
+    pub max_body: u64,
+    pub gate: Arc<tokio::sync::Semaphore>,
+}
+
+impl Requester {
+    /// Sends one request and reads at most `max_body` bytes of the answer.
+    pub async fn send(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(String, String)],
+        body: Option<String>,
+    ) -> Result<Exchange, String> {
+        let _permit = self.gate.acquire().await.map_err(|e| e.to_string())?;
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|_| format!("`{method}` is not an HTTP method"))?;
+        let mut req = self.client.request(method.clone(), url);
+        for (k, v) in headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        if let Some(b) = body {
+            req = req.body(b);
+        }
+        let mut resp = req.send().await.map_err(|e| describe(&e, url))?;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .fold(
+                BTreeMap::new(),
+                |mut m: BTreeMap<String, String>, (k, v)| {
+                    m.entry(k)
+                        .and_modify(|e| {
+                            e.push_str(", ");
+                            e.push_str(&v);
+                        })
+                        .or_insert(v);
+                    m
+                },
+            );
+        let mut bytes = Vec::new();
+        let mut truncated = false;
+        while let Some(chunk) = resp.chunk().await.map_err(|e| describe(&e, url))? {
+            let room = (self.max_body as usize).saturating_sub(bytes.len());
+            bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if chunk.len() > room {
+                truncated = true;
+                break;
+            }
+        }
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = if text.is_empty() {
+            None
+        } else if truncated {
+            Some(Value::String(format!(
+                "{text}… (cut at {} bytes)",
+                self.max_body
+            )))
+        } else {
+            Some(serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        };
+        Ok(Exchange {
+            sent: format!("{method} {url}"),
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+fn describe(e: &reqwest::Error, url: &str) -> String {
+    let mut msg = format!("{url}: ");
+    if e.is_timeout() {
+        msg.push_str("timed out");
+    } else if e.is_connect() {
+        msg.push_str("cannot connect");
+    } else {
+        msg.push_str("request failed");
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    msg
+}
+
+/// Runs `fut` on the run's runtime from a blocking probe thread (never from an async
+/// task), or on a private runtime outside one.
+pub fn block_on<F: std::future::Future>(fut: F) -> Result<F::Output, String> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) => Ok(h.block_on(fut)),
+        Err(_) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map(|rt| rt.block_on(fut))
+            .map_err(|e| format!("cannot start a runtime: {e}")),
+    }
+}
+
+impl crate::Observe for HttpProbe {
+    fn observe(&self, ctx: &ProbeCtx) -> Result<Observation, String> {
+        let url = ctx.expand(&self.url)?;
+        let parsed = reqwest::Url::parse(&url).map_err(|e| format!("`{url}` is not a URL: {e}"))?;
+        let host = parsed
+            .host_str()
+            .ok_or_else(|| format!("`{url}` has no host"))?
+            .to_string();
+        let timeout = self.timeout.map_or(Duration::from_secs(10), |s| s.0);
+        let resolve = ctx.optional_ip(self.address.as_ref())?.map(|ip| {
+            (
+                host.clone(),
+                SocketAddr::new(ip, parsed.port_or_known_default().unwrap_or(443)),
+            )
+        });
+        let key = ClientKey {
+            ca_file: ctx.optional_path(self.ca_file.as_ref())?,
+            insecure: self.insecure,
+            follow: self.follow_redirects,
+            resolve,
+            timeout,
+        };
+        let client = ctx.cache.memo(key.clone(), || client(&key))?;
+        let gate = ctx.cache.memo(HostGate(host.clone()), || {
+            Arc::new(tokio::sync::Semaphore::new(PER_HOST))
+        });
+        let req = Requester {
+            client,
+            max_body: self.max_body.map_or(MAX_BODY, |s| s.0),
+            gate,
+        };
+        let mut headers: Vec<(String, String)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), ctx.expand(v)?)))
+            .collect::<Result<_, String>>()?;
+        let mut secrets = Vec::new();
+        if let Some(t) = &self.bearer_token {
+            let token = ctx.expand(t)?;
+            secrets.push(token.clone());
+            headers.push(("authorization".into(), format!("Bearer {token}")));
+        }
+        let body = self.body.as_ref().map(|b| ctx.expand(b)).transpose()?;
+        let method = self.method.clone().unwrap_or_else(|| "GET".into());
+        let mut obs = match &self.behaviour {
+            None => {
+                let ex = block_on(req.send(&method, &url, &headers, body))??;
+                let mut obs = Observation::new(
+                    serde_json::to_value(&ex).unwrap_or_default(),
+                    format!("http {method} {url}"),
+                );
+                self.judge_exchange(&ex, &mut obs.findings)?;
+                obs
+            }
+            Some(b) => {
+                let (value, findings) = block_on(behaviour::for_item(
+                    b,
+                    &req,
+                    &url,
+                    &parsed,
+                    &headers,
+                    ctx,
+                    &mut secrets,
+                ))??;
+                let mut obs =
+                    Observation::new(value, format!("http {url} ({})", behaviour::name(b)));
+                obs.findings = findings;
+                obs
+            }
+        };
+        obs.secrets = secrets;
+        Ok(obs)
+    }
+}
+
+/// Judging one exchange against the item's single-request expectations.
+trait JudgeExchange {
+    fn judge_exchange(&self, ex: &Exchange, out: &mut Vec<Finding>) -> Result<(), String>;
+}
+
+impl JudgeExchange for HttpProbe {
+    fn judge_exchange(&self, ex: &Exchange, out: &mut Vec<Finding>) -> Result<(), String> {
+        if !self.status.is_empty() {
+            let want: Vec<String> = self.status.iter().map(u16::to_string).collect();
+            out.push(Finding::new(
+                self.status.contains(&ex.status),
+                format!("status {}", want.join(" or ")),
+                ex.status.to_string(),
+            ));
+        }
+        for h in &self.headers_present {
+            let v = ex.headers.get(&h.to_ascii_lowercase());
+            out.push(Finding::new(
+                v.is_some(),
+                format!("header {h} present"),
+                v.map_or("absent".into(), |v| format!("{h}: {v}")),
+            ));
+        }
+        for h in &self.headers_absent {
+            let v = ex.headers.get(&h.to_ascii_lowercase());
+            out.push(Finding::new(
+                v.is_none(),
+                format!("header {h} absent"),
+                v.map_or("absent".into(), |v| format!("{h}: {v}")),
+            ));
+        }
+        for (h, re) in &self.header_matches {
+            let rx = regex::Regex::new(&re.value).map_err(|e| e.to_string())?;
+            let v = ex.headers.get(&h.to_ascii_lowercase());
+            out.push(Finding::new(
+                v.is_some_and(|v| rx.is_match(v)),
+                format!("header {h} matches /{}/", re.value),
+                v.map_or("absent".into(), |v| format!("{h}: {v}")),
+            ));
+        }
+        if let Some(re) = &self.body_matches {
+            let rx = regex::Regex::new(&re.value).map_err(|e| e.to_string())?;
+            let text = match &ex.body {
+                Some(Value::String(s)) => s.clone(),
+                Some(v) => v.to_string(),
+                None => String::new(),
+            };
+            out.push(Finding::new(
+                rx.is_match(&text),
+                format!("body matches /{}/", re.value),
+                if rx.is_match(&text) {
+                    "matches"
+                } else {
+                    "no match"
+                },
+            ));
+        }
+        if let Some(q) = &self.json {
+            match &ex.body {
+                Some(v @ (Value::Object(_) | Value::Array(_))) => {
+                    let out_v = shipcheck_core::jq::first(&q.value, v)?;
+                    out.push(Finding::new(
+                        shipcheck_core::jq::truthy(&out_v),
+                        format!("JSON body: `{}`", q.value),
+                        shipcheck_core::matcher::show(v, false),
+                    ));
+                }
+                other => out.push(Finding::new(
+                    false,
+                    format!("JSON body: `{}`", q.value),
+                    format!(
+                        "not JSON: {}",
+                        shipcheck_core::matcher::show(
+                            other.as_ref().unwrap_or(&Value::Null),
+                            false
+                        )
+                    ),
+                )),
+            }
+        }
+        Ok(())
+    }
+}
