@@ -664,6 +664,30 @@ fn postgresql_ledger_behaves_the_same() {
             pg.strict
         )
     };
+    // The ledger may be called from async code (a server's handlers): the PostgreSQL store
+    // keeps its runtime on a thread of its own, so nothing nests (which would panic).
+    psql("postgres", "CREATE DATABASE ledger_async");
+    let async_url = url("ledger_async");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let count = runtime.block_on(async move {
+        tokio::spawn(async move {
+            let location = shipcheck_ledger::Location::Postgres(async_url);
+            let mut ledger = shipcheck_ledger::Ledger::open_with_key(location, None).unwrap();
+            let baseline = shipcheck_ledger::Baseline {
+                run: 1,
+                at: shipcheck_ledger::now(),
+            };
+            ledger.record_baseline(&baseline).unwrap();
+            ledger.records().unwrap().len()
+        })
+        .await
+        .unwrap()
+    });
+    assert_eq!(count, 1);
     let cases = TAMPERING;
     for (name, tamper, expected) in cases {
         psql("postgres", &format!("CREATE DATABASE ledger_{name}"));

@@ -127,14 +127,24 @@ impl Location {
     }
 }
 
-enum Backend {
-    Sqlite(sqlite::Store),
-    Postgres(Box<postgres::Store>),
+/// A record store: the chain is computed by the backend inside one write transaction, so
+/// concurrent writers queue and a writer killed before commit leaves nothing. Backends are
+/// safe to call from any thread (they block it for the query).
+pub trait Store: Send {
+    /// Appends one record: links it to the head, updates the head (and its MAC under `key`).
+    fn append(&mut self, kind: &str, body: &str, key: Option<&[u8]>)
+    -> Result<Record, LedgerError>;
+    /// All records in sequence order.
+    fn records(&mut self) -> Result<Vec<Record>, LedgerError>;
+    /// The chain head, when any record was written.
+    fn head(&mut self) -> Result<Option<Head>, LedgerError>;
+    /// Stores a blob under its SHA-256 (idempotent).
+    fn put_blob(&mut self, digest: &str, data: &[u8]) -> Result<(), LedgerError>;
 }
 
 /// An open ledger.
 pub struct Ledger {
-    backend: Backend,
+    backend: Box<dyn Store>,
     key: Option<Vec<u8>>,
     pub location: Location,
 }
@@ -165,9 +175,9 @@ impl Ledger {
     }
 
     pub fn open_with_key(location: Location, key: Option<Vec<u8>>) -> Result<Ledger, LedgerError> {
-        let backend = match &location {
-            Location::Sqlite(path) => Backend::Sqlite(sqlite::Store::open(path)?),
-            Location::Postgres(url) => Backend::Postgres(Box::new(postgres::Store::open(url)?)),
+        let backend: Box<dyn Store> = match &location {
+            Location::Sqlite(path) => Box::new(sqlite::Store::open(path)?),
+            Location::Postgres(url) => Box::new(postgres::Store::open(url)?),
         };
         Ok(Ledger {
             backend,
@@ -182,35 +192,23 @@ impl Ledger {
     }
 
     fn append(&mut self, kind: Kind, body: &str) -> Result<Record, LedgerError> {
-        let key = self.key.clone();
-        match &mut self.backend {
-            Backend::Sqlite(s) => s.append(kind.as_str(), body, key.as_deref()),
-            Backend::Postgres(s) => s.append(kind.as_str(), body, key.as_deref()),
-        }
+        self.backend
+            .append(kind.as_str(), body, self.key.as_deref())
     }
 
     /// All records in sequence order.
     pub fn records(&mut self) -> Result<Vec<Record>, LedgerError> {
-        match &mut self.backend {
-            Backend::Sqlite(s) => s.records(),
-            Backend::Postgres(s) => s.records(),
-        }
+        self.backend.records()
     }
 
     fn head(&mut self) -> Result<Option<Head>, LedgerError> {
-        match &mut self.backend {
-            Backend::Sqlite(s) => s.head(),
-            Backend::Postgres(s) => s.head(),
-        }
+        self.backend.head()
     }
 
     /// Stores a blob by content hash; returns its SHA-256.
     pub fn put_blob(&mut self, data: &[u8]) -> Result<String, LedgerError> {
         let digest = chain::digest(data);
-        match &mut self.backend {
-            Backend::Sqlite(s) => s.put_blob(&digest, data)?,
-            Backend::Postgres(s) => s.put_blob(&digest, data)?,
-        }
+        self.backend.put_blob(&digest, data)?;
         Ok(digest)
     }
 

@@ -1,15 +1,29 @@
 //! PostgreSQL backend for a team ledger: the same schema and chain; each append locks the
 //! head row (`SELECT ... FOR UPDATE`) inside one transaction.
+//!
+//! The connection and its runtime live on a worker thread of their own; calls send a job
+//! and wait for its answer. So the store may be called from any thread, a tokio worker
+//! included, without nesting runtimes (which panics). It blocks the calling thread for the
+//! query: an async server calls it from `spawn_blocking`.
+
+use std::sync::mpsc;
 
 use tokio_postgres::Client;
 
 use super::{Head, LedgerError, MIGRATIONS, Record, chain};
 
-pub struct Store {
+/// The connection and the runtime that drives it, owned by the worker thread.
+struct Conn {
     client: Client,
     runtime: tokio::runtime::Runtime,
+}
+
+type Job = Box<dyn FnOnce(&mut Conn) + Send>;
+
+pub struct Store {
+    jobs: Option<mpsc::Sender<Job>>,
+    worker: Option<std::thread::JoinHandle<()>>,
     location: String,
-    _conn: tokio::task::JoinHandle<()>,
 }
 
 impl Store {
@@ -19,10 +33,6 @@ impl Store {
             location: location.clone(),
             message: m,
         };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| err(e.to_string()))?;
         let config: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| {
             err(format!("bad URL: {}", e.to_string().replace(url, "<url>")))
         })?;
@@ -30,116 +40,186 @@ impl Store {
         // `PGSSLROOTCERT` verifies the server's certificate.
         let ca = std::env::var_os("PGSSLROOTCERT").map(std::path::PathBuf::from);
         let tls = shipcheck_net::pg::tls_connector(ca.as_deref()).map_err(err)?;
-        let (client, conn) = runtime
-            .block_on(config.connect(tls))
-            .map_err(|e| err(pg_message(&e).replace(url, "<url>")))?;
-        let handle = runtime.spawn(async move {
-            let _ = conn.await;
-        });
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let (ready_tx, ready) = mpsc::sync_channel::<Result<(), String>>(1);
+        let url_text = url.to_string();
+        let worker = std::thread::Builder::new()
+            .name("ledger-postgres".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                let client = match runtime.block_on(config.connect(tls)) {
+                    Ok((client, conn)) => {
+                        runtime.spawn(async move {
+                            let _ = conn.await;
+                        });
+                        client
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(pg_message(&e).replace(&url_text, "<url>")));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(()));
+                let mut conn = Conn { client, runtime };
+                for job in queue {
+                    job(&mut conn);
+                }
+            })
+            .map_err(|e| err(e.to_string()))?;
+        ready
+            .recv()
+            .map_err(|_| err("the connection thread ended".into()))?
+            .map_err(err)?;
         let mut store = Store {
-            client,
-            runtime,
+            jobs: Some(jobs),
+            worker: Some(worker),
             location,
-            _conn: handle,
         };
         store.migrate()?;
         Ok(store)
     }
 
-    fn err(&self, e: tokio_postgres::Error) -> LedgerError {
-        LedgerError::Postgres {
+    /// Runs `f` on the worker thread and waits for its result.
+    fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Conn) -> Result<R, tokio_postgres::Error> + Send + 'static,
+    ) -> Result<R, LedgerError> {
+        let gone = || LedgerError::Postgres {
             location: self.location.clone(),
-            message: pg_message(&e),
-        }
+            message: "the connection thread ended".into(),
+        };
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.jobs
+            .as_ref()
+            .ok_or_else(gone)?
+            .send(Box::new(move |c: &mut Conn| {
+                let _ = tx.send(f(c).map_err(|e| pg_message(&e)));
+            }))
+            .map_err(|_| gone())?;
+        rx.recv()
+            .map_err(|_| gone())?
+            .map_err(|message| LedgerError::Postgres {
+                location: self.location.clone(),
+                message,
+            })
     }
 
     fn migrate(&mut self) -> Result<(), LedgerError> {
-        let location = self.location.clone();
-        let result: Result<(), tokio_postgres::Error> = self.runtime.block_on(async {
-            let tx = self.client.transaction().await?;
-            tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL); LOCK TABLE schema_migrations IN EXCLUSIVE MODE").await?;
-            let current: i64 = tx.query_one("SELECT coalesce(max(version), 0)::BIGINT FROM schema_migrations", &[]).await?.get(0);
-            for (version, _, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > current) {
-                tx.batch_execute(sql).await?;
-                tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)", &[version, &super::now()]).await?;
-            }
-            tx.commit().await
-        });
-        result.map_err(|e| LedgerError::Postgres {
-            location,
-            message: format!("migration: {}", pg_message(&e)),
+        self.call(|c| {
+            let client = &mut c.client;
+            c.runtime.block_on(async {
+                let tx = client.transaction().await?;
+                tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL); LOCK TABLE schema_migrations IN EXCLUSIVE MODE").await?;
+                let current: i64 = tx.query_one("SELECT coalesce(max(version), 0)::BIGINT FROM schema_migrations", &[]).await?.get(0);
+                for (version, _, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > current) {
+                    tx.batch_execute(sql).await?;
+                    tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)", &[version, &super::now()]).await?;
+                }
+                tx.commit().await
+            })
+        })
+        .map_err(|e| match e {
+            LedgerError::Postgres { location, message } => LedgerError::Postgres {
+                location,
+                message: format!("migration: {message}"),
+            },
+            other => other,
         })
     }
+}
 
-    pub fn append(
+impl super::Store for Store {
+    fn append(
         &mut self,
         kind: &str,
         body: &str,
         key: Option<&[u8]>,
     ) -> Result<Record, LedgerError> {
-        let result = self.runtime.block_on(async {
-            let tx = self.client.transaction().await?;
-            let row = tx.query_one("SELECT seq, hash FROM head WHERE id = 1 FOR UPDATE", &[]).await?;
-            let (seq, prev): (i64, String) = (row.get(0), row.get(1));
-            let seq = seq + 1;
-            let created_at = super::now();
-            let hash = chain::link(seq, kind, &created_at, &prev, body);
-            tx.execute(
-                "INSERT INTO records (seq, kind, created_at, body, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6)",
-                &[&seq, &kind, &created_at, &body, &prev, &hash],
-            )
-            .await?;
-            let mac = key.map(|k| chain::head_mac(k, seq, &hash));
-            tx.execute("UPDATE head SET seq = $1, hash = $2, mac = $3 WHERE id = 1", &[&seq, &hash, &mac]).await?;
-            super::failpoint_slow_commit();
-            tx.commit().await?;
-            Ok::<_, tokio_postgres::Error>(Record { seq, kind: kind.to_string(), created_at, body: body.to_string(), prev_hash: prev, hash })
-        });
-        result.map_err(|e| self.err(e))
+        let (kind, body, key) = (kind.to_string(), body.to_string(), key.map(<[u8]>::to_vec));
+        self.call(move |c| {
+            let client = &mut c.client;
+            c.runtime.block_on(async {
+                let tx = client.transaction().await?;
+                let row = tx.query_one("SELECT seq, hash FROM head WHERE id = 1 FOR UPDATE", &[]).await?;
+                let (seq, prev): (i64, String) = (row.get(0), row.get(1));
+                let seq = seq + 1;
+                let created_at = super::now();
+                let hash = chain::link(seq, &kind, &created_at, &prev, &body);
+                tx.execute(
+                    "INSERT INTO records (seq, kind, created_at, body, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6)",
+                    &[&seq, &kind, &created_at, &body, &prev, &hash],
+                )
+                .await?;
+                let mac = key.as_deref().map(|k| chain::head_mac(k, seq, &hash));
+                tx.execute("UPDATE head SET seq = $1, hash = $2, mac = $3 WHERE id = 1", &[&seq, &hash, &mac]).await?;
+                super::failpoint_slow_commit();
+                tx.commit().await?;
+                Ok(Record { seq, kind, created_at, body, prev_hash: prev, hash })
+            })
+        })
     }
 
-    pub fn records(&mut self) -> Result<Vec<Record>, LedgerError> {
-        let rows = self
-            .runtime
-            .block_on(self.client.query(
+    fn records(&mut self) -> Result<Vec<Record>, LedgerError> {
+        self.call(|c| {
+            let rows = c.runtime.block_on(c.client.query(
                 "SELECT seq, kind, created_at, body, prev_hash, hash FROM records ORDER BY seq",
                 &[],
-            ))
-            .map_err(|e| self.err(e))?;
-        Ok(rows
-            .iter()
-            .map(|r| Record {
-                seq: r.get(0),
-                kind: r.get(1),
-                created_at: r.get(2),
-                body: r.get(3),
-                prev_hash: r.get(4),
-                hash: r.get(5),
-            })
-            .collect())
+            ))?;
+            Ok(rows
+                .iter()
+                .map(|r| Record {
+                    seq: r.get(0),
+                    kind: r.get(1),
+                    created_at: r.get(2),
+                    body: r.get(3),
+                    prev_hash: r.get(4),
+                    hash: r.get(5),
+                })
+                .collect())
+        })
     }
 
-    pub fn head(&mut self) -> Result<Option<Head>, LedgerError> {
-        let row = self
-            .runtime
-            .block_on(
-                self.client
+    fn head(&mut self) -> Result<Option<Head>, LedgerError> {
+        self.call(|c| {
+            let row = c.runtime.block_on(
+                c.client
                     .query_opt("SELECT seq, hash, mac FROM head WHERE id = 1", &[]),
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(row.map(|r| Head {
-            seq: r.get(0),
-            hash: r.get(1),
-            mac: r.get(2),
-        }))
+            )?;
+            Ok(row.map(|r| Head {
+                seq: r.get(0),
+                hash: r.get(1),
+                mac: r.get(2),
+            }))
+        })
     }
 
-    pub fn put_blob(&mut self, digest: &str, data: &[u8]) -> Result<(), LedgerError> {
-        let size = data.len() as i64;
-        self.runtime
-            .block_on(self.client.execute("INSERT INTO blobs (sha256, size, content) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", &[&digest, &size, &data]))
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+    fn put_blob(&mut self, digest: &str, data: &[u8]) -> Result<(), LedgerError> {
+        let (digest, data) = (digest.to_string(), data.to_vec());
+        self.call(move |c| {
+            let size = data.len() as i64;
+            c.runtime
+                .block_on(c.client.execute("INSERT INTO blobs (sha256, size, content) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", &[&digest, &size, &data]))
+                .map(|_| ())
+        })
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // Closing the queue ends the worker's loop; the connection closes with it.
+        self.jobs.take();
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
     }
 }
 

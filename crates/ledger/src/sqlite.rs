@@ -48,8 +48,10 @@ impl Store {
             message: e.to_string(),
         }
     }
+}
 
-    pub fn append(
+impl super::Store for Store {
+    fn append(
         &mut self,
         kind: &str,
         body: &str,
@@ -95,7 +97,7 @@ impl Store {
         })
     }
 
-    pub fn records(&mut self) -> Result<Vec<Record>, LedgerError> {
+    fn records(&mut self) -> Result<Vec<Record>, LedgerError> {
         let mut stmt = self
             .conn
             .prepare(
@@ -124,7 +126,7 @@ impl Store {
             })
     }
 
-    pub fn head(&mut self) -> Result<Option<Head>, LedgerError> {
+    fn head(&mut self) -> Result<Option<Head>, LedgerError> {
         self.conn
             .query_row("SELECT seq, hash, mac FROM head WHERE id = 1", [], |r| {
                 Ok(Head {
@@ -137,7 +139,7 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    pub fn put_blob(&mut self, digest: &str, data: &[u8]) -> Result<(), LedgerError> {
+    fn put_blob(&mut self, digest: &str, data: &[u8]) -> Result<(), LedgerError> {
         self.conn
             .execute(
                 "INSERT OR IGNORE INTO blobs (sha256, size, content) VALUES (?1, ?2, ?3)",
