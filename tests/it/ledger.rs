@@ -6,25 +6,25 @@ use std::process::Output;
 
 use crate::common::*;
 
-const KEY: &str = "test-ledger-hmac-key-0123456789";
+pub(crate) const KEY: &str = "test-ledger-hmac-key-0123456789";
 
-struct App {
-    tmp: tempfile::TempDir,
-    db: String,
+pub(crate) struct App {
+    pub(crate) tmp: tempfile::TempDir,
+    pub(crate) db: String,
 }
 
 impl App {
-    fn new() -> App {
+    pub(crate) fn new() -> App {
         let tmp = fixture_app();
         let db = tmp.path().join("ledger.db").display().to_string();
         App { tmp, db }
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         shipcheck_db(self.tmp.path(), &self.db, &[], args)
     }
 
-    fn run_keyed(&self, args: &[&str]) -> Output {
+    pub(crate) fn run_keyed(&self, args: &[&str]) -> Output {
         shipcheck_db(
             self.tmp.path(),
             &self.db,
@@ -34,9 +34,9 @@ impl App {
     }
 }
 
-const PROFILE: [&str; 2] = ["--profile", "app/shipcheck.yaml"];
+pub(crate) const PROFILE: [&str; 2] = ["--profile", "app/shipcheck.yaml"];
 
-fn check(app: &App, env: &str) -> Output {
+pub(crate) fn check(app: &App, env: &str) -> Output {
     app.run(&[
         "check",
         "--profile",
@@ -50,7 +50,7 @@ fn check(app: &App, env: &str) -> Output {
 
 /// Ways to tamper with a ledger of 5 records, in SQL both databases accept, and what
 /// `ledger verify` must say.
-const TAMPERING: [(&str, &str, &str); 5] = [
+pub(crate) const TAMPERING: [(&str, &str, &str); 5] = [
     (
         "edited",
         "UPDATE records SET body = replace(body, 'migration 2', 'migration X') WHERE seq = 3;",
@@ -78,7 +78,7 @@ const TAMPERING: [(&str, &str, &str); 5] = [
     ),
 ];
 
-fn waive_with(app: &App, db: &str, n: usize) {
+pub(crate) fn waive_with(app: &App, db: &str, n: usize) {
     for i in 0..n {
         let reason = format!("migration {i}");
         let out = shipcheck_db(
@@ -106,7 +106,7 @@ fn waive_with(app: &App, db: &str, n: usize) {
     }
 }
 
-fn waive(app: &App, n: usize) {
+pub(crate) fn waive(app: &App, n: usize) {
     waive_with(app, &app.db, n);
 }
 
@@ -636,140 +636,6 @@ fn signoffs_gate_diff_and_baseline() {
         .find(|r| r["id"] == "config.json-port")
         .unwrap();
     assert_eq!(r["status"], "waived");
-}
-
-#[test]
-fn postgresql_ledger_behaves_the_same() {
-    let pg = Postgres::start();
-    let psql = |db: &str, sql: &str| {
-        let url = format!(
-            "postgres://postgres:{PG_PASSWORD}@127.0.0.1:{}/{db}?sslmode=require",
-            pg.strict
-        );
-        let out = std::process::Command::new("psql")
-            .arg(&url)
-            .args(["-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
-            .output()
-            .expect("psql");
-        assert!(
-            out.status.success(),
-            "psql: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    let app = App::new();
-    let url = |db: &str| {
-        format!(
-            "postgres://postgres:{PG_PASSWORD}@127.0.0.1:{}/{db}",
-            pg.strict
-        )
-    };
-    // The ledger may be called from async code (a server's handlers): the PostgreSQL store
-    // keeps its runtime on a thread of its own, so nothing nests (which would panic).
-    psql("postgres", "CREATE DATABASE ledger_async");
-    let async_url = url("ledger_async");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let count = runtime.block_on(async move {
-        tokio::spawn(async move {
-            let location = shipcheck_ledger::Location::Postgres(async_url);
-            let mut ledger = shipcheck_ledger::Ledger::open_with_key(location, None).unwrap();
-            let baseline = shipcheck_ledger::Baseline {
-                run: 1,
-                at: shipcheck_ledger::now(),
-            };
-            ledger.record_baseline(&baseline).unwrap();
-            ledger.records().unwrap().len()
-        })
-        .await
-        .unwrap()
-    });
-    assert_eq!(count, 1);
-    let cases = TAMPERING;
-    for (name, tamper, expected) in cases {
-        psql("postgres", &format!("CREATE DATABASE ledger_{name}"));
-        let db = url(&format!("ledger_{name}"));
-        waive_with(&app, &db, 5);
-        let out = shipcheck_db(
-            Path::new("."),
-            &db,
-            &[("SHIPCHECK_LEDGER_KEY", KEY)],
-            &["ledger", "verify"],
-        );
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{name} before tampering: {}{}",
-            stdout(&out),
-            stderr(&out)
-        );
-        psql(&format!("ledger_{name}"), tamper);
-        let out = shipcheck_db(Path::new("."), &db, &[], &["ledger", "verify"]);
-        assert_eq!(out.status.code(), Some(1), "{name}: {}", stdout(&out));
-        assert!(
-            stdout(&out).contains(expected),
-            "{name}: expected `{expected}` in {}",
-            stdout(&out)
-        );
-        assert!(!stdout(&out).contains("CANARY"));
-    }
-    // Runs, history and a killed writer on PostgreSQL.
-    psql("postgres", "CREATE DATABASE ledger_runs");
-    let db = url("ledger_runs");
-    let out = shipcheck_db(
-        app.tmp.path(),
-        &db,
-        &[("SHIPCHECK_LEDGER_KEY", KEY)],
-        &[
-            "check",
-            "--profile",
-            "app/shipcheck.yaml",
-            "--env",
-            "good",
-            "--format",
-            "json",
-        ],
-    );
-    assert!(stderr(&out).contains("recorded run #1"), "{}", stderr(&out));
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("shipcheck"))
-        .current_dir(app.tmp.path())
-        .env("SHIPCHECK_DB", &db)
-        .env("SHIPCHECK_LEDGER_KEY", KEY)
-        .env(shipcheck_ledger::FAILPOINT_SLOW_COMMIT, "10000")
-        .args([
-            "check",
-            "--profile",
-            "app/shipcheck.yaml",
-            "--env",
-            "good",
-            "--format",
-            "json",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_secs(3));
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let out = shipcheck_db(
-        Path::new("."),
-        &db,
-        &[("SHIPCHECK_LEDGER_KEY", KEY)],
-        &["ledger", "verify"],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    assert!(stdout(&out).contains("1 records"), "{}", stdout(&out));
-    let out = shipcheck_db(
-        app.tmp.path(),
-        &db,
-        &[],
-        &["history", "--all", "--format", "json"],
-    );
-    assert_eq!(json(&out).as_array().unwrap().len(), 1);
 }
 
 #[test]

@@ -6,6 +6,7 @@ mod common;
 mod check;
 mod commands;
 mod ledger;
+mod ledger_postgres;
 mod malformed;
 mod nginx;
 mod postgres;

@@ -257,3 +257,56 @@ fn include_with_a_bad_condition_or_exclusion_is_refused() {
     );
     assert!(!stderr(&out).contains("panicked"));
 }
+
+/// `if_missing: null` means defaults only when the file is not there: a config file that
+/// exists but cannot be read (here a symlink loop, which `Path::exists` also calls absent)
+/// is `error`, never a pass on defaults.
+#[test]
+fn unreadable_config_is_not_a_missing_config() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("pack.yaml"),
+        r#"name: defaults
+version: "1"
+title: Defaults when missing
+sections:
+  - id: coach
+    title: Coach
+    items:
+      - id: coach.enabled
+        title: The coach is enabled (a missing file means enabled)
+        severity: high
+        phase: pre-deploy
+        why: test
+        fix: test
+        check:
+          config: {path: "coach.json", format: json, if_missing: "null", query: '.enabled | if . == null then true else . end'}
+          expect:
+            - equals: true
+"#,
+    )
+    .unwrap();
+    std::fs::write(dir.join("shipcheck.yaml"), "packs: [pack.yaml]\n").unwrap();
+    let status = || {
+        let out = shipcheck(dir, &["check", "--format", "json", "--no-record"]);
+        let run = json(&out);
+        let r = &run["results"][0];
+        (
+            r["status"].as_str().unwrap().to_string(),
+            r["summary"].as_str().unwrap().to_string(),
+        )
+    };
+    // Missing: the defaults apply.
+    assert_eq!(status().0, "pass");
+    // A symlink loop where the file should be: could not check.
+    std::os::unix::fs::symlink(dir.join("loop-b"), dir.join("coach.json")).unwrap();
+    std::os::unix::fs::symlink(dir.join("coach.json"), dir.join("loop-b")).unwrap();
+    let (s, summary) = status();
+    assert_eq!(s, "error", "{summary}");
+    assert!(summary.contains("cannot read"), "{summary}");
+    // A folder where the file should be: could not check.
+    std::fs::remove_file(dir.join("coach.json")).unwrap();
+    std::fs::create_dir(dir.join("coach.json")).unwrap();
+    assert_eq!(status().0, "error");
+}

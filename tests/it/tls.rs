@@ -197,3 +197,130 @@ fn unreachable_target_is_an_error_never_a_pass() {
     ));
     assert!(text.contains("could not check"), "{text}");
 }
+
+/// A loopback port that accepts TCP and then answers `reply` (or nothing, holding the
+/// connection open) to whatever it is sent. Serves at most `max` connections, then stops.
+fn not_tls(reply: Option<&'static [u8]>, max: usize) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().take(max) {
+            let Ok(mut conn) = conn else { continue };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 512];
+                let _ = conn.set_read_timeout(Some(std::time::Duration::from_secs(3)));
+                let _ = conn.read(&mut buf);
+                match reply {
+                    Some(bytes) => {
+                        let _ = conn.write_all(bytes);
+                    }
+                    // Silent: keep the connection open past the probe's timeout.
+                    None => std::thread::sleep(std::time::Duration::from_secs(4)),
+                }
+            });
+        }
+    });
+    port
+}
+
+/// No handshake means no judgement: a port that speaks HTTP, sends garbage or stays silent
+/// is `error` for every TLS item, never "no weak cipher accepted" (pass) or "could not test"
+/// (fail).
+#[test]
+fn a_port_that_does_not_speak_tls_is_an_error_never_a_pass() {
+    let cases: [(&str, Option<&'static [u8]>); 3] = [
+        (
+            "http",
+            Some(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"),
+        ),
+        (
+            "garbage",
+            Some(b"\x00\x01garbage that is no TLS record\xff"),
+        ),
+        ("silent", None),
+    ];
+    for (name, reply) in cases {
+        let port = not_tls(reply, 64);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("pack.yaml"),
+            format!(
+                r#"name: not-tls
+version: "1"
+title: TLS on a port that speaks none
+sections:
+  - id: tls
+    title: TLS
+    items:
+      - id: tls.protocols
+        title: Only TLS 1.2 and 1.3
+        severity: high
+        phase: pre-deploy
+        why: test
+        fix: test
+        check:
+          tls: {{host: localhost, port: "{port}", address: 127.0.0.1, certificate: false, timeout: 1s}}
+      - id: tls.ciphers
+        title: No weak or insecure cipher suites
+        severity: medium
+        phase: pre-deploy
+        why: test
+        fix: test
+        check:
+          tls: {{host: localhost, port: "{port}", address: 127.0.0.1, min_protocol: none, certificate: false, no_weak_ciphers: true, timeout: 1s}}
+      - id: tls.certificate
+        title: Certificate trusted and valid
+        severity: critical
+        phase: pre-deploy
+        why: test
+        fix: test
+        check:
+          tls: {{host: localhost, port: "{port}", address: 127.0.0.1, min_protocol: none, timeout: 1s}}
+"#
+            ),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("shipcheck.yaml"), "packs: [pack.yaml]\n").unwrap();
+        let out = shipcheck(dir.path(), &["check", "--format", "json", "--no-record"]);
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", stderr(&out));
+        let run = json(&out);
+        for r in run["results"].as_array().unwrap() {
+            assert_eq!(
+                r["status"], "error",
+                "{name}: {} is {}: {}",
+                r["id"], r["status"], r["summary"]
+            );
+            assert!(
+                r["summary"].as_str().unwrap().contains("no TLS handshake"),
+                "{name}: {}",
+                r["summary"]
+            );
+        }
+    }
+}
+
+/// The same with the built-in `web-service` pack's TLS items, on a port that speaks HTTP.
+#[test]
+fn web_service_tls_items_on_a_plain_http_port_are_errors() {
+    let port = not_tls(
+        Some(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"),
+        256,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("shipcheck.yaml"),
+        format!(
+            "packs: [web-service]\nvars:\n  host: localhost\n  address: 127.0.0.1\n  port: \"{port}\"\n  http_port: \"{port}\"\n"
+        ),
+    )
+    .unwrap();
+    let out = shipcheck(
+        dir.path(),
+        &["check", "--format", "json", "--no-record", "-j", "4"],
+    );
+    let s = statuses(&json(&out));
+    for id in ["tls.protocols", "tls.ciphers", "tls.certificate"] {
+        assert_eq!(s[id], "error", "{id}");
+    }
+}

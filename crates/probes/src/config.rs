@@ -100,14 +100,15 @@ fn load(
     let shown = path.display();
     let bytes = match super::read_bounded(path, super::MAX_FILE_BYTES) {
         Ok(b) => b,
-        Err(_) if !path.exists() => {
+        // Only a file that is not there means defaults: unreadable is not missing.
+        Err(e) if e.is_not_found() => {
             return Ok(Document {
                 value: Arc::new(Value::Null),
                 text: Arc::default(),
                 missing: true,
             });
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     };
     let text = String::from_utf8(bytes).map_err(|e| {
         format!(

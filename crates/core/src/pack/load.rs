@@ -235,13 +235,13 @@ fn validate_item(item: &Item, vars: &BTreeSet<&str>, problems: &mut Vec<Problem>
         ),
         _ => {}
     }
-    if let Some(when) = &item.when {
-        if let Err(e) = crate::jq::check(&when.value) {
-            problems.push(Problem::new(
-                format!("item `{id}`: invalid `when` jq expression: {e}"),
-                pos(when),
-            ));
-        }
+    if let Some(when) = &item.when
+        && let Err(e) = crate::jq::check(&when.value)
+    {
+        problems.push(Problem::new(
+            format!("item `{id}`: invalid `when` jq expression: {e}"),
+            pos(when),
+        ));
     }
     if let Some(attest) = &item.attest
         && attest.roles.is_empty()

@@ -137,7 +137,9 @@ pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
             }
         }
     }
-    if scope.protocols || scope.certificate {
+    // A cipher scan that found no legacy version accepted still needs to know whether the
+    // port speaks TLS at all (TLS 1.3 only, or not TLS): no handshake, no judgement.
+    if scope.protocols || scope.certificate || legacy_accepted.is_empty() {
         match handshake(addr, target, &[&rustls::version::TLS13]) {
             Ok((_, negotiated)) => {
                 report.protocols.insert("tls1.3".into(), true);
@@ -372,6 +374,7 @@ impl crate::Observe for TlsProbe {
         let report = ctx
             .cache
             .memo((target.clone(), scope), || scan(&target, scope))?;
+        could_not_check(&report, self)?;
         let mut obs = Observation::new(
             serde_json::to_value(&report).unwrap_or_default(),
             format!("tls {} ({})", report.target, report.address),
@@ -379,6 +382,60 @@ impl crate::Observe for TlsProbe {
         self.judge(&report, &mut obs.findings);
         Ok(obs)
     }
+}
+
+/// Why a scan cannot be judged for `probe`, if it cannot: no handshake at any version (the
+/// port does not speak TLS, or never answered), versions the minimum-protocol check needs
+/// that could not be tested, or a cipher scan cut short. Could-not-check is never a pass,
+/// and never a fail either.
+fn could_not_check(r: &TlsReport, probe: &TlsProbe) -> Result<(), String> {
+    let reasons = || {
+        if r.errors.is_empty() {
+            "every handshake was refused or closed".to_string()
+        } else {
+            r.errors.join("; ")
+        }
+    };
+    if !r.protocols.values().any(|accepted| *accepted) && r.certificate.is_none() {
+        return Err(format!(
+            "no TLS handshake with {} ({}) at any version: {}",
+            r.target,
+            r.address,
+            reasons()
+        ));
+    }
+    // The versions a verdict rests on: every version below the minimum, and TLS 1.3 when
+    // it is required.
+    let below_min: &[&str] = match probe.min_protocol {
+        MinProtocol::None | MinProtocol::Tls10 => &[],
+        MinProtocol::Tls11 => &["tls1.0"],
+        MinProtocol::Tls12 => &["tls1.0", "tls1.1"],
+        MinProtocol::Tls13 => &["tls1.0", "tls1.1", "tls1.2"],
+    };
+    let needed = below_min
+        .iter()
+        .copied()
+        .chain(probe.require_tls13.then_some("tls1.3"));
+    {
+        let untested: Vec<&str> = needed.filter(|k| !r.protocols.contains_key(*k)).collect();
+        if !untested.is_empty() {
+            return Err(format!(
+                "could not test {} at {}: {}",
+                untested.join(", "),
+                r.target,
+                reasons()
+            ));
+        }
+    }
+    if (probe.no_weak_ciphers || probe.no_insecure_ciphers)
+        && let Some(e) = r.errors.iter().find(|e| e.starts_with("cipher scan"))
+    {
+        return Err(format!(
+            "the cipher scan of {} did not finish: {e}",
+            r.target
+        ));
+    }
+    Ok(())
 }
 
 /// Judging a scan against the item's expectations.
