@@ -156,3 +156,104 @@ fn keyed_fingerprints_identify_a_secret_without_revealing_it() {
     assert_eq!(a, b, "same key, same secret, same fingerprint");
     assert_ne!(a, c, "the fingerprint is keyed");
 }
+
+/// Paths that leaked a secret before: a password in a URL, a secret under a secret-looking
+/// key inside an observed map (summary and finding), a waived item's underlying summary, a
+/// secret JSON-escaped by the program that printed it, and a secret cut by a truncation.
+#[test]
+fn secrets_do_not_leak_through_urls_maps_waivers_escapes_or_truncation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // The variable's value holds characters JSON and shells escape.
+    let token = r#"CANARY-q"u'o\te-0123456789abcdef"#;
+    std::fs::write(
+        dir.join("settings.json"),
+        r#"{"db": {"host": "db.internal", "password": "CANARY-map-secret-9f8e7d6c"}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("pack.yaml"),
+        r#"name: leaks
+version: "1"
+title: Leak paths
+variables:
+  - {name: tok, doc: a token, secret: true, required: true}
+sections:
+  - id: s
+    title: S
+    items:
+      - id: url.password
+        title: An endpoint whose URL holds a password
+        severity: low
+        phase: pre-deploy
+        why: test
+        fix: test
+        check:
+          http: {url: "http://admin:CANARY-url-pw-55aa@127.0.0.1:9/", timeout: 1s}
+      - id: map.secret
+        title: A map with a password inside
+        severity: low
+        phase: pre-deploy
+        why: test
+        fix: test
+        check:
+          config: {path: settings.json, query: .db}
+          expect:
+            - equals: {host: other}
+      - id: json.escaped
+        title: A program prints the token JSON-encoded
+        severity: low
+        phase: pre-deploy
+        why: test
+        fix: test
+        check:
+          command: {argv: [python3, -c, "import json,sys; print(json.dumps({'t': sys.argv[1]}))", "${tok}"]}
+          expect:
+            - equals: "no"
+      - id: truncated
+        title: A program fails with the token at the end of a long line
+        severity: low
+        phase: pre-deploy
+        why: test
+        fix: test
+        check:
+          command: {argv: [python3, -c, "import sys; sys.stderr.write('x' * 190 + sys.argv[1] + '\n'); sys.exit(3)", "${tok}"]}
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("shipcheck.yaml"),
+        format!(
+            "packs: [pack.yaml]\nvars:\n  tok: '{}'\nwaivers:\n  - {{item: map.secret, reason: known, owner: ops, expires: 2999-01-01}}\n",
+            token.replace('\'', "''")
+        ),
+    )
+    .unwrap();
+    for extra in [
+        &["--format", "json"][..],
+        &["--verbose"],
+        &["--format", "markdown"],
+    ] {
+        let mut args = vec!["check", "--no-record"];
+        args.extend_from_slice(extra);
+        let out = shipcheck(dir, &args);
+        assert!(
+            out.status.code().is_some_and(|c| c <= 1),
+            "{}",
+            stderr(&out)
+        );
+        for (stream, text) in [("stdout", stdout(&out)), ("stderr", stderr(&out))] {
+            for (what, canary) in [
+                ("url password", "CANARY-url-pw"),
+                ("map secret", "CANARY-map-secret"),
+                ("token", "CANARY-q"),
+                ("escaped token", r#"CANARY-q\"u"#),
+            ] {
+                assert!(
+                    !text.contains(canary),
+                    "{extra:?}: the {what} leaked to {stream}:\n{text}"
+                );
+            }
+        }
+    }
+}

@@ -46,12 +46,50 @@ pub fn mask_value(value: &Value) -> String {
 /// Known secret values of a run, scrubbed from every string before output.
 #[derive(Debug, Default, Clone)]
 pub struct Redactor {
-    secrets: Vec<String>,
+    /// Each form a secret may take in text (as is, JSON-escaped, shell-quoted), with the
+    /// length of the secret it stands for; longest first.
+    forms: Vec<(String, usize)>,
 }
 
 /// Shorter values are not scrubbed from free text: replacing every `a` or `on` would
 /// destroy the report while protecting nothing (the value is weak anyway and is flagged).
 const MIN_SCRUB_LEN: usize = 4;
+
+/// The shortest prefix of a secret masked at the end of a text that was cut (a summary or
+/// an stderr tail truncated in the middle of a secret).
+const MIN_CUT_PREFIX: usize = 6;
+
+/// The forms a secret takes once a program or a format has escaped it.
+fn escaped_forms(s: &str) -> Vec<String> {
+    // JSON-escaped once (a program printed it as JSON) and twice (that output shown again
+    // as a JSON string, as evidence does).
+    let json_once = json_escape(s);
+    let json_twice = json_escape(&json_once);
+    let mut forms = vec![
+        s.to_string(),
+        json_once,
+        json_twice,
+        // Inside shell single quotes, `'` is written `'\''`.
+        s.replace('\'', r"'\''"),
+        // Backslash escapes (shells' double quotes, many formats).
+        s.replace('\\', r"\\")
+            .replace('"', "\\\"")
+            .replace('\'', r"\'"),
+    ];
+    forms.sort();
+    forms.dedup();
+    forms
+}
+
+/// `s` as it stands inside a JSON string literal.
+fn json_escape(s: &str) -> String {
+    let quoted = serde_json::to_string(s).unwrap_or_default();
+    quoted
+        .strip_prefix('"')
+        .and_then(|q| q.strip_suffix('"'))
+        .unwrap_or(s)
+        .to_string()
+}
 
 impl Redactor {
     /// Registers a secret string (and the strings inside a secret list or map).
@@ -66,30 +104,62 @@ impl Redactor {
 
     pub fn add(&mut self, secret: &str) {
         let s = secret.trim();
-        if s.chars().count() >= MIN_SCRUB_LEN && !self.secrets.iter().any(|k| k == s) {
-            self.secrets.push(s.to_string());
-            // Longest first, so a secret containing another is masked whole.
-            self.secrets.sort_by_key(|k| std::cmp::Reverse(k.len()));
+        let n = s.chars().count();
+        if n < MIN_SCRUB_LEN {
+            return;
         }
-    }
-
-    /// Replaces every known secret in `text` with a mask.
-    pub fn scrub(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for s in &self.secrets {
-            if out.contains(s.as_str()) {
-                out = out.replace(
-                    s.as_str(),
-                    &format!("<secret: {} chars>", s.chars().count()),
-                );
+        for form in escaped_forms(s) {
+            if !self.forms.iter().any(|(k, _)| *k == form) {
+                self.forms.push((form, n));
             }
         }
+        // Longest first, so a secret containing another is masked whole.
+        self.forms.sort_by_key(|(k, _)| std::cmp::Reverse(k.len()));
+    }
+
+    /// Replaces every known secret in `text` with a mask, and a secret's prefix at the end
+    /// of a text that was cut short.
+    pub fn scrub(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (form, n) in &self.forms {
+            if out.contains(form.as_str()) {
+                out = out.replace(form.as_str(), &format!("<secret: {n} chars>"));
+            }
+        }
+        self.scrub_cut_tail(&mut out);
         out
     }
 
+    /// Masks the longest prefix of a secret that ends `text` (before a closing `…`).
+    fn scrub_cut_tail(&self, text: &mut String) {
+        let ellipsis = text.ends_with('…');
+        let body_len = text.len() - if ellipsis { '…'.len_utf8() } else { 0 };
+        for (form, n) in &self.forms {
+            let ends: Vec<usize> = form
+                .char_indices()
+                .map(|(i, _)| i)
+                .skip(MIN_CUT_PREFIX)
+                .chain(std::iter::once(form.len()))
+                .collect();
+            let cut = ends
+                .into_iter()
+                .rev()
+                .find(|&end| text[..body_len].ends_with(&form[..end]));
+            if let Some(end) = cut {
+                let start = body_len - end;
+                text.replace_range(start..body_len, &format!("<secret: {n} chars>"));
+                return;
+            }
+        }
+    }
+
     pub fn scrub_in_place(&self, text: &mut String) {
-        if self.secrets.iter().any(|s| text.contains(s.as_str())) {
-            *text = self.scrub(text);
+        if self.forms.is_empty() {
+            return;
+        }
+        let out = self.scrub(text);
+        if out != *text {
+            *text = out;
         }
     }
 
@@ -109,6 +179,32 @@ impl Redactor {
             }
             _ => {}
         }
+    }
+}
+
+/// Strings under secret-looking keys anywhere in `value` (a config map holding a
+/// `password`), so they are scrubbed from summaries and findings as well.
+pub fn strings_under_secret_keys(value: &Value, out: &mut Vec<String>) {
+    fn all(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) => out.push(s.clone()),
+            Value::Array(a) => a.iter().for_each(|x| all(x, out)),
+            Value::Object(m) => m.values().for_each(|x| all(x, out)),
+            _ => {}
+        }
+    }
+    match value {
+        Value::Array(a) => a.iter().for_each(|x| strings_under_secret_keys(x, out)),
+        Value::Object(m) => {
+            for (k, v) in m {
+                if looks_secret(k) {
+                    all(v, out);
+                } else {
+                    strings_under_secret_keys(v, out);
+                }
+            }
+        }
+        _ => {}
     }
 }
 
@@ -137,6 +233,41 @@ pub fn looks_secret(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn escaped_and_cut_secrets_are_masked() {
+        let mut r = Redactor::default();
+        r.add(r#"pa"ss'wo\rd-123"#);
+        for text in [
+            r#"token=pa"ss'wo\rd-123"#.to_string(),
+            serde_json::to_string(r#"pa"ss'wo\rd-123"#).unwrap(),
+            r#"echo 'pa"ss'\''wo\rd-123'"#.to_string(),
+            r#"x="pa\"ss\'wo\\rd-123""#.to_string(),
+        ] {
+            let out = r.scrub(&text);
+            assert!(!out.contains("ss"), "{text} → {out}");
+            assert!(out.contains("<secret: 15 chars>"), "{text} → {out}");
+        }
+        // Cut after seven characters, with or without an ellipsis.
+        assert_eq!(r.scrub(r#"tail: pa"ss'wo"#), "tail: <secret: 15 chars>");
+        assert_eq!(r.scrub(r#"tail: pa"ss'wo…"#), "tail: <secret: 15 chars>…");
+        // A short common prefix is left alone.
+        assert_eq!(r.scrub("ends with pa"), "ends with pa");
+        let mut s = r#"cut pa"ss'w"#.to_string();
+        r.scrub_in_place(&mut s);
+        assert_eq!(s, "cut <secret: 15 chars>");
+    }
+
+    #[test]
+    fn strings_under_secret_keys_are_found() {
+        let v = serde_json::json!({"db": {"host": "h", "password": "pw-1", "list": [{"api_token": ["t1"]}]}});
+        let mut out = Vec::new();
+        strings_under_secret_keys(&v, &mut out);
+        out.sort();
+        assert_eq!(out, vec!["pw-1", "t1"]);
+    }
+
     #[test]
     fn secret_names() {
         assert!(super::looks_secret("SECURECLAW_GATEWAY_TOKEN"));
@@ -144,7 +275,6 @@ mod tests {
         assert!(!super::looks_secret("NODE_ENV"));
     }
 
-    use super::*;
     use serde_json::json;
 
     #[test]

@@ -331,6 +331,10 @@ pub fn apply_attestations(
 /// Scrubs every known secret from a result's text.
 pub fn redact(redactor: &Redactor, r: &mut ItemResult) {
     redactor.scrub_in_place(&mut r.summary);
+    if let Some(w) = &mut r.waiver {
+        redactor.scrub_in_place(&mut w.underlying_summary);
+        redactor.scrub_in_place(&mut w.reason);
+    }
     if let Some(e) = &mut r.evidence {
         redactor.scrub_in_place(&mut e.source);
         redactor.scrub_value(&mut e.observed);

@@ -79,6 +79,10 @@ pub fn evaluate(
     let mut secrets = obs.secrets.clone();
     if secret {
         collect_strings(&obs.value, &mut secrets);
+    } else {
+        // A password inside an observed map is masked in the evidence; its value must not
+        // reach the summary or a finding either.
+        shipcheck_core::redact::strings_under_secret_keys(&obs.value, &mut secrets);
     }
     let mut named_secret = None;
     if let Some(spec) = secret_spec

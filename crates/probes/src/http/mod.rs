@@ -181,77 +181,95 @@ pub fn block_on<F: std::future::Future>(fut: F) -> Result<F::Output, String> {
 
 impl crate::Observe for HttpProbe {
     fn observe(&self, ctx: &ProbeCtx) -> Result<Observation, String> {
-        let url = ctx.expand(&self.url)?;
-        let parsed = reqwest::Url::parse(&url).map_err(|e| format!("`{url}` is not a URL: {e}"))?;
-        let host = parsed
-            .host_str()
-            .ok_or_else(|| format!("`{url}` has no host"))?
-            .to_string();
-        let timeout = self.timeout.map_or(Duration::from_secs(10), |s| s.0);
-        let resolve = ctx.optional_ip(self.address.as_ref())?.map(|ip| {
-            (
-                host.clone(),
-                SocketAddr::new(ip, parsed.port_or_known_default().unwrap_or(443)),
-            )
-        });
-        let key = ClientKey {
-            ca_file: ctx.optional_path(self.ca_file.as_ref())?,
-            insecure: self.insecure,
-            follow: self.follow_redirects,
-            resolve,
-            timeout,
-        };
-        let client = ctx.cache.memo(key.clone(), || client(&key))?;
-        let gate = ctx.cache.memo(HostGate(host.clone()), || {
-            Arc::new(tokio::sync::Semaphore::new(PER_HOST))
-        });
-        let req = Requester {
-            client,
-            max_body: self.max_body.map_or(MAX_BODY, |s| s.0),
-            gate,
-        };
-        let mut headers: Vec<(String, String)> = self
-            .headers
-            .iter()
-            .map(|(k, v)| Ok((k.clone(), ctx.expand(v)?)))
-            .collect::<Result<_, String>>()?;
-        let mut secrets = Vec::new();
-        if let Some(t) = &self.bearer_token {
-            let token = ctx.expand(t)?;
-            secrets.push(token.clone());
-            headers.push(("authorization".into(), format!("Bearer {token}")));
-        }
-        let body = self.body.as_ref().map(|b| ctx.expand(b)).transpose()?;
-        let method = self.method.clone().unwrap_or_else(|| "GET".into());
-        let mut obs = match &self.behaviour {
-            None => {
-                let ex = block_on(req.send(&method, &url, &headers, body))??;
-                let mut obs = Observation::new(
-                    serde_json::to_value(&ex).unwrap_or_default(),
-                    format!("http {method} {url}"),
-                );
-                self.judge_exchange(&ex, &mut obs.findings)?;
-                obs
+        observe_http(self, ctx).map_err(|e| {
+            // A password in the URL (`https://user:pw@host/`) never shows, even in an error.
+            let url = ctx.expand(&self.url).unwrap_or_default();
+            match reqwest::Url::parse(&url)
+                .ok()
+                .and_then(|u| u.password().map(str::to_string))
+            {
+                Some(pw) if !pw.is_empty() => e.replace(&pw, "<secret>"),
+                _ => e,
             }
-            Some(b) => {
-                let (value, findings) = block_on(behaviour::for_item(
-                    b,
-                    &req,
-                    &url,
-                    &parsed,
-                    &headers,
-                    ctx,
-                    &mut secrets,
-                ))??;
-                let mut obs =
-                    Observation::new(value, format!("http {url} ({})", behaviour::name(b)));
-                obs.findings = findings;
-                obs
-            }
-        };
-        obs.secrets = secrets;
-        Ok(obs)
+        })
     }
+}
+
+/// Observes one item: the request or the behaviour.
+fn observe_http(p: &HttpProbe, ctx: &ProbeCtx) -> Result<Observation, String> {
+    let url = ctx.expand(&p.url)?;
+    let parsed = reqwest::Url::parse(&url).map_err(|e| format!("`{url}` is not a URL: {e}"))?;
+    let host = parsed
+        .host_str()
+        .ok_or_else(|| format!("`{url}` has no host"))?
+        .to_string();
+    let timeout = p.timeout.map_or(Duration::from_secs(10), |s| s.0);
+    let resolve = ctx.optional_ip(p.address.as_ref())?.map(|ip| {
+        (
+            host.clone(),
+            SocketAddr::new(ip, parsed.port_or_known_default().unwrap_or(443)),
+        )
+    });
+    let key = ClientKey {
+        ca_file: ctx.optional_path(p.ca_file.as_ref())?,
+        insecure: p.insecure,
+        follow: p.follow_redirects,
+        resolve,
+        timeout,
+    };
+    let client = ctx.cache.memo(key.clone(), || client(&key))?;
+    let gate = ctx.cache.memo(HostGate(host.clone()), || {
+        Arc::new(tokio::sync::Semaphore::new(PER_HOST))
+    });
+    let req = Requester {
+        client,
+        max_body: p.max_body.map_or(MAX_BODY, |s| s.0),
+        gate,
+    };
+    let mut headers: Vec<(String, String)> = p
+        .headers
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), ctx.expand(v)?)))
+        .collect::<Result<_, String>>()?;
+    let mut secrets = Vec::new();
+    // A password in the URL (`https://user:pw@host/`) is a secret wherever the URL shows.
+    if let Some(pw) = parsed.password() {
+        secrets.push(pw.to_string());
+    }
+    if let Some(t) = &p.bearer_token {
+        let token = ctx.expand(t)?;
+        secrets.push(token.clone());
+        headers.push(("authorization".into(), format!("Bearer {token}")));
+    }
+    let body = p.body.as_ref().map(|b| ctx.expand(b)).transpose()?;
+    let method = p.method.clone().unwrap_or_else(|| "GET".into());
+    let mut obs = match &p.behaviour {
+        None => {
+            let ex = block_on(req.send(&method, &url, &headers, body))??;
+            let mut obs = Observation::new(
+                serde_json::to_value(&ex).unwrap_or_default(),
+                format!("http {method} {url}"),
+            );
+            p.judge_exchange(&ex, &mut obs.findings)?;
+            obs
+        }
+        Some(b) => {
+            let (value, findings) = block_on(behaviour::for_item(
+                b,
+                &req,
+                &url,
+                &parsed,
+                &headers,
+                ctx,
+                &mut secrets,
+            ))??;
+            let mut obs = Observation::new(value, format!("http {url} ({})", behaviour::name(b)));
+            obs.findings = findings;
+            obs
+        }
+    };
+    obs.secrets = secrets;
+    Ok(obs)
 }
 
 /// Judging one exchange against the item's single-request expectations.
