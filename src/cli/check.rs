@@ -37,6 +37,9 @@ pub struct CheckArgs {
     /// first-week or periodic.
     #[arg(long, value_name = "PHASE")]
     pub phase: Option<pack::Phase>,
+    /// Run no program: items that would (`command` checks) are not_applicable.
+    #[arg(long)]
+    pub no_exec: bool,
     /// Print the plan (what would run, and why the rest would not) and check nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -55,11 +58,12 @@ pub fn check(args: CheckArgs, out_color: bool) -> Result<i32, Error> {
         db,
         no_record,
         phase,
+        no_exec,
         dry_run,
     } = args;
     let profile = Profile::load(&profile)?;
     if dry_run {
-        let plan = engine::plan(&profile, env.as_deref(), phase)?;
+        let plan = engine::plan(&profile, env.as_deref(), phase, no_exec)?;
         print!("{}", plan.describe());
         return Ok(0);
     }
@@ -88,6 +92,7 @@ pub fn check(args: CheckArgs, out_color: bool) -> Result<i32, Error> {
         progress,
         statements,
         phase,
+        no_exec,
         ..Options::default()
     };
     let run = engine::run(&profile, &opts)?;

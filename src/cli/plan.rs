@@ -13,6 +13,9 @@ pub struct PlanArgs {
     /// Only this phase's items.
     #[arg(long, value_name = "PHASE")]
     pub phase: Option<pack::Phase>,
+    /// Run no program: items that would (`command` checks) are not_applicable.
+    #[arg(long)]
+    pub no_exec: bool,
     #[arg(long, short, value_enum, default_value_t = OutFormat::Human)]
     pub format: OutFormat,
 }
@@ -22,10 +25,11 @@ pub fn plan(args: PlanArgs) -> Result<i32, Error> {
         profile,
         env,
         phase,
+        no_exec,
         format,
     } = args;
     let profile = Profile::load(&profile)?;
-    let plan = engine::plan(&profile, env.as_deref(), phase)?;
+    let plan = engine::plan(&profile, env.as_deref(), phase, no_exec)?;
     match format {
         OutFormat::Json => println!(
             "{}",

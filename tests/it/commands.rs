@@ -159,7 +159,9 @@ fn bundled_example_runs_end_to_end() {
     assert_eq!(s["network.control-ui-origins"], "fail");
     assert_eq!(s["network.trusted-proxies-literal"], "waived");
     assert_eq!(s["network.no-insecure-auth-warnings"], "fail");
-    assert_eq!(s["backups.script-runs"], "pass");
+    // The operator's backup script is never run by shipcheck (it would make a backup): the
+    // verification is a manual item.
+    assert_eq!(s["backups.script-runs"], "pending");
     assert_eq!(s["backups.restore-tested"], "pending");
     let text = stdout(&out);
     for secret in [
@@ -402,4 +404,76 @@ fn plan_shows_each_decision_and_phase_selects_items() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("first-week"), "{}", stderr(&out));
+}
+
+/// `--no-exec` (or `no_exec: true` in the profile) runs no program: items that would are
+/// not_applicable with the reason, and the program really does not run.
+#[test]
+fn no_exec_runs_no_program() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("pack.yaml"),
+        r#"name: execs
+version: "1"
+title: Programs
+sections:
+  - id: s
+    title: S
+    items:
+      - id: runs.touch
+        title: A program that leaves a mark
+        severity: low
+        phase: pre-deploy
+        why: test
+        fix: test
+        check:
+          command: {argv: [touch, ran.marker]}
+      - id: reads.file
+        title: A file is there
+        severity: low
+        phase: pre-deploy
+        why: test
+        fix: test
+        check:
+          file: {path: pack.yaml}
+"#,
+    )
+    .unwrap();
+    std::fs::write(dir.join("shipcheck.yaml"), "packs: [pack.yaml]\n").unwrap();
+    let run = |args: &[&str]| {
+        let mut all = vec!["check", "--format", "json", "--no-record"];
+        all.extend_from_slice(args);
+        statuses(&json(&shipcheck(dir, &all)))
+    };
+    let s = run(&["--no-exec"]);
+    assert_eq!(s["runs.touch"], "not_applicable");
+    assert_eq!(s["reads.file"], "pass");
+    assert!(
+        !dir.join("ran.marker").exists(),
+        "--no-exec ran the program"
+    );
+    let out = shipcheck(dir, &["plan", "--no-exec"]);
+    assert!(
+        stdout(&out).contains("programs are off"),
+        "{}",
+        stdout(&out)
+    );
+
+    // The same from the profile.
+    std::fs::write(
+        dir.join("shipcheck.yaml"),
+        "packs: [pack.yaml]\nno_exec: true\n",
+    )
+    .unwrap();
+    assert_eq!(run(&[])["runs.touch"], "not_applicable");
+    assert!(
+        !dir.join("ran.marker").exists(),
+        "no_exec: true ran the program"
+    );
+
+    // Without either, the program runs.
+    std::fs::write(dir.join("shipcheck.yaml"), "packs: [pack.yaml]\n").unwrap();
+    assert_eq!(run(&[])["runs.touch"], "pass");
+    assert!(dir.join("ran.marker").exists());
 }

@@ -38,6 +38,10 @@ pub struct ProfileFile {
     /// Accepted exceptions, each with a reason, an owner and an expiry.
     #[serde(default)]
     pub waivers: Vec<Waiver>,
+    /// Run no program: every item that would run one (a `command` check) is
+    /// not_applicable, with the reason. `check --no-exec` does the same for one run.
+    #[serde(default)]
+    pub no_exec: bool,
     #[serde(default)]
     pub gate: GateSettings,
 }

@@ -77,6 +77,8 @@ pub struct Options {
     pub environment: Option<String>,
     /// Only this phase's items (default: all).
     pub phase: Option<Phase>,
+    /// Run no program: items that would are not_applicable.
+    pub no_exec: bool,
     pub policy: Policy,
     /// Checks running at once.
     pub concurrency: usize,
@@ -92,6 +94,7 @@ impl Default for Options {
         Options {
             environment: None,
             phase: None,
+            no_exec: false,
             policy: Policy::default(),
             concurrency: 8,
             progress: None,
@@ -105,7 +108,12 @@ impl Default for Options {
 pub fn run(profile: &Profile, opts: &Options) -> Result<Run, Error> {
     let started = Instant::now();
     let started_at = jiff::Timestamp::now();
-    let plan = plan::plan(profile, opts.environment.as_deref(), opts.phase)?;
+    let plan = plan::plan(
+        profile,
+        opts.environment.as_deref(),
+        opts.phase,
+        opts.no_exec,
+    )?;
 
     let mut slots: Vec<Option<ItemResult>> = Vec::with_capacity(plan.items.len());
     let mut todo = Vec::new();

@@ -184,6 +184,7 @@ pub fn plan(
     profile: &Profile,
     environment: Option<&str>,
     phase: Option<Phase>,
+    no_exec: bool,
 ) -> Result<Plan, Error> {
     let packs = load_packs(profile)?;
     let environment = profile.environment(environment)?;
@@ -236,7 +237,10 @@ pub fn plan(
                     section: s,
                     item: i,
                 };
-                let decision = decide(profile, lp, item, &switched_off, &excluded, &when_input);
+                let mut decision = decide(profile, lp, item, &switched_off, &excluded, &when_input);
+                if decision == Decision::Run && (no_exec || profile.file.no_exec) {
+                    decision = no_exec_decision(item).unwrap_or(Decision::Run);
+                }
                 items.push(Planned { at, decision });
             }
         }
@@ -300,6 +304,17 @@ fn decide(
         return Decision::Attest(pending_reason(attest));
     }
     Decision::Run
+}
+
+/// The decision for an item that would run a program when programs are off.
+fn no_exec_decision(item: &Item) -> Option<Decision> {
+    let probe = item.check.as_ref()?.probe().ok()?;
+    probe.runs_program().then(|| {
+        Decision::NotApplicable(
+            "runs a program, and programs are off (--no-exec, or `no_exec: true` in the profile)"
+                .into(),
+        )
+    })
 }
 
 /// Why a manual item without a valid attestation is pending.

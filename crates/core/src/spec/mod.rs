@@ -92,6 +92,11 @@ macro_rules! define_registry {
 for_each_probe!(define_registry);
 
 impl ProbeRef<'_> {
+    /// Whether observing runs a program (the deployment's own CLI, a script).
+    pub fn runs_program(&self) -> bool {
+        matches!(self, ProbeRef::Command(_))
+    }
+
     /// Every templated string of the probe.
     pub fn templates(&self) -> Vec<&Text> {
         self.spec().templates()
