@@ -446,7 +446,6 @@ fn secureclaw_bad_deployment_fails_exactly_its_defects() {
             "secureclaw:network.insecure-auth-off=fail",
             "secureclaw:network.no-insecure-auth-warnings=fail",
             "secureclaw:coach.enabled=fail",
-            "secureclaw:coach.blocks-malicious=fail",
             "secureclaw:doctor.audit=fail",
             "secureclaw:backups.recent=fail",
             "secureclaw:rollback.config-backup=fail",
