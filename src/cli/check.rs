@@ -67,10 +67,9 @@ pub fn check(args: CheckArgs, out_color: bool) -> Result<i32, Error> {
         print!("{}", plan.describe());
         return Ok(0);
     }
-    let location = Location::resolve(db.db.as_deref());
-    let mut ledger = match (&location, no_record) {
+    let mut ledger = match (&db.location(), no_record) {
         (Location::Sqlite(p), true) if !p.exists() => None,
-        _ => Some(Ledger::open(location)?),
+        _ => Some(db.open()?),
     };
     let statements = match ledger.as_mut() {
         Some(l) => history::statements(l, None)?,

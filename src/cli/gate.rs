@@ -22,7 +22,7 @@ pub fn gate(args: GateArgs) -> Result<i32, Error> {
         format,
     } = args;
     let (profile, packs, env) = load_target(&target)?;
-    let mut ledger = Ledger::open_existing(Location::resolve(target.db.db.as_deref()))?;
+    let mut ledger = target.db.open_existing()?;
     let (seq, run) = history::latest_run(&mut ledger, &profile, &env)?;
     let policy = profile.policy(fail_on, allow_pending);
     let st = history::statements(&mut ledger, Some(&profile))?;

@@ -12,7 +12,7 @@ pub fn ledger(args: LedgerArgs) -> Result<i32, Error> {
     let LedgerArgs {
         command: LedgerCommand::Verify { db, format },
     } = args;
-    let mut ledger = Ledger::open_existing(Location::resolve(db.db.as_deref()))?;
+    let mut ledger = db.open_existing()?;
     let v = ledger.verify()?;
     match format {
         OutFormat::Json => {

@@ -49,6 +49,31 @@ pub struct DbArg {
     /// ~/.local/share/shipcheck/ledger.db).
     #[arg(long, value_name = "PATH|URL")]
     db: Option<String>,
+    /// Write even though the ledger's head is authenticated with another key, or with one
+    /// while none is set: re-signs (or unsigns) the chain on purpose.
+    #[arg(long)]
+    rekey: bool,
+}
+
+impl DbArg {
+    /// Where the ledger is: `--db`, else `$SHIPCHECK_DB`, else the default file.
+    pub fn location(&self) -> Location {
+        Location::resolve(self.db.as_deref())
+    }
+
+    /// Opens (creating when needed) the ledger.
+    pub fn open(&self) -> Result<Ledger, Error> {
+        let mut ledger = Ledger::open(self.location())?;
+        ledger.allow_rekey(self.rekey);
+        Ok(ledger)
+    }
+
+    /// Opens a ledger that must exist.
+    pub fn open_existing(&self) -> Result<Ledger, Error> {
+        let mut ledger = Ledger::open_existing(self.location())?;
+        ledger.allow_rekey(self.rekey);
+        Ok(ledger)
+    }
 }
 
 /// A profile, an environment and a ledger.

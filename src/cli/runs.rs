@@ -19,7 +19,7 @@ pub fn history(args: HistoryArgs) -> Result<i32, Error> {
         all,
         format,
     } = args;
-    let mut ledger = Ledger::open_existing(Location::resolve(target.db.db.as_deref()))?;
+    let mut ledger = target.db.open_existing()?;
     let (pid, env) = if all {
         (None, None)
     } else {
@@ -83,7 +83,7 @@ pub fn diff(args: DiffArgs) -> Result<i32, Error> {
     } = args;
     let profile = Profile::load(&target.profile)?;
     let env = profile.environment(target.env.as_deref())?;
-    let mut ledger = Ledger::open_existing(Location::resolve(target.db.db.as_deref()))?;
+    let mut ledger = target.db.open_existing()?;
     let (a, b) = history::diff_pair(&mut ledger, &profile, &env, run_a, run_b, baseline)?;
     let (ra, rb) = (ledger.run(a)?, ledger.run(b)?);
     let st = history::statements(&mut ledger, Some(&profile))?;
@@ -139,7 +139,7 @@ pub fn report(args: ReportArgs, out_color: bool) -> Result<i32, Error> {
         output,
         db,
     } = args;
-    let mut ledger = Ledger::open_existing(Location::resolve(db.db.as_deref()))?;
+    let mut ledger = db.open_existing()?;
     let recorded = ledger.run(run)?;
     let signoffs: Vec<shipcheck_ledger::Signoff> = ledger
         .all(Kind::Signoff)?
@@ -175,7 +175,7 @@ pub struct BaselineArgs {
 
 pub fn baseline(args: BaselineArgs) -> Result<i32, Error> {
     let BaselineArgs { run, db } = args;
-    let mut ledger = Ledger::open_existing(Location::resolve(db.db.as_deref()))?;
+    let mut ledger = db.open_existing()?;
     ledger.run(run)?;
     let seq = ledger.record_baseline(&shipcheck_ledger::Baseline {
         run,

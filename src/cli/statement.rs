@@ -33,7 +33,7 @@ pub fn attest(args: AttestArgs) -> Result<i32, Error> {
         target,
     } = args;
     let (profile, packs, env) = load_target(&target)?;
-    let mut ledger = Ledger::open(Location::resolve(target.db.db.as_deref()))?;
+    let mut ledger = target.db.open()?;
     let ev = evidence
         .map(|e| attest::evidence(&mut ledger, &e))
         .transpose()
@@ -90,7 +90,7 @@ pub fn signoff(args: SignoffArgs) -> Result<i32, Error> {
         target,
     } = args;
     let (profile, _, env) = load_target(&target)?;
-    let mut ledger = Ledger::open_existing(Location::resolve(target.db.db.as_deref()))?;
+    let mut ledger = target.db.open_existing()?;
     let seq = match run {
         Some(r) => {
             ledger.run(r)?;
@@ -132,7 +132,7 @@ pub fn waive(args: WaiveArgs) -> Result<i32, Error> {
         target,
     } = args;
     let (_, packs, env) = load_target(&target)?;
-    let mut ledger = Ledger::open(Location::resolve(target.db.db.as_deref()))?;
+    let mut ledger = target.db.open()?;
     let env_scope = target.env.as_ref().map(|_| env.as_str());
     let w = attest::waiver(
         &packs,

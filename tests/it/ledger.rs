@@ -656,3 +656,87 @@ fn reading_a_missing_ledger_is_an_error_not_a_new_ledger() {
         "nothing was created"
     );
 }
+
+/// Attestation evidence files are inside the chain: `ledger verify` reads every blob an
+/// attestation names and fails when one was replaced or deleted.
+#[test]
+fn evidence_files_are_verified_with_the_chain() {
+    let app = App::new();
+    std::fs::write(app.tmp.path().join("drill.txt"), "restore drill: OK\n").unwrap();
+    let out = app.run_keyed(&[
+        "attest",
+        "manual.restore-drill",
+        "--by",
+        "alice",
+        "--role",
+        "operations",
+        "--evidence",
+        "drill.txt",
+        "--profile",
+        "app/shipcheck.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(verify_sqlite(&app.db, true).0, 0);
+    let replaced = copy_db(&app, "replaced");
+    sql(&replaced, "UPDATE blobs SET content = X'6E6F7065'");
+    let (code, text) = verify_sqlite(&replaced, true);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("drill.txt"), "{text}");
+    assert!(text.contains("does not match"), "{text}");
+    let deleted = copy_db(&app, "deleted");
+    sql(&deleted, "DELETE FROM blobs");
+    let (code, text) = verify_sqlite(&deleted, true);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("missing"), "{text}");
+}
+
+/// A write with no key, or another key, on a ledger whose head is authenticated is refused
+/// (it would unsign or re-sign the chain without a word), unless `--rekey` says so.
+#[test]
+fn writing_with_the_wrong_key_or_none_is_refused() {
+    let app = App::new();
+    waive(&app, 1);
+    let write = |envs: &[(&str, &str)], extra: &[&str]| {
+        let mut args = vec![
+            "waive",
+            "config.json-port",
+            "--reason",
+            "r",
+            "--owner",
+            "o",
+            "--expires",
+            "2999-01-01",
+            "--profile",
+            "app/shipcheck.yaml",
+        ];
+        args.extend_from_slice(extra);
+        shipcheck_db(app.tmp.path(), &app.db, envs, &args)
+    };
+    let out = write(&[], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("SHIPCHECK_LEDGER_KEY"),
+        "{}",
+        stderr(&out)
+    );
+    let out = write(&[("SHIPCHECK_LEDGER_KEY", "another-key-0000000000")], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("does not match"), "{}", stderr(&out));
+    // Nothing was written: the chain still verifies under the right key.
+    assert_eq!(verify_sqlite(&app.db, true).0, 0);
+    // The right key writes; --rekey re-signs on purpose.
+    assert_eq!(
+        write(&[("SHIPCHECK_LEDGER_KEY", KEY)], &[]).status.code(),
+        Some(0)
+    );
+    let out = write(
+        &[("SHIPCHECK_LEDGER_KEY", "another-key-0000000000")],
+        &["--rekey"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        verify_sqlite(&app.db, true).0,
+        1,
+        "signed with the new key now"
+    );
+}

@@ -37,6 +37,16 @@ pub enum LedgerError {
     Body { seq: i64, message: String },
     #[error("{0}")]
     NotFound(String),
+    /// The head is authenticated and no key is set: writing would unsign the chain.
+    #[error(
+        "the ledger's head is authenticated with a key: set {KEY_ENV} to write to it (or pass --rekey to drop the authentication on purpose)"
+    )]
+    KeyRequired,
+    /// The head is authenticated with another key: writing would re-sign the chain.
+    #[error(
+        "{KEY_ENV} does not match the key the ledger's head is authenticated with: writing would re-sign the chain (pass --rekey to do that on purpose)"
+    )]
+    WrongKey,
     #[error("{0}")]
     Invalid(String),
 }
@@ -140,12 +150,16 @@ pub trait Store: Send {
     fn head(&mut self) -> Result<Option<Head>, LedgerError>;
     /// Stores a blob under its SHA-256 (idempotent).
     fn put_blob(&mut self, digest: &str, data: &[u8]) -> Result<(), LedgerError>;
+    /// The blob stored under `digest`, if any.
+    fn get_blob(&mut self, digest: &str) -> Result<Option<Vec<u8>>, LedgerError>;
 }
 
 /// An open ledger.
 pub struct Ledger {
     backend: Box<dyn Store>,
     key: Option<Vec<u8>>,
+    /// Write even when the head is authenticated with another key (or none is set).
+    rekey: bool,
     pub location: Location,
 }
 
@@ -182,6 +196,7 @@ impl Ledger {
         Ok(Ledger {
             backend,
             key,
+            rekey: false,
             location,
         })
     }
@@ -191,7 +206,24 @@ impl Ledger {
         self.key.is_some()
     }
 
+    /// Lets writes re-sign (or unsign) a head authenticated with another key.
+    pub fn allow_rekey(&mut self, yes: bool) {
+        self.rekey = yes;
+    }
+
     fn append(&mut self, kind: Kind, body: &str) -> Result<Record, LedgerError> {
+        if !self.rekey
+            && let Some(head) = self.backend.head()?
+            && let Some(mac) = &head.mac
+        {
+            match &self.key {
+                None => return Err(LedgerError::KeyRequired),
+                Some(k) if !chain::mac_eq(mac, &chain::head_mac(k, head.seq, &head.hash)) => {
+                    return Err(LedgerError::WrongKey);
+                }
+                Some(_) => {}
+            }
+        }
         self.backend
             .append(kind.as_str(), body, self.key.as_deref())
     }
@@ -265,7 +297,31 @@ impl Ledger {
     pub fn verify(&mut self) -> Result<Verification, LedgerError> {
         let records = self.records()?;
         let head = self.head()?;
-        Ok(verify_chain(&records, head.as_ref(), self.key.as_deref()))
+        let mut v = verify_chain(&records, head.as_ref(), self.key.as_deref());
+        if v.first_bad.is_none() {
+            v.first_bad = self.verify_blobs(&records)?;
+            v.ok &= v.first_bad.is_none();
+        }
+        Ok(v)
+    }
+
+    /// Reads every evidence file an attestation names and compares it with the digest the
+    /// chained record holds: the first one missing or replaced, if any.
+    fn verify_blobs(&mut self, records: &[Record]) -> Result<Option<(i64, String)>, LedgerError> {
+        for (seq, a) in parse_kind::<Attestation>(records, Kind::Attestation)? {
+            let Some(EvidenceRef::File { name, sha256, .. }) = &a.evidence else {
+                continue;
+            };
+            let problem = match self.backend.get_blob(sha256)? {
+                None => format!("evidence file {name} ({sha256}) is missing from the ledger"),
+                Some(data) if chain::digest(&data) != *sha256 => format!(
+                    "evidence file {name}: its stored content does not match the digest in the record (replaced)"
+                ),
+                Some(_) => continue,
+            };
+            return Ok(Some((seq, problem)));
+        }
+        Ok(None)
     }
 }
 

@@ -202,6 +202,17 @@ impl super::Store for Store {
         })
     }
 
+    fn get_blob(&mut self, digest: &str) -> Result<Option<Vec<u8>>, LedgerError> {
+        let digest = digest.to_string();
+        self.call(move |c| {
+            let row = c.runtime.block_on(
+                c.client
+                    .query_opt("SELECT content FROM blobs WHERE sha256 = $1", &[&digest]),
+            )?;
+            Ok(row.map(|r| r.get::<_, Vec<u8>>(0)))
+        })
+    }
+
     fn put_blob(&mut self, digest: &str, data: &[u8]) -> Result<(), LedgerError> {
         let (digest, data) = (digest.to_string(), data.to_vec());
         self.call(move |c| {

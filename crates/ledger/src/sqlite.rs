@@ -51,6 +51,17 @@ impl Store {
 }
 
 impl super::Store for Store {
+    fn get_blob(&mut self, digest: &str) -> Result<Option<Vec<u8>>, LedgerError> {
+        self.conn
+            .query_row(
+                "SELECT content FROM blobs WHERE sha256 = ?1",
+                params![digest],
+                |r| r.get::<_, Vec<u8>>(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
     fn append(
         &mut self,
         kind: &str,
