@@ -310,3 +310,80 @@ sections:
     std::fs::create_dir(dir.join("coach.json")).unwrap();
     assert_eq!(status().0, "error");
 }
+
+/// A loopback HTTP server whose answer never ends: headers, then body bytes until the
+/// client hangs up (bounded: at most 32 MiB per connection and 16 connections).
+fn endless_body_server() -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().take(16) {
+            let Ok(mut conn) = conn else { continue };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let _ = conn.read(&mut buf);
+                let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n");
+                let chunk = vec![b'a'; 64 * 1024];
+                for _ in 0..512 {
+                    if conn.write_all(&chunk).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+/// A body cut at `max_body` is not a body: a check on it is `error`, unless a body match
+/// was found before the cut; the evidence keeps an excerpt and a digest, not the body.
+#[test]
+fn a_truncated_http_body_is_not_judged() {
+    let port = endless_body_server();
+    let tmp = tempfile::tempdir().unwrap();
+    let item = |id: &str, extra: &str| {
+        format!(
+            r#"      - id: {id}
+        title: {id}
+        severity: low
+        phase: pre-deploy
+        why: test
+        fix: test
+        check:
+          http: {{url: "http://127.0.0.1:{port}/", max_body: 64KiB, timeout: 5s{extra}}}
+"#
+        )
+    };
+    let pack = format!(
+        "name: endless\nversion: \"1\"\ntitle: Endless bodies\nsections:\n  - id: s\n    title: S\n    items:\n{}{}{}{}",
+        item("status.only", ", status: [200]"),
+        item("match.before.cut", ", body_matches: \"aaaa\""),
+        item("match.not.found", ", body_matches: \"zzzz\""),
+        item("json.query", ", json: \".ok == true\""),
+    );
+    std::fs::write(tmp.path().join("pack.yaml"), pack).unwrap();
+    std::fs::write(tmp.path().join("shipcheck.yaml"), "packs: [pack.yaml]\n").unwrap();
+    let out = shipcheck(tmp.path(), &["check", "--format", "json", "--no-record"]);
+    let run = json(&out);
+    let s = statuses(&run);
+    assert_eq!(s["status.only"], "error", "{}", stdout(&out));
+    assert_eq!(s["match.before.cut"], "pass");
+    assert_eq!(s["match.not.found"], "error");
+    assert_eq!(s["json.query"], "error");
+    for r in run["results"].as_array().unwrap() {
+        let Some(observed) = r["evidence"]["observed"].as_object() else {
+            continue;
+        };
+        assert_eq!(observed["truncated"], true, "{r}");
+        assert!(observed["body_sha256"].is_string(), "{r}");
+        assert!(
+            observed["body"].as_str().unwrap().len() < 5000,
+            "the evidence keeps an excerpt, not the body"
+        );
+    }
+    assert!(
+        stdout(&out).len() < 100_000,
+        "the report holds no 64 KiB bodies"
+    );
+}

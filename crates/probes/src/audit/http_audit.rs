@@ -150,13 +150,13 @@ async fn http_async(
             .join(path)
             .map_err(|e| format!("bad health path: {e}"))?;
         let ex = req.send("GET", health_url.as_str(), &[], None).await;
-        let ok = matches!(&ex, Ok(e) if e.status == 200 && e.body.as_ref().and_then(|b| b.get("status")).and_then(Value::as_str) == Some("ok"));
+        let ok = matches!(&ex, Ok(e) if e.status == 200 && e.full.as_ref().and_then(|b| b.get("status")).and_then(Value::as_str) == Some("ok"));
         if !ok {
             let seen = match &ex {
                 Ok(e) => format!(
                     "{} {}",
                     e.status,
-                    shipcheck_core::matcher::show(e.body.as_ref().unwrap_or(&Value::Null), false)
+                    shipcheck_core::matcher::show(e.full.as_ref().unwrap_or(&Value::Null), false)
                 ),
                 Err(e) => e.clone(),
             };

@@ -551,6 +551,7 @@ mod tests {
             status: 301,
             headers,
             body: None,
+            ..Default::default()
         };
         assert!(judge_redirect(&ex, "a.example").ok);
         assert!(!judge_redirect(&ex, "b.example").ok);
@@ -559,6 +560,7 @@ mod tests {
             status: 200,
             headers: BTreeMap::new(),
             body: None,
+            ..Default::default()
         };
         assert!(!judge_redirect(&ex, "a.example").ok);
     }

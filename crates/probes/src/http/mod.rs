@@ -23,14 +23,34 @@ pub const PER_HOST: usize = 4;
 /// Default body bytes kept.
 const MAX_BODY: u64 = 1024 * 1024;
 
+/// Body bytes kept as evidence; a longer body is shown as its first bytes and its digest.
+const EXCERPT: usize = 4096;
+
 /// One exchange, as evidence.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct Exchange {
     pub sent: String,
     pub status: u16,
     pub headers: BTreeMap<String, String>,
+    /// The body as evidence: parsed JSON or text when it is short, else its first 4 KiB.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<Value>,
+    /// Body bytes read.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub body_bytes: usize,
+    /// SHA-256 of the body bytes read, when the evidence shows an excerpt.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_sha256: Option<String>,
+    /// The body did not end within `max_body`: what was read is a prefix, not a body.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+    /// The whole body read (parsed JSON, else text), for judging; never stored.
+    #[serde(skip)]
+    pub full: Option<Value>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The per-host limit of requests in flight, shared by every item of a run (cache key).
@@ -130,21 +150,38 @@ impl Requester {
             }
         }
         let text = String::from_utf8_lossy(&bytes).into_owned();
-        let body = if text.is_empty() {
+        let full = if text.is_empty() {
             None
         } else if truncated {
-            Some(Value::String(format!(
-                "{text}… (cut at {} bytes)",
-                self.max_body
-            )))
+            Some(Value::String(text))
         } else {
             Some(serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        };
+        let excerpted = truncated || bytes.len() > EXCERPT;
+        let body = if excerpted {
+            let head = String::from_utf8_lossy(&bytes[..bytes.len().min(EXCERPT)]);
+            Some(Value::String(format!(
+                "{head}… ({}{} bytes{})",
+                if truncated { "cut at " } else { "" },
+                bytes.len(),
+                if truncated {
+                    ", the body did not end"
+                } else {
+                    ""
+                }
+            )))
+        } else {
+            full.clone()
         };
         Ok(Exchange {
             sent: format!("{method} {url}"),
             status,
             headers,
             body,
+            body_bytes: bytes.len(),
+            body_sha256: excerpted.then(|| shipcheck_core::hex::sha256(&bytes)),
+            truncated,
+            full,
         })
     }
 }
@@ -279,6 +316,21 @@ trait JudgeExchange {
 
 impl JudgeExchange for HttpProbe {
     fn judge_exchange(&self, ex: &Exchange, out: &mut Vec<Finding>) -> Result<(), String> {
+        if ex.truncated {
+            // What was read is a prefix: only a body match found in it can be judged.
+            let found_before_cut = match (&self.body_matches, &ex.full) {
+                (Some(re), Some(Value::String(prefix))) if self.json.is_none() => {
+                    regex::Regex::new(&re.value).is_ok_and(|rx| rx.is_match(prefix))
+                }
+                _ => false,
+            };
+            if !found_before_cut {
+                return Err(format!(
+                    "the answer's body did not end within {} bytes (`max_body`): an incomplete answer is not judged",
+                    ex.body_bytes
+                ));
+            }
+        }
         if !self.status.is_empty() {
             let want: Vec<String> = self.status.iter().map(u16::to_string).collect();
             out.push(Finding::new(
@@ -314,7 +366,7 @@ impl JudgeExchange for HttpProbe {
         }
         if let Some(re) = &self.body_matches {
             let rx = regex::Regex::new(&re.value).map_err(|e| e.to_string())?;
-            let text = match &ex.body {
+            let text = match &ex.full {
                 Some(Value::String(s)) => s.clone(),
                 Some(v) => v.to_string(),
                 None => String::new(),
@@ -330,7 +382,7 @@ impl JudgeExchange for HttpProbe {
             ));
         }
         if let Some(q) = &self.json {
-            match &ex.body {
+            match &ex.full {
                 Some(v @ (Value::Object(_) | Value::Array(_))) => {
                     let out_v = shipcheck_core::jq::first(&q.value, v)?;
                     out.push(Finding::new(
