@@ -257,3 +257,73 @@ sections:
         }
     }
 }
+
+/// Parse errors never quote a secret: a broken profile line holding a token, a secret
+/// variable given a map, a broken TOML config line and a broken env-file line.
+#[test]
+fn parse_errors_quote_no_secret() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let run = |profile: &str| {
+        std::fs::write(dir.join("shipcheck.yaml"), profile).unwrap();
+        let out = shipcheck(dir, &["check", "--no-record", "--format", "json"]);
+        for (stream, text) in [("stdout", stdout(&out)), ("stderr", stderr(&out))] {
+            assert!(
+                !text.contains("CANARY"),
+                "a secret leaked to {stream}:\n{text}"
+            );
+        }
+        out
+    };
+    std::fs::write(
+        dir.join("pack.yaml"),
+        r#"name: p
+version: "1"
+title: P
+variables:
+  - {name: tok, doc: a token, secret: true}
+sections:
+  - id: s
+    title: S
+    items:
+      - id: toml.value
+        title: t
+        severity: low
+        phase: pre-deploy
+        why: w
+        fix: f
+        check:
+          config: {path: app.toml, query: .port}
+      - id: env.value
+        title: e
+        severity: low
+        phase: pre-deploy
+        why: w
+        fix: f
+        check:
+          env: {name: PORT, file: app.env}
+"#,
+    )
+    .unwrap();
+    // A YAML syntax error on the line that holds a token.
+    let out = run("packs: [pack.yaml]\nvars:\n  api_token: \"CANARY-yaml-0123456789\n  other: [\n");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // A secret variable given a map.
+    let out = run("packs: [pack.yaml]\nvars:\n  tok: {inner: CANARY-map-0123456789}\n");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // Config and env files with a broken line holding a secret.
+    std::fs::write(
+        dir.join("app.toml"),
+        "port = 8080\npassword = \"CANARY-toml-0123456789\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("app.env"),
+        "PORT=1\nTOKEN: CANARY-env-0123456789=x\n",
+    )
+    .unwrap();
+    let out = run("packs: [pack.yaml]\nvars:\n  tok: fine-value-123\n");
+    let s = statuses(&json(&out));
+    assert_eq!(s["toml.value"], "error");
+    assert_eq!(s["env.value"], "error");
+}

@@ -105,7 +105,7 @@ impl SourceDiagnostics {
                 source: NamedSource::new(self.file.clone(), Arc::clone(&source)),
                 span: problem.pos.map(|p| span_at(&source, p)),
                 label: problem.label.clone(),
-                help: problem.help.clone(),
+                help: problem.help.as_deref().map(|h| self.masked_text(h)),
             };
             if handler.render_report(&mut out, &diag).is_err() {
                 out.push_str(&diag.message);
@@ -115,10 +115,22 @@ impl SourceDiagnostics {
         out
     }
 
+    /// A message with the masked secrets replaced by `*`.
+    fn masked_text(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for secret in self.masked.iter().filter(|s| !s.is_empty()) {
+            if out.contains(secret.as_str()) {
+                out = out.replace(secret.as_str(), &"*".repeat(secret.chars().count()));
+            }
+        }
+        out
+    }
+
     fn headline(&self, problem: &Problem) -> String {
+        let message = self.masked_text(&problem.message);
         match problem.pos {
-            Some(p) => format!("{}:{}:{}: {}", self.file, p.line, p.column, problem.message),
-            None => format!("{}: {}", self.file, problem.message),
+            Some(p) => format!("{}:{}:{}: {message}", self.file, p.line, p.column),
+            None => format!("{}: {message}", self.file),
         }
     }
 }
@@ -131,7 +143,7 @@ impl fmt::Display for SourceDiagnostics {
             }
             write!(f, "{}", self.headline(problem))?;
             if let Some(help) = &problem.help {
-                write!(f, " ({help})")?;
+                write!(f, " ({})", self.masked_text(help))?;
             }
         }
         Ok(())

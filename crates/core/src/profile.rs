@@ -169,8 +169,11 @@ impl Profile {
         path: &Path,
         source: &Arc<String>,
         problems: Vec<Problem>,
-        masked: Vec<String>,
+        mut masked: Vec<String>,
     ) -> Error {
+        // Values under secret-looking keys, read from the text itself: a file that does not
+        // parse still has its secrets masked in the snippets.
+        masked.extend(secret_looking_text_values(source));
         let mut d =
             SourceDiagnostics::new(path.display().to_string(), Arc::clone(source), problems);
         d.masked = masked;
@@ -361,7 +364,7 @@ impl Profile {
         masked.extend(
             all_given
                 .filter(|(k, _)| secret_names.contains(k.as_str()))
-                .filter_map(|(_, v)| scalar(&v.value)),
+                .flat_map(|(_, v)| scalars(&v.value)),
         );
         Err(Self::invalid(&self.path, &self.source, problems, masked))
     }
@@ -373,7 +376,38 @@ fn secret_looking_values(file: &ProfileFile) -> Vec<String> {
         .iter()
         .chain(file.environments.values().flat_map(|e| e.vars.iter()))
         .filter(|(k, _)| crate::redact::looks_secret(k))
-        .filter_map(|(_, v)| scalar(&v.value))
+        .flat_map(|(_, v)| scalars(&v.value))
+        .collect()
+}
+
+/// Every scalar inside a value (a secret given as a map or a list is masked whole).
+fn scalars(v: &Value) -> Vec<String> {
+    match v {
+        Value::Array(a) => a.iter().flat_map(scalars).collect(),
+        Value::Object(m) => m.values().flat_map(scalars).collect(),
+        other => scalar(other).into_iter().collect(),
+    }
+}
+
+/// Values written after a secret-looking key anywhere in YAML text (`api_token: abc`,
+/// `{password: "x"}`), quoted or not, even when the text does not parse.
+fn secret_looking_text_values(text: &str) -> Vec<String> {
+    static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let Some(re) = RE
+        .get_or_init(|| {
+            regex::Regex::new(
+                r#"["']?([A-Za-z0-9_.-]+)["']?[ \t]*:[ \t]*("(?:[^"\\\n]|\\.)*"?|'[^'\n]*'?|[^,}\]\n#]+)"#,
+            )
+            .ok()
+        })
+        .as_ref()
+    else {
+        return Vec::new();
+    };
+    re.captures_iter(text)
+        .filter(|c| crate::redact::looks_secret(&c[1]))
+        .map(|c| c[2].trim().trim_matches(['"', '\'']).to_string())
+        .filter(|v| v.chars().count() >= 4)
         .collect()
 }
 

@@ -171,8 +171,18 @@ pub fn parse(text: &str, format: Format) -> Result<Value, String> {
                 )
             })
         }
-        Format::Toml => toml::from_str::<Value>(text)
-            .map_err(|e| shipcheck_core::diag::one_line(&e.to_string())),
+        // The error's position and message only: its snippet quotes the line, which may
+        // hold a secret.
+        Format::Toml => toml::from_str::<Value>(text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|s| {
+                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+                    format!("line {line}: ")
+                })
+                .unwrap_or_default();
+            format!("{at}{}", shipcheck_core::diag::one_line(e.message()))
+        }),
         Format::Env => super::env::parse_env(text)
             .map(|m| Value::Object(m.into_iter().map(|(k, v)| (k, Value::String(v))).collect())),
         Format::Ini => parse_ini(text),

@@ -68,10 +68,10 @@ pub fn parse_env(text: &str) -> Result<BTreeMap<String, String>, String> {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
         {
+            // The text is not quoted: a broken line may hold a secret.
             return Err(format!(
-                "line {}: `{}` is not a variable name",
-                n + 1,
-                key.chars().take(40).collect::<String>()
+                "line {}: what stands before `=` is not a variable name (letters, digits, `_`, `.`)",
+                n + 1
             ));
         }
         let value = value.trim();
