@@ -387,3 +387,79 @@ fn a_truncated_http_body_is_not_judged() {
         "the report holds no 64 KiB bodies"
     );
 }
+
+/// Profiles, packs, `--targets` files and config files are read bounded and never block:
+/// a device, a FIFO or an oversized file is a clear error, at once.
+#[test]
+fn special_and_oversized_files_are_errors_not_hangs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let fifo = dir.join("fifo.yaml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    for (what, args) in [
+        (
+            "a device as the profile",
+            vec!["check", "--profile", "/dev/zero"],
+        ),
+        (
+            "a FIFO as the profile",
+            vec!["check", "--profile", "fifo.yaml"],
+        ),
+        ("a FIFO as a pack", vec!["pack", "lint", "fifo.yaml"]),
+        (
+            "a FIFO as a targets file",
+            vec!["probe", "tcp", "--targets", "fifo.yaml"],
+        ),
+    ] {
+        let started = std::time::Instant::now();
+        let out = shipcheck(dir, &args);
+        assert_eq!(out.status.code(), Some(2), "{what}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("not a regular file"),
+            "{what}: {}",
+            stderr(&out)
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{what}"
+        );
+    }
+    // A profile larger than the limit.
+    let big = dir.join("big.yaml");
+    let f = std::fs::File::create(&big).unwrap();
+    f.set_len(17 * 1024 * 1024).unwrap();
+    let out = shipcheck(dir, &["check", "--profile", "big.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("larger than"), "{}", stderr(&out));
+    // A FIFO where a config file should be: the item is an error, and the run ends.
+    std::fs::write(
+        dir.join("pack.yaml"),
+        r#"name: p
+version: "1"
+title: P
+sections:
+  - id: s
+    title: S
+    items:
+      - id: fifo.config
+        title: t
+        severity: low
+        phase: pre-deploy
+        why: w
+        fix: f
+        check:
+          config: {path: fifo.yaml, format: yaml, query: .a}
+"#,
+    )
+    .unwrap();
+    std::fs::write(dir.join("shipcheck.yaml"), "packs: [pack.yaml]\n").unwrap();
+    let started = std::time::Instant::now();
+    let out = shipcheck(dir, &["check", "--format", "json", "--no-record"]);
+    let s = statuses(&json(&out));
+    assert_eq!(s["fifo.config"], "error");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}

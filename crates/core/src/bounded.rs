@@ -18,6 +18,10 @@ pub enum ReadError {
         #[source]
         source: std::io::Error,
     },
+    /// Not a regular file (a FIFO, a device, a socket): reading it could block forever or
+    /// never end.
+    #[error("cannot read {}: not a regular file ({kind})", path.display())]
+    NotAFile { path: PathBuf, kind: &'static str },
     /// The file is larger than the limit.
     #[error("{} is larger than {limit} bytes; shipcheck does not read it", path.display())]
     TooLarge { path: PathBuf, limit: u64 },
@@ -43,7 +47,7 @@ pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
         path: path.to_owned(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(io)?;
+    let file = open_regular(path)?;
     let mut buf = Vec::new();
     file.take(limit + 1).read_to_end(&mut buf).map_err(io)?;
     if buf.len() as u64 > limit {
@@ -53,6 +57,48 @@ pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
         });
     }
     Ok(buf)
+}
+
+/// Opens `path` for reading without blocking (a FIFO with no writer would block `open`),
+/// and refuses anything but a regular file.
+pub fn open_regular(path: &Path) -> Result<std::fs::File, ReadError> {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    // O_NONBLOCK: opening a FIFO returns at once instead of waiting for a writer. It has no
+    // effect on reads of a regular file.
+    #[cfg(target_os = "linux")]
+    const O_NONBLOCK: i32 = 0o4000;
+    #[cfg(not(target_os = "linux"))]
+    const O_NONBLOCK: i32 = 0x0004;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(O_NONBLOCK)
+        .open(path)
+        .map_err(|source| ReadError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+    let meta = file.metadata().map_err(|source| ReadError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let t = meta.file_type();
+    let kind = if t.is_file() {
+        return Ok(file);
+    } else if t.is_dir() {
+        "a folder"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "a special file"
+    };
+    Err(ReadError::NotAFile {
+        path: path.to_owned(),
+        kind,
+    })
 }
 
 #[cfg(test)]

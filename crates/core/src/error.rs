@@ -81,9 +81,10 @@ pub enum Error {
 impl Error {
     /// Reads a text file shipcheck needs, with a clear error for missing or binary files.
     pub fn read_text(path: &std::path::Path) -> Result<String, Error> {
-        let bytes = std::fs::read(path).map_err(|source| Error::Read {
-            path: path.to_owned(),
-            source,
+        use crate::bounded::{MAX_FILE_BYTES, ReadError, read_bounded};
+        let bytes = read_bounded(path, MAX_FILE_BYTES).map_err(|e| match e {
+            ReadError::Io { path, source } => Error::Read { path, source },
+            other => Error::Usage(other.to_string()),
         })?;
         String::from_utf8(bytes).map_err(|e| Error::NotText {
             path: path.to_owned(),
