@@ -463,3 +463,54 @@ sections:
     assert_eq!(s["fifo.config"], "error");
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
+
+/// A run ends, with a report, once every item has a result: a command that leaves a
+/// background child holding its output, and a jq query that never ends (timed out), do
+/// not keep the process alive.
+#[test]
+fn a_timed_out_or_lingering_check_does_not_hold_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("app.json"), r#"{"a": 1}"#).unwrap();
+    std::fs::write(
+        dir.join("pack.yaml"),
+        r#"name: p
+version: "1"
+title: P
+sections:
+  - id: s
+    title: S
+    items:
+      - id: background.child
+        title: t
+        severity: low
+        phase: pre-deploy
+        why: w
+        fix: f
+        check:
+          command: {argv: [sh, -c, "sleep 40 & echo started"]}
+          expect: [{equals: started}]
+      - id: endless.jq
+        title: t
+        severity: low
+        phase: pre-deploy
+        why: w
+        fix: f
+        check:
+          config: {path: app.json, query: "last(range(1e12))"}
+          timeout: 2s
+"#,
+    )
+    .unwrap();
+    std::fs::write(dir.join("shipcheck.yaml"), "packs: [pack.yaml]\n").unwrap();
+    let started = std::time::Instant::now();
+    let out = shipcheck(dir, &["check", "--format", "json", "--no-record"]);
+    let elapsed = started.elapsed();
+    let s = statuses(&json(&out));
+    assert_eq!(s["background.child"], "pass");
+    assert_eq!(s["endless.jq"], "error");
+    assert!(
+        elapsed < std::time::Duration::from_secs(20),
+        "the run took {elapsed:?}"
+    );
+}

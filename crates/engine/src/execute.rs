@@ -26,11 +26,11 @@ pub fn execute(
     opts: &Options,
 ) -> Result<HashMap<usize, Evaluated>, Error> {
     let concurrency = opts.concurrency.max(1);
-    let own;
+    let mut own = None;
     let handle = match &opts.runtime {
         Some(h) => h.clone(),
         None => {
-            own = tokio::runtime::Builder::new_multi_thread()
+            let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 // Our jobs are bounded by the semaphore below; the rest of the pool serves
                 // the blocking work they start themselves (DNS lookups of the HTTP client).
@@ -38,7 +38,7 @@ pub fn execute(
                 .enable_all()
                 .build()
                 .map_err(Error::Runtime)?;
-            own.handle().clone()
+            own.insert(rt).handle().clone()
         }
     };
     let total = todo.len();
@@ -46,7 +46,7 @@ pub fn execute(
     let (vars, others) = (&plan.vars, &plan.others);
     let cache = &Arc::new(Cache::default());
     let base_dir = base_dir.to_owned();
-    handle.block_on(async {
+    let result = handle.block_on(async {
         if let Some(progress) = &opts.progress {
             progress(0, total);
         }
@@ -114,5 +114,11 @@ pub fn execute(
             }
         }
         Ok(out)
-    })
+    });
+    // A check that timed out may still run on a blocking thread (a jq loop, a read that
+    // never ends): its result is in, so do not wait for it; the process exits with it.
+    if let Some(rt) = own {
+        rt.shutdown_background();
+    }
+    result
 }

@@ -3,6 +3,7 @@
 
 use shipcheck_core::spec::command::*;
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -28,14 +29,18 @@ impl crate::Observe for CommandProbe {
         };
         let timeout = self.timeout.map_or(Duration::from_secs(10), |s| s.0);
         let shown = format!("command {}", shell_words(&argv));
+        // A process group of its own: whatever the program starts in the background (and
+        // that would hold its output open) ends with it.
         let mut child = Command::new(program)
             .args(args)
             .current_dir(&cwd)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            .process_group(0)
             .spawn()
             .map_err(|e| format!("cannot run `{program}`: {e}"))?;
+        let group = rustix::process::Pid::from_child(&child);
         let out_reader = reader(child.stdout.take());
         let err_reader = reader(child.stderr.take());
         let started = Instant::now();
@@ -43,6 +48,7 @@ impl crate::Observe for CommandProbe {
             match child.try_wait() {
                 Ok(Some(status)) => break status,
                 Ok(None) if started.elapsed() >= timeout => {
+                    kill_group(group);
                     let _ = child.kill();
                     let _ = child.wait();
                     return Err(format!(
@@ -54,6 +60,9 @@ impl crate::Observe for CommandProbe {
                 Err(e) => return Err(format!("waiting for {shown}: {e}")),
             }
         };
+        // The program has exited; anything it left running in its group is ended, so the
+        // readers see the end of its output.
+        kill_group(group);
         let stdout = out_reader.join().unwrap_or_default();
         let stderr = err_reader.join().unwrap_or_default();
         let code = status.code();
@@ -98,6 +107,11 @@ impl crate::Observe for CommandProbe {
         }
         Ok(obs)
     }
+}
+
+/// Sends SIGKILL to every process of the command's group (none left is fine).
+fn kill_group(group: rustix::process::Pid) {
+    let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
 }
 
 fn reader<R: Read + Send + 'static>(stream: Option<R>) -> std::thread::JoinHandle<String> {
