@@ -514,3 +514,54 @@ sections:
         "the run took {elapsed:?}"
     );
 }
+
+/// Input that would overflow the stack is refused, never an abort without a report: JSON5
+/// nested 2,037 levels deep is an item error, and a recursive jq definition is refused
+/// when the pack loads.
+#[test]
+fn stack_exhausting_input_is_an_error_not_an_abort() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let deep = format!("{}{}", "[".repeat(2037), "]".repeat(2037));
+    std::fs::write(dir.join("deep.json5"), &deep).unwrap();
+    let pack = |query: &str| {
+        format!(
+            r#"name: p
+version: "1"
+title: P
+sections:
+  - id: s
+    title: S
+    items:
+      - id: deep
+        title: t
+        severity: low
+        phase: pre-deploy
+        why: w
+        fix: f
+        check:
+          config: {{path: deep.json5, query: '{query}'}}
+"#
+        )
+    };
+    std::fs::write(dir.join("pack.yaml"), pack(".")).unwrap();
+    std::fs::write(dir.join("shipcheck.yaml"), "packs: [pack.yaml]\n").unwrap();
+    let out = shipcheck(dir, &["check", "--format", "json", "--no-record"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let run = json(&out);
+    assert_eq!(run["results"][0]["status"], "error");
+    assert!(
+        run["results"][0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("nested deeper")
+    );
+    for recursive in ["def f: [f]; f", "def f: 1 + f; f"] {
+        std::fs::write(dir.join("pack.yaml"), pack(recursive)).unwrap();
+        let out = shipcheck(dir, &["check", "--no-record"]);
+        assert_eq!(out.status.code(), Some(2), "{recursive}: {}", stderr(&out));
+        assert!(stderr(&out).contains("recursive jq"), "{}", stderr(&out));
+        let out = shipcheck(dir, &["pack", "lint", "pack.yaml"]);
+        assert_eq!(out.status.code(), Some(2), "{recursive}");
+    }
+}

@@ -69,10 +69,85 @@ fn to_json(v: &Val) -> Result<Value, String> {
     serde_json::from_str(&text).or_else(|_| Ok(Value::String(text)))
 }
 
+/// The first definition in `code` whose body calls itself, with its byte offset. jaq
+/// evaluates recursion on the native stack, so an unbounded one (`def f: [f]; f`) would
+/// overflow it and abort the process; shipcheck does not run recursive definitions.
+/// Hand-written: jaq exposes no parsed definitions to walk; a token scan that skips strings
+/// and comments is enough to find `def NAME ... : BODY;` and the calls in BODY.
+fn recursive_def(code: &str) -> Option<(String, usize)> {
+    // Tokens: identifiers (with their offset) and punctuation; strings and comments skipped.
+    let bytes = code.as_bytes();
+    let mut tokens: Vec<(&str, usize)> = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c == b'"' {
+            i += 1;
+            while i < bytes.len() && bytes[i] != b'"' {
+                i += if bytes[i] == b'\\' { 2 } else { 1 };
+            }
+            i += 1;
+        } else if c == b'#' {
+            while i < bytes.len() && bytes[i] != b'\n' {
+                i += 1;
+            }
+        } else if c.is_ascii_alphabetic() || c == b'_' {
+            let start = i;
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                i += 1;
+            }
+            // `$name` is a variable and `.name` a key, not a call.
+            let prev = code[..start].trim_end().as_bytes().last().copied();
+            if !matches!(prev, Some(b'$' | b'.')) || &code[start..i] == "def" {
+                tokens.push((&code[start..i], start));
+            } else {
+                tokens.push(("", start));
+            }
+        } else {
+            if !c.is_ascii_whitespace() {
+                tokens.push((&code[i..i + 1], i));
+            }
+            i += 1;
+        }
+    }
+    for (k, (tok, at)) in tokens.iter().enumerate() {
+        if *tok != "def" {
+            continue;
+        }
+        let Some((name, _)) = tokens.get(k + 1) else {
+            continue;
+        };
+        // The body: after the `:` that ends the head, up to the `;` at depth 0 (nested
+        // definitions have their own `def ... ;`).
+        let Some(colon) = tokens[k + 2..].iter().position(|(t, _)| *t == ":") else {
+            continue;
+        };
+        let mut depth = 0i32;
+        for (t, _) in &tokens[k + 3 + colon..] {
+            match *t {
+                "def" => depth += 1,
+                ";" if depth == 0 => break,
+                ";" => depth -= 1,
+                t if t == *name => return Some((name.to_string(), *at)),
+                _ => {}
+            }
+        }
+    }
+    None
+}
+
 fn with_filter<T>(
     code: &str,
     f: impl FnOnce(&jaq_core::Filter<data::JustLut<Val>>) -> T,
 ) -> Result<T, JqError> {
+    if let Some((name, offset)) = recursive_def(code) {
+        return Err(JqError {
+            message: format!(
+                "`{name}` calls itself: shipcheck does not run recursive jq definitions (an unbounded recursion would exhaust the stack)"
+            ),
+            offset: Some(offset),
+        });
+    }
     let defs = jaq_core::defs()
         .chain(jaq_std::defs())
         .chain(jaq_json::defs());
@@ -141,6 +216,28 @@ fn near(at: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recursive_definitions_are_refused() {
+        for code in [
+            "def f: f; f",
+            "def f: [f]; f",
+            "def f: 1 + f; f",
+            "def g(x): x | g(x); g(.)",
+        ] {
+            let e = check(code).unwrap_err();
+            assert!(e.message.contains("calls itself"), "{code}: {e}");
+        }
+        for code in [
+            "def f: 1; f + f",
+            "def secs: if type == \"number\" then . else 10 end; .a | secs",
+            ".f as $f | $f",
+            "def f: \"f\"; f",
+            "def f: .f; f",
+        ] {
+            assert!(check(code).is_ok(), "{code}");
+        }
+    }
     use serde_json::json;
 
     #[test]

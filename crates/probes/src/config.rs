@@ -148,12 +148,66 @@ fn format_name(f: Format) -> &'static str {
     }
 }
 
+/// Deepest nesting of arrays and objects read, as serde_json allows: deeper input would
+/// overflow the stack of the JSON5 parser, which has no limit of its own.
+const MAX_DEPTH: usize = 128;
+
+/// Refuses JSON5 nested deeper than `max` before parsing it. Hand-written: the json5 crate
+/// has no depth limit; this scan skips strings and comments and counts brackets.
+fn json5_depth(text: &str, max: usize) -> Result<(), String> {
+    let b = text.as_bytes();
+    let (mut i, mut depth, mut line) = (0, 0usize, 1usize);
+    while i < b.len() {
+        match b[i] {
+            b'\n' => line += 1,
+            q @ (b'"' | b'\'') => {
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    if b[i] == b'\n' {
+                        line += 1;
+                    }
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
+                    if b[i] == b'\n' {
+                        line += 1;
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return Err(format!(
+                        "line {line}: nested deeper than {max} levels; shipcheck does not read it"
+                    ));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
 /// Parses text in a format into a JSON value; errors carry the parser's line and column.
 pub fn parse(text: &str, format: Format) -> Result<Value, String> {
     match format {
         Format::Json => serde_json::from_str(text)
             .map_err(|e| format!("line {}, column {}: {e}", e.line(), e.column())),
         Format::Json5 => {
+            json5_depth(text, MAX_DEPTH)?;
             json5::from_str(text).map_err(|e| shipcheck_core::diag::one_line(&e.to_string()))
         }
         Format::Yaml => {
