@@ -84,7 +84,10 @@ fn main() -> ExitCode {
         Err(e) => {
             match &e {
                 Error::Core(CoreError::Invalid(d)) => eprint!("{}", d.render(err_color)),
-                other => eprintln!("error: {other}"),
+                other => eprintln!(
+                    "error: {}",
+                    shipcheck_core::text::printable(&other.to_string())
+                ),
             }
             let code = if matches!(e, Error::Runtime(_)) {
                 EXIT_INTERNAL

@@ -565,3 +565,70 @@ sections:
         assert_eq!(out.status.code(), Some(2), "{recursive}");
     }
 }
+
+/// Control characters that came from outside never reach the terminal raw: a TOML parse
+/// error, a program's stderr line (`-v`), a profile's own text.
+#[test]
+fn control_characters_from_outside_are_escaped_on_the_terminal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("app.toml"), "port = \x1b[2J\x07\n").unwrap();
+    std::fs::write(
+        dir.join("pack.yaml"),
+        r#"name: p
+version: "1"
+title: P
+sections:
+  - id: s
+    title: S
+    items:
+      - id: toml.bad
+        title: t
+        severity: low
+        phase: pre-deploy
+        why: w
+        fix: f
+        check:
+          config: {path: app.toml, query: .port}
+      - id: stderr.escape
+        title: t
+        severity: low
+        phase: pre-deploy
+        why: w
+        fix: f
+        check:
+          command: {argv: [sh, -c, 'printf "boom \033]0;owned\007 \033[31mred\n" >&2; exit 4']}
+"#,
+    )
+    .unwrap();
+    std::fs::write(dir.join("shipcheck.yaml"), "packs: [pack.yaml]\n").unwrap();
+    for args in [
+        &["check", "--no-record", "-v"][..],
+        &["check", "--no-record"],
+    ] {
+        let out = shipcheck(dir, args);
+        for (stream, text) in [("stdout", stdout(&out)), ("stderr", stderr(&out))] {
+            assert!(
+                !text.contains('\x1b'),
+                "{args:?}: raw ESC on {stream}:\n{text}"
+            );
+            assert!(
+                !text.contains('\x07'),
+                "{args:?}: raw BEL on {stream}:\n{text}"
+            );
+        }
+        if args.contains(&"-v") {
+            // The stderr line is shown, escaped.
+            assert!(stdout(&out).contains("\\x1b]0;owned"), "{}", stdout(&out));
+        }
+    }
+    // A profile holding a control character: its error snippet escapes it.
+    std::fs::write(
+        dir.join("shipcheck.yaml"),
+        "packs: [pack.yaml]\nvars: {x: \"\x1b[2J\"\n",
+    )
+    .unwrap();
+    let out = shipcheck(dir, &["check", "--no-record"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!stderr(&out).contains('\x1b'), "{}", stderr(&out));
+}

@@ -74,9 +74,13 @@ impl SourceDiagnostics {
         }
     }
 
-    /// The source as snippets may show it: secrets replaced by `*`, columns unchanged.
+    /// The source as snippets may show it: secrets replaced by `*` (columns unchanged), and
+    /// control characters escaped (a line holding one shows a little wider).
     fn shown_source(&self) -> Arc<String> {
-        let mut text = None::<String>;
+        let mut text = match crate::text::printable(&self.source) {
+            std::borrow::Cow::Owned(safe) => Some(safe),
+            std::borrow::Cow::Borrowed(_) => None,
+        };
         for secret in self.masked.iter().filter(|s| !s.is_empty()) {
             let current = text.as_deref().unwrap_or(&self.source);
             if current.contains(secret.as_str()) {
@@ -128,6 +132,7 @@ impl SourceDiagnostics {
 
     fn headline(&self, problem: &Problem) -> String {
         let message = self.masked_text(&problem.message);
+        let message = crate::text::printable(&message);
         match problem.pos {
             Some(p) => format!("{}:{}:{}: {message}", self.file, p.line, p.column),
             None => format!("{}: {message}", self.file),

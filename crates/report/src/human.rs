@@ -5,6 +5,7 @@
 use std::fmt::Write;
 
 use shipcheck_core::outcome::{ItemResult, Run, Status};
+use shipcheck_core::text::printable;
 
 /// Rendering options.
 #[derive(Clone, Copy, Debug, Default)]
@@ -40,8 +41,59 @@ pub fn mark(status: Status) -> (&'static str, &'static str) {
     }
 }
 
+/// The run with every string that may have come from outside made safe for a terminal
+/// (control characters escaped): summaries, evidence, findings, waivers, reasons.
+fn terminal_safe(run: &Run) -> Run {
+    fn s(text: &mut String) {
+        if let std::borrow::Cow::Owned(safe) = printable(text) {
+            *text = safe;
+        }
+    }
+    fn value(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::String(t) => s(t),
+            serde_json::Value::Array(a) => a.iter_mut().for_each(value),
+            serde_json::Value::Object(m) => m.values_mut().for_each(value),
+            _ => {}
+        }
+    }
+    let mut run = run.clone();
+    s(&mut run.profile);
+    s(&mut run.environment);
+    run.gate.reasons.iter_mut().for_each(s);
+    for w in &mut run.unused_waivers {
+        s(&mut w.item);
+        s(&mut w.reason);
+        s(&mut w.why_unused);
+    }
+    for r in &mut run.results {
+        s(&mut r.title);
+        s(&mut r.summary);
+        if let Some(w) = &mut r.waiver {
+            s(&mut w.reason);
+            s(&mut w.owner);
+        }
+        if let Some(e) = &mut r.evidence {
+            s(&mut e.source);
+            if let Some(q) = &mut e.query {
+                s(q);
+            }
+            value(&mut e.observed);
+            if let Some(l) = &mut e.location {
+                s(&mut l.path);
+            }
+            for f in &mut e.findings {
+                s(&mut f.expected);
+                s(&mut f.observed);
+            }
+        }
+    }
+    run
+}
+
 /// Renders a run for a terminal.
 pub fn render(run: &Run, style: Style) -> String {
+    let run = &terminal_safe(run);
     let mut out = String::new();
     let _ = writeln!(
         out,

@@ -1,6 +1,7 @@
 //! Audit reports for a terminal.
 
 use super::*;
+use shipcheck_core::text::printable;
 
 /// Renders audit reports for a terminal.
 pub fn render(reports: &[AuditReport], color: bool) -> String {
@@ -14,13 +15,21 @@ pub fn render(reports: &[AuditReport], color: bool) -> String {
     };
     let mut out = String::new();
     for r in reports {
-        let _ = writeln!(out, "{}", paint("1", &format!("{} {}", r.kind, r.target)));
+        // What a server sent (a certificate's names, headers) is printed with its control
+        // characters escaped.
+        let target = printable(&r.target);
+        let _ = writeln!(out, "{}", paint("1", &format!("{} {target}", r.kind)));
         if let Some(e) = &r.error {
-            let _ = writeln!(out, "  {} could not check: {e}", paint("35", "?"));
+            let _ = writeln!(
+                out,
+                "  {} could not check: {}",
+                paint("35", "?"),
+                printable(e)
+            );
             continue;
         }
         for line in summary_lines(r) {
-            let _ = writeln!(out, "  {line}");
+            let _ = writeln!(out, "  {}", printable(&line));
         }
         if r.findings.is_empty() {
             let _ = writeln!(out, "  {} no findings", paint("32", "✓"));
@@ -32,7 +41,7 @@ pub fn render(reports: &[AuditReport], color: bool) -> String {
                 paint("31", "✗"),
                 f.severity.as_str(),
                 f.id,
-                f.message
+                printable(&f.message)
             );
         }
     }
