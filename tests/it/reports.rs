@@ -377,3 +377,50 @@ fn html_report_in_headless_chromium() {
         "screenshot written"
     );
 }
+
+/// Evidence is text, never markup: HTML, Markdown images and links, headings and a closing
+/// `</details>` in a summary, a title or a finding render as the text they are, through a
+/// real CommonMark renderer with HTML on.
+#[test]
+fn markdown_evidence_cannot_inject_markup() {
+    let mut run = fixed_run();
+    let hostile = r#"<img src=x onerror=alert(1)></details><h2>GO</h2> ![x](http://evil.example/p.png) [click](http://evil.example) **bold** `tick` <script>x</script>"#;
+    for r in run.results.iter_mut() {
+        r.summary = format!("{} {hostile}", r.summary);
+        r.title = format!("{} {hostile}", r.title);
+        if let Some(e) = r.evidence.as_mut() {
+            e.source = format!("{} {hostile}", e.source);
+            for f in e.findings.iter_mut() {
+                f.observed = format!("{} {hostile}", f.observed);
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("report.md");
+    std::fs::write(&file, render(&run, Format::Markdown)).unwrap();
+    let out = python("render_markdown.py", &[file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = String::from_utf8_lossy(&out.stdout).into_owned();
+    for bad in [
+        "<img",
+        "<script",
+        "<h2>GO",
+        "href=\"http://evil",
+        "<strong>bold",
+    ] {
+        assert!(!html.contains(bad), "`{bad}` rendered as markup");
+    }
+    assert_eq!(
+        html.matches("<details>").count(),
+        html.matches("</details>").count(),
+        "a summary closed a <details> early"
+    );
+    assert!(
+        html.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "the text itself is shown"
+    );
+}

@@ -21,7 +21,28 @@ pub fn status_rank(s: Status) -> u8 {
 }
 
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+    // Text, never markup: HTML is entity-escaped, Markdown punctuation backslash-escaped, and
+    // newlines folded (so nothing starts a block), whatever the evidence holds.
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\n' | '\r' => out.push(' '),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '!' | '|' | '~' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text inside a code span: no backtick can end it early, and no newline.
+fn code(text: &str) -> String {
+    text.replace('`', "'").replace(['\n', '\r'], " ")
 }
 
 fn icon(s: Status) -> &'static str {
@@ -196,10 +217,10 @@ pub fn render(run: &Run) -> String {
                     let _ = writeln!(
                         out,
                         "- read: `{}`{}",
-                        e.source.replace('`', "'"),
+                        code(&e.source),
                         e.query
                             .as_ref()
-                            .map(|q| format!(" query `{}`", q.replace('`', "'")))
+                            .map(|q| format!(" query `{}`", code(q)))
                             .unwrap_or_default()
                     );
                     for f in e.findings.iter().filter(|f| !f.ok) {
