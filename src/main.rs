@@ -59,18 +59,7 @@ enum Command {
     Schema(cli::schema::SchemaArgs),
 }
 
-/// Restores the default SIGPIPE action, so `shipcheck ... | head` ends quietly like other
-/// Unix tools instead of panicking on a write to a closed pipe (Rust ignores SIGPIPE).
-#[allow(unsafe_code)]
-fn reset_sigpipe() {
-    // SAFETY: called once at start-up, before any thread exists; SIG_DFL is a valid action.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
-}
-
 fn main() -> ExitCode {
-    reset_sigpipe();
     // Secret fingerprints are keyed with the ledger's key, when one is set.
     shipcheck_core::redact::set_fingerprint_key(
         std::env::var(shipcheck_ledger::KEY_ENV)

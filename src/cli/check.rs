@@ -64,7 +64,7 @@ pub fn check(args: CheckArgs, out_color: bool) -> Result<i32, Error> {
     let profile = Profile::load(&profile)?;
     if dry_run {
         let plan = engine::plan(&profile, env.as_deref(), phase, no_exec)?;
-        print!("{}", plan.describe());
+        out!("{}", plan.describe());
         return Ok(0);
     }
     let mut ledger = match (&db.location(), no_record) {
@@ -121,6 +121,6 @@ pub fn check(args: CheckArgs, out_color: bool) -> Result<i32, Error> {
             source,
         })?;
     }
-    print!("{}", report::render(&run, format.into(), style, &[]));
+    out!("{}", report::render(&run, format.into(), style, &[]));
     Ok(run.gate.exit_code)
 }

@@ -37,19 +37,21 @@ pub fn gate(args: GateArgs) -> Result<i32, Error> {
     );
     match format {
         OutFormat::Json => {
-            println!("{}", serde_json::to_string_pretty(&g).unwrap_or_default())
+            outln!("{}", serde_json::to_string_pretty(&g).unwrap_or_default())
         }
         OutFormat::Human => {
             let verdict = if g.verdict.go { "GO" } else { "NO-GO" };
-            println!(
+            outln!(
                 "Gate: {verdict} for run #{} ({}, environment {})",
-                g.run, g.started_at, g.environment
+                g.run,
+                g.started_at,
+                g.environment
             );
             for s in &g.signoffs {
-                println!("  signed off by {} ({}) at {}", s.by, s.role.as_str(), s.at);
+                outln!("  signed off by {} ({}) at {}", s.by, s.role.as_str(), s.at);
             }
             for r in &g.verdict.reasons {
-                println!("  {r}");
+                outln!("  {r}");
             }
         }
     }

@@ -33,7 +33,7 @@ pub fn init(args: InitArgs) -> Result<i32, Error> {
         path: output.clone(),
         source,
     })?;
-    println!(
+    outln!(
         "wrote {} for pack {} {}",
         output.display(),
         lp.pack.name,

@@ -16,19 +16,19 @@ pub fn ledger(args: LedgerArgs) -> Result<i32, Error> {
     let v = ledger.verify()?;
     match format {
         OutFormat::Json => {
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default())
+            outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default())
         }
         OutFormat::Human => {
-            println!(
+            outln!(
                 "ledger {}: {} records",
                 ledger.location.display(),
                 v.records
             );
             match &v.first_bad {
-                Some((seq, why)) => println!("BROKEN at record #{seq}: {why}"),
-                None => println!("chain intact"),
+                Some((seq, why)) => outln!("BROKEN at record #{seq}: {why}"),
+                None => outln!("chain intact"),
             }
-            println!(
+            outln!(
                 "{}",
                 match v.authentication {
                     shipcheck_ledger::Authentication::Verified => "head authenticated with SHIPCHECK_LEDGER_KEY".to_string(),

@@ -1,6 +1,59 @@
 //! The commands, one module per command (or family of commands), and what they share:
 //! colour, the ledger and target arguments, output formats, the progress bar.
 
+/// Writes to stdout; once stdout is closed (`shipcheck ... | head`) the rest of the output
+/// is dropped quietly and the program ends with its own exit code (a NO-GO stays a NO-GO).
+/// SIGPIPE stays ignored (Rust's default), so a write to a closed network connection is an
+/// error the probe reports, never a signal that kills the run.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!($($arg)*), false)
+    };
+}
+
+/// `out!` with a newline.
+macro_rules! outln {
+    () => {
+        $crate::cli::write_stdout(format_args!(""), true)
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!($($arg)*), true)
+    };
+}
+
+/// Set once stdout's reader has gone away.
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Writes to stdout, dropping the output once the reader has gone away.
+pub fn write_stdout(args: std::fmt::Arguments<'_>, newline: bool) {
+    use std::io::Write;
+    use std::sync::atomic::Ordering;
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut stdout = std::io::stdout().lock();
+    let result = stdout
+        .write_fmt(args)
+        .and_then(|()| {
+            if newline {
+                stdout.write_all(b"\n")
+            } else {
+                Ok(())
+            }
+        })
+        .and_then(|()| stdout.flush());
+    match result {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+        }
+        Err(e) => {
+            eprintln!("error: cannot write to stdout: {e}");
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
 pub mod check;
 pub mod gate;
 pub mod init;

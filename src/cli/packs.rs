@@ -44,7 +44,7 @@ pub fn pack_command(command: PackCommand) -> Result<i32, Error> {
                 match pack::load_pack_file(file) {
                     Ok(lp) => {
                         let items: usize = lp.pack.sections.iter().map(|s| s.items.len()).sum();
-                        println!(
+                        outln!(
                             "ok: {} ({} {}, {} sections, {} items)",
                             file.display(),
                             lp.pack.name,
@@ -67,9 +67,12 @@ pub fn pack_command(command: PackCommand) -> Result<i32, Error> {
             for name in builtin::names() {
                 if let Some(Ok(lp)) = builtin::load(name) {
                     let items: usize = lp.pack.sections.iter().map(|s| s.items.len()).sum();
-                    println!(
+                    outln!(
                         "{:<16} {:<8} {:>4} items  {}",
-                        lp.pack.name, lp.pack.version, items, lp.pack.title
+                        lp.pack.name,
+                        lp.pack.version,
+                        items,
+                        lp.pack.title
                     );
                 }
             }
@@ -80,15 +83,18 @@ pub fn pack_command(command: PackCommand) -> Result<i32, Error> {
             let cov = pack::coverage::coverage(&lp.pack, builtin::SOURCES);
             match format {
                 OutFormat::Json => {
-                    println!("{}", serde_json::to_string_pretty(&cov).unwrap_or_default())
+                    outln!("{}", serde_json::to_string_pretty(&cov).unwrap_or_default())
                 }
                 OutFormat::Human => {
-                    println!(
+                    outln!(
                         "{}: {} items, {} automated ({}%)",
-                        cov.pack, cov.items, cov.automated, cov.automated_percent
+                        cov.pack,
+                        cov.items,
+                        cov.automated,
+                        cov.automated_percent
                     );
                     for d in &cov.documents {
-                        println!(
+                        outln!(
                             "\n{}: {} of {} source lines covered",
                             d.document,
                             d.covered,
@@ -100,7 +106,7 @@ pub fn pack_command(command: PackCommand) -> Result<i32, Error> {
                             } else {
                                 format!("  ← {}", l.covered_by.join(", "))
                             };
-                            println!(
+                            outln!(
                                 "  {} {:>4}  {}{by}",
                                 if l.covered_by.is_empty() {
                                     "✗"
@@ -113,7 +119,7 @@ pub fn pack_command(command: PackCommand) -> Result<i32, Error> {
                         }
                     }
                     if !cov.untraced_items.is_empty() {
-                        println!(
+                        outln!(
                             "\nitems that quote no source line: {}",
                             cov.untraced_items.join(", ")
                         );
@@ -128,7 +134,7 @@ pub fn pack_command(command: PackCommand) -> Result<i32, Error> {
         }
         PackCommand::Show { name } => {
             let lp = load_named_pack(&name)?;
-            print!("{}", pack::describe(&lp.pack));
+            out!("{}", pack::describe(&lp.pack));
             Ok(0)
         }
     }

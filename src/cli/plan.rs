@@ -31,7 +31,7 @@ pub fn plan(args: PlanArgs) -> Result<i32, Error> {
     let profile = Profile::load(&profile)?;
     let plan = engine::plan(&profile, env.as_deref(), phase, no_exec)?;
     match format {
-        OutFormat::Json => println!(
+        OutFormat::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "environment": plan.environment,
@@ -40,7 +40,7 @@ pub fn plan(args: PlanArgs) -> Result<i32, Error> {
             }))
             .unwrap_or_default()
         ),
-        OutFormat::Human => print!("{}", plan.describe()),
+        OutFormat::Human => out!("{}", plan.describe()),
     }
     Ok(0)
 }

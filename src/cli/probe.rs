@@ -140,7 +140,7 @@ pub fn probe_command(a: ProbeArgs, color: bool) -> Result<i32, Error> {
             serde_json::to_string_pretty(&reports).unwrap_or_default()
         ),
     };
-    print!("{}", redactor.scrub(&text));
+    out!("{}", redactor.scrub(&text));
     Ok(if reports.iter().any(|r| r.fails(a.fail_on)) {
         1
     } else {

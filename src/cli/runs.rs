@@ -29,17 +29,17 @@ pub fn history(args: HistoryArgs) -> Result<i32, Error> {
     };
     let list = history::history(&mut ledger, pid.as_deref(), env.as_deref())?;
     match format {
-        OutFormat::Json => println!(
+        OutFormat::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&list).unwrap_or_default()
         ),
         OutFormat::Human => {
             if list.is_empty() {
-                println!("no recorded runs");
+                outln!("no recorded runs");
             }
             for r in &list {
                 let c = &r.counts;
-                println!(
+                outln!(
                     "#{:<5} {}  {:<12} {:<6} score {:>3}  {} pass {} fail {} error {} pending {} waived{}  {}",
                     r.run,
                     r.started_at,
@@ -90,20 +90,21 @@ pub fn diff(args: DiffArgs) -> Result<i32, Error> {
     let d = history::diff(a, &ra, b, &rb, &st.attestations, &st.waivers);
     match format {
         OutFormat::Json => {
-            println!("{}", serde_json::to_string_pretty(&d).unwrap_or_default())
+            outln!("{}", serde_json::to_string_pretty(&d).unwrap_or_default())
         }
         OutFormat::Human => {
-            println!(
+            outln!(
                 "run #{a} ({}) → run #{b} ({})",
-                ra.started_at, rb.started_at
+                ra.started_at,
+                rb.started_at
             );
             if d.changes.is_empty() && d.expired.is_empty() {
-                println!("no changes");
+                outln!("no changes");
             }
             let st =
                 |s: Option<shipcheck_core::outcome::Status>| s.map_or("absent", |s| s.as_str());
             for c in &d.changes {
-                println!(
+                outln!(
                     "  {} {} → {}  {}  ({})",
                     c.item,
                     st(c.from),
@@ -113,7 +114,7 @@ pub fn diff(args: DiffArgs) -> Result<i32, Error> {
                 );
             }
             for e in &d.expired {
-                println!("  expired: {e}");
+                outln!("  expired: {e}");
             }
         }
     }
@@ -161,7 +162,7 @@ pub fn report(args: ReportArgs, out_color: bool) -> Result<i32, Error> {
         Some(path) => {
             std::fs::write(&path, text).map_err(|source| CoreError::Write { path, source })?
         }
-        None => print!("{text}"),
+        None => out!("{text}"),
     }
     Ok(0)
 }
@@ -181,6 +182,6 @@ pub fn baseline(args: BaselineArgs) -> Result<i32, Error> {
         run,
         at: jiff::Timestamp::now().to_string(),
     })?;
-    println!("recorded baseline #{seq}: run #{run}");
+    outln!("recorded baseline #{seq}: run #{run}");
     Ok(0)
 }

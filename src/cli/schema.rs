@@ -14,7 +14,7 @@ pub fn schema(args: SchemaArgs) -> Result<i32, Error> {
         SchemaKind::Pack => shipcheck_core::schema::pack_schema(),
         SchemaKind::Profile => shipcheck_core::schema::profile_schema(),
     };
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(&schema).unwrap_or_default()
     );

@@ -54,7 +54,7 @@ pub fn attest(args: AttestArgs) -> Result<i32, Error> {
     .map_err(Error::usage)?;
     let seq = ledger.record_attestation(&a)?;
     let _ = profile;
-    println!(
+    outln!(
         "recorded attestation #{seq}: {} by {} ({}){}",
         a.item,
         a.by,
@@ -101,7 +101,7 @@ pub fn signoff(args: SignoffArgs) -> Result<i32, Error> {
     let s = attest::signoff(seq, role.into(), &by, &note, jiff::Timestamp::now())
         .map_err(Error::usage)?;
     let rec = ledger.record_signoff(&s)?;
-    println!(
+    outln!(
         "recorded sign-off #{rec}: run #{seq} signed off by {} ({})",
         s.by,
         s.role.as_str()
@@ -145,9 +145,11 @@ pub fn waive(args: WaiveArgs) -> Result<i32, Error> {
     )
     .map_err(Error::usage)?;
     let seq = ledger.record_waiver(&w)?;
-    println!(
+    outln!(
         "recorded waiver #{seq}: {} until {} (owner {})",
-        w.item, w.expires, w.owner
+        w.item,
+        w.expires,
+        w.owner
     );
     Ok(0)
 }

@@ -477,3 +477,51 @@ sections:
     assert_eq!(run(&[])["runs.touch"], "pass");
     assert!(dir.join("ran.marker").exists());
 }
+
+/// `shipcheck ... | head` ends quietly: a closed stdout drops the rest of the output, the
+/// exit code is the gate's, nothing is on stderr,
+/// without SIGPIPE (which stays ignored, so a closed network connection is never a signal
+/// that kills the run).
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    // The JSON report of the bundled example is larger than a pipe's buffer (64 KiB), so
+    // the program is still writing when the reader goes away.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_shipcheck"))
+        .current_dir(root)
+        .args([
+            "check",
+            "--profile",
+            "examples/demo/shipcheck.yaml",
+            "--format",
+            "json",
+            "--no-record",
+        ])
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.signal(), None, "killed by a signal");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the gate's own exit code (the example is NO-GO), as if the output had been read"
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
