@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Starts or stops a throw-away nginx on loopback for shipcheck's tests and benchmarks.
-#   test-nginx.sh start DIR HTTPS_PORT HTTP_PORT LEGACY_TLS_PORT LEGACY_HTTP_PORT WEAK_CERT_PORT
+#   test-nginx.sh start DIR HTTPS_PORT HTTP_PORT LEGACY_TLS_PORT LEGACY_HTTP_PORT WEAK_CERT_PORT [NULL_PORT]
 #   test-nginx.sh stop DIR
 # "modern" (HTTPS_PORT/HTTP_PORT): TLS 1.2/1.3 with AEAD suites only, HSTS, security
 # headers, strict CORS, bearer auth on /api/, limit_req (429) on /limited, /health ok,
 # plain HTTP redirecting to https. "legacy" (LEGACY_*): TLS 1.0-1.2 with every cipher at
 # OpenSSL security level 0, CORS reflecting any origin with credentials, no headers, no auth,
 # no rate limit, failing /health, plain HTTP serving content. WEAK_CERT_PORT serves a
-# self-signed RSA-1024 certificate signed with SHA-1.
+# self-signed RSA-1024 certificate signed with SHA-1. NULL_PORT (optional) accepts only
+# TLS 1.2 NULL suites (no encryption), and nothing else.
 set -euo pipefail
 cmd=${1:?start|stop}
 dir=${2:?directory}
@@ -18,6 +19,18 @@ if [ "$cmd" = stop ]; then
   exit 0
 fi
 https_port=${3:?} http_port=${4:?} legacy_port=${5:?} legacy_http_port=${6:?} weak_port=${7:?}
+null_port=${8:-}
+null_vhost=""
+if [ -n "$null_port" ]; then
+  null_vhost="server {
+    listen 127.0.0.1:$null_port ssl;
+    ssl_certificate $dir/leaf.pem;
+    ssl_certificate_key $dir/leaf.key;
+    ssl_protocols TLSv1.2;
+    ssl_ciphers NULL-SHA256:NULL-SHA:@SECLEVEL=0;
+    location / { return 200 \"null\\n\"; }
+  }"
+fi
 command -v nginx >/dev/null || { echo "nginx is not installed: run scripts/install-test-deps.sh" >&2; exit 1; }
 mkdir -p "$dir/tmp" "$dir/www"
 echo ok > "$dir/www/limited"
@@ -95,6 +108,7 @@ http {
     ssl_ciphers ECDHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0;
     location / { return 200 "weak\n"; }
   }
+  $null_vhost
 }
 CONF
 nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" -t -q

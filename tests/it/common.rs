@@ -134,13 +134,15 @@ pub struct Nginx {
     pub legacy: u16,
     pub legacy_http: u16,
     pub weak: u16,
+    /// TLS 1.2 with NULL suites only.
+    pub null: u16,
 }
 
 impl Nginx {
     pub fn start() -> Nginx {
         let dir = tempfile::tempdir().unwrap();
         let ports: Vec<u16> = {
-            let listeners: Vec<std::net::TcpListener> = (0..5)
+            let listeners: Vec<std::net::TcpListener> = (0..6)
                 .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
                 .collect();
             listeners
@@ -168,6 +170,7 @@ impl Nginx {
             legacy: ports[2],
             legacy_http: ports[3],
             weak: ports[4],
+            null: ports[5],
         }
     }
 

@@ -13,6 +13,7 @@ fn here() -> &'static std::path::Path {
 fn against_real_nginx() {
     let ngx = Nginx::start();
     tls_protocols_and_ciphers(&ngx);
+    null_suites_are_insecure_and_weak(&ngx);
     weak_certificate(&ngx);
     http_audits(&ngx);
     many_targets_and_resolve(&ngx);
@@ -132,6 +133,36 @@ fn builtin_web_service_pack_and_includes(ngx: &Nginx) {
     assert_eq!(packs, ["myservice", "web-service"]);
     assert_eq!(run["counts"]["total"], 11);
     assert_eq!(run["counts"]["pass"], 11, "{}", stdout(&out));
+}
+
+/// Insecure implies weak: a server that accepts only NULL suites has both findings, and its
+/// weak list holds the NULL suites.
+fn null_suites_are_insecure_and_weak(ngx: &Nginx) {
+    let target = format!("localhost:{}", ngx.null);
+    let out = shipcheck(
+        here(),
+        &[
+            "probe",
+            "tls",
+            &target,
+            "--ca",
+            &ngx.ca(),
+            "--format",
+            "json",
+        ],
+    );
+    let ids = finding_ids(&out);
+    assert!(
+        ids.contains(&"tls.cipher.insecure_offered".to_string()),
+        "{ids:?}"
+    );
+    assert!(
+        ids.contains(&"tls.cipher.weak_offered".to_string()),
+        "{ids:?}"
+    );
+    let v = json(&out);
+    let weak = v[0]["observed"]["weak_ciphers"].to_string();
+    assert!(weak.contains("NULL-SHA256"), "{weak}");
 }
 
 fn tls_protocols_and_ciphers(ngx: &Nginx) {

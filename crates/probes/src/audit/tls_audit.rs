@@ -102,9 +102,12 @@ pub fn tls(target: &str, opts: &TlsOptions) -> AuditReport {
                     format!("not valid for {}: names {}", report.sni, c.sans.join(", ")),
                 ));
             }
+            // Both when both hold: a missing intermediate is the cause, and the chain as
+            // served still does not verify.
             if report.chain_incomplete == Some(true) {
                 f.push(finding("tls.cert.chain_incomplete", Severity::High, format!("the server does not send the intermediate that issued the last certificate ({})", c.issuer)));
-            } else if report.trusted == Some(false) {
+            }
+            if report.trusted == Some(false) {
                 f.push(finding(
                     "tls.cert.untrusted",
                     Severity::High,

@@ -153,6 +153,7 @@ suites! {
     0x00A6 "ADH-AES128-GCM-SHA256" Insecure,
     0xC018 "AECDH-AES128-SHA" Insecure,
     0xC019 "AECDH-AES256-SHA" Insecure,
+    0xC015 "AECDH-NULL-SHA" Insecure,
     0xC016 "AECDH-RC4-SHA" Insecure,
     0xC017 "AECDH-DES-CBC3-SHA" Insecure,
 }

@@ -73,7 +73,8 @@ pub struct TlsReport {
     /// Protocol and suite rustls negotiated (TLS 1.2+).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub negotiated: Option<String>,
-    /// Accepted TLS ≤ 1.2 suites outside Mozilla "intermediate" (CBC, static RSA...).
+    /// Accepted TLS ≤ 1.2 suites outside Mozilla "intermediate" (CBC, static RSA...), the
+    /// insecure ones included: insecure implies weak.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weak_ciphers: Option<Vec<String>>,
     /// Accepted NULL, anonymous, EXPORT, RC4, DES and 3DES suites.
@@ -187,7 +188,10 @@ pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
                 }
             }
         }
-        report.weak_ciphers = Some(weak);
+        // Insecure implies weak (weak is anything outside Mozilla "intermediate").
+        let mut all_weak = insecure.clone();
+        all_weak.extend(weak);
+        report.weak_ciphers = Some(all_weak);
         report.insecure_ciphers = Some(insecure);
     }
     if scope.certificate {
