@@ -16,6 +16,7 @@ fn against_real_nginx() {
     null_suites_are_insecure_and_weak(&ngx);
     weak_certificate(&ngx);
     http_audits(&ngx);
+    redirect_check_is_explicit_pinned_and_never_dropped(&ngx);
     many_targets_and_resolve(&ngx);
     pack_items_modern_pass_legacy_fail(&ngx);
     builtin_web_service_pack_and_includes(&ngx);
@@ -163,6 +164,44 @@ fn null_suites_are_insecure_and_weak(ngx: &Nginx) {
     let v = json(&out);
     let weak = v[0]["observed"]["weak_ciphers"].to_string();
     assert!(weak.contains("NULL-SHA256"), "{weak}");
+}
+
+/// The redirect check runs when asked (`--http-port`, or an http:// URL), goes to the
+/// address `--resolve` pins for the port it really uses, and when it cannot run the target
+/// is not "no findings".
+fn redirect_check_is_explicit_pinned_and_never_dropped(ngx: &Nginx) {
+    let ca = ngx.ca();
+    // An http:// URL on a pinned name: the plain answer (content, no redirect) is judged.
+    let url = format!("http://app.shipcheck.test:{}/", ngx.legacy_http);
+    let pin = format!("app.shipcheck.test:{}:127.0.0.1", ngx.legacy_http);
+    let out = shipcheck(
+        here(),
+        &["probe", "http", &url, "--resolve", &pin, "--format", "json"],
+    );
+    let v = json(&out);
+    assert!(v[0]["errors"].is_null(), "{v:#}");
+    assert!(
+        finding_ids(&out).contains(&"http.redirect.missing".to_string()),
+        "{v:#}"
+    );
+    // https without --http-port: no plain-HTTP request at all.
+    let https = format!("https://localhost:{}/", ngx.https);
+    let out = shipcheck(
+        here(),
+        &["probe", "http", &https, "--ca", &ca, "--format", "json"],
+    );
+    let v = json(&out);
+    assert!(v[0]["observed"]["redirect"].is_null(), "{v:#}");
+    assert_eq!(out.status.code(), Some(0), "{v:#}");
+    // A redirect check that cannot run (nothing listens there) is an error, exit 1.
+    let closed = crate::common::pki::free_port().to_string();
+    let out = shipcheck(
+        here(),
+        &["probe", "http", &https, "--ca", &ca, "--http-port", &closed],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(!stdout(&out).contains("no findings"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("could not run"), "{}", stdout(&out));
 }
 
 fn tls_protocols_and_ciphers(ngx: &Nginx) {

@@ -62,27 +62,34 @@ async fn http_async(
     let mut f = Vec::new();
     let main = req.send("GET", url, &[], None).await?;
     let mut observed = json!({"url": url, "status": main.status});
-    // Redirect to https.
-    let http_port = opts.http_port.unwrap_or(80);
-    let plain = if parsed.scheme() == "http" {
-        url.to_string()
-    } else {
-        behaviour::plain_http_url(&parsed, Some(http_port))
+    let mut errors = Vec::new();
+    // Redirect to https: an http:// URL itself, or the plain-HTTP port asked for. Never
+    // unasked (a request to port 80 of a name that was only pinned for 443 would go to the
+    // system's DNS).
+    let plain = match (parsed.scheme(), opts.http_port) {
+        ("http", _) => Some((url.to_string(), port)),
+        (_, Some(p)) => Some((behaviour::plain_http_url(&parsed, Some(p)), p)),
+        _ => None,
     };
-    let plain_req = requester(false, http_port)?;
-    match plain_req.send("GET", &plain, &[], None).await {
-        Ok(ex) => {
-            let r = behaviour::judge_redirect(&ex, &host);
-            if !r.ok {
-                f.push(finding(
-                    "http.redirect.missing",
-                    Severity::Medium,
-                    format!("{plain} answers {}", r.observed),
-                ));
+    if let Some((plain, plain_port)) = plain {
+        let plain_req = requester(false, plain_port)?;
+        match plain_req.send("GET", &plain, &[], None).await {
+            Ok(ex) => {
+                let r = behaviour::judge_redirect(&ex, &host);
+                if !r.ok {
+                    f.push(finding(
+                        "http.redirect.missing",
+                        Severity::Medium,
+                        format!("{plain} answers {}", r.observed),
+                    ));
+                }
+                observed["redirect"] = json!({"sent": ex.sent, "status": ex.status, "location": ex.headers.get("location")});
             }
-            observed["redirect"] = json!({"sent": ex.sent, "status": ex.status, "location": ex.headers.get("location")});
+            Err(e) => {
+                observed["redirect"] = json!({"sent": plain, "error": e});
+                errors.push(format!("the redirect check could not run: {e}"));
+            }
         }
-        Err(e) => observed["redirect"] = json!({"sent": plain, "error": e}),
     }
     if parsed.scheme() == "https" {
         let sts = main.headers.get("strict-transport-security");
@@ -187,5 +194,6 @@ async fn http_async(
         observed,
         findings: f,
         error: None,
+        errors,
     })
 }

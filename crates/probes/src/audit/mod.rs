@@ -48,6 +48,9 @@ pub struct AuditReport {
     /// Set when the target could not be checked at all.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Checks of the target that could not run (the others did): never "no findings".
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
 }
 
 impl AuditReport {
@@ -59,12 +62,15 @@ impl AuditReport {
             observed: Value::Null,
             findings: Vec::new(),
             error: Some(error),
+            errors: Vec::new(),
         }
     }
 
     /// Whether this report fails at `threshold` (a could-not-check always fails).
     pub fn fails(&self, threshold: Severity) -> bool {
-        self.error.is_some() || self.findings.iter().any(|f| f.severity >= threshold)
+        self.error.is_some()
+            || !self.errors.is_empty()
+            || self.findings.iter().any(|f| f.severity >= threshold)
     }
 }
 

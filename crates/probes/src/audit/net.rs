@@ -33,6 +33,7 @@ pub fn tcp(target: &str, expect_closed: bool, timeout: Duration) -> AuditReport 
                 observed: json!({"address": addr.to_string(), "open": open, "detail": how}),
                 findings: f,
                 error: None,
+                errors: Vec::new(),
             }
         }
         Err(e) => AuditReport::failed("tcp", target.into(), e),
@@ -49,6 +50,7 @@ pub fn dns(name: &str) -> AuditReport {
             observed: json!(a),
             findings: Vec::new(),
             error: None,
+            errors: Vec::new(),
         },
         Err(e) => AuditReport {
             schema: PROBE_SCHEMA,
@@ -57,6 +59,7 @@ pub fn dns(name: &str) -> AuditReport {
             observed: Value::Null,
             findings: vec![finding("dns.name.unresolved", Severity::High, e)],
             error: None,
+            errors: Vec::new(),
         },
     }
 }
@@ -106,6 +109,7 @@ pub fn postgres(
                     observed: serde_json::to_value(&r).unwrap_or_default(),
                     findings: f,
                     error: None,
+                    errors: Vec::new(),
                 },
                 secrets,
             )

@@ -31,7 +31,15 @@ pub fn render(reports: &[AuditReport], color: bool) -> String {
         for line in summary_lines(r) {
             let _ = writeln!(out, "  {}", printable(&line));
         }
-        if r.findings.is_empty() {
+        for e in &r.errors {
+            let _ = writeln!(
+                out,
+                "  {} could not run: {}",
+                paint("35", "?"),
+                printable(e)
+            );
+        }
+        if r.findings.is_empty() && r.errors.is_empty() {
             let _ = writeln!(out, "  {} no findings", paint("32", "✓"));
         }
         for f in &r.findings {

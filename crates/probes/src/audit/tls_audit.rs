@@ -147,5 +147,6 @@ pub fn tls(target: &str, opts: &TlsOptions) -> AuditReport {
         observed: serde_json::to_value(&report).unwrap_or_default(),
         findings: f,
         error: None,
+        errors: Vec::new(),
     }
 }
