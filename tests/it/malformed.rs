@@ -632,3 +632,53 @@ sections:
     assert_eq!(out.status.code(), Some(2));
     assert!(!stderr(&out).contains('\x1b'), "{}", stderr(&out));
 }
+
+/// A server that closes each kept-alive connection when the next request arrives on it,
+/// without answering (what a stale pooled connection looks like). Serves at most 64
+/// connections.
+fn stale_keep_alive_server() -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().take(64) {
+            let Ok(conn) = conn else { continue };
+            std::thread::spawn(move || {
+                let _ = conn.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                let mut conn = conn;
+                // Read the first request's head, answer it, keep the connection open.
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+                    if line == "\r\n" {
+                        break;
+                    }
+                    line.clear();
+                }
+                let _ = conn.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok",
+                );
+                // The next request on it: close without a word.
+                let mut next = String::new();
+                let _ = reader.read_line(&mut next);
+            });
+        }
+    });
+    port
+}
+
+/// A stale kept-alive connection does not abort an endpoint's audit: idempotent requests
+/// are sent once more on another connection.
+#[test]
+fn a_stale_kept_alive_connection_is_retried() {
+    let port = stale_keep_alive_server();
+    let url = format!("http://127.0.0.1:{port}/");
+    let out = shipcheck(
+        std::path::Path::new("."),
+        &["probe", "http", &url, "--format", "json"],
+    );
+    let v = json(&out);
+    assert!(v[0]["error"].is_null(), "{v:#}");
+    assert!(v[0]["errors"].is_null(), "{v:#}");
+    assert_eq!(v[0]["observed"]["cors"].as_array().map(Vec::len), Some(6), "{v:#}");
+}

@@ -129,28 +129,37 @@ async fn http_async(
             .filter(|(k, _)| behaviour::SECURITY_HEADERS.contains(&k.as_str()))
             .collect::<std::collections::BTreeMap<_, _>>()
     );
-    let tried = behaviour::cors(&req, url, &[], &behaviour::default_hostile_origins(&host)).await?;
-    if let Some(why) = tried.iter().find_map(|t| t.verdict.clone()) {
-        f.push(finding(
-            "http.cors.reflects_any_origin",
-            Severity::High,
-            why,
-        ));
-    }
-    observed["cors"] = json!(tried);
-    if opts.expect_auth {
-        let seen = behaviour::auth(&req, url, &[], None).await?;
-        if seen.open() {
-            f.push(finding(
-                "http.auth.unauthenticated_access",
-                Severity::High,
-                format!(
-                    "without credentials: {}; with a wrong token: {}",
-                    seen.without_credentials, seen.wrong_token
-                ),
-            ));
+    // Each check on its own: one that cannot run is listed, and the others still run.
+    match behaviour::cors(&req, url, &[], &behaviour::default_hostile_origins(&host)).await {
+        Ok(tried) => {
+            if let Some(why) = tried.iter().find_map(|t| t.verdict.clone()) {
+                f.push(finding(
+                    "http.cors.reflects_any_origin",
+                    Severity::High,
+                    why,
+                ));
+            }
+            observed["cors"] = json!(tried);
         }
-        observed["auth"] = json!({"without_credentials": seen.without_credentials, "wrong_token": seen.wrong_token});
+        Err(e) => errors.push(format!("the CORS check could not run: {e}")),
+    }
+    if opts.expect_auth {
+        match behaviour::auth(&req, url, &[], None).await {
+            Err(e) => errors.push(format!("the auth check could not run: {e}")),
+            Ok(seen) => {
+                if seen.open() {
+                    f.push(finding(
+                        "http.auth.unauthenticated_access",
+                        Severity::High,
+                        format!(
+                            "without credentials: {}; with a wrong token: {}",
+                            seen.without_credentials, seen.wrong_token
+                        ),
+                    ));
+                }
+                observed["auth"] = json!({"without_credentials": seen.without_credentials, "wrong_token": seen.wrong_token});
+            }
+        }
     }
     if let Some(path) = &opts.health {
         let health_url = parsed
@@ -176,16 +185,19 @@ async fn http_async(
         observed["health"] = json!({"url": health_url.as_str(), "ok": ok});
     }
     if let Some(n) = opts.rate_limit {
-        let b =
-            behaviour::burst(&req, url, &[], n.clamp(1, 10_000), RATE_WINDOW, "GET", None).await?;
-        if b.limited_at.is_none() {
-            f.push(finding(
-                "http.ratelimit.missing",
-                Severity::Medium,
-                format!("no 429 in a burst of {} requests", b.sent),
-            ));
+        match behaviour::burst(&req, url, &[], n.clamp(1, 10_000), RATE_WINDOW, "GET", None).await {
+            Err(e) => errors.push(format!("the rate-limit check could not run: {e}")),
+            Ok(b) => {
+                if b.limited_at.is_none() {
+                    f.push(finding(
+                        "http.ratelimit.missing",
+                        Severity::Medium,
+                        format!("no 429 in a burst of {} requests", b.sent),
+                    ));
+                }
+                observed["rate_limit"] = json!({"burst": n, "limited_at": b.limited_at});
+            }
         }
-        observed["rate_limit"] = json!({"burst": n, "limited_at": b.limited_at});
     }
     Ok(AuditReport {
         schema: PROBE_SCHEMA,

@@ -116,7 +116,18 @@ impl Requester {
         if let Some(b) = body {
             req = req.body(b);
         }
-        let mut resp = req.send().await.map_err(|e| describe(&e, url))?;
+        // A kept-alive connection the server closed in the meantime fails the request before
+        // any answer: an idempotent request is sent once more, on another connection.
+        let idempotent = matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS");
+        let retry = if idempotent { req.try_clone() } else { None };
+        let mut resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) if e.is_request() && !e.is_timeout() && retry.is_some() => match retry {
+                Some(again) => again.send().await.map_err(|e| describe(&e, url))?,
+                None => return Err(describe(&e, url)),
+            },
+            Err(e) => return Err(describe(&e, url)),
+        };
         let status = resp.status().as_u16();
         let headers = resp
             .headers()
