@@ -680,5 +680,46 @@ fn a_stale_kept_alive_connection_is_retried() {
     let v = json(&out);
     assert!(v[0]["error"].is_null(), "{v:#}");
     assert!(v[0]["errors"].is_null(), "{v:#}");
-    assert_eq!(v[0]["observed"]["cors"].as_array().map(Vec::len), Some(6), "{v:#}");
+    assert_eq!(
+        v[0]["observed"]["cors"].as_array().map(Vec::len),
+        Some(6),
+        "{v:#}"
+    );
+}
+
+/// Profile mistakes are caught when the profile loads (exit 2, located, with "did you
+/// mean"): an unknown id in `enable:`, a waiver for an item no pack has, and a required
+/// variable left empty.
+#[test]
+fn profile_mistakes_are_caught_at_load() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let run = |profile: &str| {
+        std::fs::write(dir.join("shipcheck.yaml"), profile).unwrap();
+        let out = shipcheck(dir, &["check", "--no-record"]);
+        (out.status.code(), stderr(&out))
+    };
+    let (code, err) =
+        run("packs: [web-service]\nvars: {host: example.test}\nenable: [http.ratelimit]\n");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("shipcheck.yaml:3"), "{err}");
+    assert!(err.contains("http.ratelimit"), "{err}");
+    assert!(err.contains("http.rate-limit"), "did you mean: {err}");
+    let (code, err) =
+        run("packs: [web-service]\nvars: {host: example.test}\nenable: [\"tag:nope\"]\n");
+    assert_eq!(code, Some(2), "{err}");
+    let (code, err) = run(
+        "packs: [web-service]\nvars: {host: example.test}\nwaivers:\n  - {item: tls.cipher, reason: r, owner: o, expires: 2999-01-01}\n",
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("shipcheck.yaml:4"), "{err}");
+    assert!(err.contains("tls.ciphers"), "did you mean: {err}");
+    let (code, err) = run("packs: [web-service]\nvars: {host: \"\"}\n");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("`host`") && err.contains("empty"), "{err}");
+    // What is right still runs.
+    let (code, err) = run(
+        "packs: [web-service]\nvars: {host: example.test}\nenable: [http.rate-limit, \"tag:tls\", \"web-service:http.auth\"]\n",
+    );
+    assert!(matches!(code, Some(0 | 1)), "{err}");
 }

@@ -329,8 +329,9 @@ pub fn pending_reason(attest: &shipcheck_core::pack::Attest) -> String {
 /// Whether the profile enables an optional item (`enable:` by id, `pack:id` or `tag:T`).
 fn enabled(profile: &Profile, pack: &str, item: &Item) -> bool {
     profile.file.enable.iter().any(|e| {
-        ItemRef::parse(e).matches(pack, &item.id.value)
-            || e.strip_prefix("tag:")
+        ItemRef::parse(&e.value).matches(pack, &item.id.value)
+            || e.value
+                .strip_prefix("tag:")
                 .is_some_and(|t| item.tags.iter().any(|x| x == t))
     })
 }

@@ -23,6 +23,9 @@ pub const PER_HOST: usize = 4;
 /// Default body bytes kept.
 const MAX_BODY: u64 = 1024 * 1024;
 
+/// Times an idempotent request is sent again after failing on a stale connection.
+const STALE_RETRIES: u32 = 4;
+
 /// Body bytes kept as evidence; a longer body is shown as its first bytes and its digest.
 const EXCERPT: usize = 4096;
 
@@ -117,16 +120,20 @@ impl Requester {
             req = req.body(b);
         }
         // A kept-alive connection the server closed in the meantime fails the request before
-        // any answer: an idempotent request is sent once more, on another connection.
+        // any answer, and the pool drops it: an idempotent request is sent again, on another
+        // connection, a few times (every idle connection of the host may be stale).
         let idempotent = matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS");
-        let retry = if idempotent { req.try_clone() } else { None };
-        let mut resp = match req.send().await {
-            Ok(r) => r,
-            Err(e) if e.is_request() && !e.is_timeout() && retry.is_some() => match retry {
-                Some(again) => again.send().await.map_err(|e| describe(&e, url))?,
-                None => return Err(describe(&e, url)),
-            },
-            Err(e) => return Err(describe(&e, url)),
+        let mut attempts = if idempotent { STALE_RETRIES } else { 0 };
+        let mut resp = loop {
+            let again = if attempts > 0 { req.try_clone() } else { None };
+            match (req.send().await, again) {
+                (Ok(r), _) => break r,
+                (Err(e), Some(next)) if e.is_request() && !e.is_timeout() => {
+                    attempts -= 1;
+                    req = next;
+                }
+                (Err(e), _) => return Err(describe(&e, url)),
+            }
         };
         let status = resp.status().as_u16();
         let headers = resp
