@@ -5,7 +5,9 @@ mod common;
 
 mod check;
 mod commands;
+mod hostile;
 mod ledger;
+mod ledger_integrity;
 mod ledger_postgres;
 mod malformed;
 mod nginx;

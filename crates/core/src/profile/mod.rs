@@ -1,6 +1,10 @@
 //! Deployment profiles (`shipcheck.yaml` in the user's repo): which packs apply, variable
 //! values per environment, optional items turned on, waivers, and gate settings.
 
+mod masking;
+mod refs;
+
+use masking::{scalar, scalars, secret_looking_text_values, secret_looking_values};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -224,80 +228,6 @@ impl Profile {
     /// Resolves every declared variable of `packs` for `env`: environment value, else
     /// shared value, else the pack's default. Missing required values, values outside
     /// `allowed`, and profile values no pack declares are located errors.
-    /// `enable:` entries and waivers that name no item (or tag) of `packs`, each located,
-    /// with the closest real one.
-    fn unknown_item_refs(&self, packs: &[Arc<LoadedPack>]) -> Vec<Problem> {
-        let items: Vec<(&str, &crate::pack::Item)> = packs
-            .iter()
-            .flat_map(|lp| {
-                lp.pack
-                    .sections
-                    .iter()
-                    .flat_map(move |s| s.items.iter().map(move |i| (lp.pack.name.as_str(), i)))
-            })
-            .collect();
-        let ids: Vec<String> = items
-            .iter()
-            .flat_map(|(p, i)| [i.id.value.clone(), format!("{p}:{}", i.id.value)])
-            .collect();
-        let tags: BTreeSet<&str> = items
-            .iter()
-            .flat_map(|(_, i)| i.tags.iter().map(String::as_str))
-            .collect();
-        let known = |r: &str| {
-            let named = crate::id::ItemRef::parse(r);
-            items.iter().any(|(p, i)| named.matches(p, &i.id.value))
-        };
-        let suggest = |name: &str| {
-            crate::diag::did_you_mean(name, ids.iter().map(String::as_str))
-                .map(|m| format!("did you mean `{m}`?"))
-        };
-        let mut problems = Vec::new();
-        for e in &self.file.enable {
-            let at = Pos::from_location(&e.referenced);
-            if let Some(tag) = e.value.strip_prefix("tag:") {
-                if !tags.contains(tag) {
-                    let mut p = Problem::new(
-                        format!("`enable:` names tag `{tag}`, which no item has"),
-                        at,
-                    );
-                    if let Some(m) = crate::diag::did_you_mean(tag, tags.iter().copied()) {
-                        p = p.with_help(format!("did you mean `tag:{m}`?"));
-                    }
-                    problems.push(p);
-                }
-            } else if !known(&e.value) {
-                let mut p = Problem::new(
-                    format!(
-                        "`enable:` names `{}`, which is not an item of this profile's packs",
-                        e.value
-                    ),
-                    at,
-                );
-                if let Some(h) = suggest(&e.value) {
-                    p = p.with_help(h);
-                }
-                problems.push(p);
-            }
-        }
-        for w in &self.file.waivers {
-            if !known(&w.item.value) {
-                let mut p = Problem::new(
-                    format!(
-                        "waiver for `{}`: no item of this profile's packs has that id",
-                        w.item.value
-                    ),
-                    Pos::from_location(&w.item.referenced),
-                );
-                if let Some(h) = suggest(&w.item.value) {
-                    p = p.with_help(h);
-                }
-                problems.push(p);
-            }
-        }
-        problems
-    }
-
     pub fn resolve_vars(
         &self,
         packs: &[Arc<LoadedPack>],
@@ -459,56 +389,6 @@ impl Profile {
                 .flat_map(|(_, v)| scalars(&v.value)),
         );
         Err(Self::invalid(&self.path, &self.source, problems, masked))
-    }
-}
-
-/// Values given for variables whose names look secret (`api_token`, `db_password`...).
-fn secret_looking_values(file: &ProfileFile) -> Vec<String> {
-    file.vars
-        .iter()
-        .chain(file.environments.values().flat_map(|e| e.vars.iter()))
-        .filter(|(k, _)| crate::redact::looks_secret(k))
-        .flat_map(|(_, v)| scalars(&v.value))
-        .collect()
-}
-
-/// Every scalar inside a value (a secret given as a map or a list is masked whole).
-fn scalars(v: &Value) -> Vec<String> {
-    match v {
-        Value::Array(a) => a.iter().flat_map(scalars).collect(),
-        Value::Object(m) => m.values().flat_map(scalars).collect(),
-        other => scalar(other).into_iter().collect(),
-    }
-}
-
-/// Values written after a secret-looking key anywhere in YAML text (`api_token: abc`,
-/// `{password: "x"}`), quoted or not, even when the text does not parse.
-fn secret_looking_text_values(text: &str) -> Vec<String> {
-    static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
-    let Some(re) = RE
-        .get_or_init(|| {
-            regex::Regex::new(
-                r#"["']?([A-Za-z0-9_.-]+)["']?[ \t]*:[ \t]*("(?:[^"\\\n]|\\.)*"?|'[^'\n]*'?|[^,}\]\n#]+)"#,
-            )
-            .ok()
-        })
-        .as_ref()
-    else {
-        return Vec::new();
-    };
-    re.captures_iter(text)
-        .filter(|c| crate::redact::looks_secret(&c[1]))
-        .map(|c| c[2].trim().trim_matches(['"', '\'']).to_string())
-        .filter(|v| v.chars().count() >= 4)
-        .collect()
-}
-
-fn scalar(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
     }
 }
 

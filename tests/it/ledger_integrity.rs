@@ -1,0 +1,140 @@
+//! The ledger's integrity: tampering of every kind is detected, evidence files are in the
+//! chain, and a write with the wrong key (or none) is refused.
+
+use crate::common::*;
+use crate::ledger::*;
+
+#[test]
+fn sqlite_tampering_is_detected() {
+    let app = App::new();
+    waive(&app, 5);
+    assert_eq!(verify_sqlite(&app.db, true).0, 0);
+    let cases = TAMPERING;
+    for (name, statements, expected) in cases {
+        let db = copy_db(&app, &format!("{name}.db"));
+        sql(&db, statements);
+        let (code, text) = verify_sqlite(&db, false);
+        assert_eq!(code, 1, "{name}: {text}");
+        assert!(
+            text.contains(expected),
+            "{name}: expected `{expected}` in\n{text}"
+        );
+    }
+    // A forger who recomputes the chain and the head after editing: undetectable without the
+    // key (and said so), detected with it.
+    let db = copy_db(&app, "rewritten.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let rows: Vec<(i64, String, String, String)> = conn
+        .prepare("SELECT seq, kind, created_at, body FROM records ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut prev = shipcheck_ledger::chain::GENESIS.to_string();
+    for (seq, kind, at, body) in rows {
+        let body = body.replace("migration 4", "forged");
+        let hash = shipcheck_ledger::chain::link(seq, &kind, &at, &prev, &body);
+        conn.execute(
+            "UPDATE records SET body = ?1, prev_hash = ?2, hash = ?3 WHERE seq = ?4",
+            rusqlite::params![body, prev, hash, seq],
+        )
+        .unwrap();
+        prev = hash;
+    }
+    conn.execute("UPDATE head SET hash = ?1", [&prev]).unwrap();
+    drop(conn);
+    let (code, text) = verify_sqlite(&db, false);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("chain intact") && text.contains("UNAUTHENTICATED"),
+        "{text}"
+    );
+    let (code, text) = verify_sqlite(&db, true);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("authentication FAILED"), "{text}");
+}
+
+/// Attestation evidence files are inside the chain: `ledger verify` reads every blob an
+/// attestation names and fails when one was replaced or deleted.
+#[test]
+fn evidence_files_are_verified_with_the_chain() {
+    let app = App::new();
+    std::fs::write(app.tmp.path().join("drill.txt"), "restore drill: OK\n").unwrap();
+    let out = app.run_keyed(&[
+        "attest",
+        "manual.restore-drill",
+        "--by",
+        "alice",
+        "--role",
+        "operations",
+        "--evidence",
+        "drill.txt",
+        "--profile",
+        "app/shipcheck.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(verify_sqlite(&app.db, true).0, 0);
+    let replaced = copy_db(&app, "replaced");
+    sql(&replaced, "UPDATE blobs SET content = X'6E6F7065'");
+    let (code, text) = verify_sqlite(&replaced, true);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("drill.txt"), "{text}");
+    assert!(text.contains("does not match"), "{text}");
+    let deleted = copy_db(&app, "deleted");
+    sql(&deleted, "DELETE FROM blobs");
+    let (code, text) = verify_sqlite(&deleted, true);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("missing"), "{text}");
+}
+
+/// A write with no key, or another key, on a ledger whose head is authenticated is refused
+/// (it would unsign or re-sign the chain without a word), unless `--rekey` says so.
+#[test]
+fn writing_with_the_wrong_key_or_none_is_refused() {
+    let app = App::new();
+    waive(&app, 1);
+    let write = |envs: &[(&str, &str)], extra: &[&str]| {
+        let mut args = vec![
+            "waive",
+            "config.json-port",
+            "--reason",
+            "r",
+            "--owner",
+            "o",
+            "--expires",
+            "2999-01-01",
+            "--profile",
+            "app/shipcheck.yaml",
+        ];
+        args.extend_from_slice(extra);
+        shipcheck_db(app.tmp.path(), &app.db, envs, &args)
+    };
+    let out = write(&[], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("SHIPCHECK_LEDGER_KEY"),
+        "{}",
+        stderr(&out)
+    );
+    let out = write(&[("SHIPCHECK_LEDGER_KEY", "another-key-0000000000")], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("does not match"), "{}", stderr(&out));
+    // Nothing was written: the chain still verifies under the right key.
+    assert_eq!(verify_sqlite(&app.db, true).0, 0);
+    // The right key writes; --rekey re-signs on purpose.
+    assert_eq!(
+        write(&[("SHIPCHECK_LEDGER_KEY", KEY)], &[]).status.code(),
+        Some(0)
+    );
+    let out = write(
+        &[("SHIPCHECK_LEDGER_KEY", "another-key-0000000000")],
+        &["--rekey"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        verify_sqlite(&app.db, true).0,
+        1,
+        "signed with the new key now"
+    );
+}
