@@ -288,6 +288,34 @@ fn profile_mistakes_are_caught_at_load() {
     let (code, err) = run("packs: [web-service]\nvars: {host: \"\"}\n");
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("`host`") && err.contains("empty"), "{err}");
+    // Parser words said for a person, with suggestions and positions.
+    for (profile, expected) in [
+        ("packs: web-service\n", "expected a list"),
+        (
+            "packs: [web-service]\nvars:\n  # nothing yet\n",
+            "found none",
+        ),
+        (
+            "packs: [web-service]\nvars:\n  host: a\n  host: b\n",
+            "`host` is given twice",
+        ),
+        ("packs: [web-servic]\n", "did you mean `web-service`"),
+        (
+            "packs: [web-service]\nvars: {hots: a}\n",
+            "did you mean `host`",
+        ),
+    ] {
+        let (code, err) = run(profile);
+        assert_eq!(code, Some(2), "{profile}: {err}");
+        assert!(err.contains(expected), "{profile}: {err}");
+        assert!(err.contains("shipcheck.yaml:"), "{profile}: located: {err}");
+        assert!(
+            !err.contains("DuplicateKeyPolicy")
+                && !err.contains("sequence start")
+                && !err.contains("mapping start"),
+            "{err}"
+        );
+    }
     // What is right still runs.
     let (code, err) = run(
         "packs: [web-service]\nvars: {host: example.test}\nenable: [http.rate-limit, \"tag:tls\", \"web-service:http.auth\"]\n",

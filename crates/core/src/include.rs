@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::diag::{Pos, Problem};
 use crate::error::Error;
 use crate::pack::{LoadedPack, builtin};
 use crate::profile::Profile;
@@ -13,7 +14,24 @@ pub fn load_packs(profile: &Profile) -> Result<Vec<Arc<LoadedPack>>, Error> {
     let mut out: Vec<Arc<LoadedPack>> = Vec::new();
     let mut listed: Vec<String> = Vec::new();
     for name in &profile.file.packs {
-        let lp = load_one(&name.value, &profile.dir, None)?;
+        let lp = match load_one(&name.value, &profile.dir, None) {
+            Err(Error::UnknownPack {
+                name: unknown,
+                known,
+            }) => {
+                let mut p = Problem::new(
+                    format!(
+                        "unknown pack `{unknown}`: not a built-in pack ({known}) and no such file"
+                    ),
+                    Pos::from_location(&name.referenced),
+                );
+                if let Some(m) = crate::diag::did_you_mean(&unknown, builtin::names()) {
+                    p = p.with_help(format!("did you mean `{m}`?"));
+                }
+                return Err(profile.located(vec![p]));
+            }
+            other => other?,
+        };
         if listed.contains(&lp.pack.name) {
             return Err(Error::DuplicatePack {
                 profile: profile.path.clone(),

@@ -60,12 +60,44 @@ pub fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Probl
         let pos = e.location().as_ref().and_then(Pos::from_location);
         let message = crate::diag::one_line(&e.without_snippet().to_string());
         // serde-saphyr appends its own "at line X column Y"; we show positions ourselves.
-        let mut message = strip_position_suffix(&message);
-        if message == "invalid boolean" {
-            message.push_str(": expected true or false");
+        let message = strip_position_suffix(&message);
+        let (message, help) = for_a_person(&message);
+        let problem = Problem::new(message, pos).with_label("here");
+        match help {
+            Some(h) => problem.with_help(h),
+            None => problem,
         }
-        Problem::new(message, pos).with_label("here")
     })
+}
+
+/// The parser's words said for a person, with a suggestion where one helps.
+fn for_a_person(message: &str) -> (String, Option<String>) {
+    let help = |h: &str| Some(h.to_string());
+    if message == "invalid boolean" {
+        return ("invalid boolean: expected true or false".into(), None);
+    }
+    if message.starts_with("expected sequence start") {
+        return (
+            "expected a list here".into(),
+            help("write a list as `[a, b]`, or as lines starting with `- `"),
+        );
+    }
+    if message.starts_with("expected mapping start") {
+        return (
+            "expected a mapping (`key: value` lines) here, and found none".into(),
+            help(
+                "a key that holds only comments is empty: give it `key: value` lines, or remove it",
+            ),
+        );
+    }
+    if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
+        let key = rest.split(',').next().unwrap_or(rest).trim();
+        return (
+            format!("`{key}` is given twice in the same mapping"),
+            help("keep one of them"),
+        );
+    }
+    (message.to_string(), None)
 }
 
 fn strip_position_suffix(message: &str) -> String {

@@ -170,6 +170,11 @@ impl Profile {
         })
     }
 
+    /// Problems found in this profile, located in its text.
+    pub fn located(&self, problems: Vec<Problem>) -> Error {
+        Self::invalid(&self.path, &self.source, problems, Vec::new())
+    }
+
     fn invalid(
         path: &Path,
         source: &Arc<String>,
@@ -359,10 +364,15 @@ impl Profile {
                         format!("variable `{name}` is not declared by any pack of this profile"),
                         Pos::from_location(&v.referenced),
                     )
-                    .with_help(format!(
-                        "declared variables: {}",
-                        declared.iter().cloned().collect::<Vec<_>>().join(", ")
-                    )),
+                    .with_help(
+                        match crate::diag::did_you_mean(name, declared.iter().map(String::as_str)) {
+                            Some(m) => format!("did you mean `{m}`?"),
+                            None => format!(
+                                "declared variables: {}",
+                                declared.iter().cloned().collect::<Vec<_>>().join(", ")
+                            ),
+                        },
+                    ),
                 );
             }
         }
