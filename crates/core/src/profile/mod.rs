@@ -506,7 +506,7 @@ pub fn template(pack: &crate::pack::Pack, pack_ref: &str) -> String {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "# Accepted exceptions. An expired waiver stops waiving; one that matches no item is reported."
+        "# Accepted exceptions. An expired waiver stops waiving; one that names no item is an error."
     );
     let _ = writeln!(out, "waivers: []");
     let _ = writeln!(out, "#  - item: some.item-id");
@@ -526,6 +526,10 @@ pub fn template(pack: &crate::pack::Pack, pack_ref: &str) -> String {
     let _ = writeln!(
         out,
         "  allow_pending: false  # whether unattested manual items may pass the gate"
+    );
+    let _ = writeln!(
+        out,
+        "  require_signoff: []  # roles whose sign-off `shipcheck gate` requires, e.g. [security, operations]"
     );
     out
 }
