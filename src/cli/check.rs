@@ -5,10 +5,12 @@ use super::*;
 #[derive(clap::Args)]
 pub struct CheckArgs {
     /// Profile file.
-    #[arg(long, short, default_value = "shipcheck.yaml")]
-    pub profile: PathBuf,
+    /// (Default: `$SHIPCHECK_PROFILE`, else the nearest `shipcheck.yaml` in this folder or
+    /// one above it.)
+    #[arg(long, short, env = "SHIPCHECK_PROFILE")]
+    pub profile: Option<PathBuf>,
     /// Environment of the profile to check (default: the profile's `environment`).
-    #[arg(long, short)]
+    #[arg(long, short, env = "SHIPCHECK_ENV")]
     pub env: Option<String>,
     /// Output format on stdout.
     #[arg(long, short, value_enum, default_value_t = ReportFormat::Human)]
@@ -61,7 +63,7 @@ pub fn check(args: CheckArgs, out_color: bool) -> Result<i32, Error> {
         no_exec,
         dry_run,
     } = args;
-    let profile = Profile::load(&profile)?;
+    let profile = Profile::load(&find_profile(profile.as_deref())?)?;
     if dry_run {
         let plan = engine::plan(&profile, env.as_deref(), phase, no_exec)?;
         out!("{}", plan.describe());

@@ -129,12 +129,38 @@ impl DbArg {
     }
 }
 
+/// The profile to use: the one given (`--profile` or `$SHIPCHECK_PROFILE`), else the nearest
+/// `shipcheck.yaml` in the current folder or a folder above it, as git and cargo search.
+pub fn find_profile(given: Option<&std::path::Path>) -> Result<PathBuf, Error> {
+    if let Some(p) = given {
+        return Ok(p.to_owned());
+    }
+    let here = std::env::current_dir().map_err(Error::Runtime)?;
+    for dir in here.ancestors() {
+        let candidate = dir.join("shipcheck.yaml");
+        if candidate.is_file() {
+            // Relative to the current folder when it is here, as it was given before.
+            return Ok(candidate
+                .strip_prefix(&here)
+                .map(PathBuf::from)
+                .unwrap_or(candidate));
+        }
+    }
+    Err(Error::usage(format!(
+        "no shipcheck.yaml in {} or any folder above it: pass --profile FILE, set SHIPCHECK_PROFILE, or write one with `shipcheck init`",
+        here.display()
+    )))
+}
+
 /// A profile, an environment and a ledger.
 #[derive(clap::Args)]
 pub struct TargetArgs {
-    #[arg(long, short, default_value = "shipcheck.yaml")]
-    profile: PathBuf,
-    #[arg(long, short)]
+    /// Profile file (default: `$SHIPCHECK_PROFILE`, else the nearest `shipcheck.yaml` in this
+    /// folder or one above it).
+    #[arg(long, short, env = "SHIPCHECK_PROFILE")]
+    profile: Option<PathBuf>,
+    /// Environment (default: `$SHIPCHECK_ENV`, else the profile's `environment`).
+    #[arg(long, short, env = "SHIPCHECK_ENV")]
     env: Option<String>,
     #[command(flatten)]
     db: DbArg,
@@ -217,7 +243,7 @@ pub fn progress_bar() -> indicatif::ProgressBar {
 pub fn load_target(
     t: &TargetArgs,
 ) -> Result<(Profile, Vec<std::sync::Arc<pack::LoadedPack>>, String), Error> {
-    let profile = Profile::load(&t.profile)?;
+    let profile = Profile::load(&find_profile(t.profile.as_deref())?)?;
     let packs = include::load_packs(&profile)?;
     let env = profile.environment(t.env.as_deref())?;
     Ok((profile, packs, env))

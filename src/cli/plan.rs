@@ -5,10 +5,12 @@ use super::*;
 #[derive(clap::Args)]
 pub struct PlanArgs {
     /// Profile file.
-    #[arg(long, short, default_value = "shipcheck.yaml")]
-    pub profile: PathBuf,
+    /// (Default: `$SHIPCHECK_PROFILE`, else the nearest `shipcheck.yaml` in this folder or
+    /// one above it.)
+    #[arg(long, short, env = "SHIPCHECK_PROFILE")]
+    pub profile: Option<PathBuf>,
     /// Environment of the profile (default: the profile's `environment`).
-    #[arg(long, short)]
+    #[arg(long, short, env = "SHIPCHECK_ENV")]
     pub env: Option<String>,
     /// Only this phase's items.
     #[arg(long, value_name = "PHASE")]
@@ -28,7 +30,7 @@ pub fn plan(args: PlanArgs) -> Result<i32, Error> {
         no_exec,
         format,
     } = args;
-    let profile = Profile::load(&profile)?;
+    let profile = Profile::load(&find_profile(profile.as_deref())?)?;
     let plan = engine::plan(&profile, env.as_deref(), phase, no_exec)?;
     match format {
         OutFormat::Json => outln!(

@@ -23,7 +23,7 @@ pub fn history(args: HistoryArgs) -> Result<i32, Error> {
     let (pid, env) = if all {
         (None, None)
     } else {
-        let profile = Profile::load(&target.profile)?;
+        let profile = Profile::load(&find_profile(target.profile.as_deref())?)?;
         let env = profile.environment(target.env.as_deref())?;
         (Some(profile.id()), Some(env))
     };
@@ -81,7 +81,7 @@ pub fn diff(args: DiffArgs) -> Result<i32, Error> {
         target,
         format,
     } = args;
-    let profile = Profile::load(&target.profile)?;
+    let profile = Profile::load(&find_profile(target.profile.as_deref())?)?;
     let env = profile.environment(target.env.as_deref())?;
     let mut ledger = target.db.open_existing()?;
     let (a, b) = history::diff_pair(&mut ledger, &profile, &env, run_a, run_b, baseline)?;

@@ -526,3 +526,48 @@ fn a_closed_stdout_ends_quietly() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The profile is found as git and cargo find theirs: the nearest `shipcheck.yaml` in this
+/// folder or one above it; `SHIPCHECK_PROFILE` and `SHIPCHECK_ENV` stand for the options;
+/// when none is found, the error says where it looked.
+#[test]
+fn the_profile_is_found_upward_or_from_the_environment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    std::fs::write(
+        root.join("shipcheck.yaml"),
+        "packs: [web-service]\nvars: {host: example.test}\nenvironments:\n  production: {vars: {}}\n  staging: {vars: {}}\n",
+    )
+    .unwrap();
+    let deep = root.join("src/deeper");
+    std::fs::create_dir_all(&deep).unwrap();
+    let out = shipcheck(&deep, &["plan", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json(&out)["environment"], "production");
+    let env_run = |vars: &[(&str, &str)], cwd: &std::path::Path| {
+        let mut cmd = assert_cmd::Command::cargo_bin("shipcheck").unwrap();
+        cmd.current_dir(cwd).env("NO_COLOR", "1");
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        cmd.args(["plan", "--format", "json"]).output().unwrap()
+    };
+    let out = env_run(&[("SHIPCHECK_ENV", "staging")], &deep);
+    assert_eq!(json(&out)["environment"], "staging", "{}", stderr(&out));
+    let elsewhere = tempfile::tempdir().unwrap();
+    let profile = root.join("shipcheck.yaml").display().to_string();
+    let out = env_run(&[("SHIPCHECK_PROFILE", &profile)], elsewhere.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = shipcheck(elsewhere.path(), &["plan"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no shipcheck.yaml in"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("SHIPCHECK_PROFILE"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -24,6 +24,8 @@ pub fn shipcheck(cwd: &Path, args: &[&str]) -> Output {
         .env("NO_COLOR", "1")
         .env("SHIPCHECK_DB", test_ledger())
         .env_remove("SHIPCHECK_LEDGER_KEY")
+        .env_remove("SHIPCHECK_PROFILE")
+        .env_remove("SHIPCHECK_ENV")
         .args(args)
         .output()
         .expect("shipcheck runs")
