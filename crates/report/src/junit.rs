@@ -1,5 +1,6 @@
 //! JUnit XML for CI test reports: one testsuite per section, one testcase per item named by
-//! its title; failures carry the evidence; pending, waived and not_applicable are skipped.
+//! its title; failures carry the evidence; a pending item that blocks the gate is a failure; other
+//! pending, waived and not_applicable items are skipped.
 
 use std::fmt::Write;
 
@@ -48,11 +49,17 @@ pub fn render(run: &Run) -> String {
         }
     }
     let count =
-        |rs: &[&ItemResult], f: fn(Status) -> bool| rs.iter().filter(|r| f(r.status)).count();
-    let is_failure = |s: Status| s == Status::Fail;
-    let is_error = |s: Status| s == Status::Error;
-    let is_skipped =
-        |s: Status| matches!(s, Status::Pending | Status::Waived | Status::NotApplicable);
+        |rs: &[&ItemResult], f: &dyn Fn(&ItemResult) -> bool| rs.iter().filter(|r| f(r)).count();
+    // A pending item that blocks the gate is a failure, not a skip: CI must not show green.
+    let blocking_pending = |r: &ItemResult| r.status == Status::Pending && r.blocking;
+    let is_failure = |r: &ItemResult| r.status == Status::Fail || blocking_pending(r);
+    let is_error = |r: &ItemResult| r.status == Status::Error;
+    let is_skipped = |r: &ItemResult| {
+        matches!(
+            r.status,
+            Status::Pending | Status::Waived | Status::NotApplicable
+        ) && !blocking_pending(r)
+    };
     let all: Vec<&ItemResult> = run.results.iter().collect();
     let secs = |ms: u64| format!("{:.3}", ms as f64 / 1000.0);
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -62,9 +69,9 @@ pub fn render(run: &Run) -> String {
         escape(&run.profile),
         escape(&run.environment),
         all.len(),
-        count(&all, is_failure),
-        count(&all, is_error),
-        count(&all, is_skipped),
+        count(&all, &is_failure),
+        count(&all, &is_error),
+        count(&all, &is_skipped),
         secs(run.duration_ms),
         escape(&run.started_at)
     );
@@ -75,9 +82,9 @@ pub fn render(run: &Run) -> String {
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{}\" timestamp=\"{}\">",
             escape(&format!("{title} [{pack}]")),
             items.len(),
-            count(items, is_failure),
-            count(items, is_error),
-            count(items, is_skipped),
+            count(items, &is_failure),
+            count(items, &is_error),
+            count(items, &is_skipped),
             secs(time),
             escape(&run.started_at)
         );
@@ -90,6 +97,11 @@ pub fn render(run: &Run) -> String {
                 secs(r.duration_ms)
             );
             let body = match r.status {
+                Status::Pending if r.blocking => Some(format!(
+                    "      <failure message=\"{}\" type=\"pending\">{}</failure>\n",
+                    escape(&format!("pending: {}", r.summary)),
+                    escape(&r.summary)
+                )),
                 Status::Pass => None,
                 Status::Warn => Some(format!(
                     "      <system-out>warning: {}</system-out>\n",
