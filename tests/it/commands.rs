@@ -413,35 +413,22 @@ fn plan_shows_each_decision_and_phase_selects_items() {
 fn no_exec_runs_no_program() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    std::fs::write(
-        dir.join("pack.yaml"),
-        r#"name: execs
-version: "1"
-title: Programs
-sections:
-  - id: s
-    title: S
-    items:
-      - id: runs.touch
-        title: A program that leaves a mark
-        severity: low
-        phase: pre-deploy
-        why: test
-        fix: test
-        check:
-          command: {argv: [touch, ran.marker]}
-      - id: reads.file
-        title: A file is there
-        severity: low
-        phase: pre-deploy
-        why: test
-        fix: test
-        check:
-          file: {path: pack.yaml}
-"#,
-    )
-    .unwrap();
-    std::fs::write(dir.join("shipcheck.yaml"), "packs: [pack.yaml]\n").unwrap();
+    write_pack(
+        dir,
+        &[
+            (
+                "runs.touch",
+                r#"check:
+  command: {argv: [touch, ran.marker]}"#,
+            ),
+            (
+                "reads.file",
+                r#"check:
+  file: {path: pack.yaml}"#,
+            ),
+        ],
+        "",
+    );
     let run = |args: &[&str]| {
         let mut all = vec!["check", "--format", "json", "--no-record"];
         all.extend_from_slice(args);

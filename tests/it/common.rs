@@ -276,3 +276,26 @@ pub fn shipcheck_db(cwd: &Path, db: &str, envs: &[(&str, &str)], args: &[&str]) 
     }
     cmd.args(args).output().expect("shipcheck runs")
 }
+
+/// Writes `pack.yaml`, one section of `items`, and `shipcheck.yaml` using it (plus
+/// `profile_extra` lines) into `dir`. Each item is `(id, block)`: its `check:` (or `attest:`)
+/// YAML, indented as at the item's own level.
+pub fn write_pack(dir: &Path, items: &[(&str, &str)], profile_extra: &str) {
+    let mut pack = String::from(
+        "name: p\nversion: \"1\"\ntitle: P\nsections:\n  - id: s\n    title: S\n    items:\n",
+    );
+    for (id, block) in items {
+        pack.push_str(&format!(
+            "      - id: {id}\n        title: {id}\n        severity: low\n        phase: pre-deploy\n        why: test\n        fix: test\n"
+        ));
+        for line in block.lines() {
+            pack.push_str(&format!("        {line}\n"));
+        }
+    }
+    std::fs::write(dir.join("pack.yaml"), pack).unwrap();
+    std::fs::write(
+        dir.join("shipcheck.yaml"),
+        format!("packs: [pack.yaml]\n{profile_extra}"),
+    )
+    .unwrap();
+}

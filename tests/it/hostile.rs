@@ -12,29 +12,17 @@ use crate::common::*;
 fn unreadable_config_is_not_a_missing_config() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    std::fs::write(
-        dir.join("pack.yaml"),
-        r#"name: defaults
-version: "1"
-title: Defaults when missing
-sections:
-  - id: coach
-    title: Coach
-    items:
-      - id: coach.enabled
-        title: The coach is enabled (a missing file means enabled)
-        severity: high
-        phase: pre-deploy
-        why: test
-        fix: test
-        check:
-          config: {path: "coach.json", format: json, if_missing: "null", query: '.enabled | if . == null then true else . end'}
-          expect:
-            - equals: true
-"#,
-    )
-    .unwrap();
-    std::fs::write(dir.join("shipcheck.yaml"), "packs: [pack.yaml]\n").unwrap();
+    write_pack(
+        dir,
+        &[(
+            "coach.enabled",
+            r#"check:
+  config: {path: "coach.json", format: json, if_missing: "null", query: '.enabled | if . == null then true else . end'}
+  expect:
+    - equals: true"#,
+        )],
+        "",
+    );
     let status = || {
         let out = shipcheck(dir, &["check", "--format", "json", "--no-record"]);
         let run = json(&out);
@@ -183,27 +171,15 @@ fn special_and_oversized_files_are_errors_not_hangs() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("larger than"), "{}", stderr(&out));
     // A FIFO where a config file should be: the item is an error, and the run ends.
-    std::fs::write(
-        dir.join("pack.yaml"),
-        r#"name: p
-version: "1"
-title: P
-sections:
-  - id: s
-    title: S
-    items:
-      - id: fifo.config
-        title: t
-        severity: low
-        phase: pre-deploy
-        why: w
-        fix: f
-        check:
-          config: {path: fifo.yaml, format: yaml, query: .a}
-"#,
-    )
-    .unwrap();
-    std::fs::write(dir.join("shipcheck.yaml"), "packs: [pack.yaml]\n").unwrap();
+    write_pack(
+        dir,
+        &[(
+            "fifo.config",
+            r#"check:
+  config: {path: fifo.yaml, format: yaml, query: .a}"#,
+        )],
+        "",
+    );
     let started = std::time::Instant::now();
     let out = shipcheck(dir, &["check", "--format", "json", "--no-record"]);
     let s = statuses(&json(&out));
@@ -219,37 +195,24 @@ fn a_timed_out_or_lingering_check_does_not_hold_the_run() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     std::fs::write(dir.join("app.json"), r#"{"a": 1}"#).unwrap();
-    std::fs::write(
-        dir.join("pack.yaml"),
-        r#"name: p
-version: "1"
-title: P
-sections:
-  - id: s
-    title: S
-    items:
-      - id: background.child
-        title: t
-        severity: low
-        phase: pre-deploy
-        why: w
-        fix: f
-        check:
-          command: {argv: [sh, -c, "sleep 40 & echo started"]}
-          expect: [{equals: started}]
-      - id: endless.jq
-        title: t
-        severity: low
-        phase: pre-deploy
-        why: w
-        fix: f
-        check:
-          config: {path: app.json, query: "last(range(1e12))"}
-          timeout: 2s
-"#,
-    )
-    .unwrap();
-    std::fs::write(dir.join("shipcheck.yaml"), "packs: [pack.yaml]\n").unwrap();
+    write_pack(
+        dir,
+        &[
+            (
+                "background.child",
+                r#"check:
+  command: {argv: [sh, -c, "sleep 40 & echo started"]}
+  expect: [{equals: started}]"#,
+            ),
+            (
+                "endless.jq",
+                r#"check:
+  config: {path: app.json, query: "last(range(1e12))"}
+  timeout: 2s"#,
+            ),
+        ],
+        "",
+    );
     let started = std::time::Instant::now();
     let out = shipcheck(dir, &["check", "--format", "json", "--no-record"]);
     let elapsed = started.elapsed();
@@ -320,35 +283,22 @@ fn control_characters_from_outside_are_escaped_on_the_terminal() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     std::fs::write(dir.join("app.toml"), "port = \x1b[2J\x07\n").unwrap();
-    std::fs::write(
-        dir.join("pack.yaml"),
-        r#"name: p
-version: "1"
-title: P
-sections:
-  - id: s
-    title: S
-    items:
-      - id: toml.bad
-        title: t
-        severity: low
-        phase: pre-deploy
-        why: w
-        fix: f
-        check:
-          config: {path: app.toml, query: .port}
-      - id: stderr.escape
-        title: t
-        severity: low
-        phase: pre-deploy
-        why: w
-        fix: f
-        check:
-          command: {argv: [sh, -c, 'printf "boom \033]0;owned\007 \033[31mred\n" >&2; exit 4']}
-"#,
-    )
-    .unwrap();
-    std::fs::write(dir.join("shipcheck.yaml"), "packs: [pack.yaml]\n").unwrap();
+    write_pack(
+        dir,
+        &[
+            (
+                "toml.bad",
+                r#"check:
+  config: {path: app.toml, query: .port}"#,
+            ),
+            (
+                "stderr.escape",
+                r#"check:
+  command: {argv: [sh, -c, 'printf "boom \033]0;owned\007 \033[31mred\n" >&2; exit 4']}"#,
+            ),
+        ],
+        "",
+    );
     for args in [
         &["check", "--no-record", "-v"][..],
         &["check", "--no-record"],
