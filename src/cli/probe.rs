@@ -21,7 +21,7 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "NAME:PORT:IP")]
     resolve: Vec<String>,
     /// TLS: report tls.cert.expires_soon below this many days.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = shipcheck_core::spec::tls::DEFAULT_MIN_DAYS_LEFT)]
     min_days: i64,
     /// TLS: skip the cipher-suite scan.
     #[arg(long)]

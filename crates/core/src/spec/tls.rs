@@ -6,6 +6,9 @@ use serde::Deserialize;
 use crate::duration::Span;
 use crate::text::Text;
 
+/// Days a certificate must have left, by default, for pack items and `shipcheck probe tls`.
+pub const DEFAULT_MIN_DAYS_LEFT: i64 = 14;
+
 /// The `tls` probe of a pack item.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -555,7 +555,7 @@ impl Judge for TlsProbe {
                 "within its validity period",
                 format!("{} to {}", c.not_before, c.not_after),
             ));
-            let min_days = self.min_days_left.unwrap_or(14);
+            let min_days = self.min_days_left.unwrap_or(DEFAULT_MIN_DAYS_LEFT);
             out.push(Finding::new(
                 c.days_left >= min_days,
                 format!("at least {min_days} days left"),
