@@ -57,6 +57,13 @@ enum Command {
     Probe(cli::probe::ProbeArgs),
     /// Print the JSON Schema of the pack or profile format.
     Schema(cli::schema::SchemaArgs),
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `shipcheck man > /usr/local/share/man/man1/shipcheck.1`.
+    Man,
 }
 
 fn main() -> ExitCode {
@@ -106,5 +113,21 @@ fn run(cli: Cli) -> Result<i32, Error> {
         Command::Init(a) => cli::init::init(a),
         Command::Probe(a) => cli::probe::probe_command(a, out_color),
         Command::Schema(a) => cli::schema::schema(a),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "shipcheck", &mut out);
+            cli::write_stdout(format_args!("{}", String::from_utf8_lossy(&out)), false);
+            Ok(0)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_mangen::Man::new(cmd)
+                .render(&mut out)
+                .map_err(Error::Runtime)?;
+            cli::write_stdout(format_args!("{}", String::from_utf8_lossy(&out)), false);
+            Ok(0)
+        }
     }
 }

@@ -558,3 +558,51 @@ fn the_profile_is_found_upward_or_from_the_environment() {
         stderr(&out)
     );
 }
+
+/// Shell completions load in a real shell, and the man page renders with groff.
+#[test]
+fn completions_and_man_page_work() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = shipcheck(root, &["completions", "bash"]);
+    assert_eq!(out.status.code(), Some(0));
+    let script = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(script.path(), &out.stdout).unwrap();
+    let loaded = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source '{}' && complete -p shipcheck",
+            script.path().display()
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        loaded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&loaded.stderr)
+    );
+    assert!(String::from_utf8_lossy(&loaded.stdout).contains("_shipcheck"));
+    assert!(stdout(&out).contains("plan") && stdout(&out).contains("completions"));
+    assert!(stdout(&shipcheck(root, &["completions", "zsh"])).starts_with("#compdef shipcheck"));
+    assert!(stdout(&shipcheck(root, &["completions", "fish"])).contains("complete -c shipcheck"));
+    let man = shipcheck(root, &["man"]);
+    assert_eq!(man.status.code(), Some(0));
+    let page = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(page.path(), &man.stdout).unwrap();
+    let rendered = std::process::Command::new("groff")
+        .args(["-man", "-Tascii", "-P-cbou", "-ww"])
+        .arg(page.path())
+        .output()
+        .expect("groff (scripts/install-test-deps.sh installs groff-base)");
+    assert!(rendered.status.success());
+    assert!(
+        rendered.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&rendered.stderr)
+    );
+    let text = String::from_utf8_lossy(&rendered.stdout);
+    assert!(
+        text.contains("NAME") && text.contains("shipcheck"),
+        "{text}"
+    );
+    assert!(text.contains("plan"), "{text}");
+}
