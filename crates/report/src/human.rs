@@ -173,7 +173,11 @@ pub fn render(run: &Run, style: Style) -> String {
         let _ = writeln!(out, "  {reason}");
     }
     if run.gate.reasons.len() > 10 {
-        let _ = writeln!(out, "  … and {} more", run.gate.reasons.len() - 10);
+        let _ = writeln!(
+            out,
+            "  … and {} more blocking items (each is listed above; `--format json` lists them all)",
+            run.gate.reasons.len() - 10
+        );
     }
     out
 }
