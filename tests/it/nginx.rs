@@ -295,6 +295,12 @@ fn weak_certificate(ngx: &Nginx) {
         assert!(ids.contains(&id.to_string()), "{id} missing from {ids:?}");
     }
     let v = json(&out);
+    // The trust error is words, not a debug dump of the error with byte lists.
+    let why = v[0]["observed"]["trust_error"].as_str().unwrap_or_default();
+    assert!(
+        !why.is_empty() && !why.contains('[') && !why.contains('{'),
+        "{why}"
+    );
     assert_eq!(v[0]["observed"]["certificate"]["key_bits"], 1024);
     assert_eq!(
         v[0]["observed"]["certificate"]["signature_algorithm"],

@@ -5,6 +5,7 @@
 
 pub mod cert;
 pub mod hello;
+mod trust;
 
 use std::collections::BTreeMap;
 use std::io::ErrorKind;
@@ -13,14 +14,14 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rustls::client::danger::ServerCertVerifier;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::ServerName;
 use serde::Serialize;
 
 use super::{Finding, Observation, ProbeCtx};
 use hello::{Answer, Class, Version};
 use shipcheck_core::spec::tls::*;
-use shipcheck_net::{Capture, provider, roots};
+use shipcheck_net::{Capture, provider};
+use trust::trust;
 
 /// Where to connect and what name to ask for.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
@@ -235,54 +236,6 @@ fn certificate(report: &mut TlsReport, target: &Target, chain: &[Vec<u8>]) {
             report.certificate = Some(facts);
         }
         Err(e) => report.errors.push(e),
-    }
-}
-
-/// Verifies the chain to the trust anchors at a time inside the leaf's validity and for a
-/// name the leaf holds, so that "untrusted" is not confused with expired or wrong host.
-fn trust(target: &Target, chain: &[Vec<u8>], facts: &cert::CertFacts) -> (bool, Option<String>) {
-    let roots = match roots(target.ca_file.as_deref()) {
-        Ok(r) => r,
-        Err(e) => return (false, Some(e)),
-    };
-    let verifier = match rustls::client::WebPkiServerVerifier::builder_with_provider(
-        Arc::new(roots),
-        provider(),
-    )
-    .build()
-    {
-        Ok(v) => v,
-        Err(e) => return (false, Some(e.to_string())),
-    };
-    let certs: Vec<CertificateDer<'static>> = chain
-        .iter()
-        .map(|c| CertificateDer::from(c.clone()))
-        .collect();
-    let name = facts
-        .sans
-        .first()
-        .cloned()
-        .unwrap_or_else(|| target.name().to_string());
-    let Ok(server_name) = ServerName::try_from(name) else {
-        return (false, Some("the certificate names no usable host".into()));
-    };
-    let mid = |s: &str| {
-        s.parse::<jiff::Timestamp>()
-            .map(|t| t.as_second())
-            .unwrap_or(0)
-    };
-    let at = (mid(&facts.not_before) + mid(&facts.not_after)) / 2;
-    let now = UnixTime::since_unix_epoch(Duration::from_secs(at.max(0) as u64));
-    match verifier.verify_server_cert(&certs[0], &certs[1..], &server_name, &[], now) {
-        Ok(_) => (true, None),
-        Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName))
-        | Err(rustls::Error::InvalidCertificate(
-            rustls::CertificateError::NotValidForNameContext { .. },
-        )) => (true, None),
-        Err(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)) => {
-            (false, Some("unknown issuer".into()))
-        }
-        Err(e) => (false, Some(e.to_string())),
     }
 }
 

@@ -1,0 +1,140 @@
+//! Trust apart from time and name: the served chain verified by webpki against the trust
+//! anchors at a time inside the leaf's validity and for a name it holds, and the verifier's
+//! errors said in words.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::client::danger::ServerCertVerifier;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use shipcheck_net::{provider, roots};
+
+use super::{Target, cert};
+
+/// Verifies the chain to the trust anchors at a time inside the leaf's validity and for a
+/// name the leaf holds, so that "untrusted" is not confused with expired or wrong host.
+pub(super) fn trust(
+    target: &Target,
+    chain: &[Vec<u8>],
+    facts: &cert::CertFacts,
+) -> (bool, Option<String>) {
+    let roots = match roots(target.ca_file.as_deref()) {
+        Ok(r) => r,
+        Err(e) => return (false, Some(e)),
+    };
+    let verifier = match rustls::client::WebPkiServerVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider(),
+    )
+    .build()
+    {
+        Ok(v) => v,
+        Err(e) => return (false, Some(e.to_string())),
+    };
+    let certs: Vec<CertificateDer<'static>> = chain
+        .iter()
+        .map(|c| CertificateDer::from(c.clone()))
+        .collect();
+    let name = facts
+        .sans
+        .first()
+        .cloned()
+        .unwrap_or_else(|| target.name().to_string());
+    let Ok(server_name) = ServerName::try_from(name) else {
+        return (false, Some("the certificate names no usable host".into()));
+    };
+    let mid = |s: &str| {
+        s.parse::<jiff::Timestamp>()
+            .map(|t| t.as_second())
+            .unwrap_or(0)
+    };
+    let at = (mid(&facts.not_before) + mid(&facts.not_after)) / 2;
+    let now = UnixTime::since_unix_epoch(Duration::from_secs(at.max(0) as u64));
+    match verifier.verify_server_cert(&certs[0], &certs[1..], &server_name, &[], now) {
+        Ok(_) => (true, None),
+        Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName))
+        | Err(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::NotValidForNameContext { .. },
+        )) => (true, None),
+        Err(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)) => {
+            (false, Some("unknown issuer".into()))
+        }
+        Err(rustls::Error::InvalidCertificate(e)) => (false, Some(certificate_error_words(&e))),
+        Err(e) => (false, Some(e.to_string())),
+    }
+}
+
+/// A certificate error for a person (rustls' own text is a debug dump of the error, with
+/// algorithm identifiers as byte lists).
+fn certificate_error_words(e: &rustls::CertificateError) -> String {
+    use rustls::CertificateError as E;
+    match e {
+        E::BadEncoding => "a certificate in the chain is not valid DER".into(),
+        E::Expired | E::ExpiredContext { .. } => "a certificate in the chain has expired".into(),
+        E::NotValidYet | E::NotValidYetContext { .. } => {
+            "a certificate in the chain is not valid yet".into()
+        }
+        E::Revoked => "a certificate in the chain is revoked".into(),
+        E::UnhandledCriticalExtension => {
+            "a certificate has a critical extension the verifier does not know".into()
+        }
+        E::UnknownIssuer => "unknown issuer".into(),
+        E::BadSignature => "a signature in the chain does not verify".into(),
+        E::UnsupportedSignatureAlgorithmContext { .. }
+        | E::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
+            "a certificate is signed with an algorithm or key the verifier does not accept (SHA-1, or an RSA key under 2048 bits)".into()
+        }
+        E::InvalidPurpose | E::InvalidPurposeContext { .. } => {
+            "the certificate is not for server authentication".into()
+        }
+        E::Other(other) => {
+            let inner = other.to_string();
+            match inner.as_str() {
+                "CaUsedAsEndEntity" => {
+                    "the server's own certificate is a CA certificate (a self-made CA used as the server's certificate)".into()
+                }
+                _ => format!("the chain does not verify: {}", camel_to_words(&inner)),
+            }
+        }
+        other => format!(
+            "the chain does not verify: {}",
+            camel_to_words(&format!("{other:?}"))
+        ),
+    }
+}
+
+/// `CaUsedAsEndEntity` → `ca used as end entity`; fields after the name are dropped.
+fn camel_to_words(debug: &str) -> String {
+    let name = debug
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .find(|w| !w.is_empty() && w != &"Other" && w != &"OtherError")
+        .unwrap_or("unknown error");
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push(' ');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn certificate_errors_in_words() {
+        assert_eq!(
+            super::camel_to_words("CaUsedAsEndEntity"),
+            "ca used as end entity"
+        );
+        assert_eq!(
+            super::camel_to_words("Other(OtherError(UnsupportedCriticalExtension))"),
+            "unsupported critical extension"
+        );
+        let e = rustls::CertificateError::BadSignature;
+        assert_eq!(
+            super::certificate_error_words(&e),
+            "a signature in the chain does not verify"
+        );
+    }
+}
