@@ -77,18 +77,13 @@ impl SourceDiagnostics {
     /// The source as snippets may show it: secrets replaced by `*` (columns unchanged), and
     /// control characters escaped (a line holding one shows a little wider).
     fn shown_source(&self) -> Arc<String> {
-        let mut text = match crate::text::printable(&self.source) {
-            std::borrow::Cow::Owned(safe) => Some(safe),
-            std::borrow::Cow::Borrowed(_) => None,
-        };
-        for secret in self.masked.iter().filter(|s| !s.is_empty()) {
-            let current = text.as_deref().unwrap_or(&self.source);
-            if current.contains(secret.as_str()) {
-                let stars = "*".repeat(secret.chars().count());
-                text = Some(current.replace(secret.as_str(), &stars));
-            }
+        let safe = crate::text::printable(&self.source);
+        let shown = self.masked_text(&safe);
+        if shown == *self.source {
+            Arc::clone(&self.source)
+        } else {
+            Arc::new(shown)
         }
-        text.map_or_else(|| Arc::clone(&self.source), Arc::new)
     }
 
     /// Renders every problem as an annotated snippet; `color` adds ANSI styling.

@@ -269,10 +269,7 @@ pub fn apply_attestations(
             })
             .collect();
         candidates.sort_by(|a, b| b.attested_at.cmp(&a.attested_at));
-        let mut why = format!(
-            "manual item: no attestation recorded (may attest: {})",
-            roles.join(", ")
-        );
+        let mut why = crate::plan::pending_reason(spec);
         let mut status = Status::Pending;
         for a in candidates {
             let expired = a

@@ -37,7 +37,7 @@ pub fn mac_eq(a: &str, b: &str) -> bool {
 
 /// SHA-256 of bytes (hex), for evidence files stored by content.
 pub fn digest(bytes: &[u8]) -> String {
-    shipcheck_core::hex::hex(&Sha256::digest(bytes))
+    shipcheck_core::hex::sha256(bytes)
 }
 
 #[cfg(test)]

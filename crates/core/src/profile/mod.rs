@@ -13,7 +13,6 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 use serde_saphyr::Spanned;
-use sha2::Digest;
 
 use crate::diag::{Pos, Problem, SourceDiagnostics};
 use crate::error::Error;
@@ -115,10 +114,7 @@ impl Profile {
     /// Reads and parses a profile file.
     pub fn load(path: &Path) -> Result<Profile, Error> {
         let text = Error::read_text(path)?;
-        let digest = format!(
-            "sha256:{}",
-            crate::hex::hex(&sha2::Sha256::digest(text.as_bytes()))
-        );
+        let digest = format!("sha256:{}", crate::hex::sha256(text.as_bytes()));
         let source = Arc::new(text);
         let file: ProfileFile = crate::pack::load::parse_yaml(&source)
             .map_err(|p| Self::invalid(path, &source, vec![p], Vec::new()))?;
