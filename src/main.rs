@@ -2,6 +2,10 @@
 //! lives in its own module under `cli/`.
 
 mod cli;
+mod meter;
+
+#[global_allocator]
+static ALLOCATOR: meter::Metered = meter::Metered;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -67,6 +71,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    shipcheck_core::jq::set_memory_meter(meter::thread_held);
     // Secret fingerprints are keyed with the ledger's key, when one is set.
     shipcheck_core::redact::set_fingerprint_key(
         std::env::var(shipcheck_ledger::KEY_ENV)

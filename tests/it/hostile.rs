@@ -207,7 +207,7 @@ fn a_timed_out_or_lingering_check_does_not_hold_the_run() {
             (
                 "endless.jq",
                 r#"check:
-  config: {path: app.json, query: "last(range(1e12))"}
+  config: {path: app.json, query: "last(range(.a * 1e12))"}
   timeout: 2s"#,
             ),
         ],
@@ -381,5 +381,69 @@ fn a_stale_kept_alive_connection_is_retried() {
         v[0]["observed"]["cors"].as_array().map(Vec::len),
         Some(6),
         "{v:#}"
+    );
+}
+
+/// A jq expression is held to a budget of steps, memory and output size, so a runaway one
+/// ends as an item `error` long before its timeout, with the reason, and the run reports.
+#[test]
+fn runaway_jq_ends_within_its_budget() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("app.json"), r#"{"n": 1e9}"#).unwrap();
+    let item = |query: &str| {
+        format!("check:\n  config: {{path: app.json, query: '{query}'}}\n  timeout: 120s")
+    };
+    let items = [
+        ("steps", item("[range(.n)] | length")),
+        (
+            "memory",
+            item(r#"reduce range(40) as $i ("x"; . + .) | length"#),
+        ),
+        ("output", item("reduce range(60) as $i (1; [., .])")),
+        ("fine", item("[range(1000)] | length")),
+    ];
+    let items: Vec<(&str, &str)> = items.iter().map(|(i, c)| (*i, c.as_str())).collect();
+    write_pack(dir, &items, "");
+    let started = std::time::Instant::now();
+    let out = shipcheck(dir, &["check", "--format", "json", "--no-record"]);
+    let elapsed = started.elapsed();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let run = json(&out);
+    let summary = |id: &str| {
+        run["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"].as_str().unwrap().ends_with(id))
+            .map(|r| (r["status"].to_string(), r["summary"].to_string()))
+            .unwrap()
+    };
+    for (id, reason) in [
+        ("steps", "loop steps"),
+        ("memory", "holds more than 256 MiB"),
+        ("output", "outputs take more than"),
+    ] {
+        let (status, text) = summary(id);
+        assert_eq!(status, "\"error\"", "{id}: {text}");
+        assert!(
+            text.contains("jq budget exceeded") && text.contains(reason),
+            "{id}: {text}"
+        );
+    }
+    assert_eq!(summary("fine").0, "\"pass\"", "{}", summary("fine").1);
+    assert!(
+        elapsed < std::time::Duration::from_secs(100),
+        "ended by the budget, not the timeout: {elapsed:?}"
+    );
+    // A loop that provably never ends is refused when the pack loads, with its place.
+    write_pack(dir, &[("never", &item("until(false; .)"))], "");
+    let out = shipcheck(dir, &["pack", "lint", "pack.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("`until(false; …)` cannot")
+            && stderr(&out).contains("pack.yaml:15:43"),
+        "{}",
+        stderr(&out)
     );
 }

@@ -113,7 +113,11 @@ pub struct ResolvedVars {
 impl Profile {
     /// Reads and parses a profile file.
     pub fn load(path: &Path) -> Result<Profile, Error> {
-        let text = Error::read_text(path)?;
+        Self::from_text(path, Error::read_text(path)?)
+    }
+
+    /// Parses a profile's text, as if read from `path`.
+    pub fn from_text(path: &Path, text: String) -> Result<Profile, Error> {
         let digest = format!("sha256:{}", crate::hex::sha256(text.as_bytes()));
         let source = Arc::new(text);
         let file: ProfileFile = crate::pack::load::parse_yaml(&source)

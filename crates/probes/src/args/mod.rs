@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 use super::{Observation, ProbeCtx};
 use shipcheck_core::pack::Text;
 
-mod source;
+pub(crate) mod source;
 
 use source::{Launch, Location, after_program, read};
 pub use source::{interpolate, split_words};
@@ -358,6 +358,17 @@ fn volatile(path: &Path) -> bool {
     }
 }
 
+/// The command line `line` as `probe` reads it: its words split as a shell would, leading
+/// `VAR=value` words taken as environment, then parsed by the probe's flag grammar.
+pub(crate) fn parse_line(probe: &ArgsProbe, line: &str) -> Result<(Value, Vec<String>), String> {
+    let mut launch = Launch {
+        words: split_words(line)?,
+        ..Launch::default()
+    };
+    source::take_assignments(&mut launch);
+    Ok(probe.parse(&launch, Path::new("/nonexistent")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::source::*;
@@ -382,12 +393,7 @@ env: [RUST_LOG, LOG_FORMAT]
     }
 
     fn run(line: &str) -> Value {
-        let mut launch = Launch {
-            words: split_words(line).expect("words"),
-            ..Launch::default()
-        };
-        take_assignments(&mut launch);
-        probe().parse(&launch, Path::new("/nonexistent")).0
+        parse_line(&probe(), line).expect("words").0
     }
 
     #[test]

@@ -19,8 +19,8 @@ pub(super) enum Location {
 
 /// A command line and environment as read from the deployment.
 #[derive(Clone, Debug, Default)]
-pub(super) struct Launch {
-    pub(super) words: Vec<String>,
+pub(crate) struct Launch {
+    pub(crate) words: Vec<String>,
     pub(super) env: BTreeMap<String, String>,
     pub(super) workdir: Option<PathBuf>,
     pub(super) extra: Map<String, Value>,
@@ -42,7 +42,7 @@ pub(super) fn after_program<'a>(words: &'a [String], program: &str) -> &'a [Stri
 }
 
 /// Moves leading `NAME=value` words (and an `env` prefix) into the environment.
-pub(super) fn take_assignments(launch: &mut Launch) {
+pub(crate) fn take_assignments(launch: &mut Launch) {
     let mut n = 0;
     for w in &launch.words {
         if w == "env" && n == 0 {
@@ -162,7 +162,7 @@ pub fn split_words(line: &str) -> Result<Vec<String>, String> {
 
 /// Reads `ExecStart=`, `Environment=`, `EnvironmentFile=` and `WorkingDirectory=` of a
 /// systemd unit (the `[Service]` section; continuation lines joined).
-pub(super) fn read_unit(path: &Path) -> Result<Launch, String> {
+pub(crate) fn read_unit(path: &Path) -> Result<Launch, String> {
     let text = crate::env::read_text(path)?;
     let shown = path.display().to_string();
     let mut launch = Launch {
@@ -234,7 +234,7 @@ pub(super) fn read_unit(path: &Path) -> Result<Launch, String> {
 
 /// Reads a compose service's `command:` (and `entrypoint:`), `environment:`, `env_file:`,
 /// `stop_grace_period` and `volumes`.
-pub(super) fn read_compose(path: &Path, service: &str) -> Result<Launch, String> {
+pub(crate) fn read_compose(path: &Path, service: &str) -> Result<Launch, String> {
     let text = crate::env::read_text(path)?;
     let shown = path.display().to_string();
     // The config probe's parser: its errors carry a location, never a snippet of the file.

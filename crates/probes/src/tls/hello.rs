@@ -279,7 +279,7 @@ pub fn ask(
 }
 
 /// Parses the first record(s) received; `None` when more bytes are needed.
-fn parse_answer(buf: &[u8]) -> Result<Option<Answer>, String> {
+pub(crate) fn parse_answer(buf: &[u8]) -> Result<Option<Answer>, String> {
     if buf.len() < 5 {
         return Ok(None);
     }

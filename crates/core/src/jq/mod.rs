@@ -7,7 +7,13 @@ use jaq_json::Val;
 use serde::Deserialize;
 use serde_json::Value;
 
-/// Most outputs kept from one evaluation, so `repeat` or `range(1e9)` cannot exhaust memory.
+mod budget;
+mod recursion;
+
+pub use budget::{MAX_EVAL_BYTES, MAX_OUTPUT_BYTES, MAX_STEPS, set_memory_meter};
+use recursion::recursive_def;
+
+/// Most outputs kept from one evaluation.
 const MAX_OUTPUTS: usize = 10_000;
 
 /// A jq expression that failed to parse or compile.
@@ -35,9 +41,11 @@ pub fn eval(code: &str, input: &Value) -> Result<Vec<Value>, String> {
         let input = Val::deserialize(input).map_err(|e| format!("cannot convert input: {e}"))?;
         let ctx = Ctx::<data::JustLut<Val>>::new(&filter.lut, Vars::new([]));
         let mut out = Vec::new();
+        let mut room = MAX_OUTPUT_BYTES;
+        budget::start();
         for item in filter.id.run((ctx, input)).take(MAX_OUTPUTS) {
             match item {
-                Ok(v) => out.push(to_json(&v)?),
+                Ok(v) => out.push(to_json(&v, &mut room)?),
                 Err(exn) => {
                     return Err(match exn.get_err() {
                         Ok(e) => format!("jq error: {e}"),
@@ -64,76 +72,22 @@ pub fn truthy(v: &Value) -> bool {
     !matches!(v, Value::Null | Value::Bool(false))
 }
 
-fn to_json(v: &Val) -> Result<Value, String> {
-    let text = v.to_string();
+/// `v` as JSON, its text counted against the evaluation's output budget `room`.
+fn to_json(v: &Val, room: &mut usize) -> Result<Value, String> {
+    use std::fmt::Write;
+    let mut capped = budget::CappedText {
+        text: String::new(),
+        room: *room,
+    };
+    write!(capped, "{v}").map_err(|_| {
+        format!(
+            "jq budget exceeded: the outputs take more than {} MiB",
+            MAX_OUTPUT_BYTES >> 20
+        )
+    })?;
+    *room = capped.room;
+    let text = capped.text;
     serde_json::from_str(&text).or_else(|_| Ok(Value::String(text)))
-}
-
-/// The first definition in `code` whose body calls itself, with its byte offset. jaq
-/// evaluates recursion on the native stack, so an unbounded one (`def f: [f]; f`) would
-/// overflow it and abort the process; shipcheck does not run recursive definitions.
-/// Hand-written: jaq exposes no parsed definitions to walk; a token scan that skips strings
-/// and comments is enough to find `def NAME ... : BODY;` and the calls in BODY.
-fn recursive_def(code: &str) -> Option<(String, usize)> {
-    // Tokens: identifiers (with their offset) and punctuation; strings and comments skipped.
-    let bytes = code.as_bytes();
-    let mut tokens: Vec<(&str, usize)> = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        if c == b'"' {
-            i += 1;
-            while i < bytes.len() && bytes[i] != b'"' {
-                i += if bytes[i] == b'\\' { 2 } else { 1 };
-            }
-            i += 1;
-        } else if c == b'#' {
-            while i < bytes.len() && bytes[i] != b'\n' {
-                i += 1;
-            }
-        } else if c.is_ascii_alphabetic() || c == b'_' {
-            let start = i;
-            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
-                i += 1;
-            }
-            // `$name` is a variable and `.name` a key, not a call.
-            let prev = code[..start].trim_end().as_bytes().last().copied();
-            if !matches!(prev, Some(b'$' | b'.')) || &code[start..i] == "def" {
-                tokens.push((&code[start..i], start));
-            } else {
-                tokens.push(("", start));
-            }
-        } else {
-            if !c.is_ascii_whitespace() {
-                tokens.push((&code[i..i + 1], i));
-            }
-            i += 1;
-        }
-    }
-    for (k, (tok, at)) in tokens.iter().enumerate() {
-        if *tok != "def" {
-            continue;
-        }
-        let Some((name, _)) = tokens.get(k + 1) else {
-            continue;
-        };
-        // The body: after the `:` that ends the head, up to the `;` at depth 0 (nested
-        // definitions have their own `def ... ;`).
-        let Some(colon) = tokens[k + 2..].iter().position(|(t, _)| *t == ":") else {
-            continue;
-        };
-        let mut depth = 0i32;
-        for (t, _) in &tokens[k + 3 + colon..] {
-            match *t {
-                "def" => depth += 1,
-                ";" if depth == 0 => break,
-                ";" => depth -= 1,
-                t if t == *name => return Some((name.to_string(), *at)),
-                _ => {}
-            }
-        }
-    }
-    None
 }
 
 fn with_filter<T>(
@@ -148,12 +102,21 @@ fn with_filter<T>(
             offset: Some(offset),
         });
     }
+    if let Some((what, offset)) = budget::never_ends(code) {
+        return Err(JqError {
+            message: format!("{what} cannot end within the jq budget of {MAX_STEPS} loop steps"),
+            offset: Some(offset),
+        });
+    }
+    let prelude = jaq_core::load::parse(budget::PRELUDE, |p| p.defs()).unwrap_or_default();
     let defs = jaq_core::defs()
         .chain(jaq_std::defs())
-        .chain(jaq_json::defs());
+        .chain(jaq_json::defs())
+        .chain(prelude);
     let funs = jaq_core::funs()
         .chain(jaq_std::funs())
-        .chain(jaq_json::funs());
+        .chain(jaq_json::funs())
+        .chain(budget::funs());
     let loader = Loader::new(defs);
     let arena = Arena::default();
     let program = File { code, path: () };
@@ -270,5 +233,97 @@ mod tests {
         assert!(eval("error(\"x\")", &json!(1)).is_err());
         assert!(eval("halt", &json!(1)).is_err());
         assert_eq!(eval("repeat(1)", &json!(1)).unwrap().len(), MAX_OUTPUTS);
+    }
+
+    #[test]
+    fn the_prelude_compiles() {
+        // An empty prelude (a parse failure) would silently drop the step budget.
+        let defs = jaq_core::load::parse(budget::PRELUDE, |p| p.defs()).unwrap_or_default();
+        assert_eq!(defs.len(), 13);
+    }
+
+    #[test]
+    fn loops_end_within_the_step_budget() {
+        // Bounds from the input, so that the load-time refusal cannot see them.
+        let input = json!({"n": 1e9, "t": true, "f": false});
+        for code in [
+            "[range(.n)] | length",
+            "last(range(.n * 1000))",
+            "until(.f; .)",
+            "[limit(.n; repeat(1))] | length",
+            ".n | last(recurse(. + 1))",
+            "[while(.t; .)] | length",
+            "[range(0; .n; 0.5)] | length",
+            "[.n | combinations(.)] | length",
+        ] {
+            let e = eval(code, &input).unwrap_err();
+            assert!(e.contains("jq budget exceeded"), "{code}: {e}");
+            assert!(e.contains("loop steps"), "{code}: {e}");
+        }
+        // The ordinary uses stay within it.
+        assert_eq!(
+            first("[range(5)]", &json!(0)).unwrap(),
+            json!([0, 1, 2, 3, 4])
+        );
+        assert_eq!(
+            first("[range(1; 7; 2)]", &json!(0)).unwrap(),
+            json!([1, 3, 5])
+        );
+        assert_eq!(
+            first("[.. | numbers]", &json!({"a": [1, {"b": 2}]})).unwrap(),
+            json!([1, 2])
+        );
+        assert_eq!(
+            first("[limit(3; repeat(1))]", &json!(0)).unwrap(),
+            json!([1, 1, 1])
+        );
+        assert_eq!(
+            first("[.[] | until(. > 100; . * 2)]", &json!([1, 3])).unwrap(),
+            json!([128, 192])
+        );
+        assert_eq!(
+            first("[[1,2],[3]] | flatten", &json!(0)).unwrap(),
+            json!([1, 2, 3])
+        );
+        assert_eq!(
+            first("[[1,2],[3]] | transpose", &json!(0)).unwrap(),
+            json!([[1, 3], [2, null]])
+        );
+        assert_eq!(
+            first("[range(.)] | length", &json!(MAX_STEPS)).unwrap(),
+            json!(MAX_STEPS)
+        );
+    }
+
+    #[test]
+    fn loops_that_provably_never_end_are_refused_at_load() {
+        for (code, at) in [
+            ("until(false; .)", 0),
+            (".a | until( false ;.+1)", 5),
+            ("[while(true; .)]", 1),
+            ("[range(1e9)]", 1),
+            ("last(range(0; 20000000))", 5),
+            ("range(5; 1e7; 1)", 0),
+        ] {
+            let e = check(code).unwrap_err();
+            assert!(e.message.contains("cannot end within"), "{code}: {e}");
+            assert_eq!(e.offset, Some(at), "{code}");
+        }
+        for code in [
+            "until(. > 3; . + 1)",
+            "[range(100)]",
+            "range(.n)",
+            "[range(1; 1000; 2)]",
+            "\"until(false;\"",
+        ] {
+            assert!(check(code).is_ok(), "{code}");
+        }
+    }
+
+    #[test]
+    fn outputs_are_capped_in_size() {
+        // 2^40 elements once printed, from 40 shared pairs.
+        let e = eval("reduce range(40) as $i (1; [., .])", &json!(0)).unwrap_err();
+        assert!(e.contains("outputs take more than"), "{e}");
     }
 }
