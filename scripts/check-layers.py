@@ -19,6 +19,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Lower layers first; a crate may only depend on crates listed before it.
 LAYERS = [
+    "shipcheck-meter",
     "shipcheck-core",
     "shipcheck-net",
     "shipcheck-probes",

@@ -2,10 +2,9 @@
 //! lives in its own module under `cli/`.
 
 mod cli;
-mod meter;
 
 #[global_allocator]
-static ALLOCATOR: meter::Metered = meter::Metered;
+static ALLOCATOR: shipcheck_meter::Metered = shipcheck_meter::Metered;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -71,7 +70,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    shipcheck_core::jq::set_memory_meter(meter::thread_held);
+    shipcheck_core::jq::set_memory_meter(shipcheck_meter::thread_held);
     // Secret fingerprints are keyed with the ledger's key, when one is set.
     shipcheck_core::redact::set_fingerprint_key(
         std::env::var(shipcheck_ledger::KEY_ENV)

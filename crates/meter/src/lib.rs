@@ -1,10 +1,11 @@
-//! The allocator of the `shipcheck` binary: the system allocator, metered per thread, so
+//! The allocator of the `shipcheck` binary (and the jq fuzz target): the system allocator, metered per thread, so
 //! that a jq evaluation can be held to its memory budget (`shipcheck_core::jq`).
 //!
 //! Hand-written: the metering crates count process-wide totals, and the budget needs what
 //! one thread holds. Each thread keeps a signed count of the bytes it allocated minus those
 //! it freed; a jq evaluation runs on one thread and compares the count with its start.
 #![allow(unsafe_code)]
+// The only crate with unsafe code: a `GlobalAlloc` cannot be written without it.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
