@@ -327,3 +327,61 @@ sections:
     assert_eq!(s["toml.value"], "error");
     assert_eq!(s["env.value"], "error");
 }
+
+/// The names of settings are not secret: an item that reports which required variables
+/// are missing shows their names, while a value under a secret-looking key stays masked
+/// however the query reaches it.
+#[test]
+fn names_of_settings_are_shown_and_values_stay_masked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("app.env"),
+        "ADMIN_PASSWORD=canary-pw-8f3a91\nNODE_ENV=production\n",
+    )
+    .unwrap();
+    let cfg = |query: &str| {
+        format!(
+            "check:\n  config: {{path: app.env, format: env, query: '{query}'}}\n  expect: [{{equals: []}}]"
+        )
+    };
+    write_pack(
+        dir,
+        &[
+            (
+                "required",
+                &cfg(
+                    r#"[("ADMIN_PASSWORD","CSRF_SECRET","NODE_ENV") as $k | select(has($k) | not) | $k]"#,
+                ),
+            ),
+            ("by-path", &cfg(".ADMIN_PASSWORD")),
+            ("by-literal", &cfg(r#".["ADMIN_PASSWORD"]"#)),
+            ("in-a-list", &cfg(r#"[.NODE_ENV, .["ADMIN_PASSWORD"]]"#)),
+        ],
+        "",
+    );
+    let out = shipcheck(dir, &["check", "--format", "json", "--no-record"]);
+    assert!(
+        !stdout(&out).contains("canary-pw-8f3a91"),
+        "{}",
+        stdout(&out)
+    );
+    let run = json(&out);
+    let summary = |id: &str| {
+        run["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"].as_str().unwrap().ends_with(id))
+            .map(|r| r["summary"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert!(
+        summary("required").contains("CSRF_SECRET"),
+        "{}",
+        summary("required")
+    );
+    for id in ["by-path", "by-literal", "in-a-list"] {
+        assert!(summary(id).contains("<secret"), "{id}: {}", summary(id));
+    }
+}

@@ -42,7 +42,6 @@ impl crate::Observe for ConfigProbe {
         let query = self.query();
         let mut obs = Observation::new(Value::Null, format!("config {shown}"));
         obs.query = Some(query.to_string());
-        obs.secret_hint = super::looks_secret(query);
         if doc.missing {
             match self.if_missing {
                 IfMissing::Error => return Err(format!("config file {shown} does not exist")),
@@ -58,6 +57,7 @@ impl crate::Observe for ConfigProbe {
             }
         }
         obs.value = shipcheck_core::jq::first(query, &doc.value)?;
+        obs.secret_hint = secret_result(query, &obs.value, &doc.value);
         obs.location = Some(FileLocation {
             path: shown,
             line: if doc.missing {
@@ -199,6 +199,41 @@ fn json5_depth(text: &str, max: usize) -> Result<(), String> {
         i += 1;
     }
     Ok(())
+}
+
+/// Whether a query's result is secret: it holds a value found under a secret-looking key
+/// of the document (however the query reached it: `.TOKEN`, `.["TOKEN"]`, a list), or it is
+/// one value reached by a secret-looking path (`.gateway.auth.token`). Names of settings are
+/// not secret: `["CSRF_SECRET"] - keys` lists what is missing, and is shown.
+fn secret_result(query: &str, result: &Value, doc: &Value) -> bool {
+    let mut secrets = Vec::new();
+    shipcheck_core::redact::strings_under_secret_keys(doc, &mut secrets);
+    fn holds(v: &Value, secrets: &[String]) -> bool {
+        match v {
+            Value::String(s) => secrets.iter().any(|x| x == s),
+            Value::Array(a) => a.iter().any(|x| holds(x, secrets)),
+            Value::Object(m) => m.values().any(|x| holds(x, secrets)),
+            _ => false,
+        }
+    }
+    if holds(result, &secrets) {
+        return true;
+    }
+    // The path outside string literals: `"CSRF_SECRET"` in a query is a name.
+    let mut path = String::new();
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in query.chars() {
+        match (in_string, escaped, c) {
+            (true, true, _) => escaped = false,
+            (true, false, '\\') => escaped = true,
+            (true, false, '"') => in_string = false,
+            (true, ..) => {}
+            (false, _, '"') => in_string = true,
+            (false, ..) => path.push(c),
+        }
+    }
+    matches!(result, Value::String(_) | Value::Number(_)) && super::looks_secret(&path)
 }
 
 /// Parses text in a format into a JSON value; errors carry the parser's line and column.
