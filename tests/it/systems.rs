@@ -417,8 +417,8 @@ fn secureclaw_good_deployment_passes_every_automated_item() {
     let (statuses, run) = check(&d);
     assert_good(&statuses, &run);
     for id in [
-        "secureclaw:live.ready",
         "secureclaw:live.api-auth",
+        "secureclaw:live.old-token-refused",
         "secureclaw:live.proxy-rate-limit",
         "secureclaw:doctor.audit",
         "web-service:http.auth",
@@ -450,13 +450,19 @@ fn secureclaw_bad_deployment_fails_exactly_its_defects() {
             "secureclaw:backups.recent=fail",
             "secureclaw:rollback.config-backup=fail",
             "secureclaw:config.known-gateway-keys=fail",
-            "secureclaw:live.ready=fail",
             "secureclaw:live.gateway-port-closed=fail",
+            "secureclaw:live.old-token-refused=fail",
             "secureclaw:live.logs-clean=fail",
             "secureclaw:live.proxy-rate-limit=fail",
             "web-service:http.hsts=fail",
         ],
     );
+    // The audit's refusal of the config is the finding, with its meaning.
+    let audit = results(&run)
+        .find(|r| key(r) == "secureclaw:doctor.audit")
+        .map(|r| r["summary"].to_string())
+        .unwrap_or_default();
+    assert!(audit.contains("the config is invalid"), "{audit}");
     let text = run.to_string();
     assert!(!text.contains("changeme-gateway-token"), "token leaked");
 }

@@ -25,6 +25,10 @@ pub struct Observation {
     /// Secret values the probe used (a bearer token, a database URL): scrubbed from output.
     #[serde(skip)]
     pub secrets: Vec<String>,
+    /// The probe's own findings decide the result and the item's matchers are not applied
+    /// (a program's known refusal: there is no output to judge).
+    #[serde(skip)]
+    pub settled: bool,
 }
 
 impl Observation {
@@ -37,6 +41,7 @@ impl Observation {
             findings: Vec::new(),
             secret_hint: false,
             secrets: Vec::new(),
+            settled: false,
         }
     }
 }

@@ -7,7 +7,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::{Finding, Observation, ProbeCtx};
 use shipcheck_core::duration::Span;
@@ -71,15 +71,23 @@ impl crate::Observe for CommandProbe {
             Capture::Stderr => stderr.clone(),
             Capture::Combined => format!("{stdout}{stderr}"),
         };
+        let combined = format!("{stdout}{stderr}");
+        if let Some(known) = self.known_failures.iter().find(|k| {
+            code == Some(k.exit_code)
+                && regex::Regex::new(&k.matches).is_ok_and(|r| r.is_match(&combined))
+        }) {
+            let mut obs = Observation::new(Value::Null, shown);
+            obs.findings.push(Finding::new(
+                false,
+                format!("not: {}", known.means),
+                format!("{} (exit code {})", known.means, known.exit_code),
+            ));
+            obs.settled = true;
+            return Ok(obs);
+        }
         let value = match self.output {
             Output::Text => json!(captured.trim_end()),
-            Output::Json => serde_json::from_str(&captured).map_err(|e| {
-                format!(
-                    "{shown} did not print JSON (line {}, column {}: {e})",
-                    e.line(),
-                    e.column()
-                )
-            })?,
+            Output::Json => json_output(&captured).map_err(|e| format!("{shown} {e}"))?,
         };
         let mut obs = Observation::new(value, shown);
         match self.exit_code.unwrap_or(ExitCode::Code(0)) {
@@ -149,11 +157,50 @@ fn shell_words(argv: &[String]) -> String {
         .join(" ")
 }
 
+/// The JSON a program printed, after any preamble: some CLIs print a warning box before it
+/// (`secureclaw security audit --json` when its extension folders are missing). The JSON is
+/// taken from the first line that starts with `{` or `[` to the end.
+fn json_output(captured: &str) -> Result<Value, String> {
+    let first_error = match serde_json::from_str(captured) {
+        Ok(v) => return Ok(v),
+        Err(e) => e,
+    };
+    let mut at = 0;
+    for line in captured.split_inclusive('\n') {
+        if line.trim_start().starts_with(['{', '['])
+            && let Ok(v) = serde_json::from_str(&captured[at..])
+        {
+            return Ok(v);
+        }
+        at += line.len();
+    }
+    Err(format!(
+        "did not print JSON (line {}, column {}: {first_error})",
+        first_error.line(),
+        first_error.column()
+    ))
+}
+
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     #[test]
     fn quotes_for_display() {
         let argv = vec!["echo".to_string(), "a b".to_string(), "it's".to_string()];
         assert_eq!(super::shell_words(&argv), "echo 'a b' 'it'\\''s'");
+    }
+
+    #[test]
+    fn json_is_found_after_a_preamble() {
+        assert_eq!(super::json_output("{\"a\": 1}\n").unwrap(), json!({"a": 1}));
+        assert_eq!(
+            super::json_output("╭─ Warning ─╮\n│ {not json} │\n╰───╯\n{\"a\": [1]}\n").unwrap(),
+            json!({"a": [1]})
+        );
+        let e = super::json_output("Config invalid\n").unwrap_err();
+        assert!(e.contains("did not print JSON"), "{e}");
+        // JSON followed by more text is not JSON.
+        assert!(super::json_output("{\"a\": 1}\ntrailing words\n").is_err());
     }
 }

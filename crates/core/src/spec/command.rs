@@ -30,6 +30,22 @@ pub struct CommandProbe {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub cwd: Option<Text>,
+    /// Ways the program is known to refuse that are findings about the deployment, not
+    /// could-not-check: when one matches, the item fails with its meaning and the matchers
+    /// are not applied (`secureclaw security audit` exits 1 with "Config invalid").
+    #[serde(default)]
+    pub known_failures: Vec<KnownFailure>,
+}
+
+/// A known refusal of the program: its exit code and a regex over its combined output.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KnownFailure {
+    pub exit_code: i32,
+    /// Regex over stdout and stderr together.
+    pub matches: String,
+    /// What it means, shown as the finding (e.g. "the config is invalid").
+    pub means: String,
 }
 
 /// An exit code, or `any`.
@@ -71,13 +87,25 @@ impl super::Spec for CommandProbe {
     }
 
     fn validate(&self) -> Vec<(String, Option<&Text>)> {
+        let mut problems = Vec::new();
         if self.argv.is_empty() {
-            vec![(
+            problems.push((
                 "`argv` is empty: give the program and its arguments".into(),
                 None,
-            )]
-        } else {
-            Vec::new()
+            ));
         }
+        for known in &self.known_failures {
+            if let Err(e) = regex::Regex::new(&known.matches) {
+                problems.push((
+                    format!(
+                        "`known_failures`: invalid regex `{}`: {}",
+                        known.matches,
+                        crate::diag::one_line(&e.to_string())
+                    ),
+                    None,
+                ));
+            }
+        }
+        problems
     }
 }

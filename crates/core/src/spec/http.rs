@@ -131,7 +131,10 @@ pub struct CorsSpec {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSpec {
-    /// The right token (secret); when given, it must get a 2xx.
+    /// The right token (secret); when given, it must not be refused (401/403). Any other
+    /// answer shows the token was accepted: a service may answer 503 to an authenticated
+    /// request it cannot serve yet (SecureClaw with no channel linked), and that is health,
+    /// not authentication.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub token: Option<Text>,

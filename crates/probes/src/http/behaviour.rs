@@ -281,8 +281,8 @@ pub async fn for_item(
             ));
             if let Some(s) = seen.right_token {
                 findings.push(Finding::new(
-                    (200..300).contains(&s),
-                    "2xx with the right token",
+                    !refused(s),
+                    "accepted (not 401/403) with the right token",
                     s.to_string(),
                 ));
             }
