@@ -236,6 +236,22 @@ mod tests {
     }
 
     #[test]
+    fn text_outside_ascii_is_an_error_not_a_panic() {
+        // Found by the `pack` fuzz target: a `when` starting with U+FFFD panicked the
+        // recursion scan (a byte slice inside a character).
+        for code in [
+            "\u{fffd}\u{fffd}.vars.gateway_url != \"\"",
+            "€",
+            ".a | é",
+            "\"\\€\" | é",
+        ] {
+            assert!(check(code).is_err(), "{code}");
+        }
+        assert!(check("\"€\" | length").is_ok());
+        assert_eq!(first(".\"clé\"", &json!({"clé": 1})).unwrap(), json!(1));
+    }
+
+    #[test]
     fn the_prelude_compiles() {
         // An empty prelude (a parse failure) would silently drop the step budget.
         let defs = jaq_core::load::parse(budget::PRELUDE, |p| p.defs()).unwrap_or_default();

@@ -34,6 +34,10 @@ pub(super) fn recursive_def(code: &str) -> Option<(String, usize)> {
             } else {
                 tokens.push(("", start));
             }
+        } else if !c.is_ascii() {
+            // Not jq syntax outside strings (jaq rejects it); skipped byte by byte, never
+            // sliced, since `i` may be inside a character (found by the `pack` fuzz target).
+            i += 1;
         } else {
             if !c.is_ascii_whitespace() {
                 tokens.push((&code[i..i + 1], i));
