@@ -10,13 +10,13 @@ use crate::common::standin;
 
 /// A fixture deployment copied to a scratch folder (outside /tmp's tmpfs checks), with its
 /// stand-in running.
-struct Deployment {
-    dir: tempfile::TempDir,
+pub(crate) struct Deployment {
+    pub(crate) dir: tempfile::TempDir,
     _standin: Option<standin::Standin>,
     env: Vec<(String, String)>,
 }
 
-fn deploy(system: &str, variant: &str, prepare: impl Fn(&Path)) -> Deployment {
+pub(crate) fn deploy(system: &str, variant: &str, prepare: impl Fn(&Path)) -> Deployment {
     let from = crate::common::fixtures()
         .join("systems")
         .join(system)
@@ -24,7 +24,7 @@ fn deploy(system: &str, variant: &str, prepare: impl Fn(&Path)) -> Deployment {
     deploy_from(&from, &format!("{system}-{variant}-"), prepare)
 }
 
-fn deploy_from(from: &Path, prefix: &str, prepare: impl Fn(&Path)) -> Deployment {
+pub(crate) fn deploy_from(from: &Path, prefix: &str, prepare: impl Fn(&Path)) -> Deployment {
     let dir = tempfile::Builder::new()
         .prefix(prefix)
         .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
@@ -47,11 +47,14 @@ fn deploy_from(from: &Path, prefix: &str, prepare: impl Fn(&Path)) -> Deployment
 }
 
 /// Runs the deployment's profile; `pack:id` → status, and the whole report.
-fn check(d: &Deployment) -> (BTreeMap<String, String>, serde_json::Value) {
+pub(crate) fn check(d: &Deployment) -> (BTreeMap<String, String>, serde_json::Value) {
     check_profile(d, "shipcheck.yaml")
 }
 
-fn check_profile(d: &Deployment, profile: &str) -> (BTreeMap<String, String>, serde_json::Value) {
+pub(crate) fn check_profile(
+    d: &Deployment,
+    profile: &str,
+) -> (BTreeMap<String, String>, serde_json::Value) {
     let out = assert_cmd::Command::cargo_bin("shipcheck")
         .expect("binary built")
         .current_dir(d.dir.path())
@@ -77,12 +80,12 @@ fn check_profile(d: &Deployment, profile: &str) -> (BTreeMap<String, String>, se
     (statuses, run)
 }
 
-fn results(run: &serde_json::Value) -> impl Iterator<Item = &serde_json::Value> {
+pub(crate) fn results(run: &serde_json::Value) -> impl Iterator<Item = &serde_json::Value> {
     run["results"].as_array().into_iter().flatten()
 }
 
 /// `pack:id` of a result.
-fn key(r: &serde_json::Value) -> String {
+pub(crate) fn key(r: &serde_json::Value) -> String {
     format!(
         "{}:{}",
         r["pack"].as_str().unwrap_or_default(),
@@ -92,7 +95,7 @@ fn key(r: &serde_json::Value) -> String {
 
 /// `pack:id=status` of the results that are neither pass, not_applicable nor pending (a
 /// manual item), sorted.
-fn problems(statuses: &BTreeMap<String, String>) -> Vec<String> {
+pub(crate) fn problems(statuses: &BTreeMap<String, String>) -> Vec<String> {
     let mut out: Vec<String> = statuses
         .iter()
         .filter(|(_, s)| !matches!(s.as_str(), "pass" | "not_applicable" | "pending"))
@@ -103,7 +106,7 @@ fn problems(statuses: &BTreeMap<String, String>) -> Vec<String> {
 }
 
 /// Each problem with its result's summary, for assertion messages.
-fn explain(problems: &[String], run: &serde_json::Value) -> String {
+pub(crate) fn explain(problems: &[String], run: &serde_json::Value) -> String {
     problems
         .iter()
         .map(|p| {
@@ -119,7 +122,7 @@ fn explain(problems: &[String], run: &serde_json::Value) -> String {
 
 /// Asserts that the good deployment has no failing, warning or erroring item, and that
 /// enough items ran to mean something.
-fn assert_good(statuses: &BTreeMap<String, String>, run: &serde_json::Value) {
+pub(crate) fn assert_good(statuses: &BTreeMap<String, String>, run: &serde_json::Value) {
     let bad = problems(statuses);
     assert!(
         bad.is_empty(),
@@ -133,7 +136,11 @@ fn assert_good(statuses: &BTreeMap<String, String>, run: &serde_json::Value) {
 }
 
 /// Asserts that exactly `expected` (`pack:id=status`) are the problems.
-fn assert_bad(statuses: &BTreeMap<String, String>, run: &serde_json::Value, expected: &[&str]) {
+pub(crate) fn assert_bad(
+    statuses: &BTreeMap<String, String>,
+    run: &serde_json::Value,
+    expected: &[&str],
+) {
     let got = problems(statuses);
     let mut want: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
     want.sort();
@@ -397,7 +404,7 @@ fn rack_gateway_bad_deployment_fails_exactly_its_defects() {
 }
 
 /// File modes git does not keep, and the age of the newest backup.
-fn prepare_secureclaw(dir: &Path, good: bool, backup_age_hours: u64) {
+pub(crate) fn prepare_secureclaw(dir: &Path, good: bool, backup_age_hours: u64) {
     crate::common::chmod(&dir.join("state"), 0o700);
     crate::common::chmod(
         &dir.join("state/secureclaw.json"),

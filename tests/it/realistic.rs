@@ -1,0 +1,90 @@
+//! The system packs on deployments laid out differently from the good/bad fixtures: each
+//! test changes one thing a real deployment does otherwise, and checks that the pack
+//! judges it as the real system behaves (../shared/notes/systems.md).
+
+use crate::systems::{assert_bad, check, deploy, prepare_secureclaw};
+
+/// Replaces `from` by `to` in a deployment's file (the change must apply).
+fn edit(path: &std::path::Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).expect("fixture file");
+    assert!(text.contains(from), "{} holds no `{from}`", path.display());
+    std::fs::write(path, text.replace(from, to)).expect("write");
+}
+
+/// An empty `gateway.trustedProxies` is fail-safe in SecureClaw, so it is a finding only
+/// when a proxy is in front; it passes the "literal IPs only" item either way.
+#[test]
+fn secureclaw_empty_trusted_proxies_is_a_finding_behind_a_proxy_only() {
+    let empty = |dir: &std::path::Path| {
+        prepare_secureclaw(dir, true, 2);
+        edit(
+            &dir.join("state/secureclaw.json"),
+            r#"trustedProxies: ["127.0.0.1"]"#,
+            "trustedProxies: []",
+        );
+    };
+    let d = deploy("secureclaw", "good", empty);
+    let (statuses, run) = check(&d);
+    assert_bad(
+        &statuses,
+        &run,
+        &["secureclaw:network.trusted-proxies-set=fail"],
+    );
+    // TLS at the gateway itself, no proxy: nothing to trust, no finding.
+    let d = deploy("secureclaw", "good", |dir| {
+        empty(dir);
+        edit(
+            &dir.join("shipcheck.yaml"),
+            "tls_mode: proxy",
+            "tls_mode: gateway",
+        );
+    });
+    let (statuses, _) = check(&d);
+    assert_eq!(
+        statuses["secureclaw:network.trusted-proxies-set"],
+        "not_applicable"
+    );
+    assert_eq!(
+        statuses["secureclaw:network.trusted-proxies-literal"],
+        "pass"
+    );
+}
+
+/// A host without the system's CLI: the items that run it do not apply, with the reason,
+/// in every pack that runs one (Rack Gateway's `cli`, SecureClaw's `secureclaw_bin`).
+#[test]
+fn a_missing_cli_makes_its_items_not_applicable() {
+    for (system, var, from, items) in [
+        (
+            "rack-gateway",
+            "cli",
+            "cli: bin/rack-gateway",
+            &["rack-gateway:rack.proxy-apps", "rack-gateway:rack.proxy-ps"][..],
+        ),
+        (
+            "secureclaw",
+            "secureclaw_bin",
+            "secureclaw_bin: bin/secureclaw",
+            &["secureclaw:doctor.audit"][..],
+        ),
+    ] {
+        let d = deploy(system, "good", |dir| {
+            if system == "secureclaw" {
+                prepare_secureclaw(dir, true, 2);
+            } else {
+                crate::common::chmod(&dir.join("bin/rack-gateway"), 0o755);
+            }
+            edit(&dir.join("shipcheck.yaml"), from, &format!("{var}: \"\""));
+        });
+        let (statuses, run) = check(&d);
+        assert_bad(&statuses, &run, &[]);
+        for id in items {
+            assert_eq!(statuses[*id], "not_applicable", "{id}");
+            let summary = crate::systems::results(&run)
+                .find(|r| crate::systems::key(r) == *id)
+                .map(|r| r["summary"].to_string())
+                .unwrap_or_default();
+            assert!(summary.contains(var), "{id}: {summary}");
+        }
+    }
+}
