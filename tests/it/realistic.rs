@@ -88,3 +88,57 @@ fn a_missing_cli_makes_its_items_not_applicable() {
         }
     }
 }
+
+/// A CLASP relay run as a process (not a systemd unit), just started: it writes its first
+/// snapshot one `--persist-interval` after it starts, so until then the snapshot items are
+/// `pending` (not yet due), and after it a missing snapshot fails.
+#[test]
+fn clasp_snapshot_items_allow_for_the_relay_uptime() {
+    let d = deploy("clasp", "good", |dir| {
+        crate::common::chmod(&dir.join("secrets/admin.token"), 0o600);
+        std::fs::remove_file(dir.join("data/state.json")).expect("no snapshot yet");
+    });
+    let dir = d.dir.path();
+    // A stand-in process named clasp-relay that takes the flags and waits.
+    let bin = dir.join("clasp-relay");
+    std::fs::write(&bin, "#!/bin/sh\nsleep 60\n").expect("script");
+    crate::common::chmod(&bin, 0o755);
+    let flags = "--host 127.0.0.1 --auth-port 7350 --cors-origin https://app.relay.example.test \
+        --admin-token secrets/admin.token --persist data/state.json --persist-interval 2 \
+        --app-config config/app.json --max-sessions 500 --drain-timeout 30 --health-port 7360 \
+        --rendezvous-port 0";
+    let mut child = std::process::Command::new(&bin)
+        .args(flags.split_whitespace().filter(|w| *w != "\\"))
+        .env("LOG_FORMAT", "json")
+        .current_dir(dir)
+        .spawn()
+        .expect("spawn");
+    edit(
+        &dir.join("shipcheck.yaml"),
+        "relay_source: systemd",
+        &format!("relay_source: process\n  relay_pid: '{}'", child.id()),
+    );
+    let summary = |run: &serde_json::Value, id: &str| {
+        crate::systems::results(run)
+            .find(|r| crate::systems::key(r) == id)
+            .map(|r| r["summary"].to_string())
+            .unwrap_or_default()
+    };
+    let (young, run) = check(&d);
+    for id in ["clasp:persist.enabled", "clasp:persist.fresh"] {
+        assert_eq!(young[id], "pending", "{id}: {}", summary(&run, id));
+        assert!(
+            summary(&run, id).contains("not yet due"),
+            "{}",
+            summary(&run, id)
+        );
+    }
+    // One interval (2 s) and the slack (5 s) later, no snapshot is a failure.
+    std::thread::sleep(std::time::Duration::from_millis(7500));
+    let (old, run) = check(&d);
+    let _ = child.kill();
+    let _ = child.wait();
+    for id in ["clasp:persist.enabled", "clasp:persist.fresh"] {
+        assert_eq!(old[id], "fail", "{id}: {}", summary(&run, id));
+    }
+}

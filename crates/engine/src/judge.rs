@@ -123,7 +123,7 @@ pub fn evaluate(
     } else {
         obs.value.clone()
     };
-    let (status, summary) = match &error {
+    let (mut status, mut summary) = match &error {
         Some(e) => (Status::Error, format!("could not judge: {e}")),
         None => summarize(
             &findings,
@@ -131,6 +131,21 @@ pub fn evaluate(
             &shipcheck_core::matcher::show(&obs.value, secret),
         ),
     };
+    if status != Status::Pass
+        && let Some(pw) = &check.pending_when
+    {
+        match shipcheck_core::jq::first(&pw.jq.value, &obs.value) {
+            Ok(v) if shipcheck_core::jq::truthy(&v) => {
+                status = Status::Pending;
+                summary = format!("not yet due: {} ({summary})", pw.reason);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                status = Status::Error;
+                summary = format!("cannot evaluate `pending_when`: {e}");
+            }
+        }
+    }
     Evaluated {
         status,
         summary,

@@ -297,6 +297,14 @@ fn validate_item(item: &Item, vars: &BTreeSet<&str>, problems: &mut Vec<Problem>
             field.and_then(pos).or(at),
         ));
     }
+    if let Some(pw) = &check.pending_when
+        && let Err(e) = crate::jq::check(&pw.jq.value)
+    {
+        problems.push(Problem::new(
+            format!("item `{id}`: invalid `pending_when` jq expression: {e}"),
+            pos(&pw.jq).or(at),
+        ));
+    }
     for matcher in &check.expect {
         if let Some((message, field)) = matcher.validate() {
             problems.push(Problem::new(

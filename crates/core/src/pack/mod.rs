@@ -166,6 +166,17 @@ pub struct Item {
     pub links: Vec<String>,
 }
 
+/// A condition under which a check's failure means "not yet due".
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PendingWhen {
+    /// jq over the observed value; truthy means not yet due.
+    #[schemars(with = "String")]
+    pub jq: Text,
+    /// Why it is not yet due, shown as the item's summary.
+    pub reason: String,
+}
+
 macro_rules! define_check {
     ($( $(#[doc = $doc:literal])* $field:ident: $variant:ident => $ty:ty, )*) => {
         /// An automated check: exactly one probe, then matchers over what it observed.
@@ -185,6 +196,11 @@ macro_rules! define_check {
             /// Whether the observed value is a secret. Unset: guessed from the key or variable name.
             #[serde(default)]
             pub secret: Option<bool>,
+            /// When the result is not a pass and this holds on the observed value, the item
+            /// is `pending` (not yet due), not failed: a fact that needs time after a start
+            /// (a snapshot written one interval after the process starts).
+            #[serde(default)]
+            pub pending_when: Option<PendingWhen>,
         }
 
         impl Check {

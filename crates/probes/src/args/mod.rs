@@ -397,6 +397,21 @@ env: [RUST_LOG, LOG_FORMAT]
     }
 
     #[test]
+    fn a_process_uptime_is_read_from_proc() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("sleep");
+        let up = uptime_seconds(&child.id().to_string());
+        let own = uptime_seconds(&std::process::id().to_string());
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(up.is_some_and(|s| s <= 2), "{up:?}");
+        assert!(own.is_some_and(|s| s < 24 * 3600), "{own:?}");
+        assert_eq!(uptime_seconds("no-such-pid"), None);
+    }
+
+    #[test]
     fn splits_like_a_shell() {
         assert_eq!(
             split_words("a 'b c' \"d \\\"e\\\"\" f\\ g \\\n h # comment").expect("ok"),
