@@ -142,3 +142,45 @@ fn clasp_snapshot_items_allow_for_the_relay_uptime() {
         assert_eq!(old[id], "fail", "{id}: {}", summary(&run, id));
     }
 }
+
+/// The app-config items judge the file the relay was started with (`--app-config` in its
+/// unit), not a path set apart from it; a file it cannot read is `error`, never "no scopes".
+#[test]
+fn clasp_app_config_items_read_the_file_the_relay_runs_with() {
+    let prepare = |dir: &std::path::Path| {
+        crate::common::chmod(&dir.join("secrets/admin.token"), 0o600);
+        std::fs::write(dir.join("data/state.json"), "{}").expect("snapshot");
+    };
+    // The unit starts the relay with another file, which has neither scopes nor rules.
+    let d = deploy("clasp", "good", |dir| {
+        prepare(dir);
+        std::fs::write(dir.join("config/live.json"), r#"{"write_rules": []}"#).expect("live");
+        edit(
+            &dir.join("clasp-relay.service"),
+            "--app-config config/app.json",
+            "--app-config config/live.json",
+        );
+    });
+    let (statuses, run) = check(&d);
+    assert_bad(
+        &statuses,
+        &run,
+        &[
+            "clasp:app-config.scopes=fail",
+            "clasp:app-config.visibility-rules=fail",
+        ],
+    );
+    // A folder where the file should be: could not check.
+    let d = deploy("clasp", "good", |dir| {
+        prepare(dir);
+        std::fs::create_dir(dir.join("config/dir.json")).expect("dir");
+        edit(
+            &dir.join("clasp-relay.service"),
+            "--app-config config/app.json",
+            "--app-config config/dir.json",
+        );
+    });
+    let (statuses, _) = check(&d);
+    assert_eq!(statuses["clasp:app-config.scopes"], "error");
+    assert_eq!(statuses["clasp:app-config.visibility-rules"], "error");
+}

@@ -87,6 +87,10 @@ pub enum FlagKind {
     String,
     Number,
     Path,
+    /// A path to a config file the program reads (JSON, JSON5, YAML or TOML, by its
+    /// extension): file facts under `files`, and its parsed content under `configs`, so
+    /// items judge the file the process really runs with.
+    Config,
     Switch,
 }
 

@@ -45,6 +45,17 @@ impl crate::Observe for ArgsProbe {
             Some(q) => ctx.expand(q)?,
             None => ".".to_string(),
         };
+        // A config file the process reads but shipcheck cannot: an item that queries it
+        // could not check (unreadable is not empty).
+        if let Some(Value::Object(errors)) = value.get("config_errors") {
+            for (name, e) in errors {
+                if query.contains(&format!("configs[\"{name}\"]"))
+                    || query.contains(&format!("configs.{name}"))
+                {
+                    return Err(format!("--{name}: {}", e.as_str().unwrap_or_default()));
+                }
+            }
+        }
         let mut obs = Observation::new(
             shipcheck_core::jq::first(&query, &value)?,
             format!("{} command line from {shown}", self.program),
@@ -236,6 +247,8 @@ impl Grammar for ArgsProbe {
 
         let mut flags = Map::new();
         let mut files = Map::new();
+        let mut configs = Map::new();
+        let mut config_errors = Map::new();
         let mut given = Vec::new();
         for spec in &self.flags {
             let got = values.get(spec.name.as_str());
@@ -267,11 +280,22 @@ impl Grammar for ArgsProbe {
                     _ => Value::Null,
                 }),
             };
-            if spec.kind == FlagKind::Path
+            if matches!(spec.kind, FlagKind::Path | FlagKind::Config)
                 && let Some(vs) = got
                 && let Some(last) = vs.last()
             {
-                files.insert(spec.name.clone(), file_facts(&workdir.join(last)));
+                let path = workdir.join(last);
+                files.insert(spec.name.clone(), file_facts(&path));
+                if spec.kind == FlagKind::Config {
+                    match read_config(&path) {
+                        Ok(v) => {
+                            configs.insert(spec.name.clone(), v);
+                        }
+                        Err(e) => {
+                            config_errors.insert(spec.name.clone(), Value::String(e));
+                        }
+                    }
+                }
             }
             flags.insert(spec.name.clone(), value);
         }
@@ -298,6 +322,8 @@ impl Grammar for ArgsProbe {
         out.insert("flags".into(), Value::Object(flags));
         out.insert("env".into(), Value::Object(env));
         out.insert("files".into(), Value::Object(files));
+        out.insert("configs".into(), Value::Object(configs));
+        out.insert("config_errors".into(), Value::Object(config_errors));
         out.extend(launch.extra.clone());
         (Value::Object(out), secrets)
     }
@@ -305,6 +331,17 @@ impl Grammar for ArgsProbe {
 
 /// Facts about a file a flag names: existence, mode, size, age, and whether it lives on
 /// memory-backed storage (tmpfs) that a restart empties.
+/// A config file's content, parsed as the config probe parses it (format by extension,
+/// JSON when it has none), read bounded.
+fn read_config(path: &Path) -> Result<Value, String> {
+    use shipcheck_core::spec::config::Format;
+    let bytes = crate::read_bounded(path, crate::MAX_FILE_BYTES).map_err(|e| e.to_string())?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", path.display()))?;
+    let format = crate::config::guess_format(path).unwrap_or(Format::Json);
+    crate::config::parse(&text, format).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 fn file_facts(path: &Path) -> Value {
     use std::os::unix::fs::MetadataExt;
     let mut m = Map::new();
