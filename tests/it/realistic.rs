@@ -184,3 +184,40 @@ fn clasp_app_config_items_read_the_file_the_relay_runs_with() {
     assert_eq!(statuses["clasp:app-config.scopes"], "error");
     assert_eq!(statuses["clasp:app-config.visibility-rules"], "error");
 }
+
+/// SecureClaw substitutes `${VAR}` in its config from the process environment (the
+/// service's env file) and then from the state folder's `.env`: a token kept in `.env` is
+/// judged as the gateway sees it, and the env file wins over `.env`.
+#[test]
+fn secureclaw_config_variables_come_from_the_service_env_and_the_state_dotenv() {
+    let strong = "5b8e2d7a1c4f9e3b6d0a8c2f5e1b7d4a9c3e6f0b2d8a5c1e7f4b9d3a6c0e2f8b";
+    let with = |dotenv: &str, env_file_line: &str| {
+        let (dotenv, env_file_line) = (dotenv.to_string(), env_file_line.to_string());
+        deploy("secureclaw", "good", move |dir| {
+            prepare_secureclaw(dir, true, 2);
+            edit(
+                &dir.join("state/secureclaw.json"),
+                &format!("token: \"{strong}\""),
+                "token: \"${GW_TOKEN}\"",
+            );
+            std::fs::write(dir.join("state/.env"), &dotenv).expect(".env");
+            let env = dir.join("gateway.env");
+            let mut text = std::fs::read_to_string(&env).expect("env file");
+            text.push_str(&env_file_line);
+            std::fs::write(&env, text).expect("env file");
+        })
+    };
+    let d = with(&format!("GW_TOKEN={strong}\n"), "");
+    let (statuses, run) = check(&d);
+    assert_bad(&statuses, &run, &[]);
+    assert_eq!(statuses["secureclaw:gateway.auth.token-strength"], "pass");
+    // The service's env file sets a weak one: it wins over .env.
+    let d = with(&format!("GW_TOKEN={strong}\n"), "GW_TOKEN=changeme\n");
+    let (statuses, _) = check(&d);
+    assert_eq!(statuses["secureclaw:gateway.auth.token-strength"], "fail");
+    // Set nowhere: the gateway would not start; the item says which variable.
+    let d = with("", "");
+    let (statuses, run) = check(&d);
+    assert_eq!(statuses["secureclaw:gateway.auth.token-strength"], "error");
+    assert!(run.to_string().contains("GW_TOKEN"));
+}

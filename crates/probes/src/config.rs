@@ -4,7 +4,7 @@
 
 use shipcheck_core::spec::config::*;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -31,14 +31,14 @@ impl crate::Observe for ConfigProbe {
             })?,
         };
         let substitute = self.substitute_env.unwrap_or(format == Format::Json5);
-        let env_file = match &self.env_file {
-            Some(t) => Some(ctx.path(t)?),
-            None => None,
+        let env = EnvSources {
+            env_file: self.env_file.as_ref().map(|t| ctx.path(t)).transpose()?,
+            dotenv: self.dotenv.as_ref().map(|t| ctx.path(t)).transpose()?,
         };
-        let key = (path.clone(), format, substitute, env_file.clone());
+        let key = (path.clone(), format, substitute, env.clone());
         let doc: Document = ctx
             .cache
-            .memo(key, || load(&path, format, substitute, env_file.as_deref()))?;
+            .memo(key, || load(&path, format, substitute, &env))?;
         let query = self.query();
         let mut obs = Observation::new(Value::Null, format!("config {shown}"));
         obs.query = Some(query.to_string());
@@ -91,11 +91,42 @@ pub fn guess_format(path: &Path) -> Option<Format> {
     }
 }
 
+/// Where `${VAR}` substitutions come from: the service's env file, then a `.env` the
+/// program loads itself; neither given, shipcheck's own environment.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct EnvSources {
+    env_file: Option<PathBuf>,
+    dotenv: Option<PathBuf>,
+}
+
+impl EnvSources {
+    /// The variables, env file first (dotenv never overrides); `None`: the process's own.
+    fn read(&self) -> Result<Option<BTreeMap<String, String>>, String> {
+        if self.env_file.is_none() && self.dotenv.is_none() {
+            return Ok(None);
+        }
+        let mut vars = BTreeMap::new();
+        for path in [&self.env_file, &self.dotenv].into_iter().flatten() {
+            let text = match super::read_bounded(path, super::MAX_FILE_BYTES) {
+                Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+                Err(e) if e.is_not_found() && Some(path) == self.dotenv.as_ref() => continue,
+                Err(e) => return Err(e.to_string()),
+            };
+            for (k, v) in
+                super::env::parse_env(&text).map_err(|e| format!("{}: {e}", path.display()))?
+            {
+                vars.entry(k).or_insert(v);
+            }
+        }
+        Ok(Some(vars))
+    }
+}
+
 fn load(
     path: &Path,
     format: Format,
     substitute: bool,
-    env_file: Option<&Path>,
+    env_sources: &EnvSources,
 ) -> Result<Document, String> {
     let shown = path.display();
     let bytes = match super::read_bounded(path, super::MAX_FILE_BYTES) {
@@ -123,11 +154,9 @@ fn load(
     }
     let mut value = parse(&text, format)
         .map_err(|e| format!("{shown}: invalid {}: {e}", format_name(format)))?;
-    if substitute {
-        let env = match env_file {
-            Some(p) => Some(super::env::read_env_file(p)?),
-            None => None,
-        };
+    // The env files are read only when the config refers to a variable.
+    if substitute && text.contains("${") {
+        let env = env_sources.read()?;
         substitute_env(&mut value, "", env.as_ref()).map_err(|e| format!("{shown}: {e}"))?;
     }
     Ok(Document {

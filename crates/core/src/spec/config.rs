@@ -27,10 +27,16 @@ pub struct ConfigProbe {
     /// JSON5, off otherwise).
     #[serde(default)]
     pub substitute_env: Option<bool>,
-    /// Env file to take substitutions from instead of the process environment.
+    /// Env file to take substitutions from instead of the process environment: the file
+    /// the service starts with (systemd `EnvironmentFile`, compose `env_file`).
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub env_file: Option<Text>,
+    /// A `.env` file the program itself loads (dotenv): it fills only names `env_file` does
+    /// not set, as dotenv never overrides the environment. A missing file sets nothing.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub dotenv: Option<Text>,
 }
 
 /// Config file formats.
@@ -57,10 +63,14 @@ pub enum IfMissing {
 
 impl super::Spec for ConfigProbe {
     fn templates(&self) -> Vec<&Text> {
-        [Some(&self.path), self.env_file.as_ref()]
-            .into_iter()
-            .flatten()
-            .collect()
+        [
+            Some(&self.path),
+            self.env_file.as_ref(),
+            self.dotenv.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 
     fn validate(&self) -> Vec<(String, Option<&Text>)> {
