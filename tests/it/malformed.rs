@@ -322,3 +322,26 @@ fn profile_mistakes_are_caught_at_load() {
     );
     assert!(matches!(code, Some(0 | 1)), "{err}");
 }
+
+/// A config check names one file (`path`) or several (`each`), never both or neither.
+#[test]
+fn config_path_and_each_are_exclusive() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (config, why) in [
+        ("{path: a.env, each: {x: b.env}}", "both"),
+        ("{format: env}", "neither"),
+    ] {
+        crate::common::write_pack(
+            tmp.path(),
+            &[("c", &format!("check:\n  config: {config}"))],
+            "",
+        );
+        let out = crate::common::shipcheck(tmp.path(), &["pack", "lint", "pack.yaml"]);
+        assert_eq!(out.status.code(), Some(2), "{why}");
+        let err = crate::common::stderr(&out);
+        assert!(
+            err.contains("exactly one of `path`") && err.contains("pack.yaml:"),
+            "{why}: {err}"
+        );
+    }
+}

@@ -221,3 +221,44 @@ fn secureclaw_config_variables_come_from_the_service_env_and_the_state_dotenv() 
     assert_eq!(statuses["secureclaw:gateway.auth.token-strength"], "error");
     assert!(run.to_string().contains("GW_TOKEN"));
 }
+
+/// OCMT is several services, each with its own env file: an item about "management and
+/// relay" reads both, and "no setting without effect" reads every service's file with
+/// what that service really reads (admin-ui does read SESSION_SECRET).
+#[test]
+fn ocmt_items_read_every_service_env_file() {
+    let d = deploy("ocmt", "good", |dir| {
+        crate::common::age(&dir.join("backups/ocmt-20261122.sql"), 2);
+        edit(
+            &dir.join("relay.env"),
+            "NODE_ENV=production",
+            "NODE_ENV=development",
+        );
+        let append = |file: &str, line: &str| {
+            let path = dir.join(file);
+            let mut text = std::fs::read_to_string(&path).expect("env file");
+            text.push_str(line);
+            std::fs::write(&path, text).expect("env file");
+        };
+        append("agent.env", "\nDATA_DIR=/srv/ocmt/data\n");
+        append(
+            "admin.env",
+            "\nSESSION_SECRET=9f8e7d6c5b4a39281706f5e4d3c2b1a0\n",
+        );
+    });
+    let (statuses, run) = check(&d);
+    assert_bad(
+        &statuses,
+        &run,
+        &[
+            "ocmt:env.no-effect-variables=fail",
+            "ocmt:env.node-env-production=fail",
+        ],
+    );
+    let text = run.to_string();
+    assert!(
+        text.contains("agent: DATA_DIR"),
+        "names the service and variable"
+    );
+    assert!(!text.contains("admin: SESSION_SECRET"), "admin-ui reads it");
+}

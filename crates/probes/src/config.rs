@@ -22,52 +22,108 @@ pub struct Document {
 
 impl crate::Observe for ConfigProbe {
     fn observe(&self, ctx: &ProbeCtx) -> Result<Observation, String> {
-        let path = ctx.path(&self.path)?;
-        let shown = path.display().to_string();
-        let format = match self.format {
-            Some(f) => f,
-            None => guess_format(&path).ok_or_else(|| {
-                format!("cannot tell the format of {shown} from its name; set `format:` (json, json5, yaml, toml, env, ini)")
-            })?,
-        };
-        let substitute = self.substitute_env.unwrap_or(format == Format::Json5);
-        let env = EnvSources {
-            env_file: self.env_file.as_ref().map(|t| ctx.path(t)).transpose()?,
-            dotenv: self.dotenv.as_ref().map(|t| ctx.path(t)).transpose()?,
-        };
-        let key = (path.clone(), format, substitute, env.clone());
-        let doc: Document = ctx
-            .cache
-            .memo(key, || load(&path, format, substitute, &env))?;
         let query = self.query();
-        let mut obs = Observation::new(Value::Null, format!("config {shown}"));
-        obs.query = Some(query.to_string());
-        if doc.missing {
-            match self.if_missing {
-                IfMissing::Error => return Err(format!("config file {shown} does not exist")),
-                IfMissing::Fail => {
-                    obs.findings.push(super::Finding::new(
-                        false,
-                        "config file exists",
-                        "not found",
-                    ));
-                    return Ok(obs);
-                }
-                IfMissing::Null => obs.source = format!("config {shown} (missing: defaults)"),
-            }
+        if let Some(path) = &self.path {
+            return observe_one(self, ctx, path, query);
         }
-        obs.value = shipcheck_core::jq::first(query, &doc.value)?;
-        obs.secret_hint = secret_result(query, &obs.value, &doc.value);
-        obs.location = Some(FileLocation {
-            path: shown,
-            line: if doc.missing {
-                None
-            } else {
-                line_of_path(&doc.text, query)
-            },
-        });
+        // `each`: one document of the named files' contents.
+        let mut doc = Map::new();
+        let mut findings = Vec::new();
+        let mut shown = Vec::new();
+        for (name, path) in &self.each {
+            let (path, read) = read(self, ctx, path)?;
+            let file = path.display().to_string();
+            if read.missing {
+                match self.if_missing {
+                    IfMissing::Error => {
+                        return Err(format!("config file {file} ({name}) does not exist"));
+                    }
+                    IfMissing::Fail => findings.push(super::Finding::new(
+                        false,
+                        format!("config file {file} ({name}) exists"),
+                        "not found",
+                    )),
+                    IfMissing::Null => {}
+                }
+            }
+            doc.insert(name.clone(), (*read.value).clone());
+            shown.push(format!("{name}: {file}"));
+        }
+        let doc = Value::Object(doc);
+        let mut obs = Observation::new(Value::Null, format!("config {}", shown.join(", ")));
+        obs.query = Some(query.to_string());
+        if !findings.is_empty() {
+            obs.findings = findings;
+            return Ok(obs);
+        }
+        obs.value = shipcheck_core::jq::first(query, &doc)?;
+        obs.secret_hint = secret_result(query, &obs.value, &doc);
         Ok(obs)
     }
+}
+
+/// One file of `spec` read and parsed (once per run), with its path.
+fn read(
+    spec: &ConfigProbe,
+    ctx: &ProbeCtx,
+    path: &shipcheck_core::text::Text,
+) -> Result<(PathBuf, Document), String> {
+    let path = ctx.path(path)?;
+    let shown = path.display().to_string();
+    let format = match spec.format {
+        Some(f) => f,
+        None => guess_format(&path).ok_or_else(|| {
+            format!("cannot tell the format of {shown} from its name; set `format:` (json, json5, yaml, toml, env, ini)")
+        })?,
+    };
+    let substitute = spec.substitute_env.unwrap_or(format == Format::Json5);
+    let env = EnvSources {
+        env_file: spec.env_file.as_ref().map(|t| ctx.path(t)).transpose()?,
+        dotenv: spec.dotenv.as_ref().map(|t| ctx.path(t)).transpose()?,
+    };
+    let key = (path.clone(), format, substitute, env.clone());
+    let doc: Document = ctx
+        .cache
+        .memo(key, || load(&path, format, substitute, &env))?;
+    Ok((path, doc))
+}
+
+/// One file's value under the query.
+fn observe_one(
+    spec: &ConfigProbe,
+    ctx: &ProbeCtx,
+    path: &shipcheck_core::text::Text,
+    query: &str,
+) -> Result<Observation, String> {
+    let (path, doc) = read(spec, ctx, path)?;
+    let shown = path.display().to_string();
+    let mut obs = Observation::new(Value::Null, format!("config {shown}"));
+    obs.query = Some(query.to_string());
+    if doc.missing {
+        match spec.if_missing {
+            IfMissing::Error => return Err(format!("config file {shown} does not exist")),
+            IfMissing::Fail => {
+                obs.findings.push(super::Finding::new(
+                    false,
+                    "config file exists",
+                    "not found",
+                ));
+                return Ok(obs);
+            }
+            IfMissing::Null => obs.source = format!("config {shown} (missing: defaults)"),
+        }
+    }
+    obs.value = shipcheck_core::jq::first(query, &doc.value)?;
+    obs.secret_hint = secret_result(query, &obs.value, &doc.value);
+    obs.location = Some(FileLocation {
+        path: shown,
+        line: if doc.missing {
+            None
+        } else {
+            line_of_path(&doc.text, query)
+        },
+    });
+    Ok(obs)
 }
 
 /// Guesses a format from the file name.

@@ -10,8 +10,14 @@ use crate::text::Text;
 #[serde(deny_unknown_fields)]
 pub struct ConfigProbe {
     /// The config file; `${var}` and `~/` expand.
-    #[schemars(with = "String")]
-    pub path: Text,
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub path: Option<Text>,
+    /// Several files read as one document, `{NAME: content}`, instead of `path`: the same
+    /// setting in every service's env file (`{management: "${mgmt_env}", relay: ...}`).
+    #[serde(default)]
+    #[schemars(with = "std::collections::BTreeMap<String, String>")]
+    pub each: std::collections::BTreeMap<String, Text>,
     /// File format; guessed from the extension when unset.
     #[serde(default)]
     pub format: Option<Format>,
@@ -64,23 +70,30 @@ pub enum IfMissing {
 impl super::Spec for ConfigProbe {
     fn templates(&self) -> Vec<&Text> {
         [
-            Some(&self.path),
+            self.path.as_ref(),
             self.env_file.as_ref(),
             self.dotenv.as_ref(),
         ]
         .into_iter()
         .flatten()
+        .chain(self.each.values())
         .collect()
     }
 
     fn validate(&self) -> Vec<(String, Option<&Text>)> {
-        match &self.query {
-            Some(q) => match crate::jq::check(&q.value) {
-                Ok(()) => Vec::new(),
-                Err(e) => vec![(format!("invalid jq query `{}`: {e}", q.value), Some(q))],
-            },
-            None => Vec::new(),
+        let mut problems = Vec::new();
+        if self.path.is_some() != self.each.is_empty() {
+            problems.push((
+                "give exactly one of `path` (one file) and `each` (several, by name)".into(),
+                None,
+            ));
         }
+        if let Some(q) = &self.query
+            && let Err(e) = crate::jq::check(&q.value)
+        {
+            problems.push((format!("invalid jq query `{}`: {e}", q.value), Some(q)));
+        }
+        problems
     }
 }
 
