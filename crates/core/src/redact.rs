@@ -105,7 +105,11 @@ impl Redactor {
     pub fn add(&mut self, secret: &str) {
         let s = secret.trim();
         let n = s.chars().count();
-        if n < MIN_SCRUB_LEN {
+        // A literal (`true`, `null`) is no secret worth scrubbing from free text: it would
+        // turn every "is true" of the report into a mask. Its item flags it as weak anyway.
+        if n < MIN_SCRUB_LEN
+            || ["true", "false", "null", "none"].contains(&s.to_ascii_lowercase().as_str())
+        {
             return;
         }
         for form in escaped_forms(s) {
@@ -257,6 +261,18 @@ mod tests {
         let mut s = r#"cut pa"ss'w"#.to_string();
         r.scrub_in_place(&mut s);
         assert_eq!(s, "cut <secret: 15 chars>");
+    }
+
+    #[test]
+    fn literals_are_not_scrubbed_from_text() {
+        let mut r = Redactor::default();
+        r.add("true");
+        r.add("NULL");
+        r.add("s3cr3t-value");
+        assert_eq!(
+            r.scrub("jq `.ok` is true; null; s3cr3t-value"),
+            "jq `.ok` is true; null; <secret: 12 chars>"
+        );
     }
 
     #[test]
