@@ -67,6 +67,7 @@ fn synthetic(n: usize) -> Run {
         unused_waivers: vec![],
         score,
         gate,
+        unreachable: Vec::new(),
     }
 }
 

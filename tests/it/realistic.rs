@@ -262,3 +262,139 @@ fn ocmt_items_read_every_service_env_file() {
     );
     assert!(!text.contains("admin: SESSION_SECRET"), "admin-ui reads it");
 }
+
+/// A loopback plain-HTTP server (a front door without TLS) that answers every request 200
+/// `{"status":"ok"}` with the security headers, and records the `Host` and `User-Agent`
+/// it was sent. Bounded: at most 64 connections.
+fn plain_http_front_door() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = std::sync::Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for conn in listener.incoming().take(64) {
+            let Ok(mut conn) = conn else { continue };
+            let _ = conn.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+            let mut reader = std::io::BufReader::new(conn.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line.trim() != "" {
+                let lower = line.to_ascii_lowercase();
+                if lower.starts_with("host:") || lower.starts_with("user-agent:") {
+                    record.lock().unwrap().push(lower.trim().to_string());
+                }
+                line.clear();
+            }
+            let body = r#"{"status":"ok"}"#;
+            let _ = write!(
+                conn,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Frame-Options: DENY\r\nX-Content-Type-Options: nosniff\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (port, seen)
+}
+
+/// A plain-HTTP front door is checkable: the profile sets the endpoint to `http://`, the
+/// TLS items fail with "no TLS" (the finding), and the HTTP items run against it with the
+/// `Host` header and User-Agent the endpoint names.
+#[test]
+fn a_plain_http_front_door_is_checked_and_its_missing_tls_is_the_finding() {
+    let (port, seen) = plain_http_front_door();
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("shipcheck.yaml"),
+        format!(
+            "packs: [web-service]\nvars:\n  host: app.example.test\nendpoints:\n  service:\n    url: http://127.0.0.1:{port}\n    host_header: app.example.test\n    user_agent: shipcheck-probe/1\n"
+        ),
+    )
+    .unwrap();
+    let out = crate::common::shipcheck(tmp.path(), &["check", "--format", "json", "--no-record"]);
+    let run = crate::common::json(&out);
+    let s = crate::common::statuses(&run);
+    for id in ["tls.protocols", "tls.ciphers", "tls.certificate"] {
+        assert_eq!(s[id], "fail", "{id}: {run}");
+    }
+    assert!(
+        run.to_string()
+            .contains("no TLS: the service endpoint is plain HTTP"),
+        "{run}"
+    );
+    assert_eq!(s["http.health"], "pass", "{run}");
+    assert_eq!(s["http.security-headers"], "pass", "{run}");
+    assert_eq!(s["http.hsts"], "fail", "no HSTS over plain HTTP");
+    let seen = seen.lock().unwrap().clone();
+    assert!(
+        seen.contains(&"host: app.example.test".to_string()),
+        "{seen:?}"
+    );
+    assert!(
+        seen.contains(&"user-agent: shipcheck-probe/1".to_string()),
+        "{seen:?}"
+    );
+}
+
+/// An endpoint that does not answer is one finding, said once, and the items that depend on
+/// it are `error` with that cause, at once rather than each after its own timeout.
+#[test]
+fn an_unreachable_endpoint_is_one_finding() {
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("shipcheck.yaml"),
+        format!("packs: [web-service]\nvars:\n  host: app.example.test\n  address: 127.0.0.1\n  port: \"{closed}\"\n"),
+    )
+    .unwrap();
+    let out = crate::common::shipcheck(tmp.path(), &["check", "--format", "json", "--no-record"]);
+    let run = crate::common::json(&out);
+    let unreachable = run["unreachable"]
+        .as_array()
+        .expect("unreachable endpoints");
+    assert_eq!(unreachable.len(), 1, "{run}");
+    let reason = unreachable[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with(&format!(
+            "service endpoint (https://app.example.test:{closed}) not reachable: connection refused"
+        )),
+        "{reason}"
+    );
+    let errors: Vec<_> = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "error")
+        .collect();
+    // Every item of the pack that is on (the optional ones are off) reaches the endpoint.
+    assert_eq!(
+        errors.len(),
+        unreachable[0]["items"].as_array().unwrap().len()
+    );
+    assert!(errors.len() >= 7, "{run}");
+    assert!(errors.iter().all(|r| r["summary"] == reason), "{run}");
+    // The terminal report says it once, before the items.
+    let out = crate::common::shipcheck(tmp.path(), &["check", "--no-record"]);
+    let text = crate::common::stdout(&out);
+    let header = text.lines().take(4).collect::<Vec<_>>().join("\n");
+    assert!(
+        header.contains("not reachable: connection refused")
+            && header.contains("items could not check"),
+        "{text}"
+    );
+    // A typo in the profile's endpoint name is caught when the profile loads.
+    std::fs::write(
+        tmp.path().join("shipcheck.yaml"),
+        "packs: [web-service]\nvars:\n  host: app.example.test\nendpoints:\n  servce: {url: \"http://127.0.0.1:1\"}\n",
+    )
+    .unwrap();
+    let out = crate::common::shipcheck(tmp.path(), &["check", "--no-record"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        crate::common::stderr(&out).contains("did you mean `service`"),
+        "{}",
+        crate::common::stderr(&out)
+    );
+}

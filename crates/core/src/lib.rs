@@ -11,6 +11,7 @@
 pub mod bounded;
 pub mod diag;
 pub mod duration;
+pub mod endpoint;
 pub mod error;
 pub mod gate;
 pub mod hex;

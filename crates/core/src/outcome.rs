@@ -203,6 +203,21 @@ pub struct Run {
     pub counts: Counts,
     pub score: Score,
     pub gate: Verdict,
+    /// Endpoints that could not be reached (or resolved), each said once with the items
+    /// that could not check because of it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreachable: Vec<Unreachable>,
+}
+
+/// An endpoint its items could not reach: the one cause of their errors.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unreachable {
+    pub endpoint: String,
+    /// The URL, or empty when it could not be resolved.
+    pub url: String,
+    pub reason: String,
+    /// The items (`pack:id`) that depend on it.
+    pub items: Vec<String>,
 }
 
 impl Run {

@@ -306,6 +306,7 @@ mod tests {
             counts: Counts::default(),
             score: shipcheck_core::gate::score(&[]),
             gate: shipcheck_core::gate::decide(&mut [], Policy::default()),
+            unreachable: Vec::new(),
         }
     }
 

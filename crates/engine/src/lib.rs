@@ -11,6 +11,7 @@
 //! record.
 
 pub mod attest;
+pub mod endpoint;
 pub mod execute;
 pub mod finalize;
 pub mod history;
@@ -126,7 +127,15 @@ pub fn run(profile: &Profile, opts: &Options) -> Result<Run, Error> {
             }
         }
     }
-    let mut evaluated = execute::execute(&plan, &todo, &profile.dir, opts)?;
+    // Endpoints first, once each: the items of one that does not answer are settled here.
+    let prechecked = endpoint::precheck(&plan, &todo);
+    let to_probe: Vec<(usize, plan::At)> = todo
+        .iter()
+        .filter(|(idx, _)| !prechecked.settled.contains_key(idx))
+        .copied()
+        .collect();
+    let mut evaluated = execute::execute(&plan, &to_probe, &profile.dir, opts)?;
+    evaluated.extend(prechecked.settled);
 
     let mut redactor = Redactor::default();
     plan.secret_values.iter().for_each(|s| redactor.add(s));
@@ -175,6 +184,7 @@ pub fn run(profile: &Profile, opts: &Options) -> Result<Run, Error> {
         unused_waivers: Vec::new(),
         score: shipcheck_core::gate::score(&[]),
         gate: shipcheck_core::gate::decide(&mut [], opts.policy),
+        unreachable: prechecked.unreachable,
     };
     let mut statements = opts.statements.clone();
     let mut waivers = finalize::profile_waivers(profile);
@@ -193,6 +203,10 @@ pub fn run(profile: &Profile, opts: &Options) -> Result<Run, Error> {
     }
     for reason in &mut run.gate.reasons {
         redactor.scrub_in_place(reason);
+    }
+    for u in &mut run.unreachable {
+        redactor.scrub_in_place(&mut u.url);
+        redactor.scrub_in_place(&mut u.reason);
     }
     run.duration_ms = started.elapsed().as_millis() as u64;
     Ok(run)

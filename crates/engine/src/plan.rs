@@ -85,6 +85,8 @@ pub struct Plan {
     /// Only this phase's items are in the plan, when set.
     pub phase: Option<Phase>,
     pub items: Vec<Planned>,
+    /// The packs' endpoints, resolved, or why one could not be.
+    pub endpoints: BTreeMap<String, Result<shipcheck_core::endpoint::Resolved, String>>,
 }
 
 /// One item of a plan, as `shipcheck plan --format json` prints it.
@@ -253,6 +255,7 @@ pub fn plan(
         others,
         phase,
         items,
+        endpoints: resolved.endpoints,
     })
 }
 

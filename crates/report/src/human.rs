@@ -66,6 +66,10 @@ fn terminal_safe(run: &Run) -> Run {
         s(&mut w.reason);
         s(&mut w.why_unused);
     }
+    for u in &mut run.unreachable {
+        s(&mut u.url);
+        s(&mut u.reason);
+    }
     for r in &mut run.results {
         s(&mut r.title);
         s(&mut r.summary);
@@ -107,6 +111,17 @@ pub fn render(run: &Run, style: Style) -> String {
         )
     );
     let _ = writeln!(out, "packs: {}", run.pack_list());
+    // An endpoint that does not answer is said once, before the items it blocks.
+    for u in &run.unreachable {
+        let _ = writeln!(
+            out,
+            "{} {} ({} {} could not check)",
+            style.paint("1;31", "✗"),
+            u.reason,
+            u.items.len(),
+            if u.items.len() == 1 { "item" } else { "items" }
+        );
+    }
     let mut current: Option<(&str, &str)> = None;
     for r in &run.results {
         if current != Some((r.pack.as_str(), r.section.as_str())) {

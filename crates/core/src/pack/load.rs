@@ -2,7 +2,7 @@
 //! errors); validation then checks what types cannot: unique ids, exactly one probe or
 //! attestation, compilable jq and regexes, declared variables. Every problem is located.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -137,6 +137,12 @@ fn validate(pack: &Pack) -> Vec<Problem> {
             None,
         ));
     }
+    // An endpoint `NAME` declares `NAME.url`, `NAME.host`, ... for the items.
+    let endpoint_vars: Vec<String> = pack
+        .endpoints
+        .keys()
+        .flat_map(|name| crate::endpoint::variable_names(name))
+        .collect();
     let mut vars = BTreeSet::new();
     for var in &pack.variables {
         let name = &var.name.value;
@@ -172,6 +178,44 @@ fn validate(pack: &Pack) -> Vec<Problem> {
             ));
         }
     }
+    for (name, endpoint) in &pack.endpoints {
+        if !valid_id(name) {
+            problems.push(Problem::new(
+                format!(
+                    "endpoint name `{name}` must be lower case letters, digits, `.`, `-` or `_`"
+                ),
+                pos(&endpoint.url),
+            ));
+        }
+        let fields = [
+            Some(&endpoint.url),
+            endpoint.address.as_ref(),
+            endpoint.ca_file.as_ref(),
+            endpoint.host_header.as_ref(),
+            endpoint.user_agent.as_ref(),
+        ];
+        for text in fields.into_iter().flatten() {
+            match template::references(&text.value) {
+                Err(message) => problems.push(Problem::new(
+                    format!("endpoint `{name}`: {message}"),
+                    pos(text),
+                )),
+                Ok(refs) => {
+                    for r in refs {
+                        if let template::Ref::Var(v) = r
+                            && !vars.contains(v)
+                        {
+                            problems.push(Problem::new(
+                                format!("endpoint `{name}` uses `${{{v}}}`, which the pack does not declare"),
+                                pos(text),
+                            ).with_help(format!("declare it under `variables:` (known: {})", known(&vars))));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    vars.extend(endpoint_vars.iter().map(String::as_str));
     for inc in &pack.include {
         if let Some(when) = &inc.when
             && let Err(e) = crate::jq::check(&when.value)
@@ -233,7 +277,7 @@ fn validate(pack: &Pack) -> Vec<Problem> {
             if let Some(first) = items.insert(item.id.value.as_str(), &item.id) {
                 problems.push(duplicate("item", &item.id, first));
             }
-            validate_item(item, &vars, &mut problems);
+            validate_item(item, &vars, &pack.endpoints, &mut problems);
         }
     }
     problems
@@ -253,7 +297,12 @@ fn duplicate(what: &str, again: &Text, first: &Text) -> Problem {
     .with_label("duplicate id")
 }
 
-fn validate_item(item: &Item, vars: &BTreeSet<&str>, problems: &mut Vec<Problem>) {
+fn validate_item(
+    item: &Item,
+    vars: &BTreeSet<&str>,
+    endpoints: &BTreeMap<String, crate::endpoint::Endpoint>,
+    problems: &mut Vec<Problem>,
+) {
     let id = &item.id.value;
     let at = pos(&item.id);
     match (&item.check, &item.attest) {
@@ -296,6 +345,27 @@ fn validate_item(item: &Item, vars: &BTreeSet<&str>, problems: &mut Vec<Problem>
             format!("item `{id}`: {message}"),
             field.and_then(pos).or(at),
         ));
+    }
+    if let Some(name) = &check.endpoint
+        && !endpoints.contains_key(name)
+    {
+        let names: Vec<&str> = endpoints.keys().map(String::as_str).collect();
+        let mut problem = Problem::new(
+            format!("item `{id}`: endpoint `{name}` is not one of the pack's `endpoints`"),
+            at,
+        );
+        problem = match crate::diag::did_you_mean(name, names.iter().copied()) {
+            Some(s) => problem.with_help(format!("did you mean `{s}`?")),
+            None => problem.with_help(format!(
+                "declared: {}",
+                if names.is_empty() {
+                    "none".into()
+                } else {
+                    names.join(", ")
+                }
+            )),
+        };
+        problems.push(problem);
     }
     if let Some(pw) = &check.pending_when
         && let Err(e) = crate::jq::check(&pw.jq.value)

@@ -8,6 +8,8 @@ pub mod builtin;
 pub mod coverage;
 pub mod load;
 
+use std::collections::BTreeMap;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +42,10 @@ pub struct Pack {
     /// Other packs this one builds on (e.g. the `web-service` baseline); they run with it.
     #[serde(default)]
     pub include: Vec<Include>,
+    /// The services the live items reach, by name (see [`crate::endpoint`]); each gives the
+    /// items `${NAME.url}`, `${NAME.host}`, `${NAME.port}`... and a profile may reset it.
+    #[serde(default)]
+    pub endpoints: BTreeMap<String, crate::endpoint::Endpoint>,
     pub sections: Vec<Section>,
 }
 
@@ -196,6 +202,11 @@ macro_rules! define_check {
             /// Whether the observed value is a secret. Unset: guessed from the key or variable name.
             #[serde(default)]
             pub secret: Option<bool>,
+            /// The endpoint (of this pack's `endpoints`) the check reaches: checked for being
+            /// reachable once per run before its items, and a TLS check of a plain-HTTP one
+            /// is the finding "no TLS".
+            #[serde(default)]
+            pub endpoint: Option<String>,
             /// When the result is not a pass and this holds on the observed value, the item
             /// is `pending` (not yet due), not failed: a fact that needs time after a start
             /// (a snapshot written one interval after the process starts).

@@ -281,10 +281,15 @@ fn observe_http(p: &HttpProbe, ctx: &ProbeCtx) -> Result<Observation, String> {
         max_body: p.max_body.map_or(MAX_BODY, |s| s.0),
         gate,
     };
+    // A header whose template expands to nothing is not sent (an endpoint's unset
+    // `host_header` or `user_agent`).
     let mut headers: Vec<(String, String)> = p
         .headers
         .iter()
         .map(|(k, v)| Ok((k.clone(), ctx.expand(v)?)))
+        .filter(|h: &Result<(String, String), String>| {
+            h.as_ref().map_or(true, |(_, v)| !v.is_empty())
+        })
         .collect::<Result<_, String>>()?;
     let mut secrets = Vec::new();
     // A password in the URL (`https://user:pw@host/`) is a secret wherever the URL shows.
