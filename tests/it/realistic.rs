@@ -398,3 +398,40 @@ fn an_unreachable_endpoint_is_one_finding() {
         crate::common::stderr(&out)
     );
 }
+
+/// Judgement errors seen on deployments written by others: each passed or was reported
+/// twice before. A placeholder contacts document (the template as is) has every heading
+/// and no contact; a staging DOMAIN is well-formed but not the production name; an empty
+/// allowed domain is one finding, not also one per admin.
+#[test]
+fn placeholders_staging_names_and_causes_reported_once() {
+    let d = deploy("secureclaw", "good", |dir| {
+        prepare_secureclaw(dir, true, 2);
+        std::fs::write(
+            dir.join("EMERGENCY_CONTACTS.md"),
+            "# Emergency Contacts\n\n## On-Call Rotation\n\n- **Primary:** Name - phone - email\n- **Secondary:** Name - phone - email\n\n## External Contacts\n\n- **Cloud Provider:** AWS Support - 1-800-xxx-xxxx\n- **Security Team:** security@company.com - Slack: #security\n\n## Escalation Path\n\n1. On-call engineer (0-15 min)\n",
+        )
+        .expect("contacts");
+    });
+    let (statuses, run) = check(&d);
+    assert_bad(&statuses, &run, &["secureclaw:contacts.file=fail"]);
+
+    let rack = |from: &'static str, to: &'static str| {
+        deploy("rack-gateway", "good", move |dir| {
+            crate::common::chmod(&dir.join("bin/rack-gateway"), 0o755);
+            edit(&dir.join("gateway.env"), from, to);
+        })
+    };
+    let d = rack(
+        "DOMAIN=gateway.example.test",
+        "DOMAIN=gateway-staging.example.test",
+    );
+    let (statuses, run) = check(&d);
+    assert_bad(&statuses, &run, &["rack-gateway:env.domain=fail"]);
+    let d = rack(
+        "GOOGLE_ALLOWED_DOMAIN=example.test",
+        "GOOGLE_ALLOWED_DOMAIN=",
+    );
+    let (statuses, run) = check(&d);
+    assert_bad(&statuses, &run, &["rack-gateway:oauth.allowed-domain=fail"]);
+}

@@ -22,7 +22,11 @@ pub struct Document {
 
 impl crate::Observe for ConfigProbe {
     fn observe(&self, ctx: &ProbeCtx) -> Result<Observation, String> {
-        let query = self.query();
+        // `${var}` in the query expands first (a value the profile gives, to compare with).
+        let query = &match &self.query {
+            Some(q) => ctx.expand(q)?,
+            None => ".".to_string(),
+        };
         if let Some(path) = &self.path {
             return observe_one(self, ctx, path, query);
         }

@@ -21,7 +21,8 @@ pub struct ConfigProbe {
     /// File format; guessed from the extension when unset.
     #[serde(default)]
     pub format: Option<Format>,
-    /// jq expression selecting the value (default `.`, the whole document).
+    /// jq expression selecting the value (default `.`, the whole document); `${var}`
+    /// expands first, so it can compare with the profile (`.DOMAIN == "${domain}"`).
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub query: Option<Text>,
@@ -73,6 +74,7 @@ impl super::Spec for ConfigProbe {
             self.path.as_ref(),
             self.env_file.as_ref(),
             self.dotenv.as_ref(),
+            self.query.as_ref(),
         ]
         .into_iter()
         .flatten()
