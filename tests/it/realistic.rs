@@ -2,7 +2,7 @@
 //! test changes one thing a real deployment does otherwise, and checks that the pack
 //! judges it as the real system behaves (../shared/notes/systems.md).
 
-use crate::systems::{assert_bad, check, deploy, prepare_secureclaw};
+use crate::systems::{assert_bad, check, deploy, prepare_ocmt, prepare_rack, prepare_secureclaw};
 
 /// Replaces `from` by `to` in a deployment's file (the change must apply).
 fn edit(path: &std::path::Path, from: &str, to: &str) {
@@ -72,7 +72,7 @@ fn a_missing_cli_makes_its_items_not_applicable() {
             if system == "secureclaw" {
                 prepare_secureclaw(dir, true, 2);
             } else {
-                crate::common::chmod(&dir.join("bin/rack-gateway"), 0o755);
+                prepare_rack(dir, true);
             }
             edit(&dir.join("shipcheck.yaml"), from, &format!("{var}: \"\""));
         });
@@ -201,6 +201,7 @@ fn secureclaw_config_variables_come_from_the_service_env_and_the_state_dotenv() 
                 "token: \"${GW_TOKEN}\"",
             );
             std::fs::write(dir.join("state/.env"), &dotenv).expect(".env");
+            crate::common::chmod(&dir.join("state/.env"), 0o600);
             let env = dir.join("gateway.env");
             let mut text = std::fs::read_to_string(&env).expect("env file");
             text.push_str(&env_file_line);
@@ -228,7 +229,7 @@ fn secureclaw_config_variables_come_from_the_service_env_and_the_state_dotenv() 
 #[test]
 fn ocmt_items_read_every_service_env_file() {
     let d = deploy("ocmt", "good", |dir| {
-        crate::common::age(&dir.join("backups/ocmt-20261122.sql"), 2);
+        prepare_ocmt(dir, 2);
         edit(
             &dir.join("relay.env"),
             "NODE_ENV=production",
@@ -418,7 +419,7 @@ fn placeholders_staging_names_and_causes_reported_once() {
 
     let rack = |from: &'static str, to: &'static str| {
         deploy("rack-gateway", "good", move |dir| {
-            crate::common::chmod(&dir.join("bin/rack-gateway"), 0o755);
+            prepare_rack(dir, true);
             edit(&dir.join("gateway.env"), from, to);
         })
     };

@@ -317,9 +317,7 @@ fn bundled_clasp_example_shows_its_two_defects() {
 
 #[test]
 fn ocmt_good_deployment_passes_every_automated_item() {
-    let d = deploy("ocmt", "good", |dir| {
-        crate::common::age(&dir.join("backups/ocmt-20261122.sql"), 2)
-    });
+    let d = deploy("ocmt", "good", |dir| prepare_ocmt(dir, 2));
     let (statuses, run) = check(&d);
     assert_good(&statuses, &run);
     assert_eq!(statuses["ocmt:secrets.agent-auth-token-matches"], "pass");
@@ -329,6 +327,7 @@ fn ocmt_good_deployment_passes_every_automated_item() {
 
 #[test]
 fn ocmt_bad_deployment_fails_exactly_its_defects() {
+    // As git leaves them: every env file readable by all.
     let d = deploy("ocmt", "bad", |dir| {
         crate::common::age(&dir.join("backups/ocmt-20261122.sql"), 50)
     });
@@ -338,6 +337,10 @@ fn ocmt_bad_deployment_fails_exactly_its_defects() {
         &run,
         &[
             "ocmt:backups.recent=fail",
+            "ocmt:secrets.management-env-mode=fail",
+            "ocmt:secrets.relay-env-mode=fail",
+            "ocmt:secrets.agent-env-mode=fail",
+            "ocmt:secrets.admin-env-mode=fail",
             "ocmt:env.no-effect-variables=fail",
             "ocmt:env.node-env-production=fail",
             "ocmt:env.relay-allowed-origins=fail",
@@ -361,9 +364,7 @@ fn ocmt_bad_deployment_fails_exactly_its_defects() {
 
 #[test]
 fn rack_gateway_good_deployment_passes_every_automated_item() {
-    let d = deploy("rack-gateway", "good", |dir| {
-        crate::common::chmod(&dir.join("bin/rack-gateway"), 0o755)
-    });
+    let d = deploy("rack-gateway", "good", |dir| prepare_rack(dir, true));
     let (statuses, run) = check(&d);
     assert_good(&statuses, &run);
     assert_eq!(statuses["rack-gateway:rack.proxy-apps"], "pass");
@@ -373,15 +374,14 @@ fn rack_gateway_good_deployment_passes_every_automated_item() {
 
 #[test]
 fn rack_gateway_bad_deployment_fails_exactly_its_defects() {
-    let d = deploy("rack-gateway", "bad", |dir| {
-        crate::common::chmod(&dir.join("bin/rack-gateway"), 0o755)
-    });
+    let d = deploy("rack-gateway", "bad", |dir| prepare_rack(dir, false));
     let (statuses, run) = check(&d);
     assert_bad(
         &statuses,
         &run,
         &[
             "rack-gateway:secrets.app-secret-key=fail",
+            "rack-gateway:secrets.env-file-mode=fail",
             "rack-gateway:rbac.two-admins=fail",
             "rack-gateway:network.port-closed=fail",
             "rack-gateway:mfa.required=fail",
@@ -403,6 +403,22 @@ fn rack_gateway_bad_deployment_fails_exactly_its_defects() {
     );
 }
 
+/// The modes git does not keep of OCMT's env files: private in the good deployment.
+pub(crate) fn prepare_ocmt(dir: &Path, backup_age_hours: u64) {
+    for env in ["mgmt.env", "relay.env", "agent.env", "admin.env"] {
+        crate::common::chmod(&dir.join(env), 0o600);
+    }
+    crate::common::age(&dir.join("backups/ocmt-20261122.sql"), backup_age_hours);
+}
+
+/// The Rack Gateway deployment's executable CLI stand-in, and its env file private or not.
+pub(crate) fn prepare_rack(dir: &Path, good: bool) {
+    crate::common::chmod(&dir.join("bin/rack-gateway"), 0o755);
+    if good {
+        crate::common::chmod(&dir.join("gateway.env"), 0o600);
+    }
+}
+
 /// File modes git does not keep, and the age of the newest backup.
 pub(crate) fn prepare_secureclaw(dir: &Path, good: bool, backup_age_hours: u64) {
     crate::common::chmod(&dir.join("state"), 0o700);
@@ -410,6 +426,10 @@ pub(crate) fn prepare_secureclaw(dir: &Path, good: bool, backup_age_hours: u64) 
         &dir.join("state/secureclaw.json"),
         if good { 0o600 } else { 0o644 },
     );
+    if good {
+        crate::common::chmod(&dir.join("gateway.env"), 0o600);
+        crate::common::chmod(&dir.join("gateway.log"), 0o640);
+    }
     crate::common::chmod(&dir.join("scripts/backup.sh"), 0o755);
     crate::common::chmod(&dir.join("bin/secureclaw"), 0o755);
     crate::common::age(
@@ -458,6 +478,8 @@ fn secureclaw_bad_deployment_fails_exactly_its_defects() {
             "secureclaw:rollback.config-backup=fail",
             "secureclaw:config.known-gateway-keys=fail",
             "secureclaw:live.gateway-port-closed=fail",
+            "secureclaw:files.env-file-mode=fail",
+            "secureclaw:files.log-mode=fail",
             "secureclaw:live.old-token-refused=fail",
             "secureclaw:live.logs-clean=fail",
             "secureclaw:live.proxy-rate-limit=fail",

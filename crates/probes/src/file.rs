@@ -25,6 +25,14 @@ impl crate::Observe for FileProbe {
         let want_exists = self.exists.unwrap_or(true);
         let link_meta = match std::fs::symlink_metadata(&path) {
             Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && self.if_present => {
+                obs.findings.push(Finding::new(
+                    true,
+                    "if present",
+                    "not found: nothing to judge",
+                ));
+                return Ok(obs);
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 obs.findings.push(Finding::new(
                     !want_exists,

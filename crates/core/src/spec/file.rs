@@ -16,6 +16,10 @@ pub struct FileProbe {
     /// Whether the path must exist (default `true`); `false` means it must be absent.
     #[serde(default)]
     pub exists: Option<bool>,
+    /// A missing path is no finding, and the other expectations apply only to a path that
+    /// is there (the mode of a secret file that may or may not exist, e.g. a `.env`).
+    #[serde(default)]
+    pub if_present: bool,
     /// Required type.
     #[serde(default, rename = "type")]
     pub kind: Option<FileKind>,
