@@ -329,3 +329,78 @@ fn web_service_tls_items_on_a_plain_http_port_are_errors() {
         assert_eq!(s[id], "error", "{id}");
     }
 }
+
+/// Certificate files on disk, what the next restart serves, judged without connecting:
+/// parses, names, days left, the key belongs to it, the chain verifies to the CA. A file
+/// that is not there is could-not-check; a file without a certificate is a finding.
+#[test]
+fn certificate_files_on_disk_are_judged_without_connecting() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let ca = pki::self_signed("Test CA", &[], -1, 365, true);
+    let other_ca = pki::self_signed("Other CA", &[], -1, 365, true);
+    let leaf = pki::issued(&ca, "app", &["app.example.test"], -1, 90, false);
+    let expiring = pki::issued(&ca, "app", &["app.example.test"], -80, 5, false);
+    let stranger = pki::self_signed("x", &["x.example.test"], -1, 30, false);
+    let write = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
+    write("ca.pem", &ca.pem);
+    write("other-ca.pem", &other_ca.pem);
+    write("app.pem", &leaf.pem);
+    write("app.key", &leaf.key.serialize_pem());
+    write("expiring.pem", &expiring.pem);
+    write("stranger.key", &stranger.key.serialize_pem());
+    write(
+        "garbage.pem",
+        "-----BEGIN NOTHING-----\nAAAA\n-----END NOTHING-----\n",
+    );
+    let item = |extra: &str| {
+        format!(
+            "check:\n  cert: {{path: app.pem, ca_file: ca.pem, names: [app.example.test]{extra}}}"
+        )
+    };
+    let items = [
+        ("good", item(", key: app.key")),
+        (
+            "wrong-name",
+            "check:\n  cert: {path: app.pem, ca_file: ca.pem, names: [other.example.test]}"
+                .to_string(),
+        ),
+        (
+            "expiring",
+            "check:\n  cert: {path: expiring.pem, ca_file: ca.pem, min_days_left: 14}".to_string(),
+        ),
+        ("wrong-key", item(", key: stranger.key")),
+        (
+            "untrusted",
+            "check:\n  cert: {path: app.pem, ca_file: other-ca.pem}".to_string(),
+        ),
+        ("garbage", "check:\n  cert: {path: garbage.pem}".to_string()),
+        ("missing", "check:\n  cert: {path: nope.pem}".to_string()),
+    ];
+    let items: Vec<(&str, &str)> = items.iter().map(|(i, c)| (*i, c.as_str())).collect();
+    crate::common::write_pack(dir, &items, "");
+    let out = crate::common::shipcheck(dir, &["check", "--format", "json", "--no-record"]);
+    let run = crate::common::json(&out);
+    let s = crate::common::statuses(&run);
+    let summary = |id: &str| {
+        run["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .map(|r| r["summary"].to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(s["good"], "pass", "{}", summary("good"));
+    for (id, why) in [
+        ("wrong-name", "covers other.example.test"),
+        ("expiring", "14+ days left"),
+        ("wrong-key", "the private key belongs to the certificate"),
+        ("untrusted", "chains to a trusted CA"),
+        ("garbage", "a PEM certificate"),
+    ] {
+        assert_eq!(s[id], "fail", "{id}: {}", summary(id));
+        assert!(summary(id).contains(why), "{id}: {}", summary(id));
+    }
+    assert_eq!(s["missing"], "error", "{}", summary("missing"));
+}

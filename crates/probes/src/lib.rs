@@ -17,6 +17,7 @@ pub mod tcp;
 pub mod tls;
 
 pub mod audit;
+pub mod cert;
 pub mod fuzzing;
 
 use std::any::{Any, TypeId};

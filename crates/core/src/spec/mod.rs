@@ -5,6 +5,7 @@
 //! module in `shipcheck-probes`, and one line in the registry.
 
 pub mod args;
+pub mod cert;
 pub mod command;
 pub mod config;
 pub mod disk;
@@ -40,6 +41,8 @@ macro_rules! for_each_probe {
             http: Http => $crate::spec::http::HttpProbe,
             /// Probe: TLS protocols and ciphers accepted, and the certificate served.
             tls: Tls => $crate::spec::tls::TlsProbe,
+            /// Probe: a certificate file on disk (and its key): parses, expiry, names, key match, chain to a CA.
+            cert: Cert => $crate::spec::cert::CertProbe,
             /// Probe: whether a TCP port accepts connections.
             tcp: Tcp => $crate::spec::tcp::TcpProbe,
             /// Probe: name resolution.

@@ -5,7 +5,7 @@
 
 pub mod cert;
 pub mod hello;
-mod trust;
+pub(crate) mod trust;
 
 use std::collections::BTreeMap;
 use std::io::ErrorKind;

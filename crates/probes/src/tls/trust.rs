@@ -13,7 +13,7 @@ use super::{Target, cert};
 
 /// Verifies the chain to the trust anchors at a time inside the leaf's validity and for a
 /// name the leaf holds, so that "untrusted" is not confused with expired or wrong host.
-pub(super) fn trust(
+pub(crate) fn trust(
     target: &Target,
     chain: &[Vec<u8>],
     facts: &cert::CertFacts,
