@@ -436,3 +436,39 @@ fn placeholders_staging_names_and_causes_reported_once() {
     let (statuses, run) = check(&d);
     assert_bad(&statuses, &run, &["rack-gateway:oauth.allowed-domain=fail"]);
 }
+
+/// SecureClaw terminating TLS itself: the certificate and key files it will serve are
+/// judged on disk (names, key, chain to the CA), whether or not its port is reachable.
+#[test]
+fn secureclaw_gateway_tls_files_are_judged_on_disk() {
+    use crate::common::pki;
+    let ca = pki::self_signed("Gateway CA", &[], -1, 365, true);
+    let leaf = pki::issued(&ca, "claw", &["claw.example.test"], -1, 90, false);
+    let stranger = pki::self_signed("x", &["x.example.test"], -1, 30, false);
+    let run_with = |key_pem: String| {
+        let (ca_pem, leaf_pem) = (ca.pem.clone(), leaf.pem.clone());
+        let d = deploy("secureclaw", "good", move |dir| {
+            prepare_secureclaw(dir, true, 2);
+            std::fs::create_dir_all(dir.join("tls")).unwrap();
+            std::fs::write(dir.join("tls/ca.pem"), &ca_pem).unwrap();
+            std::fs::write(dir.join("tls/gateway-cert.pem"), &leaf_pem).unwrap();
+            std::fs::write(dir.join("tls/gateway-key.pem"), &key_pem).unwrap();
+            crate::common::chmod(&dir.join("tls/gateway-key.pem"), 0o600);
+            edit(
+                &dir.join("shipcheck.yaml"),
+                "tls_mode: proxy",
+                "tls_mode: gateway\n  tls_cert_path: tls/gateway-cert.pem\n  tls_key_path: tls/gateway-key.pem\n  tls_ca_path: tls/ca.pem",
+            );
+        });
+        check(&d)
+    };
+    let (statuses, _) = run_with(leaf.key.serialize_pem());
+    assert_eq!(statuses["secureclaw:tls.cert-file"], "pass");
+    assert_eq!(statuses["secureclaw:tls.key-mode"], "pass");
+    let (statuses, run) = run_with(stranger.key.serialize_pem());
+    assert_eq!(statuses["secureclaw:tls.cert-file"], "fail");
+    assert!(
+        run.to_string()
+            .contains("the private key belongs to the certificate")
+    );
+}
