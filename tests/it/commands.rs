@@ -236,6 +236,7 @@ fn coverage_maps_source_lines_to_items() {
         serde_json::json!([
             "tls.enabled-or-proxy",
             "tls.doc-cert-keys",
+            "tls.cert-file",
             "live.gateway-port-closed"
         ])
     );
