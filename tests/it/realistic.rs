@@ -472,3 +472,39 @@ fn secureclaw_gateway_tls_files_are_judged_on_disk() {
             .contains("the private key belongs to the certificate")
     );
 }
+
+/// Rack Gateway's process gets `convox env` over the defaults of convox.yml: a PGSSLMODE
+/// left out of `convox env` is still `require` from convox.yml (no false alarm), one set in
+/// `convox env` wins over it, and the evidence says where the value came from.
+#[test]
+fn rack_gateway_settings_take_convox_yml_defaults() {
+    let rack = |edits: &'static [(&'static str, &'static str, &'static str)]| {
+        let d = deploy("rack-gateway", "good", move |dir| {
+            prepare_rack(dir, true);
+            for (file, from, to) in edits {
+                edit(&dir.join(file), from, to);
+            }
+        });
+        check(&d)
+    };
+    let from = |run: &serde_json::Value| {
+        crate::systems::results(run)
+            .find(|r| crate::systems::key(r) == "rack-gateway:database.ssl")
+            .map(|r| r["evidence"]["observed"]["from"].to_string())
+            .unwrap_or_default()
+    };
+    let (statuses, run) = rack(&[("gateway.env", "PGSSLMODE=require\n", "")]);
+    assert_bad(&statuses, &run, &[]);
+    assert!(from(&run).contains("convox.yml default"), "{}", from(&run));
+    let (statuses, run) = rack(&[("gateway.env", "PGSSLMODE=require", "PGSSLMODE=disable")]);
+    assert_bad(&statuses, &run, &["rack-gateway:database.ssl=fail"]);
+    assert!(from(&run).contains("convox env"), "{}", from(&run));
+    let (statuses, _) = rack(&[
+        ("gateway.env", "PGSSLMODE=require\n", ""),
+        ("convox.yml", "      - PGSSLMODE=require\n", ""),
+    ]);
+    assert_eq!(
+        statuses["rack-gateway:database.ssl"], "fail",
+        "no sslmode anywhere"
+    );
+}
