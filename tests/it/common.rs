@@ -107,6 +107,21 @@ pub fn json(o: &Output) -> serde_json::Value {
 }
 
 /// `id -> status` of a JSON run.
+/// The summary of the result whose id is `id` (or ends with `:id`, `.id`), empty when none.
+pub fn summary(run: &serde_json::Value, id: &str) -> String {
+    run["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| {
+            let rid = r["id"].as_str().unwrap_or_default();
+            let pack = r["pack"].as_str().unwrap_or_default();
+            rid == id || format!("{pack}:{rid}") == id || rid.ends_with(&format!(".{id}"))
+        })
+        .map(|r| r["summary"].as_str().unwrap_or_default().to_string())
+        .unwrap_or_default()
+}
+
 pub fn statuses(run: &serde_json::Value) -> std::collections::BTreeMap<String, String> {
     run["results"]
         .as_array()

@@ -410,15 +410,8 @@ fn runaway_jq_ends_within_its_budget() {
     let elapsed = started.elapsed();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let run = json(&out);
-    let summary = |id: &str| {
-        run["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["id"].as_str().unwrap().ends_with(id))
-            .map(|r| (r["status"].to_string(), r["summary"].to_string()))
-            .unwrap()
-    };
+    let s = statuses(&run);
+    let summary = |id: &str| (format!("\"{}\"", s[id]), crate::common::summary(&run, id));
     for (id, reason) in [
         ("steps", "loop steps"),
         ("memory", "holds more than 256 MiB"),

@@ -80,10 +80,7 @@ fn a_missing_cli_makes_its_items_not_applicable() {
         assert_bad(&statuses, &run, &[]);
         for id in items {
             assert_eq!(statuses[*id], "not_applicable", "{id}");
-            let summary = crate::systems::results(&run)
-                .find(|r| crate::systems::key(r) == *id)
-                .map(|r| r["summary"].to_string())
-                .unwrap_or_default();
+            let summary = crate::common::summary(&run, id);
             assert!(summary.contains(var), "{id}: {summary}");
         }
     }
@@ -118,12 +115,7 @@ fn clasp_snapshot_items_allow_for_the_relay_uptime() {
         "relay_source: systemd",
         &format!("relay_source: process\n  relay_pid: '{}'", child.id()),
     );
-    let summary = |run: &serde_json::Value, id: &str| {
-        crate::systems::results(run)
-            .find(|r| crate::systems::key(r) == id)
-            .map(|r| r["summary"].to_string())
-            .unwrap_or_default()
-    };
+    let summary = crate::common::summary;
     let (young, run) = check(&d);
     for id in ["clasp:persist.enabled", "clasp:persist.fresh"] {
         assert_eq!(young[id], "pending", "{id}: {}", summary(&run, id));
@@ -393,10 +385,12 @@ fn an_unreachable_endpoint_is_one_finding() {
     .unwrap();
     let out = crate::common::shipcheck(tmp.path(), &["check", "--no-record"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        crate::common::stderr(&out).contains("did you mean `service`"),
-        "{}",
-        crate::common::stderr(&out)
+    let err = crate::common::stderr(&out);
+    assert!(err.contains("did you mean `service`"), "{err}");
+    assert_eq!(
+        err.matches("endpoint `servce` is not declared").count(),
+        1,
+        "said once: {err}"
     );
 }
 

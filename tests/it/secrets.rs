@@ -367,15 +367,7 @@ fn names_of_settings_are_shown_and_values_stay_masked() {
         stdout(&out)
     );
     let run = json(&out);
-    let summary = |id: &str| {
-        run["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["id"].as_str().unwrap().ends_with(id))
-            .map(|r| r["summary"].as_str().unwrap().to_string())
-            .unwrap()
-    };
+    let summary = |id: &str| crate::common::summary(&run, id);
     assert!(
         summary("required").contains("CSRF_SECRET"),
         "{}",

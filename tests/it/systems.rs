@@ -487,10 +487,7 @@ fn secureclaw_bad_deployment_fails_exactly_its_defects() {
         ],
     );
     // The audit's refusal of the config is the finding, with its meaning.
-    let audit = results(&run)
-        .find(|r| key(r) == "secureclaw:doctor.audit")
-        .map(|r| r["summary"].to_string())
-        .unwrap_or_default();
+    let audit = crate::common::summary(&run, "secureclaw:doctor.audit");
     assert!(audit.contains("the config is invalid"), "{audit}");
     let text = run.to_string();
     assert!(!text.contains("changeme-gateway-token"), "token leaked");

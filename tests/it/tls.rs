@@ -382,15 +382,7 @@ fn certificate_files_on_disk_are_judged_without_connecting() {
     let out = crate::common::shipcheck(dir, &["check", "--format", "json", "--no-record"]);
     let run = crate::common::json(&out);
     let s = crate::common::statuses(&run);
-    let summary = |id: &str| {
-        run["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["id"] == id)
-            .map(|r| r["summary"].to_string())
-            .unwrap_or_default()
-    };
+    let summary = |id: &str| crate::common::summary(&run, id);
     assert_eq!(s["good"], "pass", "{}", summary("good"));
     for (id, why) in [
         ("wrong-name", "covers other.example.test"),

@@ -440,52 +440,6 @@ impl Profile {
             .filter(|v| v.secret)
             .map(|v| v.name.value.as_str())
             .collect();
-        // Endpoints, once the variables they are built from are known; they add their own
-        // (`NAME.url`, `NAME.host`, ...).
-        for lp in packs {
-            for (name, endpoint) in &lp.pack.endpoints {
-                if out.endpoints.contains_key(name) {
-                    continue;
-                }
-                let over = self.file.endpoints.get(name);
-                let resolved = crate::endpoint::Resolved::new(
-                    name,
-                    endpoint,
-                    over,
-                    &crate::template::Scope { vars: &out.values },
-                )
-                .map_err(|e| format!("endpoint `{name}`: {e}"));
-                match &resolved {
-                    Ok(r) => out.values.extend(r.variables()),
-                    Err(_) => {
-                        for v in crate::endpoint::variable_names(name) {
-                            out.values.entry(v).or_default();
-                        }
-                    }
-                }
-                out.endpoints.insert(name.clone(), resolved);
-            }
-        }
-        for name in self.file.endpoints.keys() {
-            if !out.endpoints.contains_key(name) {
-                let known: Vec<&str> = out.endpoints.keys().map(String::as_str).collect();
-                problems.push(
-                    Problem::new(
-                        format!("endpoint `{name}` is not declared by any pack of this profile"),
-                        None,
-                    )
-                    .with_help(
-                        match crate::diag::did_you_mean(name, known.iter().copied()) {
-                            Some(m) => format!("did you mean `{m}`?"),
-                            None if known.is_empty() => {
-                                "no pack of this profile declares endpoints".into()
-                            }
-                            None => format!("declared endpoints: {}", known.join(", ")),
-                        },
-                    ),
-                );
-            }
-        }
         let all_given = self
             .file
             .vars
