@@ -502,3 +502,26 @@ fn rack_gateway_settings_take_convox_yml_defaults() {
         "no sslmode anywhere"
     );
 }
+
+/// OCMT serves its API and its relay under two public names; a deployment whose relay name
+/// is served over plain HTTP sets that endpoint in its profile, and the relay's TLS item
+/// reports "no TLS" while the API's still pass.
+#[test]
+fn ocmt_second_public_name_over_plain_http_is_the_finding() {
+    let d = deploy("ocmt", "good", |dir| {
+        prepare_ocmt(dir, 2);
+        let profile = dir.join("shipcheck.yaml");
+        let mut text = std::fs::read_to_string(&profile).unwrap();
+        text.push_str("endpoints:\n  relay: {url: \"http://relay.ocmt.example.test:${env:STANDIN_PORT_PLAIN}\"}\n");
+        std::fs::write(&profile, text).unwrap();
+    });
+    let (statuses, run) = check(&d);
+    assert_eq!(statuses["ocmt:tls.relay-terminated"], "fail");
+    assert!(
+        crate::common::summary(&run, "ocmt:tls.relay-terminated")
+            .contains("no TLS: the relay endpoint is plain HTTP"),
+        "{}",
+        crate::common::summary(&run, "ocmt:tls.relay-terminated")
+    );
+    assert_eq!(statuses["ocmt:tls.terminated"], "pass");
+}
