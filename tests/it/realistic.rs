@@ -525,3 +525,41 @@ fn ocmt_second_public_name_over_plain_http_is_the_finding() {
     );
     assert_eq!(statuses["ocmt:tls.terminated"], "pass");
 }
+
+/// An environment's endpoint replaces the profile's, field by field: staging reaches its own
+/// front door, and a typo there is caught as at the top level.
+#[test]
+fn an_environment_sets_its_own_endpoint() {
+    let (port, seen) = plain_http_front_door();
+    let tmp = tempfile::tempdir().unwrap();
+    let profile = |name: &str| {
+        format!(
+            "packs: [web-service]\nvars:\n  host: app.example.test\nendpoints:\n  service: {{url: \"https://127.0.0.1:1\", host_header: staging.example.test}}\nenvironments:\n  production: {{}}\n  staging:\n    endpoints:\n      {name}: {{url: \"http://127.0.0.1:{port}\"}}\n"
+        )
+    };
+    std::fs::write(tmp.path().join("shipcheck.yaml"), profile("service")).unwrap();
+    let out = crate::common::shipcheck(
+        tmp.path(),
+        &[
+            "check",
+            "--env",
+            "staging",
+            "--format",
+            "json",
+            "--no-record",
+        ],
+    );
+    let run = crate::common::json(&out);
+    assert!(run.get("unreachable").is_none(), "{run}");
+    assert_eq!(crate::common::statuses(&run)["tls.protocols"], "fail");
+    assert!(
+        seen.lock()
+            .unwrap()
+            .contains(&"host: staging.example.test".to_string()),
+        "the profile's host_header is kept"
+    );
+    std::fs::write(tmp.path().join("shipcheck.yaml"), profile("servise")).unwrap();
+    let out = crate::common::shipcheck(tmp.path(), &["check", "--env", "staging", "--no-record"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(crate::common::stderr(&out).contains("did you mean `service`"));
+}

@@ -69,6 +69,27 @@ pub struct EndpointOverride {
     pub user_agent: Option<String>,
 }
 
+impl EndpointOverride {
+    /// `top` with `env`'s fields on top (an environment's endpoint over the profile's).
+    pub fn merged(
+        top: Option<&EndpointOverride>,
+        env: Option<&EndpointOverride>,
+    ) -> Option<EndpointOverride> {
+        match (top, env) {
+            (None, None) => None,
+            (Some(t), None) => Some(t.clone()),
+            (None, Some(e)) => Some(e.clone()),
+            (Some(t), Some(e)) => Some(EndpointOverride {
+                url: e.url.clone().or_else(|| t.url.clone()),
+                address: e.address.clone().or_else(|| t.address.clone()),
+                ca_file: e.ca_file.clone().or_else(|| t.ca_file.clone()),
+                host_header: e.host_header.clone().or_else(|| t.host_header.clone()),
+                user_agent: e.user_agent.clone().or_else(|| t.user_agent.clone()),
+            }),
+        }
+    }
+}
+
 /// The variables an endpoint named `name` defines.
 pub fn variable_names(name: &str) -> Vec<String> {
     [
@@ -258,5 +279,13 @@ mod tests {
         let r = Resolved::new("proxy", &ep, Some(&over), &scope).unwrap();
         assert_eq!((r.scheme.as_str(), r.port), ("http", 8080));
         assert_eq!(r.variables()["proxy.host_header"], "claw.example.com");
+        // An environment's endpoint over the profile's, field by field.
+        let staging = EndpointOverride {
+            url: Some("https://staging.example.com".into()),
+            ..EndpointOverride::default()
+        };
+        let both = EndpointOverride::merged(Some(&over), Some(&staging)).unwrap();
+        assert_eq!(both.url.as_deref(), Some("https://staging.example.com"));
+        assert_eq!(both.host_header.as_deref(), Some("claw.example.com"));
     }
 }

@@ -61,6 +61,10 @@ pub struct Environment {
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, Value>")]
     pub vars: BTreeMap<String, Spanned<Value>>,
+    /// Endpoints as this environment has them; each replaces the profile's top-level one
+    /// of the same name, field by field.
+    #[serde(default)]
+    pub endpoints: BTreeMap<String, crate::endpoint::EndpointOverride>,
 }
 
 /// An accepted exception for one item.
@@ -365,11 +369,17 @@ impl Profile {
                 if out.endpoints.contains_key(name) {
                     continue;
                 }
-                let over = self.file.endpoints.get(name);
+                let over = crate::endpoint::EndpointOverride::merged(
+                    self.file.endpoints.get(name),
+                    self.file
+                        .environments
+                        .get(env)
+                        .and_then(|e| e.endpoints.get(name)),
+                );
                 let resolved = crate::endpoint::Resolved::new(
                     name,
                     endpoint,
-                    over,
+                    over.as_ref(),
                     &crate::template::Scope { vars: &out.values },
                 )
                 .map_err(|e| format!("endpoint `{name}`: {e}"));
@@ -384,7 +394,13 @@ impl Profile {
                 out.endpoints.insert(name.clone(), resolved);
             }
         }
-        for name in self.file.endpoints.keys() {
+        let given = self.file.endpoints.keys().chain(
+            self.file
+                .environments
+                .values()
+                .flat_map(|e| e.endpoints.keys()),
+        );
+        for name in given.collect::<BTreeSet<_>>() {
             if !out.endpoints.contains_key(name) {
                 let known: Vec<&str> = out.endpoints.keys().map(String::as_str).collect();
                 problems.push(
