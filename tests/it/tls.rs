@@ -396,3 +396,142 @@ fn certificate_files_on_disk_are_judged_without_connecting() {
     }
     assert_eq!(s["missing"], "error", "{}", summary("missing"));
 }
+
+/// A SHA-1-signed leaf under a trusted CA is trusted (as `openssl verify` says) and its
+/// digest is its own finding; webpki, which cannot check SHA-1 at all, does not decide.
+/// The chain is made by the real openssl, since rcgen cannot sign with SHA-1.
+#[test]
+fn a_sha1_signed_leaf_is_weak_but_trusted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "30",
+        "-subj",
+        "/CN=SHA-1 test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "leaf.key",
+        "-out",
+        "leaf.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    std::fs::write(
+        dir.join("leaf.ext"),
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-sha1",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "leaf.pem",
+        "-days",
+        "20",
+        "-extfile",
+        "leaf.ext",
+    ]);
+    openssl(&["verify", "-CAfile", "ca.pem", "leaf.pem"]);
+    let other = pki::self_signed("Other CA", &[], -1, 30, true);
+    std::fs::write(dir.join("other.pem"), &other.pem).unwrap();
+
+    // On disk (the cert probe).
+    crate::common::write_pack(
+        dir,
+        &[
+            (
+                "trusted",
+                "check:\n  cert: {path: leaf.pem, key: leaf.key, ca_file: ca.pem, names: [localhost], min_days_left: 1}",
+            ),
+            (
+                "other-ca",
+                "check:\n  cert: {path: leaf.pem, ca_file: other.pem, min_days_left: 1}",
+            ),
+        ],
+        "",
+    );
+    let out = shipcheck(dir, &["check", "--format", "json", "--no-record"]);
+    let run = json(&out);
+    let s = statuses(&run);
+    assert_eq!(
+        s["trusted"],
+        "pass",
+        "{}",
+        crate::common::summary(&run, "trusted")
+    );
+    assert_eq!(s["other-ca"], "fail");
+    assert!(crate::common::summary(&run, "other-ca").contains("unknown issuer"));
+
+    // Served (shipcheck probe tls): weak digest, not untrusted.
+    use rustls::pki_types::pem::PemObject;
+    let pem = std::fs::read(dir.join("leaf.pem")).unwrap();
+    let chain = vec![rustls::pki_types::CertificateDer::from_pem_slice(&pem).unwrap()];
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_file(dir.join("leaf.key")).unwrap();
+    let server = pki::serve(chain, key);
+    let target = format!("127.0.0.1:{}", server.port);
+    let ca = dir.join("ca.pem").display().to_string();
+    let out = shipcheck(
+        dir,
+        &[
+            "probe",
+            "tls",
+            &target,
+            "--sni",
+            "localhost",
+            "--ca",
+            &ca,
+            "--no-ciphers",
+            "--format",
+            "json",
+        ],
+    );
+    let report = json(&out)[0].clone();
+    let found = ids(&report);
+    assert!(
+        found.contains(&"tls.cert.sha1_signature".to_string()),
+        "{found:?}"
+    );
+    assert!(
+        !found.contains(&"tls.cert.untrusted".to_string()),
+        "{report:#}"
+    );
+}

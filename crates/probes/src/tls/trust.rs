@@ -23,7 +23,7 @@ pub(crate) fn trust(
         Err(e) => return (false, Some(e)),
     };
     let verifier = match rustls::client::WebPkiServerVerifier::builder_with_provider(
-        Arc::new(roots),
+        Arc::new(roots.clone()),
         provider(),
     )
     .build()
@@ -59,6 +59,16 @@ pub(crate) fn trust(
         Err(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)) => {
             (false, Some("unknown issuer".into()))
         }
+        // webpki does not check SHA-1 signatures at all, so a SHA-1 chain would read as
+        // untrusted; its digest is already its own finding (`sha1_signature`). Trust is
+        // judged apart from digest strength, with the legacy algorithms (as `openssl verify`).
+        Err(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::UnsupportedSignatureAlgorithmContext { .. }
+            | rustls::CertificateError::UnsupportedSignatureAlgorithmForPublicKeyContext { .. },
+        )) if facts.sha1_signature => match legacy_chain(chain, &roots) {
+            Ok(()) => (true, None),
+            Err(why) => (false, Some(why)),
+        },
         Err(rustls::Error::InvalidCertificate(e)) => (false, Some(certificate_error_words(&e))),
         Err(e) => (false, Some(e.to_string())),
     }
@@ -116,6 +126,61 @@ fn camel_to_words(debug: &str) -> String {
         }
         out.push(c.to_ascii_lowercase());
     }
+    out
+}
+
+/// Verifies `chain` (leaf first) up to one of `roots` with x509-parser's signature check,
+/// which accepts SHA-1 (ring's legacy algorithms): each certificate signed by the next, the
+/// last by a trust anchor with its issuer's name.
+fn legacy_chain(chain: &[Vec<u8>], roots: &rustls::RootCertStore) -> Result<(), String> {
+    use x509_parser::prelude::*;
+    let certs = chain
+        .iter()
+        .map(|der| X509Certificate::from_der(der).map(|(_, c)| c))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("a certificate in the chain does not parse: {e}"))?;
+    for (i, cert) in certs.iter().enumerate() {
+        if let Some(next) = certs.get(i + 1)
+            && next.subject().as_raw() == cert.issuer().as_raw()
+        {
+            cert.verify_signature(Some(next.public_key()))
+                .map_err(|_| "a signature in the chain does not verify".to_string())?;
+            continue;
+        }
+        // The anchors keep the subject and key without their outer SEQUENCE.
+        for anchor in &roots.roots {
+            if sequence(anchor.subject.as_ref()) != cert.issuer().as_raw() {
+                continue;
+            }
+            let spki = sequence(anchor.subject_public_key_info.as_ref());
+            let Ok((_, key)) = SubjectPublicKeyInfo::from_der(&spki) else {
+                continue;
+            };
+            if cert.verify_signature(Some(&key)).is_ok() {
+                return Ok(());
+            }
+        }
+        return Err("unknown issuer".into());
+    }
+    Err("unknown issuer".into())
+}
+
+/// `value` wrapped as a DER SEQUENCE.
+fn sequence(value: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x30];
+    let len = value.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes: Vec<u8> = len
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend(bytes);
+    }
+    out.extend_from_slice(value);
     out
 }
 
