@@ -175,11 +175,50 @@ fn markdown_has_verdict_tables_and_what_to_fix_next() {
         "{md}"
     );
     assert!(md.contains("<details><summary>Evidence and fixes"));
-    // Failures come before passes in each section's table.
+    // Failures come first in each section, and passes are collapsed below them.
     let section = md.split("### Runtime (fixture)").nth(1).unwrap();
     let fail_at = section.find("| ❌ |").unwrap();
+    let collapsed = section
+        .find("<details><summary>Passed or not applicable")
+        .unwrap();
     let pass_at = section.find("| ✅ |").unwrap();
-    assert!(fail_at < pass_at, "{section}");
+    assert!(fail_at < collapsed && collapsed < pass_at, "{section}");
+}
+
+/// A large run stays under GitHub's comment limit (65,536 characters): what needs action is
+/// listed, most urgent first, while it fits, and the rest is counted.
+#[test]
+fn markdown_stays_under_the_comment_limit_at_5000_items() {
+    let mut run = fixed_run();
+    let template = run.results.clone();
+    run.results = (0..5000)
+        .map(|i| {
+            let mut r = template[i % template.len()].clone();
+            r.id = format!("{}.n{i}", r.id);
+            r.summary = format!(
+                "{} (copy {i}, with a long explanation of what was seen)",
+                r.summary
+            );
+            r
+        })
+        .collect();
+    let md = render(&run, Format::Markdown);
+    assert!(
+        md.chars().count() <= 65_536,
+        "{} characters",
+        md.chars().count()
+    );
+    assert!(md.starts_with("## "), "the verdict line comes first");
+    assert!(md.contains("### Needs action"), "{}", &md[..2000]);
+    assert!(md.contains("items that need action are listed"));
+    assert!(md.contains("GitHub's comment limit"));
+    // The first rows are the most urgent: blocking failures before warnings.
+    let table = md.split("### Needs action").nth(1).unwrap();
+    let first_row = table
+        .lines()
+        .find(|l| l.starts_with("| ❌") || l.starts_with("| ⚠"))
+        .unwrap();
+    assert!(first_row.starts_with("| ❌"), "{first_row}");
 }
 
 #[test]

@@ -87,8 +87,94 @@ pub fn fix_next(run: &Run) -> Vec<&ItemResult> {
     v
 }
 
-/// Renders a run as Markdown.
+/// GitHub refuses a comment (and truncates a step summary) over 65,536 characters; the
+/// report stays under it with room for a CI's own text around it.
+pub const MAX_CHARS: usize = 60_000;
+
+/// Renders a run as Markdown, under [`MAX_CHARS`]: when the full report would be longer, the
+/// items that need action are listed, most urgent first, as long as they fit, and the rest
+/// are counted.
 pub fn render(run: &Run) -> String {
+    let full = render_full(run);
+    if full.chars().count() <= MAX_CHARS {
+        return full;
+    }
+    render_summary(run)
+}
+
+/// The short form for large runs: header, counts, what to fix next, then one table of what
+/// needs action while it fits.
+fn render_summary(run: &Run) -> String {
+    let mut out = header(run);
+    let mut items: Vec<&ItemResult> = run
+        .results
+        .iter()
+        .filter(|r| needs_action(r.status))
+        .collect();
+    items.sort_by(|a, b| {
+        b.blocking
+            .cmp(&a.blocking)
+            .then(status_rank(a.status).cmp(&status_rank(b.status)))
+            .then(b.severity.cmp(&a.severity))
+    });
+    let _ = writeln!(
+        out,
+        "### Needs action
+"
+    );
+    let _ = writeln!(out, "| | Item | Severity | Status | Summary |");
+    let _ = writeln!(out, "|---|---|---|---|---|");
+    let mut shown = 0;
+    for r in &items {
+        let row = row(r, true);
+        // Room for the closing line.
+        if out.chars().count() + row.chars().count() + 400 > MAX_CHARS {
+            break;
+        }
+        out.push_str(&row);
+        shown += 1;
+    }
+    let rest = run.results.len() - items.len();
+    let _ = writeln!(
+        out,
+        "\n{} of {} items that need action are listed{}; {rest} more passed, are waived or do not apply. The whole run is in the JSON and HTML reports (`shipcheck report --format json|html`).",
+        shown,
+        items.len(),
+        if shown < items.len() {
+            " (the report is kept under GitHub's comment limit)"
+        } else {
+            ""
+        }
+    );
+    out
+}
+
+fn needs_action(s: Status) -> bool {
+    matches!(
+        s,
+        Status::Fail | Status::Error | Status::Pending | Status::Warn
+    )
+}
+
+/// One table row; `qualified` names the pack too (for tables across packs).
+fn row(r: &ItemResult, qualified: bool) -> String {
+    format!(
+        "| {} | {} (`{}`) | {} | {} | {} |\n",
+        icon(r.status),
+        cell(&r.title),
+        if qualified {
+            r.qualified_id()
+        } else {
+            r.id.clone()
+        },
+        r.severity.as_str(),
+        r.status.as_str(),
+        cell(&r.summary)
+    )
+}
+
+/// Verdict, context line, counts and what to fix next.
+fn header(run: &Run) -> String {
     let mut out = String::new();
     let verdict = if run.gate.go {
         "✅ **GO**"
@@ -149,6 +235,12 @@ pub fn render(run: &Run) -> String {
         }
         out.push('\n');
     }
+    out
+}
+
+/// The whole report: a table per section, what needs action first, passes collapsed.
+fn render_full(run: &Run) -> String {
+    let mut out = header(run);
     let mut sections: Vec<(&str, &str, &str)> = Vec::new();
     for r in &run.results {
         if !sections
@@ -181,18 +273,25 @@ pub fn render(run: &Run) -> String {
             cell(title),
             score.map(|v| format!(": {v}/100")).unwrap_or_default()
         );
-        let _ = writeln!(out, "| | Item | Severity | Status | Summary |");
-        let _ = writeln!(out, "|---|---|---|---|---|");
-        for r in &items {
+        let (open, quiet): (Vec<&ItemResult>, Vec<&ItemResult>) = items
+            .iter()
+            .partition(|r| !matches!(r.status, Status::Pass | Status::NotApplicable));
+        let table = |rows: &[&ItemResult]| {
+            let mut t =
+                String::from("| | Item | Severity | Status | Summary |\n|---|---|---|---|---|\n");
+            rows.iter().for_each(|r| t.push_str(&row(r, false)));
+            t
+        };
+        if !open.is_empty() {
+            out.push_str(&table(&open));
+        }
+        // Passes and items that do not apply, collapsed.
+        if !quiet.is_empty() {
             let _ = writeln!(
                 out,
-                "| {} | {} (`{}`) | {} | {} | {} |",
-                icon(r.status),
-                cell(&r.title),
-                r.id,
-                r.severity.as_str(),
-                r.status.as_str(),
-                cell(&r.summary)
+                "\n<details><summary>Passed or not applicable ({})</summary>\n\n{}\n</details>",
+                quiet.len(),
+                table(&quiet)
             );
         }
         let attention: Vec<&&ItemResult> = items
