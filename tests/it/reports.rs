@@ -379,6 +379,13 @@ fn html_report_in_headless_chromium() {
         "counts"
     );
     assert!(dom.contains("id=\"verdict\">NO-GO<"), "verdict");
+    // The charts have a legend with each status's count, as the browser shows it.
+    assert!(
+        dom.contains("aria-label=\"Legend\"")
+            && dom.contains("></span>fail (14)</span>")
+            && dom.contains("></span>pass (3)</span>"),
+        "legend"
+    );
     assert_eq!(
         visible_statuses(&dom).len(),
         23,

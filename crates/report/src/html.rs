@@ -22,7 +22,7 @@ main{max-width:1180px;margin:0 auto;padding:24px 32px}
 .cards{display:grid;grid-template-columns:repeat(8,1fr);gap:10px;margin-bottom:20px}
 .card{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:10px 12px}.card b{display:block;font-size:22px}.card small{color:var(--mute)}
 .charts{display:grid;grid-template-columns:2fr 1fr;gap:16px;margin-bottom:20px}.panel{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:14px 16px}
-.panel h2{font-size:15px;margin:0 0 10px}svg text{font-size:11px;fill:var(--ink)}
+.panel h2{font-size:15px;margin:0 0 10px}.legend{margin:-8px 0 20px;font-size:12px}.legend .key{margin-right:14px;white-space:nowrap}.legend .swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:5px;vertical-align:middle}svg text{font-size:11px;fill:var(--ink)}
 .filter{position:sticky;top:0;background:var(--bg);padding:10px 0;z-index:2;display:flex;gap:6px;flex-wrap:wrap;align-items:center}
 .filter a{padding:4px 10px;border:1px solid var(--line);border-radius:14px;background:#fff;color:var(--ink);text-decoration:none;font-size:13px}
 .filter a.on{background:#18202b;color:#fff;border-color:#18202b}#visible{margin-left:auto;color:var(--mute)}
@@ -82,6 +82,22 @@ const ORDER: [Status; 7] = [
     Status::NotApplicable,
 ];
 
+/// What the bars' colours mean, with the run's count of each status.
+fn legend(run: &Run) -> String {
+    let mut out = String::from("<p class=\"legend\" aria-label=\"Legend\">");
+    for s in ORDER {
+        let n = run.results.iter().filter(|r| r.status == s).count();
+        let _ = write!(
+            out,
+            "<span class=\"key\"><span class=\"swatch\" style=\"background:{}\"></span>{} ({n})</span>",
+            color(s),
+            s.as_str()
+        );
+    }
+    out.push_str("</p>");
+    out
+}
+
 /// Horizontal stacked bars: one per group, segments per status.
 fn bars(groups: &[(String, Vec<&ItemResult>)], width: u32) -> String {
     let label_w = 190;
@@ -99,11 +115,17 @@ fn bars(groups: &[(String, Vec<&ItemResult>)], width: u32) -> String {
     );
     for (i, (label, items)) in groups.iter().enumerate() {
         let y = i as u32 * row_h + 4;
-        let short: String = label.chars().take(28).collect();
+        // A long label is cut with an ellipsis; the whole of it shows on hover.
+        let short: String = if label.chars().count() > 28 {
+            label.chars().take(27).chain(['…']).collect()
+        } else {
+            label.clone()
+        };
         let _ = write!(
             svg,
-            "<text x=\"0\" y=\"{}\">{}</text>",
+            "<text x=\"0\" y=\"{}\"><title>{}</title>{}</text>",
             y + 14,
+            escape(label),
             escape(&short)
         );
         let mut x = label_w as f64;
@@ -293,9 +315,10 @@ pub fn render(run: &Run, signoffs: &[Signoff]) -> String {
         .collect();
     let _ = writeln!(
         out,
-        "<div class=\"charts\"><div class=\"panel\"><h2>Results by section</h2>{}</div><div class=\"panel\"><h2>Results by severity</h2>{}</div></div>",
+        "<div class=\"charts\"><div class=\"panel\"><h2>Results by section</h2>{}</div><div class=\"panel\"><h2>Results by severity</h2>{}</div></div>{}",
         bars(&sections, 640),
-        bars(&severities, 420)
+        bars(&severities, 420),
+        legend(run)
     );
     let next = fix_next(run);
     if !next.is_empty() {
