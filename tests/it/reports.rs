@@ -104,7 +104,40 @@ fn sarif_is_valid_and_points_at_files() {
     assert_eq!(result["level"], "warning");
     let loc = &result["locations"][0]["physicalLocation"];
     assert_eq!(loc["artifactLocation"]["uri"], "bad/config.json");
+    assert_eq!(loc["artifactLocation"]["uriBaseId"], "PROFILE");
     assert_eq!(loc["region"]["startLine"], 2);
+    // What GitHub code scanning requires: every result has a location (an item without a
+    // file of its own points at the profile), a fingerprint and the run an automation id;
+    // passes and items that do not apply are not alerts.
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), 23 - 3 - 2, "3 passes and 2 not applicable are not results");
+    for r in results {
+        assert_ne!(r["kind"], "pass", "{r}");
+        let uri = &r["locations"][0]["physicalLocation"]["artifactLocation"];
+        assert!(
+            uri["uri"].is_string() && uri["uriBaseId"] == "PROFILE",
+            "{r}"
+        );
+        assert!(
+            r["partialFingerprints"]["shipcheckItem/v1"].is_string(),
+            "{r}"
+        );
+    }
+    let pending = results
+        .iter()
+        .find(|r| r["properties"]["status"] == "pending")
+        .expect("a manual item");
+    assert_eq!(
+        pending["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "shipcheck.yaml"
+    );
+    assert!(
+        run["automationDetails"]["id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("shipcheck/") && id.ends_with("/bad/")),
+        "{}",
+        run["automationDetails"]
+    );
     // The validator can fail: a level SARIF does not know is rejected.
     let broken = tmp.path().join("broken.sarif");
     std::fs::write(

@@ -1,5 +1,8 @@
-//! SARIF 2.1.0 for code-scanning dashboards: one rule per pack item (severity, why, fix),
-//! one result per item, pointing at the file and line the evidence was read from.
+//! SARIF 2.1.0 for code-scanning dashboards (GitHub's among them): one rule per pack item
+//! (severity, why, fix), one result per item that needs action or is waived (passes and
+//! items that do not apply are not alerts), each with a location (the file and line the
+//! evidence was read from, else the profile), relative to the `PROFILE` base, a stable
+//! fingerprint, and the deployment and environment as the automation id.
 
 use serde_json::{Value, json};
 
@@ -32,12 +35,13 @@ fn kind(s: Status) -> &'static str {
     }
 }
 
-/// A file URI relative to the profile's folder when the file is inside it.
-fn artifact_uri(path: &str, base: &str) -> String {
+/// An artifact location: relative to the `PROFILE` base when the file is inside the
+/// profile's folder (or given relative), an absolute `file://` URI otherwise.
+fn artifact(path: &str, base: &str) -> Value {
     match std::path::Path::new(path).strip_prefix(base) {
-        Ok(rel) => rel.display().to_string(),
-        Err(_) if path.starts_with('/') => format!("file://{path}"),
-        Err(_) => path.to_string(),
+        Ok(rel) => json!({"uri": rel.display().to_string(), "uriBaseId": "PROFILE"}),
+        Err(_) if path.starts_with('/') => json!({"uri": format!("file://{path}")}),
+        Err(_) => json!({"uri": path, "uriBaseId": "PROFILE"}),
     }
 }
 
@@ -59,6 +63,9 @@ pub fn render(run: &Run) -> String {
             "defaultConfiguration": {"level": match r.severity { Severity::Critical | Severity::High => "error", Severity::Medium => "warning", _ => "note" }},
             "properties": {"severity": r.severity.as_str(), "phase": r.phase.as_str(), "section": r.section_title, "tags": r.tags, "security-severity": security_severity(r.severity)},
         }));
+        if matches!(r.status, Status::Pass | Status::NotApplicable) {
+            continue;
+        }
         let mut result = json!({
             "ruleId": r.qualified_id(),
             "ruleIndex": index,
@@ -66,14 +73,18 @@ pub fn render(run: &Run) -> String {
             "level": level(r),
             "message": {"text": format!("{}: {}", r.status.as_str(), r.summary)},
             "properties": {"status": r.status.as_str(), "blocking": r.blocking},
+            // One alert per deployment, environment and item, tracked from run to run.
+            "partialFingerprints": {"shipcheckItem/v1": shipcheck_core::hex::sha256(format!("{}\0{}\0{}", run.profile_id, run.environment, r.qualified_id()).as_bytes())},
         });
-        if let Some(loc) = r.evidence.as_ref().and_then(|e| e.location.as_ref()) {
-            let mut physical = json!({"artifactLocation": {"uri": artifact_uri(&loc.path, &base)}});
-            if let Some(line) = loc.line {
-                physical["region"] = json!({"startLine": line});
-            }
-            result["locations"] = json!([{"physicalLocation": physical}]);
-        }
+        // Where to look: the file the evidence came from, else the profile (GitHub rejects
+        // a result without a location; TLS, HTTP and manual items have no file of their own).
+        let (path, line) = match r.evidence.as_ref().and_then(|e| e.location.as_ref()) {
+            Some(loc) => (loc.path.clone(), loc.line),
+            None => (run.profile_id.clone(), None),
+        };
+        let mut physical = json!({"artifactLocation": artifact(&path, &base)});
+        physical["region"] = json!({"startLine": line.unwrap_or(1)});
+        result["locations"] = json!([{"physicalLocation": physical}]);
         if let Some(w) = &r.waiver {
             result["suppressions"] = json!([{"kind": "external", "status": "accepted", "justification": format!("{} (owner {}, until {})", w.reason, w.owner, w.expires)}]);
         }
@@ -99,6 +110,7 @@ pub fn render(run: &Run) -> String {
                 "properties": {"profile": run.profile, "environment": run.environment, "go": run.gate.go, "score": run.score.value},
             }],
             "originalUriBaseIds": {"PROFILE": {"uri": format!("file://{base}/")}},
+            "automationDetails": {"id": format!("shipcheck/{}/{}/", deployment(run), run.environment)},
             "results": results,
             "properties": {"packs": run.packs.iter().map(|p| json!({"name": p.name, "version": p.version})).collect::<Vec<Value>>()},
         }],
@@ -106,6 +118,15 @@ pub fn render(run: &Run) -> String {
     let mut out = serde_json::to_string_pretty(&log).unwrap_or_default();
     out.push('\n');
     out
+}
+
+/// The deployment's name for the automation id: the profile's folder name.
+fn deployment(run: &Run) -> String {
+    std::path::Path::new(&run.profile_id)
+        .parent()
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().replace('/', "-"))
+        .unwrap_or_else(|| "profile".into())
 }
 
 /// GitHub code scanning's 0–10 severity scale.
