@@ -27,9 +27,13 @@ pub struct CheckArgs {
     /// Checks running at once.
     #[arg(long, short = 'j', default_value_t = 8)]
     pub concurrency: usize,
-    /// Show evidence for passing items too.
-    #[arg(long, short)]
+    /// List every item, with evidence for passing ones too (by default only what needs
+    /// action is listed, and the rest counted).
+    #[arg(long, short, conflicts_with = "quiet")]
     pub verbose: bool,
+    /// Print only the verdict line (the exit code says the same).
+    #[arg(long, short)]
+    pub quiet: bool,
     #[command(flatten)]
     pub db: DbArg,
     /// Do not record the run in the ledger.
@@ -56,6 +60,7 @@ pub fn check(args: CheckArgs, out_color: bool) -> Result<i32, Error> {
         allow_pending,
         concurrency,
         verbose,
+        quiet,
         report,
         db,
         no_record,
@@ -107,6 +112,7 @@ pub fn check(args: CheckArgs, out_color: bool) -> Result<i32, Error> {
     let style = human::Style {
         color: out_color,
         verbose,
+        quiet,
     };
     for (f, path) in &report {
         let text = report::render(
@@ -115,6 +121,7 @@ pub fn check(args: CheckArgs, out_color: bool) -> Result<i32, Error> {
             human::Style {
                 color: false,
                 verbose,
+                quiet: false,
             },
             &[],
         );

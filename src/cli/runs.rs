@@ -155,6 +155,7 @@ pub fn report(args: ReportArgs, out_color: bool) -> Result<i32, Error> {
         human::Style {
             color,
             verbose: false,
+            quiet: false,
         },
         &signoffs,
     );

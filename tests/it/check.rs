@@ -203,3 +203,44 @@ fn optional_items_are_enabled_by_the_profile() {
     assert_eq!(s["manual.optional-feature"], "fail");
     assert_eq!(s["manual.when-feature-on"], "fail");
 }
+
+/// The terminal report lists what needs action and counts the rest; `-v` lists every item,
+/// and `-q` prints only the verdict line.
+#[test]
+fn default_output_shows_what_needs_action_verbose_all_quiet_the_verdict() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("a.json"), r#"{"port": 8080}"#).unwrap();
+    write_pack(
+        dir,
+        &[
+            (
+                "port-ok",
+                "check:\n  config: {path: a.json, query: .port}\n  expect: [{equals: 8080}]",
+            ),
+            (
+                "port-tls",
+                "check:\n  config: {path: a.json, query: .port}\n  expect: [{equals: 8443}]",
+            ),
+        ],
+        "",
+    );
+    let text = |extra: &[&str]| {
+        let mut args = vec!["check", "--no-record"];
+        args.extend_from_slice(extra);
+        let out = shipcheck(dir, &args);
+        assert_eq!(out.status.code(), Some(1));
+        stdout(&out)
+    };
+    let default = text(&[]);
+    assert!(default.contains("(port-tls · low) fail"), "{default}");
+    assert!(!default.contains("(port-ok"), "{default}");
+    assert!(
+        default.contains("1 passing or not applicable items not listed (`-v` lists every item)")
+    );
+    let verbose = text(&["-v"]);
+    assert!(verbose.contains("(port-ok · low)") && verbose.contains("(port-tls · low) fail"));
+    let quiet = text(&["-q"]);
+    assert_eq!(quiet.lines().count(), 1, "{quiet}");
+    assert!(quiet.starts_with("Gate: NO-GO"), "{quiet}");
+}

@@ -110,7 +110,11 @@ fn sarif_is_valid_and_points_at_files() {
     // file of its own points at the profile), a fingerprint and the run an automation id;
     // passes and items that do not apply are not alerts.
     let results = run["results"].as_array().unwrap();
-    assert_eq!(results.len(), 23 - 3 - 2, "3 passes and 2 not applicable are not results");
+    assert_eq!(
+        results.len(),
+        23 - 3 - 2,
+        "3 passes and 2 not applicable are not results"
+    );
     for r in results {
         assert_ne!(r["kind"], "pass", "{r}");
         let uri = &r["locations"][0]["physicalLocation"]["artifactLocation"];

@@ -12,8 +12,12 @@ use shipcheck_core::text::printable;
 pub struct Style {
     /// ANSI colours.
     pub color: bool,
-    /// Show evidence for passing items too.
+    /// List every item, with evidence for passing ones too. Otherwise only what needs
+    /// action (fail, error, pending, warn) and the waived items are listed, and the rest
+    /// counted.
     pub verbose: bool,
+    /// Only the verdict line.
+    pub quiet: bool,
 }
 
 const RESET: &str = "\x1b[0m";
@@ -122,8 +126,16 @@ pub fn render(run: &Run, style: Style) -> String {
             if u.items.len() == 1 { "item" } else { "items" }
         );
     }
+    if style.quiet {
+        return verdict_line(run, style);
+    }
     let mut current: Option<(&str, &str)> = None;
+    let mut unlisted = 0;
     for r in &run.results {
+        if !style.verbose && matches!(r.status, Status::Pass | Status::NotApplicable) {
+            unlisted += 1;
+            continue;
+        }
         if current != Some((r.pack.as_str(), r.section.as_str())) {
             current = Some((r.pack.as_str(), r.section.as_str()));
             let _ = writeln!(out);
@@ -134,6 +146,20 @@ pub fn render(run: &Run, style: Style) -> String {
             );
         }
         item(&mut out, r, style);
+    }
+    if unlisted > 0 {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "{}",
+            style.paint(
+                "90",
+                &format!(
+                    "{} passing or not applicable items not listed (`-v` lists every item)",
+                    unlisted
+                )
+            )
+        );
     }
     let c = &run.counts;
     let _ = writeln!(out);
@@ -168,22 +194,7 @@ pub fn render(run: &Run, style: Style) -> String {
             w.why_unused
         );
     }
-    let verdict = if run.gate.go {
-        style.paint("1;32", "GO")
-    } else {
-        style.paint("1;31", "NO-GO")
-    };
-    let _ = writeln!(
-        out,
-        "Gate: {verdict} (fail-on {}, pending {}): {} blocking",
-        run.gate.policy.fail_on.as_str(),
-        if run.gate.policy.allow_pending {
-            "allowed"
-        } else {
-            "blocks"
-        },
-        run.gate.blocking.len()
-    );
+    out.push_str(&verdict_line(run, style));
     for reason in run.gate.reasons.iter().take(10) {
         let _ = writeln!(out, "  {reason}");
     }
@@ -195,6 +206,25 @@ pub fn render(run: &Run, style: Style) -> String {
         );
     }
     out
+}
+
+/// `Gate: GO|NO-GO (fail-on …, pending …): N blocking`.
+fn verdict_line(run: &Run, style: Style) -> String {
+    let verdict = if run.gate.go {
+        style.paint("1;32", "GO")
+    } else {
+        style.paint("1;31", "NO-GO")
+    };
+    format!(
+        "Gate: {verdict} (fail-on {}, pending {}): {} blocking\n",
+        run.gate.policy.fail_on.as_str(),
+        if run.gate.policy.allow_pending {
+            "allowed"
+        } else {
+            "blocks"
+        },
+        run.gate.blocking.len()
+    )
 }
 
 fn item(out: &mut String, r: &ItemResult, style: Style) {
