@@ -88,10 +88,15 @@ pub enum Color {
 }
 
 pub fn color_for(choice: Color, stream_is_tty: bool) -> bool {
+    let set = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
     match choice {
         Color::Always => true,
         Color::Never => false,
-        Color::Auto => stream_is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        // NO_COLOR wins, then CLICOLOR_FORCE (colour even when piped), then CLICOLOR=0.
+        Color::Auto if set("NO_COLOR").is_some() => false,
+        Color::Auto if set("CLICOLOR_FORCE").is_some_and(|v| v != "0") => true,
+        Color::Auto if set("CLICOLOR").is_some_and(|v| v == "0") => false,
+        Color::Auto => stream_is_tty,
     }
 }
 

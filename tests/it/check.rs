@@ -244,3 +244,27 @@ fn default_output_shows_what_needs_action_verbose_all_quiet_the_verdict() {
     assert_eq!(quiet.lines().count(), 1, "{quiet}");
     assert!(quiet.starts_with("Gate: NO-GO"), "{quiet}");
 }
+
+/// Colour: none when piped, CLICOLOR_FORCE forces it, NO_COLOR wins over both.
+#[test]
+fn colour_follows_no_color_and_clicolor_force() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write_pack(dir, &[("ok", "check:\n  env: {name: PATH}")], "");
+    let run = |env: &[(&str, &str)]| {
+        let mut cmd = assert_cmd::Command::cargo_bin("shipcheck").unwrap();
+        cmd.current_dir(dir)
+            .args(["check", "--no-record", "-q"])
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR")
+            .env_remove("CLICOLOR_FORCE");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        String::from_utf8_lossy(&cmd.output().unwrap().stdout).into_owned()
+    };
+    assert!(!run(&[]).contains('\x1b'), "piped: no colour");
+    assert!(run(&[("CLICOLOR_FORCE", "1")]).contains('\x1b'), "forced");
+    assert!(!run(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]).contains('\x1b'));
+    assert!(!run(&[("CLICOLOR_FORCE", "0")]).contains('\x1b'));
+}
