@@ -607,3 +607,24 @@ fn completions_and_man_page_work() {
     );
     assert!(text.contains("plan"), "{text}");
 }
+
+/// README's table of built-in packs matches the packs: items as `pack list` counts them,
+/// and automated ones (items without `attest:`), so the counts cannot drift.
+#[test]
+fn readme_pack_table_matches_the_packs() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let listed = stdout(&shipcheck(root, &["pack", "list"]));
+    for line in listed.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let (name, items) = (words[0], words[2]);
+        let yaml = std::fs::read_to_string(root.join(format!("packs/{name}.yaml"))).unwrap();
+        let attested = yaml
+            .lines()
+            .filter(|l| l.starts_with("        attest:"))
+            .count();
+        let automated = items.parse::<usize>().unwrap() - attested;
+        let row = format!("| `{name}` | {items} | {automated} |");
+        assert!(readme.contains(&row), "README's pack table needs `{row}`");
+    }
+}
