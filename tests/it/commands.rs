@@ -24,6 +24,17 @@ fn init_writes_a_profile_that_runs() {
         run["counts"]["error"], 0,
         "missing files are errors, not passes"
     );
+    // The pack's endpoints are offered, commented; uncommented, the profile still loads.
+    assert!(
+        text.contains("# endpoints:\n#   gateway: {url: \"${gateway_url}\"}"),
+        "{text}"
+    );
+    let uncommented = text
+        .replace("# endpoints:", "endpoints:")
+        .replace("#   gateway: {url:", "  gateway: {url:");
+    std::fs::write(tmp.path().join("shipcheck.yaml"), uncommented).unwrap();
+    let plan = shipcheck(tmp.path(), &["plan"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
 }
 
 #[test]

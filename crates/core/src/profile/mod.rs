@@ -542,6 +542,30 @@ pub fn template(pack: &crate::pack::Pack, pack_ref: &str) -> String {
     if uncommented == 0 {
         let _ = writeln!(out, "  {{}}");
     }
+    if !pack.endpoints.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "# Endpoints the live items reach, built from the variables above. Set any part for this"
+        );
+        let _ = writeln!(
+            out,
+            "# deployment: url (http:// for a plain-HTTP front door), address, ca_file, host_header,"
+        );
+        let _ = writeln!(out, "# user_agent (docs/packs.md, Endpoints).");
+        let _ = writeln!(out, "# endpoints:");
+        for (name, e) in &pack.endpoints {
+            let _ = writeln!(
+                out,
+                "#   {name}: {{url: {}}}{}",
+                yaml_scalar(&e.url.value),
+                e.doc
+                    .as_ref()
+                    .map(|d| format!("  # {d}"))
+                    .unwrap_or_default()
+            );
+        }
+    }
     let _ = writeln!(out);
     let _ = writeln!(out, "# Per-environment values override `vars`.");
     let _ = writeln!(out, "environments:");
