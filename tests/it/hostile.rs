@@ -440,3 +440,45 @@ fn runaway_jq_ends_within_its_budget() {
         stderr(&out)
     );
 }
+
+/// `pending_when` turns only a failure into "not yet due": a matcher that could not judge
+/// stays `error`, and a certificate check whose CA file cannot be read is `error` too.
+#[test]
+fn could_not_check_is_never_pending_or_untrusted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("a.json"), r#"{"n": 1}"#).unwrap();
+    let ca = crate::common::pki::self_signed("CA", &[], -1, 30, true);
+    let leaf = crate::common::pki::issued(&ca, "x", &["x.example.test"], -1, 30, false);
+    std::fs::write(dir.join("leaf.pem"), &leaf.pem).unwrap();
+    write_pack(
+        dir,
+        &[
+            (
+                "matcher-error",
+                "check:\n  config: {path: a.json, query: .n}\n  expect: [{jq: 'test(\"x\")'}]\n  pending_when: {jq: 'true', reason: always}",
+            ),
+            (
+                "ca-missing",
+                "check:\n  cert: {path: leaf.pem, ca_file: nope.pem, min_days_left: 1}",
+            ),
+        ],
+        "",
+    );
+    let out = shipcheck(dir, &["check", "--format", "json", "--no-record"]);
+    let run = json(&out);
+    let s = statuses(&run);
+    assert_eq!(
+        s["matcher-error"],
+        "error",
+        "{}",
+        crate::common::summary(&run, "matcher-error")
+    );
+    assert_eq!(
+        s["ca-missing"],
+        "error",
+        "{}",
+        crate::common::summary(&run, "ca-missing")
+    );
+    assert!(crate::common::summary(&run, "ca-missing").contains("nope.pem"));
+}

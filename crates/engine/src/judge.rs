@@ -131,7 +131,8 @@ pub fn evaluate(
             &shipcheck_core::matcher::show(&obs.value, secret),
         ),
     };
-    if status != Status::Pass
+    // Only a failure can mean "not yet due": a could-not-check stays an error.
+    if matches!(status, Status::Fail | Status::Warn)
         && let Some(pw) = &check.pending_when
     {
         match shipcheck_core::jq::first(&pw.jq.value, &obs.value) {

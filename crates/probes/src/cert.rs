@@ -91,13 +91,16 @@ impl crate::Observe for CertProbe {
             key_matches = Some(matches);
         }
         let mut trusted = None;
+        let ca_file = ctx.optional_path(self.ca_file.as_ref())?;
+        // A CA file that cannot be read is could-not-check, not "untrusted".
+        shipcheck_net::roots(ca_file.as_deref())?;
         if self.trusted {
             let target = Target {
                 host: first_name.clone(),
                 port: 443,
                 sni: None,
                 address: None,
-                ca_file: ctx.optional_path(self.ca_file.as_ref())?,
+                ca_file,
                 timeout: Duration::from_secs(5),
             };
             let (ok, why) = trust::trust(&target, &chain, &facts);
