@@ -27,7 +27,12 @@ fn scenario(leaf: &Cert, extra: &[&Cert], trust: &Cert) -> Scenario {
 }
 
 fn probe(s: &Scenario, extra: &[&str]) -> (i32, serde_json::Value) {
-    let target = format!("127.0.0.1:{}", s.server.port);
+    probe_at(s.server.port, &s.ca_file, extra)
+}
+
+/// `shipcheck probe tls` of a loopback server (SNI localhost) trusting `ca_file`.
+fn probe_at(port: u16, ca_file: &str, extra: &[&str]) -> (i32, serde_json::Value) {
+    let target = format!("127.0.0.1:{port}");
     let mut args = vec![
         "probe",
         "tls",
@@ -35,7 +40,7 @@ fn probe(s: &Scenario, extra: &[&str]) -> (i32, serde_json::Value) {
         "--sni",
         "localhost",
         "--ca",
-        &s.ca_file,
+        ca_file,
         "--no-ciphers",
         "--format",
         "json",
@@ -507,24 +512,8 @@ fn a_sha1_signed_leaf_is_weak_but_trusted() {
     let chain = vec![rustls::pki_types::CertificateDer::from_pem_slice(&pem).unwrap()];
     let key = rustls::pki_types::PrivateKeyDer::from_pem_file(dir.join("leaf.key")).unwrap();
     let server = pki::serve(chain, key);
-    let target = format!("127.0.0.1:{}", server.port);
     let ca = dir.join("ca.pem").display().to_string();
-    let out = shipcheck(
-        dir,
-        &[
-            "probe",
-            "tls",
-            &target,
-            "--sni",
-            "localhost",
-            "--ca",
-            &ca,
-            "--no-ciphers",
-            "--format",
-            "json",
-        ],
-    );
-    let report = json(&out)[0].clone();
+    let (_, report) = probe_at(server.port, &ca, &[]);
     let found = ids(&report);
     assert!(
         found.contains(&"tls.cert.sha1_signature".to_string()),

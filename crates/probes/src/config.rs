@@ -18,6 +18,9 @@ pub struct Document {
     pub text: Arc<String>,
     /// The file does not exist (only cached for `if_missing: null|fail`).
     pub missing: bool,
+    /// Values under secret-looking keys, found once per file (every item that reads the
+    /// file asks whether its result holds one).
+    pub secrets: Arc<Vec<String>>,
 }
 
 impl crate::Observe for ConfigProbe {
@@ -32,6 +35,7 @@ impl crate::Observe for ConfigProbe {
         }
         // `each`: one document of the named files' contents.
         let mut doc = Map::new();
+        let mut secrets = Vec::new();
         let mut findings = Vec::new();
         let mut shown = Vec::new();
         for (name, path) in &self.each {
@@ -51,6 +55,7 @@ impl crate::Observe for ConfigProbe {
                 }
             }
             doc.insert(name.clone(), (*read.value).clone());
+            secrets.extend(read.secrets.iter().cloned());
             shown.push(format!("{name}: {file}"));
         }
         let doc = Value::Object(doc);
@@ -61,7 +66,7 @@ impl crate::Observe for ConfigProbe {
             return Ok(obs);
         }
         obs.value = shipcheck_core::jq::first(query, &doc)?;
-        obs.secret_hint = secret_result(query, &obs.value, &doc);
+        obs.secret_hint = secret_result(query, &obs.value, &secrets);
         Ok(obs)
     }
 }
@@ -118,7 +123,7 @@ fn observe_one(
         }
     }
     obs.value = shipcheck_core::jq::first(query, &doc.value)?;
-    obs.secret_hint = secret_result(query, &obs.value, &doc.value);
+    obs.secret_hint = secret_result(query, &obs.value, &doc.secrets);
     obs.location = Some(FileLocation {
         path: shown,
         line: if doc.missing {
@@ -197,6 +202,7 @@ fn load(
                 value: Arc::new(Value::Null),
                 text: Arc::default(),
                 missing: true,
+                secrets: Arc::default(),
             });
         }
         Err(e) => return Err(e.into()),
@@ -219,10 +225,13 @@ fn load(
         let env = env_sources.read()?;
         substitute_env(&mut value, "", env.as_ref()).map_err(|e| format!("{shown}: {e}"))?;
     }
+    let mut secrets = Vec::new();
+    shipcheck_core::redact::strings_under_secret_keys(&value, &mut secrets);
     Ok(Document {
         value: Arc::new(value),
         text: Arc::new(text),
         missing: false,
+        secrets: Arc::new(secrets),
     })
 }
 
@@ -294,9 +303,7 @@ fn json5_depth(text: &str, max: usize) -> Result<(), String> {
 /// of the document (however the query reached it: `.TOKEN`, `.["TOKEN"]`, a list), or it is
 /// one value reached by a secret-looking path (`.gateway.auth.token`). Names of settings are
 /// not secret: `["CSRF_SECRET"] - keys` lists what is missing, and is shown.
-fn secret_result(query: &str, result: &Value, doc: &Value) -> bool {
-    let mut secrets = Vec::new();
-    shipcheck_core::redact::strings_under_secret_keys(doc, &mut secrets);
+fn secret_result(query: &str, result: &Value, secrets: &[String]) -> bool {
     fn holds(v: &Value, secrets: &[String]) -> bool {
         match v {
             Value::String(s) => secrets.iter().any(|x| x == s),
@@ -305,7 +312,7 @@ fn secret_result(query: &str, result: &Value, doc: &Value) -> bool {
             _ => false,
         }
     }
-    if holds(result, &secrets) {
+    if holds(result, secrets) {
         return true;
     }
     // The path outside string literals: `"CSRF_SECRET"` in a query is a name.

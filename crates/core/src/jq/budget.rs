@@ -50,6 +50,15 @@ def transpose: [range([.[] | length] | max) as $i | [.[][$i]]];
 
 type Data = data::JustLut<Val>;
 
+/// The [`PRELUDE`], parsed once per process (every compile chains it after jaq's own).
+pub(super) fn prelude() -> &'static [jaq_core::load::parse::Def<&'static str>] {
+    static DEFS: std::sync::LazyLock<Vec<jaq_core::load::parse::Def<&'static str>>> =
+        std::sync::LazyLock::new(|| {
+            jaq_core::load::parse(PRELUDE, |p| p.defs()).unwrap_or_default()
+        });
+    &DEFS
+}
+
 static METER: OnceLock<fn() -> isize> = OnceLock::new();
 
 thread_local! {
