@@ -13,7 +13,8 @@ seed() { # target, prefix byte (octal, or ""), file
 }
 for f in "$repo"/packs/*.yaml "$repo"/tests/fixtures/bad/*.yaml; do seed pack "" "$f"; done
 find "$repo/examples" "$repo/tests/fixtures" -name 'shipcheck*.yaml' | while read -r f; do seed profile "" "$f"; done
-# config: the first byte picks the reader (0 json, 1 json5, 2 yaml, 3 toml, 4 env, 5 ini).
+# config: the first byte picks the reader (0 json, 1 json5, 2 yaml, 3 toml, 4 env, 5 ini,
+# 6 nginx, 7 Caddyfile).
 find "$repo/tests/fixtures" "$repo/examples" -type f | while read -r f; do
   case "$f" in
     *.service) seed launch 000 "$f" ;;
@@ -23,9 +24,11 @@ find "$repo/tests/fixtures" "$repo/examples" -type f | while read -r f; do
     *.yaml|*.yml) seed config 002 "$f" ;;
     *.toml) seed config 003 "$f" ;;
     *.env|*/.env) seed config 004 "$f" ;;
-    *.ini|*.conf) seed config 005 "$f" ;;
+    */proxy/*Caddyfile|*.caddy) seed config 007 "$f" ;;
+    *.ini|*.conf) seed config 005 "$f"; seed config 006 "$f" ;;
   esac
 done
+printf '\006# configuration file /etc/nginx/nginx.conf:\nhttp { include conf.d/*.conf; map $http_authorization $ok { "Bearer x" 1; default 0; }\n upstream app { server 127.0.0.1:8080; }\n server { listen [::]:443 ssl default_server; server_name *.example.com ~^a\\d+$; add_header "X-A" '"'"'b c'"'"'; location / { limit_req zone=z; proxy_pass http://app; } } }\n# configuration file /etc/nginx/conf.d/x.conf:\nserver { return 301 https://$host$request_uri; }\n' >"$c/config/seed-nginx"
 printf 'relay --ws-port 7330 -vp 80 --admin-token /etc/t --trust-anchor a --trust-anchor=b RUST_LOG=x' >"$c/args/seed-1"
 printf "RUST_LOG=debug relay '--federation-token' \"s e\" --port=1 -- rest" >"$c/args/seed-2"
 # jq: the expressions the built-in packs use, each with a small input.

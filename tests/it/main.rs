@@ -12,6 +12,7 @@ mod ledger_postgres;
 mod malformed;
 mod nginx;
 mod postgres;
+mod proxy;
 mod realistic;
 mod reports;
 mod secrets;

@@ -44,6 +44,12 @@ pub struct ConfigProbe {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub dotenv: Option<Text>,
+    /// For a proxy configuration (`nginx`, `caddyfile`, `proxy`): `HOST:PORT`. The query
+    /// runs on the one site that serves that name on that port, chosen as the proxy
+    /// chooses (exact name, wildcards, regex names, default server); no such site fails.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub site: Option<Text>,
 }
 
 /// Config file formats.
@@ -56,6 +62,13 @@ pub enum Format {
     Toml,
     Env,
     Ini,
+    /// nginx configuration (`include`s resolved), or `nginx -T` output.
+    Nginx,
+    /// A Caddyfile (`import`s and snippets resolved, `{$VAR}` substituted).
+    Caddyfile,
+    /// A reverse proxy's configuration: a Caddyfile when the file is named so
+    /// (`Caddyfile`, `*.caddyfile`), else nginx. Both read as one shape (`sites`...).
+    Proxy,
 }
 
 /// How a config probe treats a missing file.
@@ -75,6 +88,7 @@ impl super::Spec for ConfigProbe {
             self.env_file.as_ref(),
             self.dotenv.as_ref(),
             self.query.as_ref(),
+            self.site.as_ref(),
         ]
         .into_iter()
         .flatten()
@@ -84,6 +98,16 @@ impl super::Spec for ConfigProbe {
 
     fn validate(&self) -> Vec<(String, Option<&Text>)> {
         let mut problems = Vec::new();
+        if let Some(site) = &self.site
+            && self
+                .format
+                .is_some_and(|f| !matches!(f, Format::Nginx | Format::Caddyfile | Format::Proxy))
+        {
+            problems.push((
+                "`site` selects a site of a proxy configuration: set `format:` to nginx, caddyfile or proxy".into(),
+                Some(site),
+            ));
+        }
         if self.path.is_some() != self.each.is_empty() {
             problems.push((
                 "give exactly one of `path` (one file) and `each` (several, by name)".into(),

@@ -1,5 +1,5 @@
-//! `config` probe: reads a structured config file (JSON, JSON5, YAML, TOML, .env, INI)
-//! and selects a value with a jq query. JSON5 strings get SecureClaw-style `${VAR}`
+//! `config` probe: reads a structured config file (JSON, JSON5, YAML, TOML, .env, INI, and
+//! reverse-proxy configuration: nginx, Caddyfile) and selects a value with a jq query. JSON5 strings get SecureClaw-style `${VAR}`
 //! substitution from the environment (or an env file), as the service itself does.
 
 use shipcheck_core::spec::config::*;
@@ -10,6 +10,10 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::{FileLocation, Observation, ProbeCtx};
+
+pub mod caddy;
+pub mod nginx;
+pub mod proxy;
 
 /// A parsed config file, shared between the items that read it.
 #[derive(Clone, Debug)]
@@ -82,7 +86,7 @@ fn read(
     let format = match spec.format {
         Some(f) => f,
         None => guess_format(&path).ok_or_else(|| {
-            format!("cannot tell the format of {shown} from its name; set `format:` (json, json5, yaml, toml, env, ini)")
+            format!("cannot tell the format of {shown} from its name; set `format:` (json, json5, yaml, toml, env, ini, nginx, caddyfile, proxy)")
         })?,
     };
     let substitute = spec.substitute_env.unwrap_or(format == Format::Json5);
@@ -122,17 +126,59 @@ fn observe_one(
             IfMissing::Null => obs.source = format!("config {shown} (missing: defaults)"),
         }
     }
-    obs.value = shipcheck_core::jq::first(query, &doc.value)?;
+    let site = match &spec.site {
+        Some(t) => {
+            let want = ctx.expand(t)?;
+            if doc.missing {
+                None
+            } else {
+                let Some(found) = site_of(&doc.value, &want, &shown)? else {
+                    obs.findings.push(super::Finding::new(
+                        false,
+                        format!("a site of {shown} serves {want}"),
+                        "none does",
+                    ));
+                    return Ok(obs);
+                };
+                obs.source = format!("config {shown}, the site serving {want}");
+                Some(found)
+            }
+        }
+        None => None,
+    };
+    let input = site.as_ref().unwrap_or(&doc.value);
+    obs.value = shipcheck_core::jq::first(query, input)?;
     obs.secret_hint = secret_result(query, &obs.value, &doc.secrets);
-    obs.location = Some(FileLocation {
-        path: shown,
-        line: if doc.missing {
-            None
-        } else {
-            line_of_path(&doc.text, query)
+    obs.location = Some(match &site {
+        // The site's own block (it may stand in an included file).
+        Some(site) => FileLocation {
+            path: site["file"].as_str().unwrap_or(&shown).to_string(),
+            line: site["line"].as_u64().map(|l| l as usize),
+        },
+        None => FileLocation {
+            line: if doc.missing {
+                None
+            } else {
+                line_of_path(&doc.text, query)
+            },
+            path: shown,
         },
     });
     Ok(obs)
+}
+
+/// The site of a proxy document serving `want` (`HOST:PORT`).
+fn site_of(doc: &Value, want: &str, shown: &str) -> Result<Option<Value>, String> {
+    if !matches!(doc["kind"].as_str(), Some("nginx" | "caddy")) {
+        return Err(format!(
+            "`site` needs a proxy configuration, and {shown} is not read as one (set `format: proxy`)"
+        ));
+    }
+    let (host, port) = want
+        .rsplit_once(':')
+        .and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?)))
+        .ok_or_else(|| format!("`site: {want}` is not HOST:PORT"))?;
+    Ok(proxy::resolve(doc, host, port).cloned())
 }
 
 /// Guesses a format from the file name.
@@ -140,6 +186,13 @@ pub fn guess_format(path: &Path) -> Option<Format> {
     let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
     if name == ".env" || name.starts_with(".env.") || name.ends_with(".env") {
         return Some(Format::Env);
+    }
+    if name == "caddyfile" || name.ends_with(".caddyfile") || name.ends_with(".caddy") {
+        return Some(Format::Caddyfile);
+    }
+    // nginx.conf, and any file under a folder named nginx (sites-enabled/app, conf.d/x.conf).
+    if name == "nginx.conf" || path.components().any(|c| c.as_os_str() == "nginx") {
+        return Some(Format::Nginx);
     }
     match path
         .extension()?
@@ -218,6 +271,9 @@ fn load(
             "{shown} is not a {format:?} config file: it contains NUL bytes (a binary file?)"
         ));
     }
+    if let Some(kind) = proxy_kind(format, path) {
+        return load_proxy(&text, path, kind, substitute, env_sources);
+    }
     let mut value = parse(&text, format)
         .map_err(|e| format!("{shown}: invalid {}: {e}", format_name(format)))?;
     // The env files are read only when the config refers to a variable.
@@ -235,6 +291,57 @@ fn load(
     })
 }
 
+/// Which proxy a proxy format reads: `Nginx` or `Caddyfile`, `Proxy` told by the name.
+fn proxy_kind(format: Format, path: &Path) -> Option<Format> {
+    match format {
+        Format::Nginx | Format::Caddyfile => Some(format),
+        Format::Proxy => Some(match guess_format(path) {
+            Some(Format::Caddyfile) => Format::Caddyfile,
+            _ => Format::Nginx,
+        }),
+        _ => None,
+    }
+}
+
+/// A proxy configuration, includes read from disk; `${VAR}` placeholders of a Caddyfile
+/// from the env sources (or the environment) when substitution is on.
+fn load_proxy(
+    text: &str,
+    path: &Path,
+    kind: Format,
+    substitute: bool,
+    env_sources: &EnvSources,
+) -> Result<Document, String> {
+    let mut loader = proxy::DiskLoader;
+    let parsed = if kind == Format::Caddyfile {
+        let vars = if substitute {
+            env_sources.read()?
+        } else {
+            None
+        };
+        let env = |name: &str| match (&vars, substitute) {
+            (Some(v), _) => v.get(name).cloned(),
+            (None, true) => std::env::var(name).ok(),
+            (None, false) => None,
+        };
+        caddy::parse(text, path, &mut loader, &env)?
+    } else {
+        nginx::parse(text, path, &mut loader)?
+    };
+    let secrets = parsed.secrets.clone();
+    let name = if kind == Format::Caddyfile {
+        "caddy"
+    } else {
+        "nginx"
+    };
+    Ok(Document {
+        value: Arc::new(parsed.into_value(name)),
+        text: Arc::new(text.to_string()),
+        missing: false,
+        secrets: Arc::new(secrets),
+    })
+}
+
 fn format_name(f: Format) -> &'static str {
     match f {
         Format::Json => "JSON",
@@ -243,6 +350,9 @@ fn format_name(f: Format) -> &'static str {
         Format::Toml => "TOML",
         Format::Env => "env file",
         Format::Ini => "INI",
+        Format::Nginx => "nginx configuration",
+        Format::Caddyfile => "Caddyfile",
+        Format::Proxy => "proxy configuration",
     }
 }
 
@@ -371,6 +481,18 @@ pub fn parse(text: &str, format: Format) -> Result<Value, String> {
         Format::Env => super::env::parse_env(text)
             .map(|m| Value::Object(m.into_iter().map(|(k, v)| (k, Value::String(v))).collect())),
         Format::Ini => parse_ini(text),
+        // Without a file system: includes and imports stay as directives.
+        Format::Nginx | Format::Proxy => {
+            nginx::parse(text, Path::new("nginx.conf"), &mut proxy::NoIncludes)
+                .map(|p| p.into_value("nginx"))
+        }
+        Format::Caddyfile => caddy::parse(
+            text,
+            Path::new("Caddyfile"),
+            &mut proxy::NoIncludes,
+            &|_| None,
+        )
+        .map(|p| p.into_value("caddy")),
     }
 }
 
