@@ -93,6 +93,9 @@ pub fn pack_command(command: PackCommand) -> Result<i32, Error> {
                         cov.automated,
                         cov.automated_percent
                     );
+                    for row in &cov.stale_rows {
+                        outln!("stale trace (matches no row): {row}");
+                    }
                     for d in &cov.documents {
                         outln!(
                             "\n{}: {} of {} source lines covered",

@@ -92,6 +92,107 @@ fn against_real_postgresql() {
         stdout(&out)
     );
     pack_item(&pg);
+    ocmt_tables_in_the_database_and_the_dump(&pg);
+}
+
+/// OCMT's migrations and backups judged from artefacts: the tables in the database
+/// (`database.tables`) and in the newest dump's table of contents (`backups.dump-tables`,
+/// `pg_restore --list`, read-only). The real PostgreSQL and its real pg_dump.
+fn ocmt_tables_in_the_database_and_the_dump(pg: &Postgres) {
+    let url = pg.strict_url();
+    let psql = |sql: &str| {
+        let out = std::process::Command::new("psql")
+            .args([url.as_str(), "-v", "ON_ERROR_STOP=1", "-qc", sql])
+            .output()
+            .expect("psql runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // Migrations half done: the relay's tables are missing.
+    psql(
+        "CREATE TABLE audit_log (id int); CREATE TABLE mesh_audit_logs (id int); CREATE TABLE sessions (id int); INSERT INTO audit_log VALUES (1)",
+    );
+    let run = |dump: &std::path::Path| {
+        let dump = dump.to_path_buf();
+        let url = url.clone();
+        let d = crate::systems::deploy("ocmt", "good", move |dir| {
+            let env = dir.join("mgmt.env");
+            let text = std::fs::read_to_string(&env).unwrap();
+            let text: String = text
+                .lines()
+                .map(|l| {
+                    if l.starts_with("DATABASE_URL=") {
+                        format!("DATABASE_URL={url}\n")
+                    } else {
+                        format!("{l}\n")
+                    }
+                })
+                .collect();
+            std::fs::write(&env, text).unwrap();
+            let profile = dir.join("shipcheck.yaml");
+            let mut p = std::fs::read_to_string(&profile).unwrap();
+            p.push_str(&format!(
+                "  backup_dump: '{}'\nenable: [database.tables]\n",
+                dump.display()
+            ));
+            std::fs::write(&profile, p).unwrap();
+        });
+        let (statuses, report) = crate::systems::check(&d);
+        assert!(
+            !report.to_string().contains("CANARY"),
+            "the database password leaked"
+        );
+        (statuses, report)
+    };
+    let scratch = tempfile::tempdir().unwrap();
+    let dump = scratch.path().join("latest.dump");
+    let pg_dump = |to: &std::path::Path| {
+        let out = std::process::Command::new("pg_dump")
+            .args(["-Fc", "-f"])
+            .arg(to)
+            .arg(&url)
+            .output()
+            .expect("pg_dump runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    pg_dump(&dump);
+    let (s, report) = run(&dump);
+    assert_eq!(
+        s["ocmt:database.tables"],
+        "fail",
+        "{}",
+        crate::common::summary(&report, "ocmt:database.tables")
+    );
+    assert_eq!(s["ocmt:backups.dump-tables"], "fail");
+    // Both migrations ran, and a new dump holds every table.
+    psql(
+        "CREATE TABLE capability_revocations (id int); CREATE TABLE org_token_revocations (id int); CREATE TABLE relay_messages (id int)",
+    );
+    pg_dump(&dump);
+    let (s, report) = run(&dump);
+    assert_eq!(
+        s["ocmt:database.tables"],
+        "pass",
+        "{}",
+        crate::common::summary(&report, "ocmt:database.tables")
+    );
+    assert_eq!(
+        s["ocmt:backups.dump-tables"],
+        "pass",
+        "{}",
+        crate::common::summary(&report, "ocmt:backups.dump-tables")
+    );
+    // A file that is not a dump: could not check, not "tables missing".
+    std::fs::write(scratch.path().join("not.dump"), "hello").unwrap();
+    let (s, _) = run(&scratch.path().join("not.dump"));
+    assert_eq!(s["ocmt:backups.dump-tables"], "error");
 }
 
 fn pack_item(pg: &Postgres) {

@@ -563,3 +563,56 @@ fn an_environment_sets_its_own_endpoint() {
     assert_eq!(out.status.code(), Some(2));
     assert!(crate::common::stderr(&out).contains("did you mean `service`"));
 }
+
+/// A rendezvous port written out in the relay's unit is as open as the default one: the
+/// exposure is judged by what the listener answers (a device list to anyone) and by the
+/// TTL, not by the flag being there.
+#[test]
+fn clasp_rendezvous_is_judged_by_behaviour_not_by_the_flag() {
+    let with = |ttl: &str, discover_status: u16| {
+        let (ttl, status) = (ttl.to_string(), discover_status);
+        deploy("clasp", "good", move |dir| {
+            crate::common::chmod(&dir.join("secrets/admin.token"), 0o600);
+            edit(
+                &dir.join("clasp-relay.service"),
+                "--rendezvous-port 0",
+                &format!("--rendezvous-port 7340{ttl}"),
+            );
+            edit(
+                &dir.join("shipcheck.yaml"),
+                "rendezvous_url: \"\"",
+                "rendezvous_url: \"http://127.0.0.1:${env:STANDIN_PORT_RENDEZVOUS}\"",
+            );
+            let spec = dir.join("standin.json");
+            let mut v: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&spec).expect("spec")).expect("json");
+            v["listeners"].as_array_mut().expect("listeners").push(serde_json::json!({
+                "name": "rendezvous",
+                "cors_allow": ["*"],
+                "routes": [{"path": "/api/v1/discover", "status": status, "json": {"devices": []}}]
+            }));
+            std::fs::write(&spec, v.to_string()).expect("spec");
+        })
+    };
+    let (open, run) = check(&with("", 200));
+    assert_eq!(
+        open["clasp:rendezvous.explicit"],
+        "fail",
+        "{}",
+        crate::common::summary(&run, "clasp:rendezvous.explicit")
+    );
+    assert_eq!(open["clasp:rendezvous.open-discovery"], "fail");
+    let (closed, run) = check(&with(" --rendezvous-ttl 300", 401));
+    assert_eq!(
+        closed["clasp:rendezvous.explicit"],
+        "pass",
+        "{}",
+        crate::common::summary(&run, "clasp:rendezvous.explicit")
+    );
+    assert_eq!(
+        closed["clasp:rendezvous.open-discovery"],
+        "pass",
+        "{}",
+        crate::common::summary(&run, "clasp:rendezvous.open-discovery")
+    );
+}

@@ -190,6 +190,7 @@ fn clasp_bad_deployment_fails_exactly_its_defects() {
             "clasp:network.ws-port-closed=fail",
             "clasp:bridges.mqtt=warn",
             "clasp:rendezvous.explicit=fail",
+            "clasp:rendezvous.open-discovery=fail",
             "web-service:http.cors=fail",
         ],
     );
@@ -337,6 +338,7 @@ fn ocmt_bad_deployment_fails_exactly_its_defects() {
         &run,
         &[
             "ocmt:backups.recent=fail",
+            "ocmt:backups.retention=fail",
             "ocmt:secrets.management-env-mode=fail",
             "ocmt:secrets.relay-env-mode=fail",
             "ocmt:secrets.agent-env-mode=fail",

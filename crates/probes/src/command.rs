@@ -85,6 +85,26 @@ impl crate::Observe for CommandProbe {
             obs.settled = true;
             return Ok(obs);
         }
+        if let (OtherExit::Error, ExitCode::Code(want)) =
+            (self.other_exit, self.exit_code.unwrap_or(ExitCode::Code(0)))
+            && code != Some(want)
+        {
+            let why: String = stderr
+                .trim()
+                .lines()
+                .last()
+                .unwrap_or("")
+                .chars()
+                .take(200)
+                .collect();
+            return Err(format!(
+                "{shown} {}, so it could not tell: {why}",
+                match code {
+                    Some(c) => format!("exited with code {c}"),
+                    None => "was killed by a signal".to_string(),
+                }
+            ));
+        }
         let value = match self.output {
             Output::Text => json!(captured.trim_end()),
             Output::Json => json_output(&captured).map_err(|e| format!("{shown} {e}"))?,

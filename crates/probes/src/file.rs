@@ -148,6 +148,32 @@ impl crate::Observe for FileProbe {
                 )),
             }
         }
+        if let Some(min) = self.min_entries {
+            let named = match &self.entries_named {
+                Some(re) => Some(
+                    regex::Regex::new(&ctx.expand(re)?)
+                        .map_err(|e| format!("invalid regex: {e}"))?,
+                ),
+                None => None,
+            };
+            let (count, oldest) = count_entries(&path, named.as_ref())?;
+            facts["entries"] = json!(count);
+            if let Some((name, age)) = &oldest {
+                facts["oldest"] = json!(name);
+                facts["oldest_age_seconds"] = json!(age.as_secs());
+            }
+            let span = oldest
+                .map(|(n, a)| format!(", the oldest ({n}) {}", Span(a).approx()))
+                .unwrap_or_default();
+            obs.findings.push(Finding::new(
+                count >= min,
+                format!("at least {min} entries"),
+                format!(
+                    "{count} {}{span}",
+                    if count == 1 { "entry" } else { "entries" }
+                ),
+            ));
+        }
         if self.contains.is_some() || self.not_contains.is_some() {
             let bytes = super::read_bounded(&path, super::MAX_FILE_BYTES)?;
             let text = String::from_utf8_lossy(&bytes);
@@ -217,6 +243,37 @@ fn newest_entry(dir: &std::path::Path) -> Result<Option<(String, std::time::Dura
         }
     }
     Ok(newest.map(|(name, t)| (name, now.duration_since(t).unwrap_or_default())))
+}
+
+/// The entries of `dir` (named as `named` says) and the oldest one with its age. An entry
+/// whose time cannot be read makes the count unknowable: an error, not a smaller count.
+fn count_entries(
+    dir: &std::path::Path,
+    named: Option<&regex::Regex>,
+) -> Result<(u64, Option<(String, std::time::Duration)>), String> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+    let now = SystemTime::now();
+    let (mut count, mut oldest) = (0u64, None::<(String, SystemTime)>);
+    for entry in entries.take(100_000) {
+        let entry = entry.map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if named.is_some_and(|re| !re.is_match(&name)) {
+            continue;
+        }
+        let modified = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .map_err(|e| format!("cannot read {}/{name}: {e}", dir.display()))?;
+        count += 1;
+        if oldest.as_ref().is_none_or(|(_, t)| modified < *t) {
+            oldest = Some((name, modified));
+        }
+    }
+    Ok((
+        count,
+        oldest.map(|(n, t)| (n, now.duration_since(t).unwrap_or_default())),
+    ))
 }
 
 /// Name of a uid from /etc/passwd (no libc lookups: works the same in static builds).

@@ -27,6 +27,9 @@ pub struct PgReport {
     pub trust_rules: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hba_error: Option<String>,
+    /// Tables outside the system schemas, `schema.table` (from `pg_tables`, which lists
+    /// every table whatever the user may read; at most 10,000): whether migrations ran.
+    pub tables: Vec<String>,
 }
 
 impl crate::Observe for PostgresProbe {
@@ -176,6 +179,13 @@ pub fn audit(
             }
             Err(e) => report.hba_error = Some(e.as_db_error().map_or_else(|| e.to_string(), |d| d.message().to_string())),
         }
+        report.tables = client
+            .query("SELECT schemaname || '.' || tablename FROM pg_catalog.pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1 LIMIT 10000", &[])
+            .await
+            .map_err(|e| format!("cannot list the tables: {}", scrub(&e)))?
+            .iter()
+            .map(|r| r.get::<_, String>(0))
+            .collect();
         drop(client);
         conn_task.abort();
         let mut plain = config.clone();

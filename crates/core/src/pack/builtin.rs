@@ -43,6 +43,10 @@ pub const SOURCES: &[(&str, &str)] = &[
         "004_a5d6f5cd15417cc2.txt",
         include_str!("../../../../packs/sources/004_a5d6f5cd15417cc2.txt"),
     ),
+    (
+        "systems.md",
+        include_str!("../../../../packs/sources/systems.md"),
+    ),
 ];
 
 /// Names of the built-in packs.

@@ -39,6 +39,8 @@ pub struct Coverage {
     pub documents: Vec<DocumentCoverage>,
     /// Items that name no source line.
     pub untraced_items: Vec<String>,
+    /// Rows quoted in `traces` that match no row of the document (stale quotes).
+    pub stale_rows: Vec<String>,
 }
 
 /// Whether a trimmed line is a checklist line, bullet or numbered step.
@@ -100,6 +102,81 @@ pub fn source_lines(text: &str) -> Vec<SourceLine> {
     out
 }
 
+/// The body rows of the Markdown tables under `sections` (headings as written): a row is
+/// a line starting with `|` that is neither a table's header (the line above `|---|`) nor
+/// its separator.
+pub fn table_rows(text: &str, sections: &[String]) -> Vec<SourceLine> {
+    let lines: Vec<&str> = text.lines().collect();
+    let separator =
+        |t: &str| t.starts_with('|') && t.chars().all(|c| matches!(c, '|' | '-' | ':' | ' '));
+    let mut out = Vec::new();
+    let mut section = String::new();
+    let mut in_code = false;
+    for (i, raw) in lines.iter().enumerate() {
+        let t = raw.trim();
+        if t.starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        if in_code {
+            continue;
+        }
+        if let Some(h) = t.strip_prefix('#') {
+            section = h.trim_start_matches('#').trim().to_string();
+            continue;
+        }
+        let header = lines.get(i + 1).is_some_and(|n| separator(n.trim()));
+        if t.starts_with('|') && !separator(t) && !header && sections.contains(&section) {
+            out.push(SourceLine {
+                line: i + 1,
+                section: section.clone(),
+                text: t.to_string(),
+                covered_by: Vec::new(),
+            });
+        }
+    }
+    out
+}
+
+/// Coverage of a pack's traced table rows in one document, and the quoted rows that match
+/// no row (stale quotes).
+fn trace_coverage(trace: &super::Trace, text: &str) -> (DocumentCoverage, Vec<String>) {
+    let mut lines = table_rows(text, &trace.sections);
+    let mut stale = Vec::new();
+    for row in &trace.rows {
+        let q = normalize(&row.row);
+        let by: Vec<String> = match &row.why {
+            Some(why) => vec![format!("not an item: {why}")],
+            None => row.items.clone(),
+        };
+        let mut matched = false;
+        for l in lines
+            .iter_mut()
+            .filter(|l| normalize(&l.text).starts_with(&q))
+        {
+            matched = true;
+            for b in &by {
+                if !l.covered_by.contains(b) {
+                    l.covered_by.push(b.clone());
+                }
+            }
+        }
+        if !matched {
+            stale.push(row.row.clone());
+        }
+    }
+    let covered = lines.iter().filter(|l| !l.covered_by.is_empty()).count();
+    (
+        DocumentCoverage {
+            document: trace.document.clone(),
+            uncovered: lines.len() - covered,
+            covered,
+            lines,
+        },
+        stale,
+    )
+}
+
 /// Computes the coverage of `pack` over `documents` (file name, text).
 pub fn coverage(pack: &Pack, documents: &[(&str, &str)]) -> Coverage {
     let items: Vec<&super::Item> = pack.sections.iter().flat_map(|s| &s.items).collect();
@@ -139,6 +216,16 @@ pub fn coverage(pack: &Pack, documents: &[(&str, &str)]) -> Coverage {
             lines,
         });
     }
+    let mut stale_rows = Vec::new();
+    for trace in &pack.traces {
+        let Some((_, text)) = documents.iter().find(|(name, _)| *name == trace.document) else {
+            stale_rows.push(format!("{}: not an embedded document", trace.document));
+            continue;
+        };
+        let (doc, stale) = trace_coverage(trace, text);
+        out_docs.push(doc);
+        stale_rows.extend(stale);
+    }
     let automated = items.iter().filter(|i| i.check.is_some()).count();
     Coverage {
         pack: pack.name.clone(),
@@ -150,6 +237,7 @@ pub fn coverage(pack: &Pack, documents: &[(&str, &str)]) -> Coverage {
             (1000.0 * automated as f64 / items.len() as f64).round() / 10.0
         },
         documents: out_docs,
+        stale_rows,
         untraced_items: items
             .iter()
             .filter(|i| {
@@ -177,6 +265,15 @@ mod tests {
         );
         assert_eq!(lines[0].section, "1. Token");
         assert_eq!(lines[0].line, 3);
+    }
+
+    #[test]
+    fn table_rows_of_the_named_sections_only() {
+        let doc = "## A\n| k | v |\n|---|---|\n| `a.b` | 1 |\n| `c` | 2 |\n## B\n| x | y |\n|:--|--:|\n| z | 3 |\n";
+        let rows = table_rows(doc, &["A".to_string()]);
+        let texts: Vec<&str> = rows.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(texts, ["| `a.b` | 1 |", "| `c` | 2 |"]);
+        assert_eq!(rows[0].line, 4);
     }
 
     #[test]

@@ -128,6 +128,37 @@ fn valid_id(id: &str) -> bool {
 
 fn validate(pack: &Pack) -> Vec<Problem> {
     let mut problems = Vec::new();
+    let ids: Vec<&str> = pack
+        .sections
+        .iter()
+        .flat_map(|s| &s.items)
+        .map(|i| i.id.value.as_str())
+        .collect();
+    for trace in &pack.traces {
+        for row in &trace.rows {
+            if row.items.is_empty() == row.why.is_none() {
+                problems.push(Problem::new(
+                    format!(
+                        "traces: row `{}` needs exactly one of `items` (what covers it) and `why` (why it is not an item)",
+                        row.row
+                    ),
+                    None,
+                ));
+            }
+            for id in row.items.iter().filter(|id| !ids.contains(&id.as_str())) {
+                let hint = crate::diag::did_you_mean(id, ids.iter().copied())
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                problems.push(Problem::new(
+                    format!(
+                        "traces: row `{}` names `{id}`, which is no item of this pack{hint}",
+                        row.row
+                    ),
+                    None,
+                ));
+            }
+        }
+    }
     if !valid_id(&pack.name) {
         problems.push(Problem::new(
             format!(
@@ -437,6 +468,24 @@ mod tests {
             )),
             ""
         );
+    }
+
+    #[test]
+    fn traces_name_items_of_the_pack_or_say_why_not() {
+        let attest = "        attest: {roles: [security]}\n";
+        let traces = |rows: &str| {
+            problems(&format!(
+                "{ITEM}{attest}traces:\n  - document: systems.md\n    sections: [S]\n    rows:\n{rows}"
+            ))
+        };
+        assert_eq!(traces("      - {row: '| x |', items: [a]}\n"), "");
+        assert_eq!(traces("      - {row: '| x |', why: no meaning}\n"), "");
+        let typo = traces("      - {row: '| x |', items: [b]}\n");
+        assert!(typo.contains("names `b`, which is no item"), "{typo}");
+        let both = traces("      - {row: '| x |', items: [a], why: w}\n");
+        assert!(both.contains("exactly one of `items`"), "{both}");
+        let neither = traces("      - {row: '| x |'}\n");
+        assert!(neither.contains("exactly one of `items`"), "{neither}");
     }
 
     #[test]

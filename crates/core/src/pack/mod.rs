@@ -47,6 +47,33 @@ pub struct Pack {
     #[serde(default)]
     pub endpoints: BTreeMap<String, crate::endpoint::Endpoint>,
     pub sections: Vec<Section>,
+    /// Rows of reference tables (a system's settings and checks, e.g. `systems.md`) and the
+    /// items that cover each, or why a row is not an item; `pack coverage` reports them.
+    #[serde(default)]
+    pub traces: Vec<Trace>,
+}
+
+/// A reference document's table rows, traced to items.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Trace {
+    /// File name of the document (one of the embedded sources).
+    pub document: String,
+    /// Headings (as written, without `#`) whose tables this pack must cover.
+    pub sections: Vec<String>,
+    pub rows: Vec<TraceRow>,
+}
+
+/// One table row: quoted by its leading cells (`| 1 | Token not default |`), with the items
+/// covering it or the reason it is not an item.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TraceRow {
+    pub row: String,
+    #[serde(default)]
+    pub items: Vec<String>,
+    #[serde(default)]
+    pub why: Option<String>,
 }
 
 /// Where a pack (or an item) comes from.

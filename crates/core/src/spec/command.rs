@@ -19,6 +19,11 @@ pub struct CommandProbe {
     /// Expected exit code (default 0); `any` accepts every exit code.
     #[serde(default)]
     pub exit_code: Option<ExitCode>,
+    /// What another exit code than `exit_code` means: `fail` (default: the exit code is the
+    /// finding, as `systemctl is-active`'s) or `error` (the program could not observe the
+    /// fact, as `pg_restore --list` on a file that is no dump: could not check).
+    #[serde(default)]
+    pub other_exit: OtherExit,
     /// Which output the matchers judge: `stdout` (default), `stderr` or `combined`.
     #[serde(default)]
     pub capture: Capture,
@@ -46,6 +51,15 @@ pub struct KnownFailure {
     pub matches: String,
     /// What it means, shown as the finding (e.g. "the config is invalid").
     pub means: String,
+}
+
+/// What an unexpected exit code means.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OtherExit {
+    #[default]
+    Fail,
+    Error,
 }
 
 /// An exit code, or `any`.

@@ -40,6 +40,14 @@ pub struct FileProbe {
     /// For a directory: its newest entry must be younger than this (e.g. `26h`).
     #[serde(default)]
     pub newest_max_age: Option<Span>,
+    /// For a directory: it holds at least this many entries (a backup folder's retention:
+    /// 30 daily dumps). The facts give the count and the oldest entry's age.
+    #[serde(default)]
+    pub min_entries: Option<u64>,
+    /// Counts only entries whose name matches this regex (e.g. `\.dump$`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub entries_named: Option<Text>,
     /// Regex the content must match.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
@@ -65,6 +73,7 @@ impl super::Spec for FileProbe {
             Some(&self.path),
             self.contains.as_ref(),
             self.not_contains.as_ref(),
+            self.entries_named.as_ref(),
         ]
         .into_iter()
         .flatten()
@@ -81,7 +90,10 @@ impl super::Spec for FileProbe {
                 Some(m),
             ));
         }
-        for re in [&self.contains, &self.not_contains].into_iter().flatten() {
+        for re in [&self.contains, &self.not_contains, &self.entries_named]
+            .into_iter()
+            .flatten()
+        {
             if let Err(e) = regex::Regex::new(&re.value) {
                 out.push((
                     format!("invalid regex: {}", crate::diag::one_line(&e.to_string())),
