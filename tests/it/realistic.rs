@@ -616,3 +616,50 @@ fn clasp_rendezvous_is_judged_by_behaviour_not_by_the_flag() {
         crate::common::summary(&run, "clasp:rendezvous.open-discovery")
     );
 }
+
+/// SecureClaw writes its log about 5 s after it first answers (systems.md §1e): with the
+/// gateway just started, a log not there yet is `pending`; with no young gateway, it fails.
+#[test]
+fn secureclaw_log_items_allow_for_a_gateway_just_started() {
+    let d = deploy("secureclaw", "good", |dir| {
+        prepare_secureclaw(dir, true, 2);
+        std::fs::remove_file(dir.join("gateway.log")).expect("log");
+    });
+    let items = [
+        "secureclaw:live.logs-clean",
+        "secureclaw:network.no-insecure-auth-warnings",
+    ];
+    let (before, run) = check(&d);
+    for id in items {
+        assert_eq!(
+            before[id],
+            "fail",
+            "{id}: {}",
+            crate::common::summary(&run, id)
+        );
+    }
+    // A process whose command line is `... secureclaw gateway`, started now.
+    let bin = d.dir.path().join("secureclaw-node");
+    std::fs::write(&bin, "#!/bin/sh\nsleep 60\n").expect("script");
+    crate::common::chmod(&bin, 0o755);
+    let mut child = std::process::Command::new(&bin)
+        .arg("gateway")
+        .spawn()
+        .expect("spawn");
+    let (young, run) = check(&d);
+    let _ = child.kill();
+    let _ = child.wait();
+    for id in items {
+        assert_eq!(
+            young[id],
+            "pending",
+            "{id}: {}",
+            crate::common::summary(&run, id)
+        );
+        assert!(
+            crate::common::summary(&run, id).contains("5 s"),
+            "{}",
+            crate::common::summary(&run, id)
+        );
+    }
+}

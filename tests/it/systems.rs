@@ -337,6 +337,7 @@ fn ocmt_bad_deployment_fails_exactly_its_defects() {
         &statuses,
         &run,
         &[
+            "ocmt:backups.dir-mode=fail",
             "ocmt:backups.recent=fail",
             "ocmt:backups.retention=fail",
             "ocmt:secrets.management-env-mode=fail",
@@ -410,6 +411,7 @@ pub(crate) fn prepare_ocmt(dir: &Path, backup_age_hours: u64) {
     for env in ["mgmt.env", "relay.env", "agent.env", "admin.env"] {
         crate::common::chmod(&dir.join(env), 0o600);
     }
+    crate::common::chmod(&dir.join("backups"), 0o700);
     crate::common::age(&dir.join("backups/ocmt-20261122.sql"), backup_age_hours);
 }
 
@@ -431,6 +433,8 @@ pub(crate) fn prepare_secureclaw(dir: &Path, good: bool, backup_age_hours: u64) 
     if good {
         crate::common::chmod(&dir.join("gateway.env"), 0o600);
         crate::common::chmod(&dir.join("gateway.log"), 0o640);
+        crate::common::chmod(&dir.join("backups"), 0o700);
+        crate::common::chmod(&dir.join("state/security-coach-config.json"), 0o600);
     }
     crate::common::chmod(&dir.join("scripts/backup.sh"), 0o755);
     crate::common::chmod(&dir.join("bin/secureclaw"), 0o755);
@@ -476,6 +480,8 @@ fn secureclaw_bad_deployment_fails_exactly_its_defects() {
             "secureclaw:network.no-insecure-auth-warnings=fail",
             "secureclaw:coach.enabled=fail",
             "secureclaw:doctor.audit=fail",
+            "secureclaw:files.backup-dir-mode=fail",
+            "secureclaw:files.coach-config-mode=fail",
             "secureclaw:backups.recent=fail",
             "secureclaw:rollback.config-backup=fail",
             "secureclaw:config.known-gateway-keys=fail",

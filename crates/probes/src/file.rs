@@ -34,6 +34,12 @@ impl crate::Observe for FileProbe {
                 return Ok(obs);
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if let Some(re) = &self.writer {
+                    let re = regex::Regex::new(&ctx.expand(re)?)
+                        .map_err(|e| format!("invalid regex: {e}"))?;
+                    obs.value["writer_uptime_seconds"] =
+                        json!(crate::args::source::youngest_uptime(&re));
+                }
                 obs.findings.push(Finding::new(
                     !want_exists,
                     if want_exists {

@@ -48,6 +48,13 @@ pub struct FileProbe {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub entries_named: Option<Text>,
+    /// Regex over the command line of the process that writes the file (e.g.
+    /// `secureclaw.*gateway`): the youngest match's uptime is in the facts
+    /// (`writer_uptime_seconds`, null when none runs), so a `pending_when` can tell a log not
+    /// written yet by a process just started from one that is missing.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub writer: Option<Text>,
     /// Regex the content must match.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
@@ -74,6 +81,7 @@ impl super::Spec for FileProbe {
             self.contains.as_ref(),
             self.not_contains.as_ref(),
             self.entries_named.as_ref(),
+            self.writer.as_ref(),
         ]
         .into_iter()
         .flatten()
@@ -90,9 +98,16 @@ impl super::Spec for FileProbe {
                 Some(m),
             ));
         }
-        for re in [&self.contains, &self.not_contains, &self.entries_named]
-            .into_iter()
-            .flatten()
+        for re in [
+            &self.contains,
+            &self.not_contains,
+            &self.entries_named,
+            &self.writer,
+        ]
+        .into_iter()
+        .flatten()
+        // A templated regex is checked when it expands, at run time.
+        .filter(|re| !re.value.contains("${"))
         {
             if let Err(e) = regex::Regex::new(&re.value) {
                 out.push((

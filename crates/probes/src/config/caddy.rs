@@ -191,6 +191,11 @@ impl Reader<'_> {
             // Site addresses: one line, or several lines each ending with a comma.
             let mut addresses = Vec::new();
             loop {
+                if pos >= toks.len() {
+                    return Err(format!(
+                        "{shown}:{line}: the site addresses end with a comma, and no address follows"
+                    ));
+                }
                 let words = line_words(&toks, &mut pos);
                 let continued = words.last().is_some_and(|w| w.text.ends_with(','));
                 addresses.extend(
@@ -701,6 +706,11 @@ staging.example.com {
         })
         .unwrap_err();
         assert!(e.starts_with("/C:3:"), "{e}");
+        // Found by the config fuzz target: a trailing comma at the end of the file.
+        for text in [",", "a.com,", "a.com,\n"] {
+            let e = parse(text, Path::new("/C"), &mut NoIncludes, &|_| None).unwrap_err();
+            assert!(e.contains("comma"), "{text:?}: {e}");
+        }
         let deep = format!("a.com {{\n{}", "x {\n".repeat(100));
         assert!(
             parse(&deep, Path::new("/C"), &mut NoIncludes, &|_| None)
