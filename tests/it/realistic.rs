@@ -663,3 +663,43 @@ fn secureclaw_log_items_allow_for_a_gateway_just_started() {
         );
     }
 }
+
+/// The restore script is an artefact: it is checked for being there and executable, never
+/// run (running it would change the deployment).
+#[test]
+fn secureclaw_restore_script_is_checked_as_an_artefact() {
+    let with = |mode: Option<u32>| {
+        deploy("secureclaw", "good", move |dir| {
+            prepare_secureclaw(dir, true, 2);
+            edit(
+                &dir.join("shipcheck.yaml"),
+                "log_file: gateway.log",
+                "log_file: gateway.log\n  restore_script: scripts/restore.sh",
+            );
+            if let Some(mode) = mode {
+                // A script that would leave a mark if it ran.
+                std::fs::write(
+                    dir.join("scripts/restore.sh"),
+                    "#!/bin/sh\ntouch RESTORED\n",
+                )
+                .expect("script");
+                crate::common::chmod(&dir.join("scripts/restore.sh"), mode);
+            }
+        })
+    };
+    let id = "secureclaw:backups.restore-script";
+    for (mode, want) in [(Some(0o755), "pass"), (Some(0o644), "fail"), (None, "fail")] {
+        let d = with(mode);
+        let (s, run) = check(&d);
+        assert_eq!(
+            s[id],
+            want,
+            "{mode:?}: {}",
+            crate::common::summary(&run, id)
+        );
+        assert!(
+            !d.dir.path().join("RESTORED").exists(),
+            "the script was run"
+        );
+    }
+}
