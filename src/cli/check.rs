@@ -107,7 +107,8 @@ pub fn check(args: CheckArgs, out_color: bool) -> Result<i32, Error> {
     }
     if let (Some(l), false) = (ledger.as_mut(), no_record) {
         let seq = l.record_run(&run)?;
-        eprintln!("recorded run #{seq} in {}", l.location.display());
+        let number = l.run_number(seq)?.unwrap_or_default();
+        eprintln!("recorded run #{number} in {}", l.location.display());
     }
     let style = human::Style {
         color: out_color,

@@ -24,11 +24,15 @@ pub fn gate(args: GateArgs) -> Result<i32, Error> {
     let (profile, packs, env) = load_target(&target)?;
     let mut ledger = target.db.open_existing()?;
     let (seq, run) = history::latest_run(&mut ledger, &profile, &env)?;
+    let found = history::Resolved {
+        number: ledger.run_number(seq)?.unwrap_or_default(),
+        seq,
+        run,
+    };
     let policy = profile.policy(fail_on, allow_pending);
     let st = history::statements(&mut ledger, Some(&profile))?;
     let g = history::gate_from_ledger(
-        seq,
-        run,
+        found,
         &packs,
         &st,
         &profile.file.gate.require_signoff,

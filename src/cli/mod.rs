@@ -72,6 +72,7 @@ use std::sync::Arc;
 use clap::{Subcommand, ValueEnum};
 
 use shipcheck_core::Error as CoreError;
+use shipcheck_core::id::RunRef;
 use shipcheck_core::include;
 use shipcheck_core::pack::{self, Severity, builtin};
 use shipcheck_core::profile::Profile;
@@ -155,6 +156,25 @@ pub fn find_profile(given: Option<&std::path::Path>) -> Result<PathBuf, Error> {
         "no shipcheck.yaml in {} or any folder above it: pass --profile FILE, set SHIPCHECK_PROFILE, or write one with `shipcheck init`",
         here.display()
     )))
+}
+
+/// Whether a profile can be found (given, from the environment, or upward from here).
+fn profile_found(given: Option<&std::path::Path>) -> bool {
+    given.is_some()
+        || std::env::current_dir()
+            .map(|here| here.ancestors().any(|d| d.join("shipcheck.yaml").is_file()))
+            .unwrap_or(false)
+}
+
+/// The runs `latest` counts among: the profile's and environment's when a profile is found,
+/// else every run of the ledger (run numbers need neither).
+pub fn run_scope(target: &TargetArgs) -> Result<Option<(String, String)>, Error> {
+    if !profile_found(target.profile.as_deref()) {
+        return Ok(None);
+    }
+    let profile = Profile::load(&find_profile(target.profile.as_deref())?)?;
+    let env = profile.environment(target.env.as_deref())?;
+    Ok(Some((profile.id(), env)))
 }
 
 /// A profile, an environment and a ledger.

@@ -20,12 +20,13 @@ pub fn history(args: HistoryArgs) -> Result<i32, Error> {
         format,
     } = args;
     let mut ledger = target.db.open_existing()?;
-    let (pid, env) = if all {
-        (None, None)
-    } else {
-        let profile = Profile::load(&find_profile(target.profile.as_deref())?)?;
-        let env = profile.environment(target.env.as_deref())?;
-        (Some(profile.id()), Some(env))
+    let scope = if all { None } else { run_scope(&target)? };
+    if scope.is_none() && !all {
+        eprintln!("note: no profile here or above: listing the runs of every profile (--all)");
+    }
+    let (pid, env) = match scope {
+        Some((p, e)) => (Some(p), Some(e)),
+        None => (None, None),
     };
     let list = history::history(&mut ledger, pid.as_deref(), env.as_deref())?;
     match format {
@@ -62,8 +63,10 @@ pub fn history(args: HistoryArgs) -> Result<i32, Error> {
 
 #[derive(clap::Args)]
 pub struct DiffArgs {
-    pub run_a: Option<i64>,
-    pub run_b: Option<i64>,
+    /// The earlier run: its number as `history` prints it (7 or #7), `latest` or `latest~N`.
+    pub run_a: Option<RunRef>,
+    /// The later run.
+    pub run_b: Option<RunRef>,
     /// Compare the latest run with the baseline.
     #[arg(long)]
     pub baseline: bool,
@@ -81,20 +84,25 @@ pub fn diff(args: DiffArgs) -> Result<i32, Error> {
         target,
         format,
     } = args;
-    let profile = Profile::load(&find_profile(target.profile.as_deref())?)?;
-    let env = profile.environment(target.env.as_deref())?;
+    let scope = run_scope(&target)?;
+    let scope_ref = scope.as_ref().map(|(p, e)| (p.as_str(), e.as_str()));
     let mut ledger = target.db.open_existing()?;
-    let (a, b) = history::diff_pair(&mut ledger, &profile, &env, run_a, run_b, baseline)?;
-    let (ra, rb) = (ledger.run(a)?, ledger.run(b)?);
-    let st = history::statements(&mut ledger, Some(&profile))?;
-    let d = history::diff(a, &ra, b, &rb, &st.attestations, &st.waivers);
+    let (a, b) = history::diff_pair(&mut ledger, scope_ref, run_a, run_b, baseline)?;
+    let profile = match profile_found(target.profile.as_deref()) {
+        true => Some(Profile::load(&find_profile(target.profile.as_deref())?)?),
+        false => None,
+    };
+    let st = history::statements(&mut ledger, profile.as_ref())?;
+    let (na, nb) = (a.number as i64, b.number as i64);
+    let d = history::diff(na, &a.run, nb, &b.run, &st.attestations, &st.waivers);
+    let (ra, rb) = (&a.run, &b.run);
     match format {
         OutFormat::Json => {
             outln!("{}", serde_json::to_string_pretty(&d).unwrap_or_default())
         }
         OutFormat::Human => {
             outln!(
-                "run #{a} ({}) → run #{b} ({})",
+                "run #{na} ({}) → run #{nb} ({})",
                 ra.started_at,
                 rb.started_at
             );
@@ -123,14 +131,15 @@ pub fn diff(args: DiffArgs) -> Result<i32, Error> {
 
 #[derive(clap::Args)]
 pub struct ReportArgs {
-    pub run: i64,
+    /// The run: its number as `history` prints it (7 or #7), `latest` or `latest~N`.
+    pub run: RunRef,
     #[arg(long, short, value_enum, default_value_t = ReportFormat::Human)]
     pub format: ReportFormat,
     /// Write to this file instead of stdout.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
     #[command(flatten)]
-    pub db: DbArg,
+    pub target: TargetArgs,
 }
 
 pub fn report(args: ReportArgs, out_color: bool) -> Result<i32, Error> {
@@ -138,19 +147,24 @@ pub fn report(args: ReportArgs, out_color: bool) -> Result<i32, Error> {
         run,
         format,
         output,
-        db,
+        target,
     } = args;
-    let mut ledger = db.open_existing()?;
-    let recorded = ledger.run(run)?;
+    let scope = run_scope(&target)?;
+    let mut ledger = target.db.open_existing()?;
+    let found = history::resolve(
+        &mut ledger,
+        run,
+        scope.as_ref().map(|(p, e)| (p.as_str(), e.as_str())),
+    )?;
     let signoffs: Vec<shipcheck_ledger::Signoff> = ledger
         .all(Kind::Signoff)?
         .into_iter()
         .map(|(_, x)| x)
-        .filter(|s: &shipcheck_ledger::Signoff| s.run == run)
+        .filter(|s: &shipcheck_ledger::Signoff| s.run == found.seq)
         .collect();
     let color = output.is_none() && out_color;
     let text = report::render(
-        &recorded,
+        &found.run,
         format.into(),
         human::Style {
             color,
@@ -170,19 +184,25 @@ pub fn report(args: ReportArgs, out_color: bool) -> Result<i32, Error> {
 
 #[derive(clap::Args)]
 pub struct BaselineArgs {
-    pub run: i64,
+    /// The run: its number as `history` prints it (7 or #7), `latest` or `latest~N`.
+    pub run: RunRef,
     #[command(flatten)]
-    pub db: DbArg,
+    pub target: TargetArgs,
 }
 
 pub fn baseline(args: BaselineArgs) -> Result<i32, Error> {
-    let BaselineArgs { run, db } = args;
-    let mut ledger = db.open_existing()?;
-    ledger.run(run)?;
-    let seq = ledger.record_baseline(&shipcheck_ledger::Baseline {
+    let BaselineArgs { run, target } = args;
+    let scope = run_scope(&target)?;
+    let mut ledger = target.db.open_existing()?;
+    let found = history::resolve(
+        &mut ledger,
         run,
+        scope.as_ref().map(|(p, e)| (p.as_str(), e.as_str())),
+    )?;
+    ledger.record_baseline(&shipcheck_ledger::Baseline {
+        run: found.seq,
         at: jiff::Timestamp::now().to_string(),
     })?;
-    outln!("recorded baseline #{seq}: run #{run}");
+    outln!("recorded baseline: run #{}", found.number);
     Ok(0)
 }

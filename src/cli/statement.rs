@@ -72,9 +72,10 @@ pub struct SignoffArgs {
     pub role: RoleArg,
     #[arg(long)]
     pub by: String,
-    /// Run to sign off (default: the latest run of the profile and environment).
+    /// Run to sign off: its number as `history` prints it, or `latest~N` (default: the latest
+    /// run of the profile and environment).
     #[arg(long)]
-    pub run: Option<i64>,
+    pub run: Option<RunRef>,
     #[arg(long, default_value = "")]
     pub note: String,
     #[command(flatten)]
@@ -91,18 +92,18 @@ pub fn signoff(args: SignoffArgs) -> Result<i32, Error> {
     } = args;
     let (profile, _, env) = load_target(&target)?;
     let mut ledger = target.db.open_existing()?;
-    let seq = match run {
-        Some(r) => {
-            ledger.run(r)?;
-            r
-        }
-        None => history::latest_run(&mut ledger, &profile, &env)?.0,
-    };
-    let s = attest::signoff(seq, role.into(), &by, &note, jiff::Timestamp::now())
+    let scope = (profile.id(), env);
+    let found = history::resolve(
+        &mut ledger,
+        run.unwrap_or(RunRef::Latest(0)),
+        Some((scope.0.as_str(), scope.1.as_str())),
+    )?;
+    let s = attest::signoff(found.seq, role.into(), &by, &note, jiff::Timestamp::now())
         .map_err(Error::usage)?;
-    let rec = ledger.record_signoff(&s)?;
+    ledger.record_signoff(&s)?;
     outln!(
-        "recorded sign-off #{rec}: run #{seq} signed off by {} ({})",
+        "recorded sign-off: run #{} signed off by {} ({})",
+        found.number,
         s.by,
         s.role.as_str()
     );

@@ -469,7 +469,7 @@ fn signoffs_gate_diff_and_baseline() {
     let out = app.run(&["gate", "--profile", "app/shipcheck.yaml", "--env", "good"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stdout(&out).contains("missing sign-off: security on run #2")
+        stdout(&out).contains("missing sign-off: security on run #1")
             && stdout(&out).contains("missing sign-off: operations"),
         "{}",
         stdout(&out)
@@ -487,7 +487,7 @@ fn signoffs_gate_diff_and_baseline() {
             "good",
         ]);
         assert!(
-            stdout(&out).contains("run #2 signed off by carol"),
+            stdout(&out).contains("run #1 signed off by carol"),
             "{}",
             stdout(&out)
         );
@@ -506,7 +506,7 @@ fn signoffs_gate_diff_and_baseline() {
     assert_eq!(g["verdict"]["go"], true);
     assert_eq!(g["signoffs"].as_array().unwrap().len(), 2);
     // Baseline, then drift: the config port changes, and a ledger waiver covers it.
-    assert!(stdout(&app.run(&["baseline", "2"])).contains("run #2"));
+    assert!(stdout(&app.run(&["baseline", "1"])).contains("run #1"));
     let cfg = app.tmp.path().join("app/good/config.json");
     std::fs::write(
         &cfg,
@@ -546,7 +546,7 @@ fn signoffs_gate_diff_and_baseline() {
         "good",
     ]);
     assert!(
-        stdout(&out).contains("run #2")
+        stdout(&out).contains("run #1")
             && stdout(&out).contains("fixture:config.json-port pass → fail"),
         "{}",
         stdout(&out)
@@ -604,4 +604,83 @@ fn reading_a_missing_ledger_is_an_error_not_a_new_ledger() {
         !db.exists() && !tmp.path().join("nowhere").exists(),
         "nothing was created"
     );
+}
+
+/// Runs have their own numbers, as `history` prints them, whatever other records the
+/// ledger holds between them; `report`, `diff`, `baseline` and `signoff` take `7`, `#7`,
+/// `latest` and `latest~N`, and given numbers need no profile.
+#[test]
+fn runs_have_their_own_numbers_and_names() {
+    let app = App::new();
+    check(&app, "good");
+    // Records that are not runs between the runs.
+    let out = app.run(&["baseline", "1"]);
+    assert!(stdout(&out).contains("run #1"), "{}", stdout(&out));
+    let out = app.run(&[
+        "signoff",
+        "--role",
+        "security",
+        "--by",
+        "ana",
+        "--profile",
+        "app/shipcheck.yaml",
+        "--env",
+        "good",
+    ]);
+    assert!(
+        stdout(&out).contains("run #1"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let out = check(&app, "good");
+    assert!(stderr(&out).contains("recorded run #2"), "{}", stderr(&out));
+    check(&app, "bad");
+    let hist = app.run(&["history", "--all", "--format", "json"]);
+    let runs: Vec<i64> = json(&hist)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["run"].as_i64().unwrap())
+        .collect();
+    assert_eq!(runs, [1, 2, 3]);
+    let env_of = |args: &[&str]| -> String {
+        let out = app.run(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        json(&out)["environment"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    // Given numbers, in every spelling, from a folder with no profile.
+    for r in ["2", "#2"] {
+        assert_eq!(env_of(&["report", r, "--format", "json"]), "good", "{r}");
+    }
+    assert_eq!(env_of(&["report", "latest", "--format", "json"]), "bad");
+    assert_eq!(env_of(&["report", "latest~1", "--format", "json"]), "good");
+    let out = app.run(&["report", "4"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no run #4") && stderr(&out).contains("3 runs"),
+        "{}",
+        stderr(&out)
+    );
+    let out = app.run(&["report", "newest"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("latest~N"), "{}", stderr(&out));
+    let out = app.run(&["diff", "1", "2", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        (json(&out)["a"].as_i64(), json(&out)["b"].as_i64()),
+        (Some(1), Some(2))
+    );
+    let out = app.run(&["diff", "latest~1", "latest"]);
+    assert!(
+        stdout(&out).contains("run #2") && stdout(&out).contains("run #3"),
+        "{}",
+        stdout(&out)
+    );
+    let out = app.run(&["history"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("#3"), "{}", stdout(&out));
 }

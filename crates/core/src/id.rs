@@ -63,9 +63,66 @@ impl fmt::Display for ItemRef {
     }
 }
 
+/// How a person names a recorded run: its number as `history` prints it (`7` or `#7`;
+/// runs are numbered on their own, whatever else the ledger records between them), the
+/// latest one (`latest`), or one before it (`latest~1`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunRef {
+    Number(u64),
+    /// `latest~N`: N runs before the latest.
+    Latest(u64),
+}
+
+impl std::str::FromStr for RunRef {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<RunRef, String> {
+        let t = text.trim();
+        let bad = || {
+            format!(
+                "`{text}` is not a run: give its number as `history` prints it (7 or #7), `latest` or `latest~N`"
+            )
+        };
+        if let Some(rest) = t.strip_prefix("latest") {
+            return match rest.strip_prefix('~') {
+                None if rest.is_empty() => Ok(RunRef::Latest(0)),
+                Some(n) => n.parse().map(RunRef::Latest).map_err(|_| bad()),
+                None => Err(bad()),
+            };
+        }
+        match t.trim_start_matches('#').parse::<u64>() {
+            Ok(n) if n > 0 => Ok(RunRef::Number(n)),
+            _ => Err(bad()),
+        }
+    }
+}
+
+impl fmt::Display for RunRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunRef::Number(n) => write!(f, "#{n}"),
+            RunRef::Latest(0) => write!(f, "latest"),
+            RunRef::Latest(n) => write!(f, "latest~{n}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_refs_in_every_spelling() {
+        let p = |t: &str| t.parse::<RunRef>();
+        assert_eq!(p("7"), Ok(RunRef::Number(7)));
+        assert_eq!(p("#7"), Ok(RunRef::Number(7)));
+        assert_eq!(p("latest"), Ok(RunRef::Latest(0)));
+        assert_eq!(p("latest~2"), Ok(RunRef::Latest(2)));
+        for bad in ["0", "#", "newest", "latest~", "latest~x", "latest2", "-1"] {
+            assert!(p(bad).unwrap_err().contains("latest~N"), "{bad}");
+        }
+        assert_eq!(RunRef::Latest(1).to_string(), "latest~1");
+    }
 
     #[test]
     fn refs_match_bare_and_qualified() {

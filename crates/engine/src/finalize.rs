@@ -27,8 +27,10 @@ pub struct Statements {
 /// Sign-offs a gate requires on one recorded run.
 #[derive(Clone, Copy, Debug)]
 pub struct SignoffRule<'a> {
-    /// The run's ledger sequence number.
+    /// The run's ledger sequence number (sign-offs name it).
     pub run: i64,
+    /// The run's number, as people see it (`history`).
+    pub number: u64,
     pub required: &'a [Role],
 }
 
@@ -86,7 +88,7 @@ fn require_signoffs(verdict: &mut Verdict, rule: SignoffRule<'_>, all: &[Signoff
         verdict.reasons.push(format!(
             "missing sign-off: {} on run #{}",
             role.as_str(),
-            rule.run
+            rule.number
         ));
     }
     if !missing.is_empty() {

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::finalize::{self, SignoffRule, Statements, WaiverSpec};
 use shipcheck_core::gate::{Policy, Verdict};
+use shipcheck_core::id::RunRef;
 use shipcheck_core::outcome::{Counts, Run, Status};
 use shipcheck_core::pack::{LoadedPack, Role};
 use shipcheck_ledger::{Attestation, Baseline, Kind, Ledger, LedgerError, Signoff};
@@ -16,6 +17,7 @@ use shipcheck_ledger::{Attestation, Baseline, Kind, Ledger, LedgerError, Signoff
 /// One line of `shipcheck history`.
 #[derive(Clone, Debug, Serialize)]
 pub struct RunSummary {
+    /// The run's number (runs are numbered on their own: 1, 2, ...).
     pub run: i64,
     pub started_at: String,
     pub profile: String,
@@ -40,11 +42,11 @@ pub fn history(
 ) -> Result<Vec<RunSummary>, LedgerError> {
     let baseline = latest_baseline(ledger)?;
     Ok(ledger
-        .runs()?
+        .numbered_runs()?
         .into_iter()
-        .filter(|(_, r)| same_target(r, profile_id, environment))
-        .map(|(seq, r)| RunSummary {
-            run: seq,
+        .filter(|(_, _, r)| same_target(r, profile_id, environment))
+        .map(|(number, seq, r)| RunSummary {
+            run: number as i64,
             started_at: r.started_at.clone(),
             profile: r.profile.clone(),
             environment: r.environment.clone(),
@@ -172,18 +174,26 @@ pub struct LedgerGate {
 /// on it from each role of `required`, and decides: the same [`finalize`](crate::finalize)
 /// as `check`.
 pub fn gate_from_ledger(
-    seq: i64,
-    mut run: Run,
+    found: Resolved,
     packs: &[Arc<LoadedPack>],
     statements: &Statements,
     required: &[Role],
     policy: Policy,
     now: jiff::Timestamp,
 ) -> LedgerGate {
-    let rule = SignoffRule { run: seq, required };
+    let Resolved {
+        number,
+        seq,
+        mut run,
+    } = found;
+    let rule = SignoffRule {
+        run: seq,
+        number,
+        required,
+    };
     let done = finalize::finalize(&mut run, packs, statements, policy, Some(rule), now);
     LedgerGate {
-        run: seq,
+        run: number as i64,
         started_at: run.started_at.clone(),
         environment: run.environment.clone(),
         verdict: run.gate,
@@ -249,40 +259,84 @@ pub fn latest_run(
         })
 }
 
+/// A recorded run as a person named it: its number, its sequence number in the ledger,
+/// and the run.
+#[derive(Debug)]
+pub struct Resolved {
+    pub number: u64,
+    pub seq: i64,
+    pub run: Run,
+}
+
+/// Finds the run `r` names. A number is global to the ledger and needs no profile;
+/// `latest~N` counts back among the runs of `scope` (profile id and environment), or among
+/// every run when there is no scope.
+pub fn resolve(
+    ledger: &mut Ledger,
+    r: RunRef,
+    scope: Option<(&str, &str)>,
+) -> Result<Resolved, crate::Error> {
+    match r {
+        RunRef::Number(n) => {
+            let (seq, run) = ledger.run_by_number(n)?;
+            Ok(Resolved {
+                number: n,
+                seq,
+                run,
+            })
+        }
+        RunRef::Latest(back) => {
+            let mut runs: Vec<(u64, i64, Run)> = ledger
+                .numbered_runs()?
+                .into_iter()
+                .filter(|(_, _, run)| scope.is_none_or(|(p, e)| same_target(run, Some(p), Some(e))))
+                .collect();
+            let total = runs.len();
+            let index =
+                total
+                    .checked_sub(1 + back as usize)
+                    .ok_or_else(|| crate::Error::NoSuchRun {
+                        name: r.to_string(),
+                        scope: match scope {
+                            Some((p, e)) => format!("{p} in environment {e}"),
+                            None => "the ledger".into(),
+                        },
+                        total,
+                    })?;
+            let (number, seq, run) = runs.swap_remove(index);
+            Ok(Resolved { number, seq, run })
+        }
+    }
+}
+
 /// Which two runs `shipcheck diff` compares: both given, the baseline and the latest, or the
-/// last two of the profile and environment.
+/// last two of the scope (profile and environment, or the whole ledger).
 pub fn diff_pair(
     ledger: &mut Ledger,
-    profile: &shipcheck_core::profile::Profile,
-    environment: &str,
-    a: Option<i64>,
-    b: Option<i64>,
+    scope: Option<(&str, &str)>,
+    a: Option<RunRef>,
+    b: Option<RunRef>,
     baseline: bool,
-) -> Result<(i64, i64), crate::Error> {
-    let runs = runs_of(ledger, profile, environment)?;
+) -> Result<(Resolved, Resolved), crate::Error> {
     match (a, b, baseline) {
-        (Some(a), Some(b), _) => Ok((a, b)),
+        (Some(a), Some(b), _) => Ok((resolve(ledger, a, scope)?, resolve(ledger, b, scope)?)),
         (Some(_), None, _) | (None, Some(_), _) => {
             Err(crate::Error::usage("give two runs, or none".into()))
         }
         (None, None, true) => {
             let base = latest_baseline(ledger)?.ok_or(crate::Error::NoBaseline)?;
-            let last = runs
-                .last()
-                .map(|(s, _)| *s)
-                .ok_or_else(|| crate::Error::NoRun {
-                    profile: profile.path.clone(),
-                    environment: environment.into(),
-                })?;
-            Ok((base, last))
+            let number = ledger.run_number(base)?.unwrap_or_default();
+            let base = Resolved {
+                number,
+                seq: base,
+                run: ledger.run(base)?,
+            };
+            Ok((base, resolve(ledger, RunRef::Latest(0), scope)?))
         }
-        (None, None, false) => match runs.as_slice() {
-            [.., (a, _), (b, _)] => Ok((*a, *b)),
-            _ => Err(crate::Error::FewerThanTwoRuns {
-                profile: profile.path.clone(),
-                environment: environment.into(),
-            }),
-        },
+        (None, None, false) => Ok((
+            resolve(ledger, RunRef::Latest(1), scope)?,
+            resolve(ledger, RunRef::Latest(0), scope)?,
+        )),
     }
 }
 

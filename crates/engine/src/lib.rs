@@ -47,6 +47,13 @@ pub enum Error {
         profile: std::path::PathBuf,
         environment: String,
     },
+    /// `latest~N` names a run before the first one.
+    #[error("no run {name}: {scope} holds {total} recorded run(s)")]
+    NoSuchRun {
+        name: String,
+        scope: String,
+        total: usize,
+    },
     /// `diff --baseline` without a recorded baseline.
     #[error("no baseline recorded: run `shipcheck baseline RUN`")]
     NoBaseline,

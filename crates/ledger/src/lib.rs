@@ -284,6 +284,44 @@ impl Ledger {
         self.all(Kind::Run)
     }
 
+    /// Runs, oldest first, as (number, sequence number, run): runs are numbered 1, 2, ... on
+    /// their own, as `history` shows them; the other records between them do not count.
+    pub fn numbered_runs(&mut self) -> Result<Vec<(u64, i64, Run)>, LedgerError> {
+        Ok(self
+            .runs()?
+            .into_iter()
+            .zip(1u64..)
+            .map(|((seq, run), n)| (n, seq, run))
+            .collect())
+    }
+
+    /// Run number `n` (see [`Ledger::numbered_runs`]) and its sequence number.
+    pub fn run_by_number(&mut self, n: u64) -> Result<(i64, Run), LedgerError> {
+        let mut runs = self.numbered_runs()?;
+        let total = runs.len();
+        match runs.iter().position(|(k, _, _)| *k == n) {
+            Some(i) => {
+                let (_, seq, run) = runs.swap_remove(i);
+                Ok((seq, run))
+            }
+            None => Err(LedgerError::NotFound(format!(
+                "no run #{n} in the ledger (it holds {total} run{}; `shipcheck history --all` lists them)",
+                if total == 1 { "" } else { "s" }
+            ))),
+        }
+    }
+
+    /// The number of the run recorded under sequence number `seq`, if it is a run.
+    pub fn run_number(&mut self, seq: i64) -> Result<Option<u64>, LedgerError> {
+        Ok(self
+            .records()?
+            .iter()
+            .filter(|r| r.kind == Kind::Run.as_str())
+            .zip(1u64..)
+            .find(|(r, _)| r.seq == seq)
+            .map(|(_, n)| n))
+    }
+
     /// One run by sequence number.
     pub fn run(&mut self, seq: i64) -> Result<Run, LedgerError> {
         self.runs()?
