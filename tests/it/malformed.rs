@@ -304,6 +304,23 @@ fn profile_mistakes_are_caught_at_load() {
             "packs: [web-service]\nvars: {hots: a}\n",
             "did you mean `host`",
         ),
+        // Typed variables: one error at load, on the profile's line.
+        (
+            "packs: [web-service]\nvars:\n  host: example.test\n  port: nine\n",
+            "`port` is `nine`, which is not a port",
+        ),
+        (
+            "packs: [web-service]\nvars:\n  host: https://example.test/\n",
+            "which is not a host name",
+        ),
+        (
+            "packs: [web-service]\nvars:\n  host: example.test\n  health_path: health\n",
+            "health_path` is `health`",
+        ),
+        (
+            "packs: [web-service]\nvars: {host: example.test}\nenvironments:\n  prod: {vars: {http_port: 80x}}\nenvironment: prod\n",
+            "`http_port` is `80x`",
+        ),
     ] {
         let (code, err) = run(profile);
         assert_eq!(code, Some(2), "{profile}: {err}");

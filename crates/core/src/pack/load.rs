@@ -197,6 +197,14 @@ fn validate(pack: &Pack) -> Vec<Problem> {
             );
         }
         if let Some(default) = &var.default
+            && let Err(e) = var.kind.check(default)
+        {
+            problems.push(Problem::new(
+                format!("variable `{name}`: default `{default}` {e}"),
+                pos(&var.name),
+            ));
+        }
+        if let Some(default) = &var.default
             && !var.allowed.is_empty()
             && !var.allowed.contains(default)
         {
@@ -468,6 +476,18 @@ mod tests {
             )),
             ""
         );
+    }
+
+    #[test]
+    fn a_default_must_fit_its_variables_type() {
+        let p = problems(&format!(
+            "variables:\n  - {{name: port, type: port, doc: d, default: \"eighty\"}}\n{ITEM}        attest: {{roles: [security]}}\n"
+        ));
+        assert!(p.contains("default `eighty` is not a port"), "{p}");
+        let p = problems(&format!(
+            "variables:\n  - {{name: port, type: port, doc: d, default: \"80\"}}\n{ITEM}        attest: {{roles: [security]}}\n"
+        ));
+        assert_eq!(p, "");
     }
 
     #[test]

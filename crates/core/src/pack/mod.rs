@@ -7,6 +7,7 @@
 pub mod builtin;
 pub mod coverage;
 pub mod load;
+pub mod vartype;
 
 use std::collections::BTreeMap;
 
@@ -148,6 +149,10 @@ pub struct Variable {
     /// If set, the value must be one of these.
     #[serde(default)]
     pub allowed: Vec<String>,
+    /// What the value holds (port, host, url, http_path, path, duration, integer, bool;
+    /// default string): checked on the default at load and on the profile's value.
+    #[serde(default, rename = "type")]
+    pub kind: vartype::VarType,
     /// The value is a secret (a token, a URL with a password): it is never printed.
     #[serde(default)]
     pub secret: bool,

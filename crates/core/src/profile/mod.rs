@@ -266,7 +266,7 @@ impl Profile {
                 }
             }
         }
-        let mut deferred: Vec<(&str, &str, &str, bool)> = Vec::new();
+        let mut deferred: Vec<(&str, &str, &str, bool, crate::pack::vartype::VarType)> = Vec::new();
         for lp in packs {
             for var in &lp.pack.variables {
                 let name = var.name.value.as_str();
@@ -301,7 +301,7 @@ impl Profile {
                     },
                     None if bindings.contains_key(&(lp.pack.name.as_str(), name)) => {
                         let (template, by) = bindings[&(lp.pack.name.as_str(), name)];
-                        deferred.push((name, template, by, var.secret));
+                        deferred.push((name, template, by, var.secret, var.kind));
                         continue;
                     }
                     None => var.default.clone().map(|d| (d, None)),
@@ -339,6 +339,13 @@ impl Profile {
                                 at,
                             ));
                         }
+                        if let Err(e) = var.kind.check(&v) {
+                            let shown = if var.secret { crate::redact::mask_value(&Value::String(v.clone())) } else { format!("`{v}`") };
+                            problems.push(
+                                Problem::new(format!("variable `{name}` is {shown}, which {e}"), at)
+                                    .with_help(format!("`{name}`: {}", var.doc)),
+                            );
+                        }
                         if var.secret {
                             out.secret_values.push(v.clone());
                         }
@@ -348,9 +355,20 @@ impl Profile {
             }
         }
         problems.extend(self.unknown_item_refs(packs));
-        for (name, template, by, secret) in deferred {
+        for (name, template, by, secret, kind) in deferred {
             match (crate::template::Scope { vars: &out.values }).expand(template) {
                 Ok(v) => {
+                    if let Err(e) = kind.check(&v) {
+                        let shown = if secret {
+                            crate::redact::mask_value(&Value::String(v.clone()))
+                        } else {
+                            format!("`{v}`")
+                        };
+                        problems.push(Problem::new(
+                            format!("pack `{by}` sets variable `{name}` to {shown} (from `{template}`), which {e}"),
+                            None,
+                        ));
+                    }
                     if secret {
                         out.secret_values.push(v.clone());
                     }
