@@ -69,6 +69,9 @@ pub enum ProbeKind {
     Postgres,
 }
 
+/// `probe`: no finding, but something could not be checked.
+pub const EXIT_COULD_NOT_CHECK: i32 = 4;
+
 pub fn probe_command(a: ProbeArgs, color: bool) -> Result<i32, Error> {
     let timeout = shipcheck_core::duration::Span::parse(&a.timeout)
         .map_err(Error::usage)?
@@ -141,9 +144,22 @@ pub fn probe_command(a: ProbeArgs, color: bool) -> Result<i32, Error> {
         ),
     };
     out!("{}", redactor.scrub(&text));
-    Ok(if reports.iter().any(|r| r.fails(a.fail_on)) {
-        1
-    } else {
-        0
-    })
+    Ok(probe_exit_code(&reports, a.fail_on))
+}
+
+/// Exit code of a probe: 1 when a finding at or above the threshold was found (certain,
+/// whatever else could not run), else 4 when a target or one of its checks could not run
+/// (the audit is incomplete: never to be read as clean), else 0.
+fn probe_exit_code(reports: &[audit::AuditReport], fail_on: Severity) -> i32 {
+    let found = reports
+        .iter()
+        .any(|r| r.findings.iter().any(|f| f.severity >= fail_on));
+    let incomplete = reports
+        .iter()
+        .any(|r| r.error.is_some() || !r.errors.is_empty());
+    match (found, incomplete) {
+        (true, _) => 1,
+        (false, true) => EXIT_COULD_NOT_CHECK,
+        (false, false) => 0,
+    }
 }

@@ -201,13 +201,14 @@ fn redirect_check_is_explicit_pinned_and_never_dropped(ngx: &Nginx) {
     let v = json(&out);
     assert!(v[0]["observed"]["redirect"].is_null(), "{v:#}");
     assert_eq!(out.status.code(), Some(0), "{v:#}");
-    // A redirect check that cannot run (nothing listens there) is an error, exit 1.
+    // A redirect check that cannot run (nothing listens there) is an error: exit 4, the
+    // could-not-check code, never 0.
     let closed = crate::common::pki::free_port().to_string();
     let out = shipcheck(
         here(),
         &["probe", "http", &https, "--ca", &ca, "--http-port", &closed],
     );
-    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert_eq!(out.status.code(), Some(4), "{}", stdout(&out));
     assert!(!stdout(&out).contains("no findings"), "{}", stdout(&out));
     assert!(stdout(&out).contains("could not run"), "{}", stdout(&out));
 }

@@ -82,7 +82,7 @@ fn against_real_postgresql() {
     let wrong = pg.strict_url().replace("strict-pg", "wrong-pg");
     let out = probe_env(&wrong, &["--format", "json"]);
     assert_no_canary(&out);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(4), "could not check");
     assert!(
         json(&out)[0]["error"]
             .as_str()

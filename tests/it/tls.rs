@@ -195,7 +195,7 @@ fn unreachable_target_is_an_error_never_a_pass() {
         std::path::Path::new("."),
         &["probe", "tls", &target, "--format", "json"],
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(4), "could not check");
     let v = json(&out);
     assert!(
         v[0]["error"].as_str().unwrap().contains("cannot connect"),
@@ -522,5 +522,40 @@ fn a_sha1_signed_leaf_is_weak_but_trusted() {
     assert!(
         !found.contains(&"tls.cert.untrusted".to_string()),
         "{report:#}"
+    );
+}
+
+/// Exit codes keep findings apart from could-not-check: 4 when nothing was found but some
+/// target could not be checked, 1 when something was found (even if another target could
+/// not be checked), and the JSON still lists the error.
+#[test]
+fn probe_exit_codes_keep_findings_apart_from_could_not_check() {
+    let expired = pki::self_signed("expired", &["localhost"], -30, -1, false);
+    let server = pki::serve(vec![expired.der.clone()], expired.key_der());
+    let dir = tempfile::tempdir().unwrap();
+    let closed = format!("127.0.0.1:{}", pki::free_port());
+    let run = |targets: &[String]| {
+        std::fs::write(dir.path().join("targets.txt"), targets.join("\n")).unwrap();
+        shipcheck(
+            dir.path(),
+            &[
+                "probe",
+                "tls",
+                "--targets",
+                "targets.txt",
+                "--no-ciphers",
+                "--format",
+                "json",
+            ],
+        )
+    };
+    let out = run(&[closed.clone()]);
+    assert_eq!(out.status.code(), Some(4), "{}", stdout(&out));
+    let out = run(&[closed, format!("localhost:{}", server.port)]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let v = json(&out);
+    assert!(
+        v[0]["error"].is_string() || v[1]["error"].is_string(),
+        "{v:#}"
     );
 }
