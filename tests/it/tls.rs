@@ -549,7 +549,7 @@ fn probe_exit_codes_keep_findings_apart_from_could_not_check() {
             ],
         )
     };
-    let out = run(&[closed.clone()]);
+    let out = run(std::slice::from_ref(&closed));
     assert_eq!(out.status.code(), Some(4), "{}", stdout(&out));
     let out = run(&[closed, format!("localhost:{}", server.port)]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
