@@ -314,3 +314,16 @@ pub fn write_pack(dir: &Path, items: &[(&str, &str)], profile_extra: &str) {
     )
     .unwrap();
 }
+
+/// Waits (up to 2 s) until a just-spawned child shows its own command line: right after
+/// spawn it can still be empty while exec is under way, and checks that find processes by
+/// their command line would miss it.
+pub fn wait_exec(child: &std::process::Child) {
+    let cmdline = format!("/proc/{}/cmdline", child.id());
+    for _ in 0..200 {
+        if std::fs::read(&cmdline).is_ok_and(|c| !c.is_empty()) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}

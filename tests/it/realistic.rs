@@ -646,6 +646,7 @@ fn secureclaw_log_items_allow_for_a_gateway_just_started() {
         .arg("gateway")
         .spawn()
         .expect("spawn");
+    crate::common::wait_exec(&child);
     let (young, run) = check(&d);
     let _ = child.kill();
     let _ = child.wait();
@@ -702,4 +703,70 @@ fn secureclaw_restore_script_is_checked_as_an_artefact() {
             "the script was run"
         );
     }
+}
+
+/// OCMT under pm2 (its production notes): the process manager passes variables the .env
+/// files do not hold, and dotenv never overrides them. With the running services named,
+/// their real environment wins over the files, both ways: a file that says development
+/// does not matter when the process runs with production, and a file that says production
+/// does not hide a process that runs without it. A service with no .env at all is judged by
+/// its environment alone.
+#[test]
+fn ocmt_services_under_pm2_are_judged_by_the_environment_they_run_with() {
+    let spawn = |mark: &str, node_env: &str| {
+        let child = std::process::Command::new("sleep")
+            .arg(mark)
+            .env("NODE_ENV", node_env)
+            .spawn()
+            .expect("sleep");
+        crate::common::wait_exec(&child);
+        child
+    };
+    let profile = |dir: &std::path::Path| {
+        edit(
+            &dir.join("shipcheck.yaml"),
+            "admin_env_file: admin.env",
+            "admin_env_file: admin.env\n  mgmt_process: '^sleep 61\\.4142$'\n  relay_process: '^sleep 61\\.7320$'",
+        );
+    };
+    // The files say development (the mgmt one has no NODE_ENV at all); pm2 passes production.
+    let d = deploy("ocmt", "good", |dir| {
+        prepare_ocmt(dir, 2);
+        edit(
+            &dir.join("relay.env"),
+            "NODE_ENV=production",
+            "NODE_ENV=development",
+        );
+        edit(&dir.join("mgmt.env"), "NODE_ENV=production\n", "");
+        profile(dir);
+    });
+    let mut procs = [
+        spawn("61.4142", "production"),
+        spawn("61.7320", "production"),
+    ];
+    let (good, run) = check(&d);
+    let id = "ocmt:env.node-env-production";
+    assert_eq!(good[id], "pass", "{}", crate::common::summary(&run, id));
+    // The files say production; the relay process runs with development.
+    procs[1].kill().ok();
+    procs[1].wait().ok();
+    procs[1] = spawn("61.7320", "development");
+    let d = deploy("ocmt", "good", |dir| {
+        prepare_ocmt(dir, 2);
+        profile(dir);
+    });
+    let (bad, run) = check(&d);
+    assert_eq!(bad[id], "fail", "{}", crate::common::summary(&run, id));
+    assert!(
+        crate::common::summary(&run, id).contains("development"),
+        "{}",
+        crate::common::summary(&run, id)
+    );
+    // A named process that is not running: could not check, never the file's word.
+    for p in &mut procs {
+        p.kill().ok();
+        p.wait().ok();
+    }
+    let (gone, run) = check(&d);
+    assert_eq!(gone[id], "error", "{}", crate::common::summary(&run, id));
 }

@@ -12,6 +12,40 @@ use super::{FileLocation, Observation, ProbeCtx};
 impl crate::Observe for EnvProbe {
     fn observe(&self, ctx: &ProbeCtx) -> Result<Observation, String> {
         let name = ctx.expand(&self.name)?;
+        let process = match &self.process {
+            Some(p) => Some(ctx.expand(p)?).filter(|p| !p.trim().is_empty()),
+            None => None,
+        };
+        // The running service's own environment wins over its env file.
+        if let Some(pattern) = &process {
+            let (pid, vars) = crate::process::environment(pattern)?;
+            if let Some(v) = vars.get(&name) {
+                let mut obs = Observation::new(
+                    Value::String(v.clone()),
+                    format!(
+                        "env {name} of process {pid} (`{pattern}`), which wins over its env file"
+                    ),
+                );
+                obs.secret_hint = super::looks_secret(&name);
+                return Ok(obs);
+            }
+            // dotenv ignores a missing file: then the variable is simply not set.
+            if let Some(file) = &self.file {
+                let path = ctx.path(file)?;
+                if matches!(std::fs::symlink_metadata(&path), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+                {
+                    let mut obs = Observation::new(
+                        Value::Null,
+                        format!(
+                            "env {name}: not in process {pid}'s environment, and {} does not exist",
+                            path.display()
+                        ),
+                    );
+                    obs.secret_hint = super::looks_secret(&name);
+                    return Ok(obs);
+                }
+            }
+        }
         let mut obs = match &self.file {
             Some(file) => {
                 let path = ctx.path(file)?;

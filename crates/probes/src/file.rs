@@ -38,7 +38,7 @@ impl crate::Observe for FileProbe {
                     let re = regex::Regex::new(&ctx.expand(re)?)
                         .map_err(|e| format!("invalid regex: {e}"))?;
                     obs.value["writer_uptime_seconds"] =
-                        json!(crate::args::source::youngest_uptime(&re));
+                        json!(crate::process::youngest_uptime(&re));
                 }
                 obs.findings.push(Finding::new(
                     !want_exists,

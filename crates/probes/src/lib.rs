@@ -13,6 +13,7 @@ pub mod env;
 pub mod file;
 pub mod http;
 pub mod postgres;
+mod process;
 pub mod tcp;
 pub mod tls;
 

@@ -44,6 +44,16 @@ pub struct ConfigProbe {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub dotenv: Option<Text>,
+    /// For `format: env`: regex over the command line of the running service whose
+    /// environment (`/proc/PID/environ`) wins over the file (pm2 and shells pass variables
+    /// dotenv never overrides). Empty: the file only. With `each`, use `processes`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub process: Option<Text>,
+    /// With `each`: the process (as `process`) of each named file.
+    #[serde(default)]
+    #[schemars(with = "std::collections::BTreeMap<String, String>")]
+    pub processes: std::collections::BTreeMap<String, Text>,
     /// For a proxy configuration (`nginx`, `caddyfile`, `proxy`): `HOST:PORT`. The query
     /// runs on the one site that serves that name on that port, chosen as the proxy
     /// chooses (exact name, wildcards, regex names, default server); no such site fails.
@@ -89,15 +99,31 @@ impl super::Spec for ConfigProbe {
             self.dotenv.as_ref(),
             self.query.as_ref(),
             self.site.as_ref(),
+            self.process.as_ref(),
         ]
         .into_iter()
         .flatten()
         .chain(self.each.values())
+        .chain(self.processes.values())
         .collect()
     }
 
     fn validate(&self) -> Vec<(String, Option<&Text>)> {
         let mut problems = Vec::new();
+        if (self.process.is_some() || !self.processes.is_empty())
+            && self.format.is_some_and(|f| f != Format::Env)
+        {
+            problems.push((
+                "`process`/`processes` overlay a service's environment on an env file: use `format: env`".into(),
+                self.process.as_ref(),
+            ));
+        }
+        if let Some(name) = self.processes.keys().find(|k| !self.each.contains_key(*k)) {
+            problems.push((
+                format!("`processes` names `{name}`, which `each` does not"),
+                self.processes.get(name),
+            ));
+        }
         if let Some(site) = &self.site
             && self
                 .format

@@ -16,11 +16,17 @@ pub struct EnvProbe {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub file: Option<Text>,
+    /// Regex over the command line of the running service (started by pm2, a shell, a
+    /// container): the environment it runs with (`/proc/PID/environ`) wins over `file`, as
+    /// dotenv never overrides a variable the process already has. Empty: `file` only.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub process: Option<Text>,
 }
 
 impl super::Spec for EnvProbe {
     fn templates(&self) -> Vec<&Text> {
-        [Some(&self.name), self.file.as_ref()]
+        [Some(&self.name), self.file.as_ref(), self.process.as_ref()]
             .into_iter()
             .flatten()
             .collect()

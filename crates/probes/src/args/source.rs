@@ -430,28 +430,6 @@ pub fn interpolate(s: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<S
     Ok(out)
 }
 
-/// How long the youngest process whose command line (arguments joined by spaces) matches
-/// `re` has run, in seconds; `None` when none does. At most 100,000 processes are read.
-pub(crate) fn youngest_uptime(re: &regex::Regex) -> Option<u64> {
-    let dir = std::fs::read_dir("/proc").ok()?;
-    dir.flatten()
-        .take(100_000)
-        .filter_map(|e| e.file_name().to_str().map(String::from))
-        .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
-        // Not shipcheck itself: its own arguments may name the program it checks.
-        .filter(|n| *n != std::process::id().to_string())
-        .filter(|pid| {
-            crate::read_bounded(Path::new(&format!("/proc/{pid}/cmdline")), 1 << 20).is_ok_and(
-                |raw| {
-                    let line = String::from_utf8_lossy(&raw).replace('\0', " ");
-                    re.is_match(line.trim_end())
-                },
-            )
-        })
-        .filter_map(|pid| uptime_seconds(&pid))
-        .min()
-}
-
 /// The pid of the first process whose argv[0] is `program`.
 pub(super) fn find_process(program: &str) -> Result<String, String> {
     let dir = std::fs::read_dir("/proc").map_err(|e| format!("cannot list /proc: {e}"))?;

@@ -45,7 +45,11 @@ impl crate::Observe for ConfigProbe {
         for (name, path) in &self.each {
             let (path, read) = read(self, ctx, path)?;
             let file = path.display().to_string();
-            if read.missing {
+            let by_process = match self.processes.get(name) {
+                Some(p) => !ctx.expand(p)?.trim().is_empty(),
+                None => false,
+            };
+            if read.missing && !by_process {
                 match self.if_missing {
                     IfMissing::Error => {
                         return Err(format!("config file {file} ({name}) does not exist"));
@@ -58,9 +62,11 @@ impl crate::Observe for ConfigProbe {
                     IfMissing::Null => {}
                 }
             }
-            doc.insert(name.clone(), (*read.value).clone());
+            let (value, extra, from) = overlay_process(&read.value, self.processes.get(name), ctx)?;
+            doc.insert(name.clone(), value);
             secrets.extend(read.secrets.iter().cloned());
-            shown.push(format!("{name}: {file}"));
+            secrets.extend(extra);
+            shown.push(format!("{name}: {file}{from}"));
         }
         let doc = Value::Object(doc);
         let mut obs = Observation::new(Value::Null, format!("config {}", shown.join(", ")));
@@ -112,7 +118,13 @@ fn observe_one(
     let shown = path.display().to_string();
     let mut obs = Observation::new(Value::Null, format!("config {shown}"));
     obs.query = Some(query.to_string());
-    if doc.missing {
+    // A service that gets its environment from its process manager may have no env file
+    // (dotenv ignores a missing one): its environment is then the whole truth.
+    let by_process = match &spec.process {
+        Some(p) => !ctx.expand(p)?.trim().is_empty(),
+        None => false,
+    };
+    if doc.missing && !by_process {
         match spec.if_missing {
             IfMissing::Error => return Err(format!("config file {shown} does not exist")),
             IfMissing::Fail => {
@@ -146,9 +158,12 @@ fn observe_one(
         }
         None => None,
     };
-    let input = site.as_ref().unwrap_or(&doc.value);
+    let (overlaid, extra, from) = overlay_process(&doc.value, spec.process.as_ref(), ctx)?;
+    let secrets: Vec<String> = doc.secrets.iter().cloned().chain(extra).collect();
+    obs.source.push_str(&from);
+    let input = site.as_ref().unwrap_or(&overlaid);
     obs.value = shipcheck_core::jq::first(query, input)?;
-    obs.secret_hint = secret_result(query, &obs.value, &doc.secrets);
+    obs.secret_hint = secret_result(query, &obs.value, &secrets);
     obs.location = Some(match &site {
         // The site's own block (it may stand in an included file).
         Some(site) => FileLocation {
@@ -165,6 +180,39 @@ fn observe_one(
         },
     });
     Ok(obs)
+}
+
+/// An env file's variables with the running service's environment laid over them (the
+/// process's own variables win: dotenv never overrides them), the secret values it added,
+/// and a note for the evidence. No pattern, or an empty one: the file as read.
+fn overlay_process(
+    value: &Value,
+    pattern: Option<&shipcheck_core::text::Text>,
+    ctx: &ProbeCtx,
+) -> Result<(Value, Vec<String>, String), String> {
+    let pattern = match pattern {
+        Some(p) => ctx.expand(p)?,
+        None => String::new(),
+    };
+    if pattern.trim().is_empty() {
+        return Ok((value.clone(), Vec::new(), String::new()));
+    }
+    let (pid, vars) = crate::process::environment(&pattern)?;
+    let mut merged = match value {
+        Value::Object(m) => m.clone(),
+        _ => Map::new(),
+    };
+    for (k, v) in vars {
+        merged.insert(k, Value::String(v));
+    }
+    let merged = Value::Object(merged);
+    let mut secrets = Vec::new();
+    shipcheck_core::redact::strings_under_secret_keys(&merged, &mut secrets);
+    Ok((
+        merged,
+        secrets,
+        format!(" + the environment of process {pid}"),
+    ))
 }
 
 /// The site of a proxy document serving `want` (`HOST:PORT`).
