@@ -129,6 +129,19 @@ pub fn diff(args: DiffArgs) -> Result<i32, Error> {
     Ok(if d.changes.is_empty() { 0 } else { 1 })
 }
 
+/// The ledger, and the run `run` names (`latest` among the profile's runs when a profile is
+/// found, else among all).
+fn open_run(target: &TargetArgs, run: RunRef) -> Result<(Ledger, history::Resolved), Error> {
+    let scope = run_scope(target)?;
+    let mut ledger = target.db.open_existing()?;
+    let found = history::resolve(
+        &mut ledger,
+        run,
+        scope.as_ref().map(|(p, e)| (p.as_str(), e.as_str())),
+    )?;
+    Ok((ledger, found))
+}
+
 #[derive(clap::Args)]
 pub struct ReportArgs {
     /// The run: its number as `history` prints it (7 or #7), `latest` or `latest~N`.
@@ -149,13 +162,7 @@ pub fn report(args: ReportArgs, out_color: bool) -> Result<i32, Error> {
         output,
         target,
     } = args;
-    let scope = run_scope(&target)?;
-    let mut ledger = target.db.open_existing()?;
-    let found = history::resolve(
-        &mut ledger,
-        run,
-        scope.as_ref().map(|(p, e)| (p.as_str(), e.as_str())),
-    )?;
+    let (mut ledger, found) = open_run(&target, run)?;
     let signoffs: Vec<shipcheck_ledger::Signoff> = ledger
         .all(Kind::Signoff)?
         .into_iter()
@@ -192,13 +199,7 @@ pub struct BaselineArgs {
 
 pub fn baseline(args: BaselineArgs) -> Result<i32, Error> {
     let BaselineArgs { run, target } = args;
-    let scope = run_scope(&target)?;
-    let mut ledger = target.db.open_existing()?;
-    let found = history::resolve(
-        &mut ledger,
-        run,
-        scope.as_ref().map(|(p, e)| (p.as_str(), e.as_str())),
-    )?;
+    let (mut ledger, found) = open_run(&target, run)?;
     ledger.record_baseline(&shipcheck_ledger::Baseline {
         run: found.seq,
         at: jiff::Timestamp::now().to_string(),

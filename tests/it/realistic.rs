@@ -770,3 +770,44 @@ fn ocmt_services_under_pm2_are_judged_by_the_environment_they_run_with() {
     let (gone, run) = check(&d);
     assert_eq!(gone[id], "error", "{}", crate::common::summary(&run, id));
 }
+
+/// The gateway writes one log a day (`secureclaw-YYYY-MM-DD.log`): a wildcard in
+/// `log_file` judges the newest one, not yesterday's.
+#[test]
+fn secureclaw_dated_logs_are_judged_by_the_newest() {
+    let with = |newest_has_error: bool| {
+        deploy("secureclaw", "good", move |dir| {
+            prepare_secureclaw(dir, true, 2);
+            std::fs::create_dir(dir.join("logs")).expect("logs");
+            let (old, new) = (
+                dir.join("logs/secureclaw-2026-11-29.log"),
+                dir.join("logs/secureclaw-2026-11-30.log"),
+            );
+            let (old_text, new_text) = if newest_has_error {
+                ("ok\n", "2026-11-30 ERROR channel lost\n")
+            } else {
+                ("2026-11-29 ERROR channel lost\n", "ok\n")
+            };
+            std::fs::write(&old, old_text).expect("old");
+            std::fs::write(&new, new_text).expect("new");
+            crate::common::age(&old, 24);
+            for f in [&old, &new] {
+                crate::common::chmod(f, 0o640);
+            }
+            edit(
+                &dir.join("shipcheck.yaml"),
+                "log_file: gateway.log",
+                "log_file: logs/secureclaw-*.log",
+            );
+        })
+    };
+    let id = "secureclaw:live.logs-clean";
+    let (s, run) = check(&with(false));
+    assert_eq!(s[id], "pass", "{}", crate::common::summary(&run, id));
+    let (s, run) = check(&with(true));
+    assert_eq!(s[id], "fail", "{}", crate::common::summary(&run, id));
+    assert!(
+        run.to_string().contains("secureclaw-2026-11-30.log"),
+        "names the file judged"
+    );
+}

@@ -89,14 +89,7 @@ impl crate::Observe for CommandProbe {
             (self.other_exit, self.exit_code.unwrap_or(ExitCode::Code(0)))
             && code != Some(want)
         {
-            let why: String = stderr
-                .trim()
-                .lines()
-                .last()
-                .unwrap_or("")
-                .chars()
-                .take(200)
-                .collect();
+            let why = last_line(&stderr);
             return Err(format!(
                 "{shown} {}, so it could not tell: {why}",
                 match code {
@@ -122,19 +115,23 @@ impl crate::Observe for CommandProbe {
             ExitCode::Any(_) => {}
         }
         if code != Some(0) && !stderr.trim().is_empty() {
-            let tail: String = stderr
-                .trim()
-                .lines()
-                .last()
-                .unwrap_or("")
-                .chars()
-                .take(200)
-                .collect();
+            let tail = last_line(&stderr);
             obs.findings
                 .push(Finding::new(true, "stderr (last line)", tail));
         }
         Ok(obs)
     }
+}
+
+/// The last line of a program's output, at most 200 characters: what it said last.
+fn last_line(text: &str) -> String {
+    text.trim()
+        .lines()
+        .last()
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect()
 }
 
 /// Sends SIGKILL to every process of the command's group (none left is fine).

@@ -1,5 +1,6 @@
 //! `file` probe: existence, type, permission bits, owner, size, executable bit, content
-//! regex, and the age of the newest entry in a directory (for backups).
+//! regex, and the age of the newest entry in a directory (for backups). A wildcard in the
+//! path's last component inspects the newest match (a dated log file).
 
 use shipcheck_core::spec::file::*;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -12,7 +13,16 @@ use shipcheck_core::duration::Span;
 
 impl crate::Observe for FileProbe {
     fn observe(&self, ctx: &ProbeCtx) -> Result<Observation, String> {
-        let path = ctx.path(&self.path)?;
+        let mut path = ctx.path(&self.path)?;
+        // A wildcard in the last component (a dated log, `app-*.log`) means the newest match;
+        // none matching is a missing file.
+        if path
+            .file_name()
+            .is_some_and(|n| crate::glob::has_wildcard(&n.to_string_lossy()))
+            && let Some(newest) = crate::glob::newest_match(&path)?
+        {
+            path = newest;
+        }
         let shown = path.display().to_string();
         let mut obs = Observation::new(
             json!({"path": shown, "exists": false}),

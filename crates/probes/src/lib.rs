@@ -11,6 +11,7 @@ pub mod disk;
 pub mod dns;
 pub mod env;
 pub mod file;
+mod glob;
 pub mod http;
 pub mod postgres;
 mod process;

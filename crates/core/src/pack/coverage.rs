@@ -58,6 +58,23 @@ pub fn normalize(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Follows a document's structure line by line: code fences and headings (which set
+/// `section`). True when the trimmed line `t` is structure or code, not content.
+fn markdown_structure(t: &str, in_code: &mut bool, section: &mut String) -> bool {
+    if t.starts_with("```") {
+        *in_code = !*in_code;
+        return true;
+    }
+    if *in_code {
+        return true;
+    }
+    if let Some(h) = t.strip_prefix('#') {
+        *section = h.trim_start_matches('#').trim().to_string();
+        return true;
+    }
+    false
+}
+
 /// The source lines of a document.
 pub fn source_lines(text: &str) -> Vec<SourceLine> {
     let mut out = Vec::new();
@@ -79,15 +96,7 @@ pub fn source_lines(text: &str) -> Vec<SourceLine> {
             caption_indent = Some(indent);
             continue;
         }
-        if t.starts_with("```") {
-            in_code = !in_code;
-            continue;
-        }
-        if in_code {
-            continue;
-        }
-        if let Some(h) = t.strip_prefix('#') {
-            section = h.trim_start_matches('#').trim().to_string();
+        if markdown_structure(t, &mut in_code, &mut section) {
             continue;
         }
         if is_source_line(t) {
@@ -114,15 +123,7 @@ pub fn table_rows(text: &str, sections: &[String]) -> Vec<SourceLine> {
     let mut in_code = false;
     for (i, raw) in lines.iter().enumerate() {
         let t = raw.trim();
-        if t.starts_with("```") {
-            in_code = !in_code;
-            continue;
-        }
-        if in_code {
-            continue;
-        }
-        if let Some(h) = t.strip_prefix('#') {
-            section = h.trim_start_matches('#').trim().to_string();
+        if markdown_structure(t, &mut in_code, &mut section) {
             continue;
         }
         let header = lines.get(i + 1).is_some_and(|n| separator(n.trim()));

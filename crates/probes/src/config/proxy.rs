@@ -194,37 +194,7 @@ impl Loader for DumpLoader {
     }
 }
 
-fn has_wildcard(s: &str) -> bool {
-    s.contains(['*', '?', '['])
-}
-
-/// Shell-style match of one path component: `*` and `?` (classes `[...]` match literally).
-/// Hand-written: includes name one folder's files, and a glob crate would be one more
-/// dependency for these two wildcards.
-pub fn glob_match(pattern: &str, name: &str) -> bool {
-    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
-    let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
-    while ni < n.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
-            pi += 1;
-            ni += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ni;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ni = mark;
-        } else {
-            return false;
-        }
-    }
-    while pi < p.len() && p[pi] == '*' {
-        pi += 1;
-    }
-    pi == p.len()
-}
+use crate::glob::{glob_match, has_wildcard};
 
 /// The site that serves `host` on `port`, chosen as the proxy chooses: the exact name, then
 /// the longest `*.` wildcard, then the longest trailing `.*` wildcard, then the first
@@ -348,15 +318,6 @@ pub fn tls_range(min: &str, max: Option<&str>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn globs_match_as_the_shell_does() {
-        assert!(glob_match("*.conf", "site.conf"));
-        assert!(!glob_match("*.conf", "site.conf.bak"));
-        assert!(glob_match("*", "x"));
-        assert!(glob_match("a?c*", "abcdef"));
-        assert!(!glob_match("a?c", "ac"));
-    }
 
     #[test]
     fn credentials_and_literals() {

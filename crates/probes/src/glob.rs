@@ -1,0 +1,102 @@
+//! Shell-style wildcards in the last component of a path: `include sites-enabled/*`,
+//! a dated log file (`secureclaw-*.log`).
+
+use std::path::{Path, PathBuf};
+
+pub fn has_wildcard(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+/// Shell-style match of one path component: `*` and `?` (classes `[...]` match literally).
+/// Hand-written: includes name one folder's files, and a glob crate would be one more
+/// dependency for these two wildcards.
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ni;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ni = mark;
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+/// The newest (by modification time) entry matching `pattern`'s last component in its
+/// folder; `None` when nothing matches. A folder that cannot be listed is an error, not
+/// "no match".
+pub fn newest_match(pattern: &Path) -> Result<Option<PathBuf>, String> {
+    let name = pattern
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dir = pattern.parent().unwrap_or(Path::new("/"));
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot list {}: {e}", dir.display())),
+    };
+    let mut best: Option<(std::time::SystemTime, PathBuf)> = None;
+    for entry in entries.take(100_000) {
+        let entry = entry.map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+        if !glob_match(&name, &entry.file_name().to_string_lossy()) {
+            continue;
+        }
+        let modified = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .map_err(|e| format!("cannot read {}: {e}", entry.path().display()))?;
+        if best.as_ref().is_none_or(|(t, _)| modified > *t) {
+            best = Some((modified, entry.path()));
+        }
+    }
+    Ok(best.map(|(_, p)| p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_match_as_the_shell_does() {
+        assert!(glob_match("*.conf", "site.conf"));
+        assert!(!glob_match("*.conf", "site.conf.bak"));
+        assert!(glob_match("*", "x"));
+        assert!(glob_match("a?c*", "abcdef"));
+        assert!(!glob_match("a?c", "ac"));
+    }
+
+    #[test]
+    fn the_newest_match_is_chosen() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("app-2026-11-29.log");
+        let new = dir.path().join("app-2026-11-30.log");
+        std::fs::write(&old, "a").unwrap();
+        std::fs::write(&new, "b").unwrap();
+        let past = std::time::SystemTime::now() - std::time::Duration::from_secs(86_400);
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(past)
+            .unwrap();
+        assert_eq!(
+            newest_match(&dir.path().join("app-*.log")).unwrap(),
+            Some(new)
+        );
+        assert_eq!(newest_match(&dir.path().join("none-*.log")).unwrap(), None);
+    }
+}
