@@ -559,3 +559,74 @@ fn probe_exit_codes_keep_findings_apart_from_could_not_check() {
         "{v:#}"
     );
 }
+
+/// A hand-written TLS 1.0–1.2 server (no real one here takes compression or lacks RFC 5746:
+/// Debian's OpenSSL does neither): it answers each ClientHello with a ServerHello at the
+/// client's version that takes DEFLATE when offered and carries no renegotiation_info.
+/// Real nginx shows neither finding (the finding sets of tests/it/nginx.rs are exact).
+#[test]
+fn compression_and_insecure_renegotiation_are_found() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        listener.set_nonblocking(false).unwrap();
+        for stream in listener.incoming().take(12) {
+            let Ok(mut s) = stream else { continue };
+            s.set_read_timeout(Some(std::time::Duration::from_secs(2)))
+                .ok();
+            let mut buf = [0u8; 4096];
+            let Ok(n) = s.read(&mut buf) else { continue };
+            if n < 44 || buf[0] != 0x16 {
+                continue; // not a hand-built ClientHello (rustls): drop it
+            }
+            let version = [buf[9], buf[10]];
+            // Skip random and session id to the suites, then read the compression methods.
+            let sid = buf[43] as usize;
+            let at = 44 + sid;
+            let suites = u16::from_be_bytes([buf[at], buf[at + 1]]) as usize;
+            let comp_at = at + 2 + suites;
+            let methods = &buf[comp_at + 1..comp_at + 1 + buf[comp_at] as usize];
+            let compression = u8::from(methods.contains(&1));
+            let mut body = vec![2, 0, 0, 0, version[0], version[1]];
+            body.extend_from_slice(&[7u8; 32]);
+            body.push(0);
+            body.extend_from_slice(&[0x00, 0x2F, compression]);
+            let len = (body.len() - 4) as u32;
+            body[1..4].copy_from_slice(&len.to_be_bytes()[1..]);
+            let mut record = vec![0x16, 3, 1];
+            record.extend_from_slice(&(body.len() as u16).to_be_bytes());
+            record.extend_from_slice(&body);
+            let _ = s.write_all(&record);
+        }
+    });
+    let out = shipcheck(
+        std::path::Path::new("."),
+        &[
+            "probe",
+            "tls",
+            &format!("127.0.0.1:{port}"),
+            "--no-ciphers",
+            "--format",
+            "json",
+            "--timeout",
+            "2s",
+        ],
+    );
+    let ids = finding_ids(&out);
+    assert!(
+        ids.contains(&"tls.compression.enabled".to_string()),
+        "{ids:?} {}",
+        stdout(&out)
+    );
+    assert!(
+        ids.contains(&"tls.renegotiation.insecure".to_string()),
+        "{ids:?}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    // Unblock the server's remaining accepts.
+    for _ in 0..12 {
+        let _ = std::net::TcpStream::connect(("127.0.0.1", port));
+    }
+    server.join().unwrap();
+}

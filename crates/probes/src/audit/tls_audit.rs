@@ -46,6 +46,20 @@ pub fn tls(target: &str, opts: &TlsOptions) -> AuditReport {
             "TLS 1.1 is accepted; allow TLS 1.2+ only",
         ));
     }
+    if report.compression == Some(true) {
+        f.push(finding(
+            "tls.compression.enabled",
+            Severity::High,
+            "the server takes TLS compression (DEFLATE) when offered: CRIME lets an attacker read secrets such as cookies",
+        ));
+    }
+    if report.secure_renegotiation == Some(false) {
+        f.push(finding(
+            "tls.renegotiation.insecure",
+            Severity::Medium,
+            "a TLS 1.2-or-older ServerHello lacks renegotiation_info: the server does not support secure renegotiation (RFC 5746)",
+        ));
+    }
     if let Some(list) = report.insecure_ciphers.as_ref().filter(|l| !l.is_empty()) {
         f.push(finding(
             "tls.cipher.insecure_offered",

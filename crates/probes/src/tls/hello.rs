@@ -167,13 +167,29 @@ pub fn suite(id: u16) -> Option<&'static Suite> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Answer {
     /// ServerHello at this version with this suite.
-    Accepted { version: [u8; 2], suite: u16 },
+    Accepted {
+        version: [u8; 2],
+        suite: u16,
+        /// The compression method chosen (0: none; 1: DEFLATE, the CRIME attack's way in).
+        compression: u8,
+        /// The ServerHello carries `renegotiation_info` (RFC 5746 secure renegotiation).
+        secure_renegotiation: bool,
+    },
     /// A TLS alert (description code), or the connection closed without a ServerHello.
     Refused(String),
 }
 
 /// Builds a ClientHello record offering `version` as the highest version and `suites`.
 pub fn client_hello(version: Version, suites: &[u16], sni: Option<&str>) -> Vec<u8> {
+    hello_with(version, suites, sni, false)
+}
+
+/// A ClientHello that also offers DEFLATE compression, to see whether the server takes it.
+pub fn client_hello_compressing(version: Version, suites: &[u16], sni: Option<&str>) -> Vec<u8> {
+    hello_with(version, suites, sni, true)
+}
+
+fn hello_with(version: Version, suites: &[u16], sni: Option<&str>, deflate: bool) -> Vec<u8> {
     let mut body = Vec::with_capacity(512);
     body.extend_from_slice(&version.wire());
     let random = random_bytes();
@@ -185,7 +201,11 @@ pub fn client_hello(version: Version, suites: &[u16], sni: Option<&str>) -> Vec<
     for id in ids {
         push_u16(&mut body, id);
     }
-    body.extend_from_slice(&[1, 0]); // compression: null
+    if deflate {
+        body.extend_from_slice(&[2, 1, 0]); // compression: DEFLATE, null
+    } else {
+        body.extend_from_slice(&[1, 0]); // compression: null
+    }
     let mut ext = Vec::new();
     if let Some(name) =
         sni.filter(|n| n.parse::<std::net::IpAddr>().is_err() && !n.is_empty() && n.len() < 256)
@@ -238,12 +258,17 @@ pub fn ask(
     sni: Option<&str>,
     timeout: Duration,
 ) -> Result<Answer, String> {
+    send(addr, &client_hello(version, suites, sni), timeout)
+}
+
+/// Sends the ClientHello record `hello` to `addr` and reads the first answer.
+pub fn send(addr: SocketAddr, hello: &[u8], timeout: Duration) -> Result<Answer, String> {
     let mut stream = TcpStream::connect_timeout(&addr, timeout)
         .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
     stream.set_read_timeout(Some(timeout)).ok();
     stream.set_write_timeout(Some(timeout)).ok();
     stream
-        .write_all(&client_hello(version, suites, sni))
+        .write_all(hello)
         .map_err(|e| format!("cannot send a ClientHello to {addr}: {e}"))?;
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = [0u8; 4096];
@@ -303,9 +328,30 @@ pub(crate) fn parse_answer(buf: &[u8]) -> Result<Option<Answer>, String> {
     let sid_len = payload[38] as usize;
     let at = 39 + sid_len;
     let suite = payload.get(at..at + 2).ok_or("truncated ServerHello")?;
+    let compression = payload
+        .get(at + 2)
+        .copied()
+        .ok_or("truncated ServerHello")?;
+    // Extensions (optional): type(2) len(2) data, within the handshake message.
+    let end = (4 + u32::from_be_bytes([0, payload[1], payload[2], payload[3]]) as usize)
+        .min(payload.len());
+    let mut secure_renegotiation = false;
+    if let Some(ext) = payload.get(at + 5..end) {
+        let mut i = 0;
+        while i + 4 <= ext.len() {
+            let kind = u16::from_be_bytes([ext[i], ext[i + 1]]);
+            let len = u16::from_be_bytes([ext[i + 2], ext[i + 3]]) as usize;
+            if kind == 0xFF01 {
+                secure_renegotiation = true;
+            }
+            i += 4 + len;
+        }
+    }
     Ok(Some(Answer::Accepted {
         version,
         suite: u16::from_be_bytes([suite[0], suite[1]]),
+        compression,
+        secure_renegotiation,
     }))
 }
 
@@ -368,10 +414,30 @@ mod tests {
             parse_answer(&sh).unwrap(),
             Some(Answer::Accepted {
                 version: [3, 1],
-                suite: 0x002F
+                suite: 0x002F,
+                compression: 0,
+                secure_renegotiation: false,
             })
         );
         assert_eq!(parse_answer(&sh[..7]).unwrap(), None);
+        // With DEFLATE chosen and renegotiation_info among the extensions.
+        let mut body = vec![2, 0, 0, 0, 3, 3];
+        body.extend_from_slice(&[0u8; 32]);
+        body.push(0);
+        body.extend_from_slice(&[0xC0, 0x2F, 1, 0, 9, 0x00, 0x17, 0, 0, 0xFF, 0x01, 0, 1, 0]);
+        let n = (body.len() - 4) as u32;
+        body[1..4].copy_from_slice(&n.to_be_bytes()[1..]);
+        let mut sh = vec![0x16, 3, 3];
+        sh.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        sh.extend_from_slice(&body);
+        assert!(matches!(
+            parse_answer(&sh).unwrap(),
+            Some(Answer::Accepted {
+                compression: 1,
+                secure_renegotiation: true,
+                ..
+            })
+        ));
         let alert = [0x15, 3, 1, 0, 2, 2, 70];
         assert_eq!(
             parse_answer(&alert).unwrap(),

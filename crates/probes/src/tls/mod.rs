@@ -91,6 +91,13 @@ pub struct TlsReport {
     /// The chain ends in a certificate whose issuer was not sent and is not trusted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chain_incomplete: Option<bool>,
+    /// The server took DEFLATE when offered it (TLS ≤ 1.2): CRIME. Absent when no TLS ≤ 1.2
+    /// handshake was accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compression: Option<bool>,
+    /// Every accepted TLS ≤ 1.2 ServerHello carried `renegotiation_info` (RFC 5746).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secure_renegotiation: Option<bool>,
     /// Parts that could not be checked, and why.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
@@ -118,6 +125,8 @@ pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
         trusted: None,
         trust_error: None,
         chain_incomplete: None,
+        compression: None,
+        secure_renegotiation: None,
         errors: Vec::new(),
     };
     let all: Vec<u16> = hello::SUITES.iter().map(|s| s.id).collect();
@@ -125,10 +134,16 @@ pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
     if scope.protocols || scope.ciphers {
         for v in [Version::Tls10, Version::Tls11, Version::Tls12] {
             match hello::ask(addr, v, &all, Some(target.name()), target.timeout) {
-                Ok(Answer::Accepted { version, .. }) => {
+                Ok(Answer::Accepted {
+                    version,
+                    secure_renegotiation,
+                    ..
+                }) => {
                     let ok = version == v.wire();
                     if ok {
                         legacy_accepted.push(v);
+                        let all_secure = report.secure_renegotiation.unwrap_or(true);
+                        report.secure_renegotiation = Some(all_secure && secure_renegotiation);
                     }
                     report.protocols.insert(proto_key(v).into(), ok);
                 }
@@ -137,6 +152,20 @@ pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
                 }
                 Err(e) => report.errors.push(format!("{}: {e}", v.name())),
             }
+        }
+    }
+    // Compression: offered DEFLATE at the best legacy version, does the server take it?
+    if let Some(&best) = legacy_accepted.last() {
+        let hello = hello::client_hello_compressing(best, &all, Some(target.name()));
+        match hello::send(addr, &hello, target.timeout) {
+            Ok(Answer::Accepted { compression, .. }) => report.compression = Some(compression != 0),
+            Ok(Answer::Refused(why)) => report.errors.push(format!(
+                "compression check at {}: refused ({why})",
+                best.name()
+            )),
+            Err(e) => report
+                .errors
+                .push(format!("compression check at {}: {e}", best.name())),
         }
     }
     // A cipher scan that found no legacy version accepted still needs to know whether the
@@ -167,7 +196,7 @@ pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
                         break;
                     }
                     match hello::ask(addr, v, &offer, Some(target.name()), target.timeout) {
-                        Ok(Answer::Accepted { version, suite })
+                        Ok(Answer::Accepted { version, suite, .. })
                             if version == v.wire() && offer.contains(&suite) =>
                         {
                             found.push(
