@@ -53,6 +53,13 @@ pub fn tls(target: &str, opts: &TlsOptions) -> AuditReport {
             "the server takes TLS compression (DEFLATE) when offered: CRIME lets an attacker read secrets such as cookies",
         ));
     }
+    if report.fallback_scsv == Some(false) {
+        f.push(finding(
+            "tls.fallback_scsv.missing",
+            Severity::Medium,
+            "a downgraded ClientHello with TLS_FALLBACK_SCSV was accepted: the server does not stop protocol downgrades (RFC 7507)",
+        ));
+    }
     if report.secure_renegotiation == Some(false) {
         f.push(finding(
             "tls.renegotiation.insecure",

@@ -174,6 +174,9 @@ pub enum Answer {
         compression: u8,
         /// The ServerHello carries `renegotiation_info` (RFC 5746 secure renegotiation).
         secure_renegotiation: bool,
+        /// The server random ends in TLS 1.3's downgrade sentinel (`DOWNGRD` + 0/1, RFC 8446
+        /// 4.1.3): a TLS 1.3 server answering a lower version says so, and clients abort.
+        downgrade_sentinel: bool,
     },
     /// A TLS alert (description code), or the connection closed without a ServerHello.
     Refused(String),
@@ -347,11 +350,13 @@ pub(crate) fn parse_answer(buf: &[u8]) -> Result<Option<Answer>, String> {
             i += 4 + len;
         }
     }
+    let downgrade_sentinel = payload[30..37] == *b"DOWNGRD" && payload[37] <= 1;
     Ok(Some(Answer::Accepted {
         version,
         suite: u16::from_be_bytes([suite[0], suite[1]]),
         compression,
         secure_renegotiation,
+        downgrade_sentinel,
     }))
 }
 
@@ -362,6 +367,7 @@ fn alert_name(code: u8) -> String {
         70 => "protocol_version".into(),
         71 => "insufficient_security".into(),
         80 => "internal_error".into(),
+        86 => "inappropriate_fallback".into(),
         112 => "unrecognized_name".into(),
         other => format!("{other}"),
     }
@@ -417,6 +423,7 @@ mod tests {
                 suite: 0x002F,
                 compression: 0,
                 secure_renegotiation: false,
+                downgrade_sentinel: false,
             })
         );
         assert_eq!(parse_answer(&sh[..7]).unwrap(), None);

@@ -98,6 +98,11 @@ pub struct TlsReport {
     /// Every accepted TLS ≤ 1.2 ServerHello carried `renegotiation_info` (RFC 5746).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secure_renegotiation: Option<bool>,
+    /// A downgraded ClientHello carrying TLS_FALLBACK_SCSV is refused with
+    /// `inappropriate_fallback` (RFC 7507), or answered with TLS 1.3's downgrade sentinel in
+    /// the server random (RFC 8446). Absent when fewer than two versions are accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback_scsv: Option<bool>,
     /// Parts that could not be checked, and why.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
@@ -127,6 +132,7 @@ pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
         chain_incomplete: None,
         compression: None,
         secure_renegotiation: None,
+        fallback_scsv: None,
         errors: Vec::new(),
     };
     let all: Vec<u16> = hello::SUITES.iter().map(|s| s.id).collect();
@@ -180,6 +186,34 @@ pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
                 report.protocols.insert("tls1.3".into(), false);
             }
             Err(HandshakeError::Io(e)) => report.errors.push(format!("TLS 1.3: {e}")),
+        }
+    }
+    // Downgrade protection: a hello below the best version the server accepts, marked as a
+    // fallback, must be refused (RFC 7507).
+    let tls13 = report.protocols.get("tls1.3") == Some(&true);
+    let below_best = match (tls13, legacy_accepted.as_slice()) {
+        (true, [.., top]) => Some(*top),
+        (false, [.., below, _]) => Some(*below),
+        _ => None,
+    };
+    if let Some(v) = below_best {
+        let mut offer = all.clone();
+        offer.push(0x5600); // TLS_FALLBACK_SCSV
+        match hello::ask(addr, v, &offer, Some(target.name()), target.timeout) {
+            Ok(Answer::Refused(why)) if why.contains("inappropriate_fallback") => {
+                report.fallback_scsv = Some(true);
+            }
+            // A TLS 1.3 server marks a lower version in its random, and clients abort: that
+            // is downgrade protection too (rustls has no SCSV, only this).
+            Ok(Answer::Accepted {
+                downgrade_sentinel, ..
+            }) => report.fallback_scsv = Some(downgrade_sentinel),
+            Ok(Answer::Refused(why)) => report
+                .errors
+                .push(format!("fallback check at {}: refused ({why})", v.name())),
+            Err(e) => report
+                .errors
+                .push(format!("fallback check at {}: {e}", v.name())),
         }
     }
     if scope.ciphers {
