@@ -6,6 +6,7 @@ mod common;
 mod check;
 mod commands;
 mod hostile;
+mod integrations;
 mod ledger;
 mod ledger_integrity;
 mod ledger_postgres;
