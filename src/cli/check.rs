@@ -114,6 +114,7 @@ pub fn check(args: CheckArgs, out_color: bool) -> Result<i32, Error> {
         color: out_color,
         verbose,
         quiet,
+        width: terminal_width(),
     };
     for (f, path) in &report {
         let text = report::render(
@@ -123,6 +124,7 @@ pub fn check(args: CheckArgs, out_color: bool) -> Result<i32, Error> {
                 color: false,
                 verbose,
                 quiet: false,
+                width: None,
             },
             &[],
         );

@@ -158,6 +158,17 @@ pub fn find_profile(given: Option<&std::path::Path>) -> Result<PathBuf, Error> {
     )))
 }
 
+/// The width to lay the terminal report out to: the terminal's when stdout is one, else
+/// `$COLUMNS` when set; `None` (no wrapping) for a pipe or a file.
+pub fn terminal_width() -> Option<usize> {
+    if std::io::stdout().is_terminal()
+        && let Some((terminal_size::Width(w), _)) = terminal_size::terminal_size()
+    {
+        return Some(w as usize);
+    }
+    std::env::var("COLUMNS").ok()?.trim().parse().ok()
+}
+
 /// Whether a profile can be found (given, from the environment, or upward from here).
 fn profile_found(given: Option<&std::path::Path>) -> bool {
     given.is_some()

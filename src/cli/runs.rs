@@ -177,6 +177,11 @@ pub fn report(args: ReportArgs, out_color: bool) -> Result<i32, Error> {
             color,
             verbose: false,
             quiet: false,
+            width: if output.is_none() {
+                terminal_width()
+            } else {
+                None
+            },
         },
         &signoffs,
     );

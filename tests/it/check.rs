@@ -268,3 +268,57 @@ fn colour_follows_no_color_and_clicolor_force() {
     assert!(!run(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]).contains('\x1b'));
     assert!(!run(&[("CLICOLOR_FORCE", "0")]).contains('\x1b'));
 }
+
+/// The terminal report is laid out to the terminal's width (`$COLUMNS` when stdout is not a
+/// terminal): long lines wrap between words, never inside an id or a status word, and
+/// continue under their own indentation; with no width (a pipe), nothing wraps.
+#[test]
+fn terminal_width_wraps_between_words() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write_pack(
+        dir,
+        &[(
+            "a-rather-long-item-identifier-that-must-stay-whole",
+            "check:\n  file: {path: no-such-file-with-a-long-name-to-push-the-line-past-sixty}",
+        )],
+        "",
+    );
+    let run = |columns: Option<&str>| {
+        let mut cmd = assert_cmd::Command::cargo_bin("shipcheck").unwrap();
+        cmd.current_dir(dir)
+            .args(["check", "--no-record", "--color", "never"])
+            .env_remove("COLUMNS");
+        if let Some(c) = columns {
+            cmd.env("COLUMNS", c);
+        }
+        String::from_utf8_lossy(&cmd.output().unwrap().stdout).into_owned()
+    };
+    let narrow = run(Some("60"));
+    // Only a single word longer than the width (a path) stands past it, never split.
+    assert!(
+        narrow
+            .lines()
+            .all(|l| l.chars().count() <= 60 || !l.trim().contains(' ')),
+        "{narrow}"
+    );
+    assert!(
+        narrow.contains("/no-such-file-with-a-long-name-to-push-the-line-past-sixty"),
+        "paths stay whole: {narrow}"
+    );
+    assert!(
+        narrow.contains("a-rather-long-item-identifier-that-must-stay-whole"),
+        "{narrow}"
+    );
+    assert!(
+        narrow
+            .lines()
+            .any(|l| l.trim() == "fail" || l.ends_with(" fail")),
+        "{narrow}"
+    );
+    let piped = run(None);
+    assert!(
+        piped.lines().any(|l| l.chars().count() > 60),
+        "no width, no wrapping: {piped}"
+    );
+}

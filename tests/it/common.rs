@@ -26,6 +26,8 @@ pub fn shipcheck(cwd: &Path, args: &[&str]) -> Output {
         .env_remove("SHIPCHECK_LEDGER_KEY")
         .env_remove("SHIPCHECK_PROFILE")
         .env_remove("SHIPCHECK_ENV")
+        // Output is asserted unwrapped; `terminal_width_wraps_between_words` sets it.
+        .env_remove("COLUMNS")
         .args(args)
         .output()
         .expect("shipcheck runs")
@@ -285,7 +287,8 @@ pub fn shipcheck_db(cwd: &Path, db: &str, envs: &[(&str, &str)], args: &[&str]) 
     cmd.current_dir(cwd)
         .env("NO_COLOR", "1")
         .env("SHIPCHECK_DB", db)
-        .env_remove("SHIPCHECK_LEDGER_KEY");
+        .env_remove("SHIPCHECK_LEDGER_KEY")
+        .env_remove("COLUMNS");
     for (k, v) in envs {
         cmd.env(k, v);
     }

@@ -18,6 +18,9 @@ pub struct Style {
     pub verbose: bool,
     /// Only the verdict line.
     pub quiet: bool,
+    /// Terminal width to wrap at, between words, each continuation under its own line's
+    /// text; `None`: no wrapping (a pipe or a file).
+    pub width: Option<usize>,
 }
 
 const RESET: &str = "\x1b[0m";
@@ -30,6 +33,37 @@ impl Style {
             text.to_string()
         }
     }
+}
+
+/// Wraps every line longer than `width` between words (never inside an id or a status
+/// word), continuing under the line's own indentation plus four spaces. Colour codes take
+/// no width: textwrap knows Unicode widths and ANSI sequences.
+fn wrap(text: &str, width: usize) -> String {
+    let width = width.max(40);
+    let mut out = String::with_capacity(text.len() + text.len() / 16);
+    for line in text.split_inclusive('\n') {
+        let body = line.strip_suffix('\n').unwrap_or(line);
+        if textwrap::core::display_width(body) <= width {
+            out.push_str(line);
+            continue;
+        }
+        let indent = &body[..body.len() - body.trim_start().len()];
+        let hanging = format!("{indent}    ");
+        let options = textwrap::Options::new(width)
+            .initial_indent(indent)
+            .subsequent_indent(&hanging)
+            .break_words(false)
+            .word_separator(textwrap::WordSeparator::AsciiSpace)
+            .word_splitter(textwrap::WordSplitter::NoHyphenation);
+        for piece in textwrap::wrap(body.trim_start(), options) {
+            out.push_str(&piece);
+            out.push('\n');
+        }
+        if !line.ends_with('\n') {
+            out.pop();
+        }
+    }
+    out
 }
 
 /// The mark and colour code of a status.
@@ -205,7 +239,10 @@ pub fn render(run: &Run, style: Style) -> String {
             run.gate.reasons.len() - 10
         );
     }
-    out
+    match style.width {
+        Some(w) => wrap(&out, w),
+        None => out,
+    }
 }
 
 /// `Gate: GO|NO-GO (fail-on …, pending …): N blocking`.
@@ -274,5 +311,30 @@ fn item(out: &mut String, r: &ItemResult, style: Style) {
         Status::Fail | Status::Warn | Status::Error | Status::Pending
     ) {
         let _ = writeln!(out, "      {} {}", style.paint("1", "fix:"), r.fix.trim());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lines_wrap_between_words_under_their_indentation() {
+        let text = "  ✗ Config file is readable by its owner only (chmod 600) (gateway.auth.config-mode · high) fail\nshort\n";
+        let wrapped = wrap(text, 50);
+        for line in wrapped.lines() {
+            assert!(textwrap::core::display_width(line) <= 50, "{line:?}");
+        }
+        assert!(
+            wrapped.contains("(gateway.auth.config-mode"),
+            "ids stay whole: {wrapped}"
+        );
+        assert!(
+            wrapped.lines().nth(1).unwrap().starts_with("      "),
+            "{wrapped}"
+        );
+        assert!(wrapped.ends_with("short\n"));
+        let colored = "\x1b[31m✗\x1b[0m ok";
+        assert_eq!(wrap(colored, 40), colored, "colour codes take no width");
     }
 }
