@@ -23,8 +23,26 @@ pub(crate) fn youngest_matching(re: &regex::Regex) -> Option<(String, u64)> {
                 },
             )
         })
-        .filter_map(|pid| crate::args::source::uptime_seconds(&pid).map(|up| (pid, up)))
+        .filter_map(|pid| uptime_seconds(&pid).map(|up| (pid, up)))
         .min_by_key(|(_, up)| *up)
+}
+
+/// How long process `pid` has run, in whole seconds: its start time (`/proc/PID/stat`,
+/// field 22, in clock ticks since boot) against the time since boot (`/proc/uptime`).
+pub(crate) fn uptime_seconds(pid: &str) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count after it.
+    let after = &stat[stat.rfind(')')? + 1..];
+    let start_ticks: u64 = after.split_whitespace().nth(19)?.parse().ok()?;
+    let since_boot: f64 = std::fs::read_to_string("/proc/uptime")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    let ticks = rustix::param::clock_ticks_per_second();
+    let started = start_ticks as f64 / ticks as f64;
+    Some((since_boot - started).max(0.0) as u64)
 }
 
 /// How long the youngest process matching `re` has run, in seconds.

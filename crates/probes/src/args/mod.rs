@@ -439,13 +439,13 @@ env: [RUST_LOG, LOG_FORMAT]
             .arg("30")
             .spawn()
             .expect("sleep");
-        let up = uptime_seconds(&child.id().to_string());
-        let own = uptime_seconds(&std::process::id().to_string());
+        let up = crate::process::uptime_seconds(&child.id().to_string());
+        let own = crate::process::uptime_seconds(&std::process::id().to_string());
         let _ = child.kill();
         let _ = child.wait();
         assert!(up.is_some_and(|s| s <= 2), "{up:?}");
         assert!(own.is_some_and(|s| s < 24 * 3600), "{own:?}");
-        assert_eq!(uptime_seconds("no-such-pid"), None);
+        assert_eq!(crate::process::uptime_seconds("no-such-pid"), None);
     }
 
     #[test]

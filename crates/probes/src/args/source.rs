@@ -483,28 +483,10 @@ pub(super) fn read_process(pid: &str) -> Result<Launch, String> {
     process.insert("pid".into(), Value::String(pid.to_string()));
     process.insert(
         "uptime_seconds".into(),
-        uptime_seconds(pid).map_or(Value::Null, |s| serde_json::json!(s)),
+        crate::process::uptime_seconds(pid).map_or(Value::Null, |s| serde_json::json!(s)),
     );
     launch
         .extra
         .insert("process".into(), Value::Object(process));
     Ok(launch)
-}
-
-/// How long process `pid` has run, in whole seconds: its start time (`/proc/PID/stat`,
-/// field 22, in clock ticks since boot) against the time since boot (`/proc/uptime`).
-pub(crate) fn uptime_seconds(pid: &str) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) is in parentheses and may hold spaces: count after it.
-    let after = &stat[stat.rfind(')')? + 1..];
-    let start_ticks: u64 = after.split_whitespace().nth(19)?.parse().ok()?;
-    let since_boot: f64 = std::fs::read_to_string("/proc/uptime")
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
-    let ticks = rustix::param::clock_ticks_per_second();
-    let started = start_ticks as f64 / ticks as f64;
-    Some((since_boot - started).max(0.0) as u64)
 }
