@@ -672,3 +672,141 @@ fn readme_pack_table_matches_the_packs() {
         assert!(readme.contains(&row), "README's pack table needs `{row}`");
     }
 }
+
+/// Every `shipcheck ...` command the README and docs/*.md show (code blocks and inline
+/// code, synopses included) parses with the CLI as built: docs cannot drift from the flags.
+/// Placeholders take a sample value; `a|b` takes `a`; `[...]` is included. A bare command
+/// name (`shipcheck probe`) must have working `--help`.
+#[test]
+fn every_command_in_the_docs_parses() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sample = |word: &str| -> Option<&'static str> {
+        Some(match word {
+            "RUN" => "1",
+            "A" => "1",
+            "B" => "2",
+            "E" => "production",
+            "PHASE" => "pre-deploy",
+            "SEV" => "high",
+            "N" => "1",
+            "F" => "json",
+            "ITEM" => "http.hsts",
+            "NAME" => "web-service",
+            "ROLE" => "security",
+            "FILE" => "pack.yaml",
+            "URL" => "https://app.example.test/",
+            "TEXT" | "R" | "O" => "text",
+            "DATE" => "2099-01-01",
+            "PATH" => "out.txt",
+            "TARGET" => "example.test:443",
+            "KIND" => "tls",
+            "NAME:PORT:IP" => "app.example.test:443:127.0.0.1",
+            _ => return None,
+        })
+    };
+    let mut spans = Vec::new();
+    let mut files = vec![root.join("README.md")];
+    for entry in std::fs::read_dir(root.join("docs")).unwrap() {
+        files.push(entry.unwrap().path());
+    }
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let mut in_code = false;
+        for line in text.lines() {
+            if line.trim_start().starts_with("```") {
+                in_code = !in_code;
+                continue;
+            }
+            let t = line.trim().trim_start_matches("$ ");
+            if in_code && t.starts_with("shipcheck ") {
+                let command = t.split(" #").next().unwrap_or(t).trim().to_string();
+                spans.push((file.clone(), command));
+            }
+        }
+        let parts: Vec<&str> = text.split('`').collect();
+        for (i, part) in parts.iter().enumerate() {
+            if i % 2 == 1 && part.starts_with("shipcheck ") {
+                spans.push((file.clone(), part.replace('\n', " ")));
+            }
+        }
+    }
+    assert!(spans.len() > 30, "{}", spans.len());
+    let mut broken = Vec::new();
+    for (file, span) in &spans {
+        let mut args = Vec::new();
+        let mut unknown = None;
+        // `host[:port]`: an optional part glued to a word stays glued.
+        let mut flat = String::new();
+        let mut glued = false;
+        for c in span.replace("\\|", "|").chars() {
+            match c {
+                '[' if flat.ends_with(|p: char| !p.is_whitespace()) && !flat.is_empty() => {
+                    glued = true;
+                }
+                ']' if glued => glued = false,
+                '[' | ']' => flat.push(' '),
+                c => flat.push(c),
+            }
+        }
+        for word in flat.split_whitespace().skip(1) {
+            let word = word.trim_end_matches("...").trim_end_matches('…');
+            let word = word.split('|').next().unwrap_or(word);
+            if word.is_empty() {
+                continue;
+            }
+            let caps = |w: &str| {
+                w.chars().any(|c| c.is_ascii_uppercase())
+                    && w.chars()
+                        .all(|c| c.is_ascii_uppercase() || c == ':' || c == '_')
+            };
+            let value = match word.split_once('=') {
+                Some((k, v)) if caps(k) && caps(v) => {
+                    format!("{}={}", sample(k).unwrap_or(k), sample(v).unwrap_or(v))
+                }
+                _ if caps(word) => match sample(word) {
+                    Some(v) => v.to_string(),
+                    None => {
+                        unknown = Some(word.to_string());
+                        word.to_string()
+                    }
+                },
+                _ => word.to_string(),
+            };
+            args.push(value);
+        }
+        if let Some(w) = unknown {
+            broken.push(format!(
+                "{}: `{span}`: no sample value for placeholder {w}",
+                file.display()
+            ));
+            continue;
+        }
+        let run = |extra: &[&str]| {
+            assert_cmd::Command::cargo_bin("shipcheck")
+                .unwrap()
+                .current_dir(root)
+                .env("SHIPCHECK_PARSE_ONLY", "1")
+                .args(&args)
+                .args(extra)
+                .output()
+                .unwrap()
+        };
+        let out = run(&[]);
+        let ok = out.status.success() || (args.len() <= 2 && run(&["--help"]).status.success());
+        if !ok {
+            broken.push(format!(
+                "{}: `{span}` → {args:?}: {}",
+                file.display(),
+                String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+            ));
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "commands in the docs that do not parse:\n{}",
+        broken.join("\n")
+    );
+}
