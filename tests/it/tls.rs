@@ -631,3 +631,51 @@ fn compression_and_insecure_renegotiation_are_found() {
     }
     server.join().unwrap();
 }
+
+/// OCSP stapling, judged only where it means something: a certificate that names an OCSP
+/// responder and a server that staples nothing is a finding; the same certificate stapled is
+/// not; a certificate naming no responder (Let's Encrypt's since 2025, the nginx test's) is
+/// not either. The servers are rustls, whose stapling is real.
+#[test]
+fn ocsp_stapling_is_judged_when_the_certificate_names_a_responder() {
+    let leaf = pki::self_signed_with_ocsp_url("ocsp", &["localhost"], "http://ocsp.example.test");
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &leaf.pem).unwrap();
+    let ca = ca_file.display().to_string();
+    let bare = pki::serve(vec![leaf.der.clone()], leaf.key_der());
+    let (_, report) = probe_at(bare.port, &ca, &[]);
+    assert!(
+        ids(&report).contains(&"tls.ocsp.not_stapled".to_string()),
+        "{report:#}"
+    );
+    assert_eq!(
+        report["observed"]["certificate"]["ocsp_url"],
+        "http://ocsp.example.test"
+    );
+    let stapled = pki::serve_stapling(
+        vec![leaf.der.clone()],
+        leaf.key_der(),
+        b"a stapled OCSP response".to_vec(),
+    );
+    let (_, report) = probe_at(stapled.port, &ca, &[]);
+    assert_eq!(report["observed"]["ocsp_stapled"], true, "{report:#}");
+    assert!(
+        !ids(&report).contains(&"tls.ocsp.not_stapled".to_string()),
+        "{report:#}"
+    );
+    let plain = pki::self_signed("plain", &["localhost"], -1, 30, false);
+    let dir2 = tempfile::tempdir().unwrap();
+    let ca2 = dir2.path().join("ca.pem");
+    std::fs::write(&ca2, &plain.pem).unwrap();
+    let server = pki::serve(vec![plain.der.clone()], plain.key_der());
+    let (_, report) = probe_at(server.port, &ca2.display().to_string(), &[]);
+    assert!(
+        report["observed"]["certificate"]["ocsp_url"].is_null(),
+        "{report:#}"
+    );
+    assert!(
+        !ids(&report).contains(&"tls.ocsp.not_stapled".to_string()),
+        "{report:#}"
+    );
+}

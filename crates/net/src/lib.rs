@@ -60,6 +60,8 @@ pub fn roots(ca_file: Option<&Path>) -> Result<RootCertStore, String> {
 #[derive(Debug)]
 pub struct Capture {
     pub chain: Mutex<Vec<Vec<u8>>>,
+    /// The OCSP response the server stapled (empty: none).
+    pub ocsp: Mutex<Vec<u8>>,
     pub provider: Arc<rustls::crypto::CryptoProvider>,
 }
 
@@ -69,12 +71,13 @@ impl ServerCertVerifier for Capture {
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
         _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
+        ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         let mut chain = vec![end_entity.to_vec()];
         chain.extend(intermediates.iter().map(|c| c.to_vec()));
         *self.chain.lock().unwrap_or_else(|p| p.into_inner()) = chain;
+        *self.ocsp.lock().unwrap_or_else(|p| p.into_inner()) = ocsp_response.to_vec();
         Ok(ServerCertVerified::assertion())
     }
 
@@ -126,6 +129,7 @@ pub fn client_config(
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(Capture {
                 chain: Mutex::new(Vec::new()),
+                ocsp: Mutex::new(Vec::new()),
                 provider: provider(),
             }))
             .with_no_client_auth()

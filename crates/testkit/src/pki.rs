@@ -55,6 +55,36 @@ pub fn self_signed(cn: &str, names: &[&str], from: i64, to: i64, ca: bool) -> Ce
     }
 }
 
+/// A self-signed leaf for `names` (valid from yesterday for 30 days) that names an OCSP
+/// responder at `url` in its Authority Information Access.
+pub fn self_signed_with_ocsp_url(cn: &str, names: &[&str], url: &str) -> Cert {
+    let key = KeyPair::generate().expect("key");
+    let mut params = params(cn, names, -1, 30, false);
+    // AuthorityInfoAccessSyntax: SEQUENCE { SEQUENCE { id-ad-ocsp, [6] IA5String url } }.
+    let oid = [0x06, 0x08, 0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01];
+    let mut desc = oid.to_vec();
+    desc.push(0x86);
+    desc.push(url.len() as u8);
+    desc.extend_from_slice(url.as_bytes());
+    let mut access = vec![0x30, desc.len() as u8];
+    access.extend(desc);
+    let mut aia = vec![0x30, access.len() as u8];
+    aia.extend(access);
+    params
+        .custom_extensions
+        .push(rcgen::CustomExtension::from_oid_content(
+            &[1, 3, 6, 1, 5, 5, 7, 1, 1],
+            aia,
+        ));
+    let cert = params.self_signed(&key).expect("self-signed");
+    Cert {
+        der: cert.der().clone(),
+        pem: cert.pem(),
+        key,
+        params,
+    }
+}
+
 /// A certificate for `names` issued by `issuer`.
 pub fn issued(issuer: &Cert, cn: &str, names: &[&str], from: i64, to: i64, ca: bool) -> Cert {
     let key = KeyPair::generate().expect("key");
@@ -77,13 +107,22 @@ pub struct TlsServer {
 }
 
 pub fn serve(chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'static>) -> TlsServer {
+    serve_stapling(chain, key, Vec::new())
+}
+
+/// As [`serve`], stapling `ocsp` (any bytes; none when empty) to the certificate.
+pub fn serve_stapling(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    ocsp: Vec<u8>,
+) -> TlsServer {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = Arc::new(
         rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .expect("versions")
             .with_no_client_auth()
-            .with_single_cert(chain, key)
+            .with_single_cert_with_ocsp(chain, key, ocsp)
             .expect("server config"),
     );
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");

@@ -53,6 +53,18 @@ pub fn tls(target: &str, opts: &TlsOptions) -> AuditReport {
             "the server takes TLS compression (DEFLATE) when offered: CRIME lets an attacker read secrets such as cookies",
         ));
     }
+    if report.ocsp_stapled == Some(false)
+        && let Some(url) = report
+            .certificate
+            .as_ref()
+            .and_then(|c| c.ocsp_url.as_ref())
+    {
+        f.push(finding(
+            "tls.ocsp.not_stapled",
+            Severity::Low,
+            format!("the certificate names an OCSP responder ({url}) but the server staples no response: each client asks the CA itself (slower, and it tells the CA who visits), and soft-failing clients miss a revocation"),
+        ));
+    }
     if report.fallback_scsv == Some(false) {
         f.push(finding(
             "tls.fallback_scsv.missing",

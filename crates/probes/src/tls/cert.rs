@@ -31,6 +31,9 @@ pub struct CertFacts {
     pub hostname_matches: bool,
     /// Certificates the server sent, leaf first.
     pub chain_length: usize,
+    /// The leaf names an OCSP responder (Authority Information Access); CAs that stopped
+    /// OCSP (Let's Encrypt, 2025) name none, and then stapling is moot.
+    pub ocsp_url: Option<String>,
 }
 
 const SHA1_SIGNATURES: &[(&str, &str)] = &[
@@ -125,7 +128,27 @@ pub fn facts(chain: &[Vec<u8>], name: &str, now: i64) -> Result<CertFacts, Strin
         signature_algorithm: signature_name(&sig_oid),
         self_signed: cert.subject().as_raw() == cert.issuer().as_raw(),
         chain_length: chain.len(),
+        ocsp_url: ocsp_url(&cert),
     })
+}
+
+/// The OCSP responder named in the certificate's Authority Information Access.
+fn ocsp_url(cert: &X509Certificate<'_>) -> Option<String> {
+    cert.extensions()
+        .iter()
+        .find_map(|ext| match ext.parsed_extension() {
+            x509_parser::extensions::ParsedExtension::AuthorityInfoAccess(aia) => {
+                aia.accessdescs.iter().find_map(|d| {
+                    (d.access_method.to_id_string() == "1.3.6.1.5.5.7.48.1")
+                        .then(|| match &d.access_location {
+                            GeneralName::URI(u) => Some(u.to_string()),
+                            _ => None,
+                        })
+                        .flatten()
+                })
+            }
+            _ => None,
+        })
 }
 
 /// Whether the last certificate sent names an issuer that was not sent and is not itself

@@ -98,6 +98,9 @@ pub struct TlsReport {
     /// Every accepted TLS ≤ 1.2 ServerHello carried `renegotiation_info` (RFC 5746).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secure_renegotiation: Option<bool>,
+    /// The server stapled an OCSP response to its certificate (TLS 1.2+ handshake).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ocsp_stapled: Option<bool>,
     /// A downgraded ClientHello carrying TLS_FALLBACK_SCSV is refused with
     /// `inappropriate_fallback` (RFC 7507), or answered with TLS 1.3's downgrade sentinel in
     /// the server random (RFC 8446). Absent when fewer than two versions are accepted.
@@ -133,6 +136,7 @@ pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
         compression: None,
         secure_renegotiation: None,
         fallback_scsv: None,
+        ocsp_stapled: None,
         errors: Vec::new(),
     };
     let all: Vec<u16> = hello::SUITES.iter().map(|s| s.id).collect();
@@ -178,9 +182,9 @@ pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
     // port speaks TLS at all (TLS 1.3 only, or not TLS): no handshake, no judgement.
     if scope.protocols || scope.certificate || legacy_accepted.is_empty() {
         match handshake(addr, target, &[&rustls::version::TLS13]) {
-            Ok((_, negotiated)) => {
+            Ok(h) => {
                 report.protocols.insert("tls1.3".into(), true);
-                report.negotiated.get_or_insert(negotiated);
+                report.negotiated.get_or_insert(h.negotiated);
             }
             Err(HandshakeError::Refused(_)) => {
                 report.protocols.insert("tls1.3".into(), false);
@@ -264,9 +268,10 @@ pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
             target,
             &[&rustls::version::TLS13, &rustls::version::TLS12],
         ) {
-            Ok((chain, negotiated)) => {
-                report.negotiated = Some(negotiated);
-                certificate(&mut report, target, &chain);
+            Ok(h) => {
+                report.negotiated = Some(h.negotiated);
+                report.ocsp_stapled = Some(h.stapled);
+                certificate(&mut report, target, &h.chain);
             }
             Err(e) => report
                 .errors
@@ -317,14 +322,23 @@ impl HandshakeError {
     }
 }
 
-/// A rustls handshake limited to `versions`; returns the served chain and what was negotiated.
+/// What a rustls handshake saw: the served chain, what was negotiated, and whether an OCSP
+/// response was stapled (rustls asks for one in every ClientHello).
+struct Handshake {
+    chain: Vec<Vec<u8>>,
+    negotiated: String,
+    stapled: bool,
+}
+
+/// A rustls handshake limited to `versions`.
 fn handshake(
     addr: SocketAddr,
     target: &Target,
     versions: &[&'static rustls::SupportedProtocolVersion],
-) -> Result<(Vec<Vec<u8>>, String), HandshakeError> {
+) -> Result<Handshake, HandshakeError> {
     let capture = Arc::new(Capture {
         chain: Mutex::new(Vec::new()),
+        ocsp: Mutex::new(Vec::new()),
         provider: provider(),
     });
     let config = rustls::ClientConfig::builder_with_provider(provider())
@@ -373,7 +387,16 @@ fn handshake(
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .clone();
-    Ok((chain, negotiated))
+    let stapled = !capture
+        .ocsp
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .is_empty();
+    Ok(Handshake {
+        chain,
+        negotiated,
+        stapled,
+    })
 }
 
 impl crate::Observe for TlsProbe {
