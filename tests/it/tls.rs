@@ -679,3 +679,34 @@ fn ocsp_stapling_is_judged_when_the_certificate_names_a_responder() {
         "{report:#}"
     );
 }
+
+/// Session resumption: a second handshake offering the first one's session (TLS 1.3 tickets
+/// read after the handshake) is resumed by a default rustls server, and not by one with no
+/// session cache and no tickets (an info finding: it costs time, not safety, so it does not
+/// change the exit code at the default `--fail-on low`).
+#[test]
+fn session_resumption_is_observed() {
+    let leaf = pki::self_signed("resume", &["localhost"], -1, 30, false);
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &leaf.pem).unwrap();
+    let ca = ca.display().to_string();
+    let resuming = pki::serve(vec![leaf.der.clone()], leaf.key_der());
+    let (_, report) = probe_at(resuming.port, &ca, &[]);
+    assert_eq!(report["observed"]["resumption"], true, "{report:#}");
+    assert!(!ids(&report).contains(&"tls.resumption.unsupported".to_string()));
+    let never = pki::serve_without_resumption(vec![leaf.der.clone()], leaf.key_der());
+    let (_, report) = probe_at(never.port, &ca, &[]);
+    assert_eq!(report["observed"]["resumption"], false, "{report:#}");
+    assert!(
+        ids(&report).contains(&"tls.resumption.unsupported".to_string()),
+        "{report:#}"
+    );
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "tls.resumption.unsupported")
+        .unwrap();
+    assert_eq!(finding["severity"], "info", "it costs time, not safety");
+}

@@ -116,15 +116,37 @@ pub fn serve_stapling(
     key: PrivateKeyDer<'static>,
     ocsp: Vec<u8>,
 ) -> TlsServer {
+    serve_config(server_config(chain, key, ocsp))
+}
+
+/// As [`serve`], with no session resumption at all: no session cache, no tickets.
+pub fn serve_without_resumption(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> TlsServer {
+    let mut config = server_config(chain, key, Vec::new());
+    config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+    config.send_tls13_tickets = 0;
+    serve_config(config)
+}
+
+fn server_config(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    ocsp: Vec<u8>,
+) -> rustls::ServerConfig {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = Arc::new(
-        rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("versions")
-            .with_no_client_auth()
-            .with_single_cert_with_ocsp(chain, key, ocsp)
-            .expect("server config"),
-    );
+    rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert_with_ocsp(chain, key, ocsp)
+        .expect("server config")
+}
+
+/// Serves `config` on a loopback port until dropped.
+fn serve_config(config: rustls::ServerConfig) -> TlsServer {
+    let config = Arc::new(config);
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let stop = Arc::new(AtomicBool::new(false));

@@ -65,6 +65,13 @@ pub fn tls(target: &str, opts: &TlsOptions) -> AuditReport {
             format!("the certificate names an OCSP responder ({url}) but the server staples no response: each client asks the CA itself (slower, and it tells the CA who visits), and soft-failing clients miss a revocation"),
         ));
     }
+    if report.resumption == Some(false) {
+        f.push(finding(
+            "tls.resumption.unsupported",
+            Severity::Info,
+            "a second handshake offering the first one's session was not resumed: every connection pays a full handshake",
+        ));
+    }
     if report.fallback_scsv == Some(false) {
         f.push(finding(
             "tls.fallback_scsv.missing",

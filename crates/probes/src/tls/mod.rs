@@ -98,6 +98,9 @@ pub struct TlsReport {
     /// Every accepted TLS ≤ 1.2 ServerHello carried `renegotiation_info` (RFC 5746).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secure_renegotiation: Option<bool>,
+    /// A second TLS 1.2+ handshake resumed the first's session (tickets or session ids).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resumption: Option<bool>,
     /// The server stapled an OCSP response to its certificate (TLS 1.2+ handshake).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ocsp_stapled: Option<bool>,
@@ -137,6 +140,7 @@ pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
         secure_renegotiation: None,
         fallback_scsv: None,
         ocsp_stapled: None,
+        resumption: None,
         errors: Vec::new(),
     };
     let all: Vec<u16> = hello::SUITES.iter().map(|s| s.id).collect();
@@ -181,7 +185,7 @@ pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
     // A cipher scan that found no legacy version accepted still needs to know whether the
     // port speaks TLS at all (TLS 1.3 only, or not TLS): no handshake, no judgement.
     if scope.protocols || scope.certificate || legacy_accepted.is_empty() {
-        match handshake(addr, target, &[&rustls::version::TLS13]) {
+        match handshake(addr, target, &[&rustls::version::TLS13], false) {
             Ok(h) => {
                 report.protocols.insert("tls1.3".into(), true);
                 report.negotiated.get_or_insert(h.negotiated);
@@ -267,10 +271,12 @@ pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
             addr,
             target,
             &[&rustls::version::TLS13, &rustls::version::TLS12],
+            scope.protocols,
         ) {
             Ok(h) => {
                 report.negotiated = Some(h.negotiated);
                 report.ocsp_stapled = Some(h.stapled);
+                report.resumption = h.resumed;
                 certificate(&mut report, target, &h.chain);
             }
             Err(e) => report
@@ -328,25 +334,77 @@ struct Handshake {
     chain: Vec<Vec<u8>>,
     negotiated: String,
     stapled: bool,
+    /// A second handshake resumed the first's session (asked for with `resume`).
+    resumed: Option<bool>,
 }
 
-/// A rustls handshake limited to `versions`.
+/// A rustls handshake limited to `versions`. With `resume`, a second handshake follows
+/// with the session of the first (after reading the tickets a TLS 1.3 server sends once the
+/// handshake is done): whether the server resumed it.
 fn handshake(
     addr: SocketAddr,
     target: &Target,
     versions: &[&'static rustls::SupportedProtocolVersion],
+    resume: bool,
 ) -> Result<Handshake, HandshakeError> {
     let capture = Arc::new(Capture {
         chain: Mutex::new(Vec::new()),
         ocsp: Mutex::new(Vec::new()),
         provider: provider(),
     });
-    let config = rustls::ClientConfig::builder_with_provider(provider())
-        .with_protocol_versions(versions)
-        .map_err(|e| HandshakeError::Io(e.to_string()))?
-        .dangerous()
-        .with_custom_certificate_verifier(capture.clone())
-        .with_no_client_auth();
+    let config = Arc::new(
+        rustls::ClientConfig::builder_with_provider(provider())
+            .with_protocol_versions(versions)
+            .map_err(|e| HandshakeError::Io(e.to_string()))?
+            .dangerous()
+            .with_custom_certificate_verifier(capture.clone())
+            .with_no_client_auth(),
+    );
+    let (conn, mut sock) = connect(addr, target, &config)?;
+    let negotiated = format!(
+        "{} {}",
+        conn.protocol_version()
+            .map_or("?".to_string(), |v| format!("{v:?}")),
+        conn.negotiated_cipher_suite()
+            .map_or("?".to_string(), |s| format!("{:?}", s.suite()))
+    );
+    let chain = capture
+        .chain
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    let stapled = !capture
+        .ocsp
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .is_empty();
+    let resumed = if resume {
+        let mut conn = conn;
+        // TLS 1.3 tickets come after the handshake: read what arrives within a moment.
+        sock.set_read_timeout(Some(Duration::from_millis(300))).ok();
+        let _ = conn.read_tls(&mut sock).map(|_| conn.process_new_packets());
+        drop(sock);
+        match connect(addr, target, &config) {
+            Ok((again, _)) => Some(again.handshake_kind() == Some(rustls::HandshakeKind::Resumed)),
+            Err(_) => None,
+        }
+    } else {
+        None
+    };
+    Ok(Handshake {
+        chain,
+        negotiated,
+        stapled,
+        resumed,
+    })
+}
+
+/// One client handshake with `config`, to its end.
+fn connect(
+    addr: SocketAddr,
+    target: &Target,
+    config: &Arc<rustls::ClientConfig>,
+) -> Result<(rustls::ClientConnection, TcpStream), HandshakeError> {
     let name = target
         .name()
         .trim_start_matches('[')
@@ -355,7 +413,7 @@ fn handshake(
     let server_name = ServerName::try_from(name).map_err(|e| {
         HandshakeError::Io(format!("`{}` is not a server name: {e}", target.name()))
     })?;
-    let mut conn = rustls::ClientConnection::new(Arc::new(config), server_name)
+    let mut conn = rustls::ClientConnection::new(Arc::clone(config), server_name)
         .map_err(|e| HandshakeError::Io(e.to_string()))?;
     let mut sock = TcpStream::connect_timeout(&addr, target.timeout)
         .map_err(|e| HandshakeError::Io(format!("cannot connect to {addr}: {e}")))?;
@@ -375,28 +433,7 @@ fn handshake(
             });
         }
     }
-    let negotiated = format!(
-        "{} {}",
-        conn.protocol_version()
-            .map_or("?".to_string(), |v| format!("{v:?}")),
-        conn.negotiated_cipher_suite()
-            .map_or("?".to_string(), |s| format!("{:?}", s.suite()))
-    );
-    let chain = capture
-        .chain
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .clone();
-    let stapled = !capture
-        .ocsp
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .is_empty();
-    Ok(Handshake {
-        chain,
-        negotiated,
-        stapled,
-    })
+    Ok((conn, sock))
 }
 
 impl crate::Observe for TlsProbe {
