@@ -140,7 +140,16 @@ pub fn probe_command(a: ProbeArgs, color: bool) -> Result<i32, Error> {
         OutFormat::Human => audit::render(&reports, color),
         OutFormat::Json => format!(
             "{}\n",
-            serde_json::to_string_pretty(&reports).unwrap_or_default()
+            serde_json::to_string_pretty(
+                &reports
+                    .iter()
+                    .map(|report| audit::Graded {
+                        report,
+                        grade: report.grade(),
+                    })
+                    .collect::<Vec<_>>()
+            )
+            .unwrap_or_default()
         ),
     };
     out!("{}", redactor.scrub(&text));

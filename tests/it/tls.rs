@@ -558,6 +558,39 @@ fn probe_exit_codes_keep_findings_apart_from_could_not_check() {
         v[0]["error"].is_string() || v[1]["error"].is_string(),
         "{v:#}"
     );
+    // Grades (grade/v1): `?` for the target not checked, F for the expired certificate.
+    let mut grades: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["grade"].as_str().unwrap())
+        .collect();
+    grades.sort();
+    assert_eq!(grades, ["?", "F"], "{v:#}");
+    // The terminal report ends with one row per target.
+    let text = stdout(&shipcheck(
+        dir.path(),
+        &["probe", "tls", "--targets", "targets.txt", "--no-ciphers"],
+    ));
+    let table: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("target "))
+        .collect();
+    assert_eq!(table.len(), 3, "{text}");
+    assert!(
+        table[0].contains("grade") && table[0].contains("checked"),
+        "{text}"
+    );
+    assert!(
+        table
+            .iter()
+            .any(|l| l.contains(" F ") && l.ends_with("all")),
+        "{text}"
+    );
+    assert!(
+        table.iter().any(|l| l.contains(" ? ") && l.ends_with("no")),
+        "{text}"
+    );
 }
 
 /// A hand-written TLS 1.0–1.2 server (no real one here takes compression or lacks RFC 5746:

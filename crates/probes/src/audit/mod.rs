@@ -53,7 +53,39 @@ pub struct AuditReport {
     pub errors: Vec<String>,
 }
 
+/// A report with its grade, as `--format json` prints it.
+#[derive(Serialize)]
+pub struct Graded<'a> {
+    #[serde(flatten)]
+    pub report: &'a AuditReport,
+    pub grade: &'static str,
+}
+
 impl AuditReport {
+    /// The grade of a target (`grade/v1`, docs/findings.md): `F` with a critical finding,
+    /// `D` with a high one, `C` with a medium one, `B` with a low one, else `A`; `?` when the
+    /// target could not be checked at all. A target whose checks did not all run gets its
+    /// grade from what was found, with `*` (incomplete: never better than it looks).
+    pub fn grade(&self) -> &'static str {
+        if self.error.is_some() {
+            return "?";
+        }
+        let worst = self.findings.iter().map(|f| f.severity).max();
+        let incomplete = !self.errors.is_empty();
+        match (worst, incomplete) {
+            (Some(Severity::Critical), false) => "F",
+            (Some(Severity::Critical), true) => "F*",
+            (Some(Severity::High), false) => "D",
+            (Some(Severity::High), true) => "D*",
+            (Some(Severity::Medium), false) => "C",
+            (Some(Severity::Medium), true) => "C*",
+            (Some(Severity::Low), false) => "B",
+            (Some(Severity::Low), true) => "B*",
+            (_, false) => "A",
+            (_, true) => "A*",
+        }
+    }
+
     fn failed(kind: &'static str, target: String, error: String) -> Self {
         AuditReport {
             schema: PROBE_SCHEMA,
@@ -229,6 +261,22 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grades_follow_the_worst_finding_and_say_when_incomplete() {
+        let mut r = AuditReport::failed("tls", "x".into(), "refused".into());
+        assert_eq!(r.grade(), "?");
+        r.error = None;
+        assert_eq!(r.grade(), "A");
+        r.findings.push(finding("a", Severity::Info, "i"));
+        assert_eq!(r.grade(), "A");
+        r.findings.push(finding("b", Severity::Medium, "m"));
+        assert_eq!(r.grade(), "C");
+        r.errors.push("a check could not run".into());
+        assert_eq!(r.grade(), "C*");
+        r.findings.push(finding("c", Severity::Critical, "c"));
+        assert_eq!(r.grade(), "F*");
+    }
 
     #[test]
     fn parses_targets_and_resolve() {

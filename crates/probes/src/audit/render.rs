@@ -18,7 +18,11 @@ pub fn render(reports: &[AuditReport], color: bool) -> String {
         // What a server sent (a certificate's names, headers) is printed with its control
         // characters escaped.
         let target = printable(&r.target);
-        let _ = writeln!(out, "{}", paint("1", &format!("{} {target}", r.kind)));
+        let _ = writeln!(
+            out,
+            "{}",
+            paint("1", &format!("{} {target}  grade {}", r.kind, r.grade()))
+        );
         if let Some(e) = &r.error {
             let _ = writeln!(
                 out,
@@ -52,6 +56,47 @@ pub fn render(reports: &[AuditReport], color: bool) -> String {
                 printable(&f.message)
             );
         }
+    }
+    if reports.len() > 1 {
+        out.push_str(&summary_table(reports));
+    }
+    out
+}
+
+/// One row per target: grade, findings by severity, and whether every check ran.
+fn summary_table(reports: &[AuditReport]) -> String {
+    use std::fmt::Write;
+    let width = reports
+        .iter()
+        .map(|r| printable(&r.target).chars().count())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    let mut out = format!(
+        "\n{:<width$}  kind      grade  crit  high  med  low  info  checked\n",
+        "target"
+    );
+    for r in reports {
+        let n = |s: Severity| r.findings.iter().filter(|f| f.severity == s).count();
+        let checked = if r.error.is_some() {
+            "no"
+        } else if r.errors.is_empty() {
+            "all"
+        } else {
+            "partly"
+        };
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:<8}  {:<5}  {:>4}  {:>4}  {:>3}  {:>3}  {:>4}  {checked}",
+            printable(&r.target),
+            r.kind,
+            r.grade(),
+            n(Severity::Critical),
+            n(Severity::High),
+            n(Severity::Medium),
+            n(Severity::Low),
+            n(Severity::Info),
+        );
     }
     out
 }
