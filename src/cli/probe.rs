@@ -8,7 +8,8 @@ pub struct ProbeArgs {
     kind: ProbeKind,
     /// host[:port] (tls, tcp), URL (http), name (dns), connection URL (postgres; prefer --url-env).
     target: Option<String>,
-    /// File with one target per line (`#` comments); audited concurrently.
+    /// File of targets: one per line (`#` comments), or a YAML list with per-target options
+    /// (docs/findings.md); audited concurrently.
     #[arg(long)]
     targets: Option<PathBuf>,
     /// TLS: name to send as SNI and check the certificate against.
@@ -82,23 +83,21 @@ pub fn probe_command(a: ProbeArgs, color: bool) -> Result<i32, Error> {
             .0
             .push(audit::Resolve::parse(r).map_err(Error::usage)?);
     }
-    let mut targets: Vec<String> = a.target.iter().cloned().collect();
+    let mut entries: Vec<audit::targets::TargetEntry> = Vec::new();
+    let mut targets_dir = PathBuf::from(".");
     if let Some(file) = &a.targets {
         let text = CoreError::read_text(file)?;
-        targets.extend(
-            text.lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                .map(String::from),
-        );
+        entries = audit::targets::parse(&text, file).map_err(Error::usage)?;
+        targets_dir = file.parent().map(PathBuf::from).unwrap_or_default();
     }
+    let mut targets: Vec<String> = a.target.iter().cloned().collect();
     if let (ProbeKind::Postgres, Some(var)) = (a.kind, &a.url_env) {
         targets.push(
             std::env::var(var)
                 .map_err(|_| Error::usage(format!("environment variable {var} is not set")))?,
         );
     }
-    if targets.is_empty() {
+    if targets.is_empty() && entries.is_empty() {
         return Err(Error::usage(
             "give a target, --targets FILE, or (postgres) --url-env NAME".into(),
         ));
@@ -125,17 +124,30 @@ pub fn probe_command(a: ProbeArgs, color: bool) -> Result<i32, Error> {
             resolve,
             http_port: a.http_port,
             expect_auth: a.expect_auth,
+            auth_path: None,
+            token: None,
             health: a.health,
             rate_limit: a.rate_limit,
+            burst_path: None,
+            origin: None,
             timeout,
         },
         expect_closed: a.closed,
         timeout,
-        concurrency: a.concurrency,
     };
-    let (reports, secrets) = audit::run(kind, &targets, &opts).map_err(Error::Runtime)?;
+    // Command-line targets take the command line's options; a targets file's entries lay
+    // their own over them.
+    let mut jobs: Vec<(String, audit::Options)> =
+        targets.into_iter().map(|t| (t, opts.clone())).collect();
+    let mut tokens = Vec::new();
+    for entry in &entries {
+        let (o, token) = entry.apply(&opts, &targets_dir).map_err(Error::usage)?;
+        tokens.extend(token);
+        jobs.push((entry.target.clone(), o));
+    }
+    let (reports, secrets) = audit::run(kind, &jobs, a.concurrency).map_err(Error::Runtime)?;
     let mut redactor = shipcheck_core::redact::Redactor::default();
-    secrets.iter().for_each(|s| redactor.add(s));
+    secrets.iter().chain(&tokens).for_each(|s| redactor.add(s));
     let text = match a.format {
         OutFormat::Human => audit::render(&reports, color),
         OutFormat::Json => format!(

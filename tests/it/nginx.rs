@@ -16,6 +16,7 @@ fn against_real_nginx() {
     null_suites_are_insecure_and_weak(&ngx);
     weak_certificate(&ngx);
     http_audits(&ngx);
+    targets_file_with_per_target_options(&ngx);
     redirect_check_is_explicit_pinned_and_never_dropped(&ngx);
     many_targets_and_resolve(&ngx);
     pack_items_modern_pass_legacy_fail(&ngx);
@@ -614,4 +615,93 @@ fn pack_items_modern_pass_legacy_fail(ngx: &Nginx) {
         assert_eq!(s[id], "error", "{id}");
     }
     assert_eq!(s["tcp.https-open"], "fail");
+}
+
+/// One `probe http` run over a YAML targets file, each target with its own auth path, valid
+/// token (from an environment variable), burst path and size, health path, hostile Origin
+/// and plain-HTTP port; the burst runs last. The modern vhost has no finding, the legacy
+/// one the expected ones, and the token is never printed.
+fn targets_file_with_per_target_options(ngx: &Nginx) {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        "# per-target options\n- target: https://localhost:{}/\n  ca: {ca}\n  http_port: {}\n  auth_path: /api/users\n  token_env: SHIPCHECK_TEST_API_TOKEN\n  health: /health\n  burst: 20\n  burst_path: /limited\n- target: https://localhost:{}/\n  ca: {ca}\n  http_port: {}\n  auth_path: /api/users\n  origin: https://attacker.example\n",
+        ngx.https,
+        ngx.http,
+        ngx.legacy,
+        ngx.legacy_http,
+        ca = ngx.ca()
+    );
+    std::fs::write(dir.path().join("targets.yaml"), yaml).unwrap();
+    let run = |token: Option<&str>| {
+        let mut cmd = assert_cmd::Command::cargo_bin("shipcheck").unwrap();
+        cmd.current_dir(dir.path())
+            .args([
+                "probe",
+                "http",
+                "--targets",
+                "targets.yaml",
+                "--format",
+                "json",
+            ])
+            .env("NO_COLOR", "1");
+        match token {
+            Some(t) => cmd.env("SHIPCHECK_TEST_API_TOKEN", t),
+            None => cmd.env_remove("SHIPCHECK_TEST_API_TOKEN"),
+        };
+        cmd.output().unwrap()
+    };
+    let token = "good-test-token-0123456789abcdef";
+    let out = run(Some(token));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(!text.contains(token), "the token is never printed");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let ids = |r: &serde_json::Value| -> Vec<String> {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids(&v[0]), Vec::<String>::new(), "{:#}", v[0]);
+    assert_eq!(
+        v[0]["observed"]["auth"]["without_credentials"], 401,
+        "{:#}",
+        v[0]
+    );
+    assert_eq!(v[0]["observed"]["auth"]["valid_token"], 200, "{:#}", v[0]);
+    assert!(
+        v[0]["observed"]["rate_limit"]["limited_at"]
+            .as_u64()
+            .is_some(),
+        "{:#}",
+        v[0]
+    );
+    let legacy = ids(&v[1]);
+    for id in [
+        "http.auth.unauthenticated_access",
+        "http.cors.reflects_any_origin",
+        "http.redirect.missing",
+    ] {
+        assert!(legacy.contains(&id.to_string()), "{id}: {legacy:?}");
+    }
+    assert!(
+        v[1]["observed"]["cors"]
+            .to_string()
+            .contains("https://attacker.example"),
+        "the target's own hostile origin was tried: {:#}",
+        v[1]["observed"]["cors"]
+    );
+    // A wrong token is refused by the API: the check says so, not "auth works".
+    let out = run(Some("not-the-token-at-all-0000000000000"));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        ids(&v[0]).contains(&"http.auth.valid_token_refused".to_string()),
+        "{:#}",
+        v[0]
+    );
+    // A token variable that is not set is a usage error naming it.
+    let out = run(None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SHIPCHECK_TEST_API_TOKEN"));
 }

@@ -12,10 +12,19 @@ pub struct HttpOptions {
     /// Port of plain HTTP for the redirect check (default 80).
     pub http_port: Option<u16>,
     pub expect_auth: bool,
+    /// Path the auth check asks (default: the URL itself).
+    pub auth_path: Option<String>,
+    /// A valid bearer token: with it, the auth path must answer something other than
+    /// 401/403 (the credentials are accepted, not only refused).
+    pub token: Option<String>,
     /// Path of a health endpoint that must return 200 `{"status":"ok"}`.
     pub health: Option<String>,
     /// Burst size for the rate-limit check (none: not checked).
     pub rate_limit: Option<u32>,
+    /// Path the burst goes to (default: the URL itself). Bursts run last.
+    pub burst_path: Option<String>,
+    /// A hostile Origin to try besides the built-in ones (CORS).
+    pub origin: Option<String>,
     pub timeout: Duration,
 }
 
@@ -130,7 +139,9 @@ async fn http_async(
             .collect::<std::collections::BTreeMap<_, _>>()
     );
     // Each check on its own: one that cannot run is listed, and the others still run.
-    match behaviour::cors(&req, url, &[], &behaviour::default_hostile_origins(&host)).await {
+    let mut origins = behaviour::default_hostile_origins(&host);
+    origins.extend(opts.origin.iter().cloned());
+    match behaviour::cors(&req, url, &[], &origins).await {
         Ok(tried) => {
             if let Some(why) = tried.iter().find_map(|t| t.verdict.clone()) {
                 f.push(finding(
@@ -143,10 +154,24 @@ async fn http_async(
         }
         Err(e) => errors.push(format!("the CORS check could not run: {e}")),
     }
-    if opts.expect_auth {
-        match behaviour::auth(&req, url, &[], None).await {
+    if opts.expect_auth || opts.auth_path.is_some() {
+        let auth_url = match &opts.auth_path {
+            Some(p) => parsed
+                .join(p)
+                .map_err(|e| format!("bad auth path: {e}"))?
+                .to_string(),
+            None => url.to_string(),
+        };
+        match behaviour::auth(&req, &auth_url, &[], opts.token.as_deref()).await {
             Err(e) => errors.push(format!("the auth check could not run: {e}")),
             Ok(seen) => {
+                if let Some(status) = seen.right_token.filter(|s| matches!(s, 401 | 403)) {
+                    f.push(finding(
+                        "http.auth.valid_token_refused",
+                        Severity::Medium,
+                        format!("{auth_url} refuses the valid token given ({status}): the check of credentials cannot be trusted to accept the right ones"),
+                    ));
+                }
                 if seen.open() {
                     f.push(finding(
                         "http.auth.unauthenticated_access",
@@ -157,7 +182,7 @@ async fn http_async(
                         ),
                     ));
                 }
-                observed["auth"] = json!({"without_credentials": seen.without_credentials, "wrong_token": seen.wrong_token});
+                observed["auth"] = json!({"url": auth_url, "without_credentials": seen.without_credentials, "wrong_token": seen.wrong_token, "valid_token": seen.right_token});
             }
         }
     }
@@ -185,7 +210,24 @@ async fn http_async(
         observed["health"] = json!({"url": health_url.as_str(), "ok": ok});
     }
     if let Some(n) = opts.rate_limit {
-        match behaviour::burst(&req, url, &[], n.clamp(1, 10_000), RATE_WINDOW, "GET", None).await {
+        let burst_url = match &opts.burst_path {
+            Some(p) => parsed
+                .join(p)
+                .map_err(|e| format!("bad burst path: {e}"))?
+                .to_string(),
+            None => url.to_string(),
+        };
+        match behaviour::burst(
+            &req,
+            &burst_url,
+            &[],
+            n.clamp(1, 10_000),
+            RATE_WINDOW,
+            "GET",
+            None,
+        )
+        .await
+        {
             Err(e) => errors.push(format!("the rate-limit check could not run: {e}")),
             Ok(b) => {
                 if b.limited_at.is_none() {

@@ -5,6 +5,7 @@
 mod http_audit;
 mod net;
 mod render;
+pub mod targets;
 mod tls_audit;
 
 pub use http_audit::{HttpOptions, http};
@@ -192,30 +193,28 @@ pub struct Options {
     pub http: HttpOptions,
     pub expect_closed: bool,
     pub timeout: Duration,
-    /// Targets audited at once.
-    pub concurrency: usize,
 }
 
 /// Audits every target concurrently (bounded by `concurrency`), in input order. Returns
 /// the reports and the secret strings that must be scrubbed from any output.
 pub fn run(
     kind: Kind,
-    targets: &[String],
-    opts: &Options,
+    targets: &[(String, Options)],
+    concurrency: usize,
 ) -> Result<(Vec<AuditReport>, Vec<String>), std::io::Error> {
     shipcheck_net::install_crypto_provider();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         // Audits are bounded by the semaphore below; the rest of the pool serves the
         // blocking work they start themselves (DNS lookups of the HTTP client).
-        .max_blocking_threads(opts.concurrency.max(1) + 16)
+        .max_blocking_threads(concurrency.max(1) + 16)
         .enable_all()
         .build()?;
     let results = runtime.block_on(async {
-        let permits = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
+        let permits = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
         let cache = Arc::new(crate::Cache::default());
         let mut handles = Vec::new();
-        for target in targets {
+        for (target, opts) in targets {
             let (target, opts, permits, cache) = (
                 target.clone(),
                 opts.clone(),
@@ -242,7 +241,7 @@ pub fn run(
     });
     let mut reports = Vec::new();
     let mut secrets = Vec::new();
-    for (r, target) in results.into_iter().zip(targets) {
+    for (r, (target, _)) in results.into_iter().zip(targets) {
         match r {
             Ok(Ok((report, s))) => {
                 reports.push(report);
