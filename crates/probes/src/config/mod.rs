@@ -3,7 +3,6 @@
 //! substitution from the environment (or an env file), as the service itself does.
 
 use shipcheck_core::spec::config::*;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -12,8 +11,14 @@ use serde_json::{Map, Value};
 use super::{FileLocation, Observation, ProbeCtx};
 
 pub mod caddy;
+mod environment;
+mod formats;
 pub mod nginx;
 pub mod proxy;
+
+use environment::{EnvSources, overlay_process, substitute_env};
+use formats::format_name;
+pub use formats::{guess_format, parse};
 
 /// A parsed config file, shared between the items that read it.
 #[derive(Clone, Debug)]
@@ -182,39 +187,6 @@ fn observe_one(
     Ok(obs)
 }
 
-/// An env file's variables with the running service's environment laid over them (the
-/// process's own variables win: dotenv never overrides them), the secret values it added,
-/// and a note for the evidence. No pattern, or an empty one: the file as read.
-fn overlay_process(
-    value: &Value,
-    pattern: Option<&shipcheck_core::text::Text>,
-    ctx: &ProbeCtx,
-) -> Result<(Value, Vec<String>, String), String> {
-    let pattern = match pattern {
-        Some(p) => ctx.expand(p)?,
-        None => String::new(),
-    };
-    if pattern.trim().is_empty() {
-        return Ok((value.clone(), Vec::new(), String::new()));
-    }
-    let (pid, vars) = crate::process::environment(&pattern)?;
-    let mut merged = match value {
-        Value::Object(m) => m.clone(),
-        _ => Map::new(),
-    };
-    for (k, v) in vars {
-        merged.insert(k, Value::String(v));
-    }
-    let merged = Value::Object(merged);
-    let mut secrets = Vec::new();
-    shipcheck_core::redact::strings_under_secret_keys(&merged, &mut secrets);
-    Ok((
-        merged,
-        secrets,
-        format!(" + the environment of process {pid}"),
-    ))
-}
-
 /// The site of a proxy document serving `want` (`HOST:PORT`).
 fn site_of(doc: &Value, want: &str, shown: &str) -> Result<Option<Value>, String> {
     if !matches!(doc["kind"].as_str(), Some("nginx" | "caddy")) {
@@ -227,65 +199,6 @@ fn site_of(doc: &Value, want: &str, shown: &str) -> Result<Option<Value>, String
         .and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?)))
         .ok_or_else(|| format!("`site: {want}` is not HOST:PORT"))?;
     Ok(proxy::resolve(doc, host, port).cloned())
-}
-
-/// Guesses a format from the file name.
-pub fn guess_format(path: &Path) -> Option<Format> {
-    let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
-    if name == ".env" || name.starts_with(".env.") || name.ends_with(".env") {
-        return Some(Format::Env);
-    }
-    if name == "caddyfile" || name.ends_with(".caddyfile") || name.ends_with(".caddy") {
-        return Some(Format::Caddyfile);
-    }
-    // nginx.conf, and any file under a folder named nginx (sites-enabled/app, conf.d/x.conf).
-    if name == "nginx.conf" || path.components().any(|c| c.as_os_str() == "nginx") {
-        return Some(Format::Nginx);
-    }
-    match path
-        .extension()?
-        .to_string_lossy()
-        .to_ascii_lowercase()
-        .as_str()
-    {
-        "json" => Some(Format::Json),
-        "json5" => Some(Format::Json5),
-        "yaml" | "yml" => Some(Format::Yaml),
-        "toml" => Some(Format::Toml),
-        "ini" | "cfg" | "conf" => Some(Format::Ini),
-        _ => None,
-    }
-}
-
-/// Where `${VAR}` substitutions come from: the service's env file, then a `.env` the
-/// program loads itself; neither given, shipcheck's own environment.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct EnvSources {
-    env_file: Option<PathBuf>,
-    dotenv: Option<PathBuf>,
-}
-
-impl EnvSources {
-    /// The variables, env file first (dotenv never overrides); `None`: the process's own.
-    fn read(&self) -> Result<Option<BTreeMap<String, String>>, String> {
-        if self.env_file.is_none() && self.dotenv.is_none() {
-            return Ok(None);
-        }
-        let mut vars = BTreeMap::new();
-        for path in [&self.env_file, &self.dotenv].into_iter().flatten() {
-            let text = match super::read_bounded(path, super::MAX_FILE_BYTES) {
-                Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-                Err(e) if e.is_not_found() && Some(path) == self.dotenv.as_ref() => continue,
-                Err(e) => return Err(e.to_string()),
-            };
-            for (k, v) in
-                super::env::parse_env(&text).map_err(|e| format!("{}: {e}", path.display()))?
-            {
-                vars.entry(k).or_insert(v);
-            }
-        }
-        Ok(Some(vars))
-    }
 }
 
 fn load(
@@ -390,73 +303,6 @@ fn load_proxy(
     })
 }
 
-fn format_name(f: Format) -> &'static str {
-    match f {
-        Format::Json => "JSON",
-        Format::Json5 => "JSON5",
-        Format::Yaml => "YAML",
-        Format::Toml => "TOML",
-        Format::Env => "env file",
-        Format::Ini => "INI",
-        Format::Nginx => "nginx configuration",
-        Format::Caddyfile => "Caddyfile",
-        Format::Proxy => "proxy configuration",
-    }
-}
-
-/// Deepest nesting of arrays and objects read, as serde_json allows: deeper input would
-/// overflow the stack of the JSON5 parser, which has no limit of its own.
-const MAX_DEPTH: usize = 128;
-
-/// Refuses JSON5 nested deeper than `max` before parsing it. Hand-written: the json5 crate
-/// has no depth limit; this scan skips strings and comments and counts brackets.
-fn json5_depth(text: &str, max: usize) -> Result<(), String> {
-    let b = text.as_bytes();
-    let (mut i, mut depth, mut line) = (0, 0usize, 1usize);
-    while i < b.len() {
-        match b[i] {
-            b'\n' => line += 1,
-            q @ (b'"' | b'\'') => {
-                i += 1;
-                while i < b.len() && b[i] != q {
-                    if b[i] == b'\n' {
-                        line += 1;
-                    }
-                    i += if b[i] == b'\\' { 2 } else { 1 };
-                }
-            }
-            b'/' if b.get(i + 1) == Some(&b'/') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-                continue;
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
-                    if b[i] == b'\n' {
-                        line += 1;
-                    }
-                    i += 1;
-                }
-                i += 1;
-            }
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > max {
-                    return Err(format!(
-                        "line {line}: nested deeper than {max} levels; shipcheck does not read it"
-                    ));
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-        i += 1;
-    }
-    Ok(())
-}
-
 /// Whether a query's result is secret: it holds a value found under a secret-looking key
 /// of the document (however the query reached it: `.TOKEN`, `.["TOKEN"]`, a list), or it is
 /// one value reached by a secret-looking path (`.gateway.auth.token`). Names of settings are
@@ -488,157 +334,6 @@ fn secret_result(query: &str, result: &Value, secrets: &[String]) -> bool {
         }
     }
     matches!(result, Value::String(_) | Value::Number(_)) && super::looks_secret(&path)
-}
-
-/// Parses text in a format into a JSON value; errors carry the parser's line and column.
-pub fn parse(text: &str, format: Format) -> Result<Value, String> {
-    match format {
-        Format::Json => serde_json::from_str(text)
-            .map_err(|e| format!("line {}, column {}: {e}", e.line(), e.column())),
-        Format::Json5 => {
-            json5_depth(text, MAX_DEPTH)?;
-            json5::from_str(text).map_err(|e| shipcheck_core::diag::one_line(&e.to_string()))
-        }
-        Format::Yaml => {
-            if text.trim().is_empty() {
-                return Ok(Value::Null);
-            }
-            serde_saphyr::from_str::<Value>(text).map_err(|e| {
-                let at = e
-                    .location()
-                    .map(|l| format!("line {}, column {}: ", l.line(), l.column()))
-                    .unwrap_or_default();
-                format!(
-                    "{at}{}",
-                    shipcheck_core::diag::one_line(&e.without_snippet().to_string())
-                )
-            })
-        }
-        // The error's position and message only: its snippet quotes the line, which may
-        // hold a secret.
-        Format::Toml => toml::from_str::<Value>(text).map_err(|e| {
-            let at = e
-                .span()
-                .map(|s| {
-                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
-                    format!("line {line}: ")
-                })
-                .unwrap_or_default();
-            format!("{at}{}", shipcheck_core::diag::one_line(e.message()))
-        }),
-        Format::Env => super::env::parse_env(text)
-            .map(|m| Value::Object(m.into_iter().map(|(k, v)| (k, Value::String(v))).collect())),
-        Format::Ini => parse_ini(text),
-        // Without a file system: includes and imports stay as directives.
-        Format::Nginx | Format::Proxy => {
-            nginx::parse(text, Path::new("nginx.conf"), &mut proxy::NoIncludes)
-                .map(|p| p.into_value("nginx"))
-        }
-        Format::Caddyfile => caddy::parse(
-            text,
-            Path::new("Caddyfile"),
-            &mut proxy::NoIncludes,
-            &|_| None,
-        )
-        .map(|p| p.into_value("caddy")),
-    }
-}
-
-fn parse_ini(text: &str) -> Result<Value, String> {
-    let ini = ini::Ini::load_from_str(text)
-        .map_err(|e| shipcheck_core::diag::one_line(&e.to_string()))?;
-    let mut root = Map::new();
-    for (section, props) in ini.iter() {
-        let mut obj = Map::new();
-        for (k, v) in props.iter() {
-            obj.insert(k.to_string(), Value::String(v.to_string()));
-        }
-        match section {
-            None => root.extend(obj),
-            Some(name) => {
-                root.insert(name.to_string(), Value::Object(obj));
-            }
-        }
-    }
-    Ok(Value::Object(root))
-}
-
-/// SecureClaw semantics: `${UPPER_CASE}` in strings is replaced, a missing variable is an
-/// error naming the config path, and `$${X}` stays a literal `${X}`.
-fn substitute_env(
-    value: &mut Value,
-    at: &str,
-    env: Option<&BTreeMap<String, String>>,
-) -> Result<(), String> {
-    match value {
-        Value::String(s) if s.contains("${") => {
-            *s = substitute_str(s, at, env)?;
-        }
-        Value::Array(items) => {
-            for (i, v) in items.iter_mut().enumerate() {
-                substitute_env(v, &format!("{at}[{i}]"), env)?;
-            }
-        }
-        Value::Object(map) => {
-            for (k, v) in map.iter_mut() {
-                substitute_env(v, &format!("{at}.{k}"), env)?;
-            }
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
-fn substitute_str(
-    s: &str,
-    at: &str,
-    env: Option<&BTreeMap<String, String>>,
-) -> Result<String, String> {
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(i) = rest.find('$') {
-        out.push_str(&rest[..i]);
-        let tail = &rest[i..];
-        if let Some(t) = tail.strip_prefix("$${") {
-            out.push_str("${");
-            rest = t;
-            continue;
-        }
-        if let Some(t) = tail.strip_prefix("${")
-            && let Some(end) = t.find('}')
-        {
-            let name = &t[..end];
-            let valid = !name.is_empty()
-                && name
-                    .chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_uppercase() || c == '_')
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
-            if valid {
-                let v = match env {
-                    Some(m) => m.get(name).cloned(),
-                    None => std::env::var(name).ok(),
-                };
-                match v {
-                    Some(v) => out.push_str(&v),
-                    None => {
-                        return Err(format!(
-                            "missing env var \"{name}\" referenced at config path: {}",
-                            at.trim_start_matches('.')
-                        ));
-                    }
-                }
-                rest = &t[end + 1..];
-                continue;
-            }
-        }
-        out.push('$');
-        rest = &tail[1..];
-    }
-    out.push_str(rest);
-    Ok(out)
 }
 
 /// Best-effort line of the value a simple path query (`.a.b.c`) selects, for evidence.
@@ -677,6 +372,7 @@ fn line_of_path(text: &str, query: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     #[test]
     fn parses_every_format() {
