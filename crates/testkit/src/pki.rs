@@ -45,7 +45,10 @@ fn params(cn: &str, names: &[&str], from: i64, to: i64, ca: bool) -> Certificate
 /// A self-signed CA (or a self-signed leaf when `ca` is false).
 pub fn self_signed(cn: &str, names: &[&str], from: i64, to: i64, ca: bool) -> Cert {
     let key = KeyPair::generate().expect("key");
-    let params = params(cn, names, from, to, ca);
+    sign_self(params(cn, names, from, to, ca), key)
+}
+
+fn sign_self(params: CertificateParams, key: KeyPair) -> Cert {
     let cert = params.self_signed(&key).expect("self-signed");
     Cert {
         der: cert.der().clone(),
@@ -76,13 +79,7 @@ pub fn self_signed_with_ocsp_url(cn: &str, names: &[&str], url: &str) -> Cert {
             &[1, 3, 6, 1, 5, 5, 7, 1, 1],
             aia,
         ));
-    let cert = params.self_signed(&key).expect("self-signed");
-    Cert {
-        der: cert.der().clone(),
-        pem: cert.pem(),
-        key,
-        params,
-    }
+    sign_self(params, key)
 }
 
 /// A certificate for `names` issued by `issuer`.

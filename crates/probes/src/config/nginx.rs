@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use super::proxy::{
-    Credential, Directive, Listen, Loader, MAX_DEPTH, MAX_FILES, MAX_INCLUDE_DEPTH, Parsed, Site,
+    Directive, Listen, Loader, MAX_DEPTH, MAX_FILES, MAX_INCLUDE_DEPTH, Parsed, Site,
     credential_header, literal,
 };
 
@@ -505,18 +505,7 @@ fn credentials(top: &[Directive], parsed: &mut Parsed) {
         }
     });
     for (d, name, values) in found {
-        parsed.credentials.push(Credential {
-            file: d.file.clone(),
-            line: d.line,
-            directive: d.directive.clone(),
-            name,
-        });
-        for v in values {
-            if let Some((_, token)) = v.split_once(' ') {
-                parsed.secrets.push(token.to_string());
-            }
-            parsed.secrets.push(v);
-        }
+        parsed.add_credential(d, name, values);
     }
 }
 

@@ -105,6 +105,23 @@ pub struct Parsed {
 }
 
 impl Parsed {
+    /// Records a credential found at directive `d` (its place and name), and its values
+    /// (and the token after a scheme word, `Bearer xyz` → `xyz`) for masking.
+    pub fn add_credential(&mut self, d: &Directive, name: String, values: Vec<String>) {
+        self.credentials.push(Credential {
+            file: d.file.clone(),
+            line: d.line,
+            directive: d.directive.clone(),
+            name,
+        });
+        for v in values {
+            if let Some((_, token)) = v.split_once(' ') {
+                self.secrets.push(token.to_string());
+            }
+            self.secrets.push(v);
+        }
+    }
+
     pub fn into_value(self, kind: &str) -> Value {
         json!({
             "kind": kind,

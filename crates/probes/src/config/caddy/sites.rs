@@ -3,9 +3,7 @@
 //! internal CA for `tls internal`, `local_certs` and local names), headers, rate limits,
 //! upstreams; and the credentials written into it.
 
-use super::super::proxy::{
-    Credential, Directive, Listen, Parsed, Site, credential_header, literal, tls_range,
-};
+use super::super::proxy::{Directive, Listen, Parsed, Site, credential_header, literal, tls_range};
 
 /// Caddy's view of an address: scheme, host, port.
 fn address(a: &str) -> (Option<&str>, String, Option<u16>) {
@@ -213,15 +211,6 @@ pub(super) fn credentials(top: &[Directive], parsed: &mut Parsed) {
         }
     });
     for (d, name, value) in found {
-        parsed.credentials.push(Credential {
-            file: d.file.clone(),
-            line: d.line,
-            directive: d.directive.clone(),
-            name,
-        });
-        if let Some((_, token)) = value.split_once(' ') {
-            parsed.secrets.push(token.to_string());
-        }
-        parsed.secrets.push(value);
+        parsed.add_credential(d, name, vec![value]);
     }
 }
