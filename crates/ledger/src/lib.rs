@@ -146,6 +146,9 @@ pub trait Store: Send {
     -> Result<Record, LedgerError>;
     /// All records in sequence order.
     fn records(&mut self) -> Result<Vec<Record>, LedgerError>;
+    /// How many records of `kind` have a sequence number at most `seq` (without reading
+    /// their bodies).
+    fn count_kind(&mut self, kind: &str, seq: i64) -> Result<i64, LedgerError>;
     /// The chain head, when any record was written.
     fn head(&mut self) -> Result<Option<Head>, LedgerError>;
     /// Stores a blob under its SHA-256 (idempotent).
@@ -311,15 +314,11 @@ impl Ledger {
         }
     }
 
-    /// The number of the run recorded under sequence number `seq`, if it is a run.
+    /// The number of the run recorded under sequence number `seq` (runs counted up to it,
+    /// one query: the bodies are not read).
     pub fn run_number(&mut self, seq: i64) -> Result<Option<u64>, LedgerError> {
-        Ok(self
-            .records()?
-            .iter()
-            .filter(|r| r.kind == Kind::Run.as_str())
-            .zip(1u64..)
-            .find(|(r, _)| r.seq == seq)
-            .map(|(_, n)| n))
+        let n = self.backend.count_kind(Kind::Run.as_str(), seq)?;
+        Ok((n > 0).then_some(n as u64))
     }
 
     /// One run by sequence number.

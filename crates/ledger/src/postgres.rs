@@ -168,6 +168,17 @@ impl super::Store for Store {
         })
     }
 
+    fn count_kind(&mut self, kind: &str, seq: i64) -> Result<i64, LedgerError> {
+        let kind = kind.to_string();
+        self.call(move |c| {
+            let row = c.runtime.block_on(c.client.query_one(
+                "SELECT count(*) FROM records WHERE kind = $1 AND seq <= $2",
+                &[&kind, &seq],
+            ))?;
+            Ok(row.get::<_, i64>(0))
+        })
+    }
+
     fn records(&mut self) -> Result<Vec<Record>, LedgerError> {
         self.call(|c| {
             let rows = c.runtime.block_on(c.client.query(

@@ -108,6 +108,16 @@ impl super::Store for Store {
         })
     }
 
+    fn count_kind(&mut self, kind: &str, seq: i64) -> Result<i64, LedgerError> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM records WHERE kind = ?1 AND seq <= ?2",
+                rusqlite::params![kind, seq],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
     fn records(&mut self) -> Result<Vec<Record>, LedgerError> {
         let mut stmt = self
             .conn

@@ -18,7 +18,7 @@ impl crate::Observe for EnvProbe {
         };
         // The running service's own environment wins over its env file.
         if let Some(pattern) = &process {
-            let (pid, vars) = crate::process::environment(pattern)?;
+            let (pid, vars) = crate::process::environment_cached(ctx, pattern)?;
             if let Some(v) = vars.get(&name) {
                 let mut obs = Observation::new(
                     Value::String(v.clone()),

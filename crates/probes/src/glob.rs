@@ -35,10 +35,10 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
     pi == p.len()
 }
 
-/// The newest (by modification time) entry matching `pattern`'s last component in its
-/// folder; `None` when nothing matches. A folder that cannot be listed is an error, not
-/// "no match".
-pub fn newest_match(pattern: &Path) -> Result<Option<PathBuf>, String> {
+/// The entries of `pattern`'s folder whose names match its last component, each with its
+/// modification time. A missing folder matches nothing; a folder or entry that cannot be
+/// read is an error, not "no match".
+pub fn matching(pattern: &Path) -> Result<Vec<(PathBuf, std::time::SystemTime)>, String> {
     let name = pattern
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -46,10 +46,10 @@ pub fn newest_match(pattern: &Path) -> Result<Option<PathBuf>, String> {
     let dir = pattern.parent().unwrap_or(Path::new("/"));
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(format!("cannot list {}: {e}", dir.display())),
     };
-    let mut best: Option<(std::time::SystemTime, PathBuf)> = None;
+    let mut out = Vec::new();
     for entry in entries.take(100_000) {
         let entry = entry.map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
         if !glob_match(&name, &entry.file_name().to_string_lossy()) {
@@ -59,11 +59,18 @@ pub fn newest_match(pattern: &Path) -> Result<Option<PathBuf>, String> {
             .metadata()
             .and_then(|m| m.modified())
             .map_err(|e| format!("cannot read {}: {e}", entry.path().display()))?;
-        if best.as_ref().is_none_or(|(t, _)| modified > *t) {
-            best = Some((modified, entry.path()));
-        }
+        out.push((entry.path(), modified));
     }
-    Ok(best.map(|(_, p)| p))
+    out.sort();
+    Ok(out)
+}
+
+/// The newest (by modification time) entry matching `pattern`; `None` when none does.
+pub fn newest_match(pattern: &Path) -> Result<Option<PathBuf>, String> {
+    Ok(matching(pattern)?
+        .into_iter()
+        .max_by_key(|(_, t)| *t)
+        .map(|(p, _)| p))
 }
 
 #[cfg(test)]

@@ -50,6 +50,18 @@ pub(crate) fn youngest_uptime(re: &regex::Regex) -> Option<u64> {
     youngest_matching(re).map(|(_, up)| up)
 }
 
+/// The environment of the process matching `pattern`, read once per run (every item of a
+/// service asks for the same process).
+pub(crate) fn environment_cached(
+    ctx: &crate::ProbeCtx,
+    pattern: &str,
+) -> Result<(String, BTreeMap<String, String>), String> {
+    #[derive(Hash, PartialEq, Eq)]
+    struct Pattern(String);
+    ctx.cache
+        .memo(Pattern(pattern.to_string()), || environment(pattern))
+}
+
 /// The environment of the youngest process matching `pattern`, with its pid. No such
 /// process, or an environment that cannot be read, is an error: the caller could not see
 /// what the service runs with.

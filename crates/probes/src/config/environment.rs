@@ -133,7 +133,7 @@ pub(super) fn overlay_process(
     if pattern.trim().is_empty() {
         return Ok((value.clone(), Vec::new(), String::new()));
     }
-    let (pid, vars) = crate::process::environment(&pattern)?;
+    let (pid, vars) = crate::process::environment_cached(ctx, &pattern)?;
     let mut merged = match value {
         Value::Object(m) => m.clone(),
         _ => Map::new(),

@@ -165,21 +165,10 @@ impl Loader for DiskLoader {
         if !has_wildcard(&name) {
             return Ok(vec![(pattern.to_path_buf(), read(pattern)?)]);
         }
-        let dir = pattern.parent().unwrap_or(Path::new("/"));
-        let entries = match std::fs::read_dir(dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(format!("cannot list {}: {e}", dir.display())),
-        };
-        let mut found: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .filter(|e| glob_match(&name, &e.file_name().to_string_lossy()))
-            .map(|e| e.path())
-            .filter(|p| p.is_file())
-            .collect();
-        found.sort();
-        found
+        crate::glob::matching(pattern)?
             .into_iter()
+            .map(|(p, _)| p)
+            .filter(|p| p.is_file())
             .map(|p| Ok((p.clone(), read(&p)?)))
             .collect()
     }

@@ -166,7 +166,7 @@ impl Reader<'_> {
         let dir = file.parent().unwrap_or(Path::new("/")).to_path_buf();
         if toks.first().is_some_and(|t| t.text == "{" && !t.quoted) {
             pos = 1;
-            let block = self.block(&toks, &mut pos, &shown, &dir, 1)?;
+            let block = self.lines(&toks, &mut pos, &shown, &dir, 1, true)?;
             out.push(entry("global", Vec::new(), &shown, 1, Some(block)));
         }
         while pos < toks.len() {
@@ -178,7 +178,7 @@ impl Reader<'_> {
             if first.starts_with('(') && first.ends_with(')') && !toks[pos].quoted {
                 pos += 1;
                 expect_open(&toks, &mut pos, &shown, line)?;
-                let block = self.block(&toks, &mut pos, &shown, &dir, 1)?;
+                let block = self.lines(&toks, &mut pos, &shown, &dir, 1, true)?;
                 self.snippets
                     .insert(first.trim_matches(['(', ')']).to_string(), block);
                 continue;
@@ -208,7 +208,7 @@ impl Reader<'_> {
                         .map(String::from),
                 );
                 if words.last().is_some_and(|w| w.text == "{" && !w.quoted) {
-                    let block = self.block(&toks, &mut pos, &shown, &dir, 1)?;
+                    let block = self.lines(&toks, &mut pos, &shown, &dir, 1, true)?;
                     out.push(entry("site", addresses, &shown, line, Some(block)));
                     break;
                 }
@@ -223,18 +223,8 @@ impl Reader<'_> {
         Ok(out)
     }
 
-    /// The directives up to the `}` that closes the block opened before `pos`.
-    fn block(
-        &mut self,
-        toks: &[Token],
-        pos: &mut usize,
-        file: &str,
-        dir: &Path,
-        depth: usize,
-    ) -> Result<Vec<Directive>, String> {
-        self.lines(toks, pos, file, dir, depth, true)
-    }
-
+    /// The directives up to the end of the file, or (`nested`) up to the `}` that closes
+    /// the block opened before `pos`.
     fn lines(
         &mut self,
         toks: &[Token],
@@ -265,7 +255,7 @@ impl Reader<'_> {
                 return Err(format!("{file}:{line}: a block with no directive"));
             };
             let block = if opens {
-                Some(self.block(toks, pos, file, dir, depth + 1)?)
+                Some(self.lines(toks, pos, file, dir, depth + 1, true)?)
             } else {
                 None
             };
