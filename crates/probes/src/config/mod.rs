@@ -198,7 +198,23 @@ fn site_of(doc: &Value, want: &str, shown: &str) -> Result<Option<Value>, String
         .rsplit_once(':')
         .and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?)))
         .ok_or_else(|| format!("`site: {want}` is not HOST:PORT"))?;
-    Ok(proxy::resolve(doc, host, port).cloned())
+    let found = proxy::resolve(doc, host, port).cloned();
+    // A name Caddy takes from its environment (`{$DOMAIN}`) that was not substituted: which
+    // site serves the host cannot be known, so it is not "none does".
+    if found.is_none()
+        && let Some(unresolved) = doc["sites"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|s| s["names"].as_array().into_iter().flatten())
+            .filter_map(Value::as_str)
+            .find(|n| n.contains("{$"))
+    {
+        return Err(format!(
+            "a site of {shown} is named `{unresolved}`, from an environment variable shipcheck did not read: set `substitute_env: true` (with `env_file`/`dotenv`: the environment Caddy starts with)"
+        ));
+    }
+    Ok(found)
 }
 
 fn load(
@@ -373,6 +389,26 @@ fn line_of_path(text: &str, query: &str) -> Option<usize> {
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn a_site_behind_an_unresolved_placeholder_cannot_be_chosen() {
+        let doc = parse(
+            "{$DOMAIN} {\n\treverse_proxy 127.0.0.1:8080\n}\n",
+            Format::Caddyfile,
+        )
+        .unwrap();
+        let e = site_of(&doc, "app.example.com:443", "Caddyfile").unwrap_err();
+        assert!(
+            e.contains("{$DOMAIN}") && e.contains("substitute_env"),
+            "{e}"
+        );
+        let doc = parse("app.example.com {\n\trespond ok\n}\n", Format::Caddyfile).unwrap();
+        assert!(
+            site_of(&doc, "other.example.com:443", "Caddyfile")
+                .unwrap()
+                .is_none()
+        );
+    }
 
     #[test]
     fn parses_every_format() {

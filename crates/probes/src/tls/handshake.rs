@@ -33,8 +33,9 @@ pub(super) struct Handshake {
     pub(super) chain: Vec<Vec<u8>>,
     pub(super) negotiated: String,
     pub(super) stapled: bool,
-    /// A second handshake resumed the first's session (asked for with `resume`).
-    pub(super) resumed: Option<bool>,
+    /// A second handshake resumed the first's session (asked for with `resume`), or why
+    /// the second handshake could not be made.
+    pub(super) resumed: Option<Result<bool, String>>,
 }
 
 /// A rustls handshake limited to `versions`. With `resume`, a second handshake follows
@@ -84,8 +85,10 @@ pub(super) fn handshake(
         let _ = conn.read_tls(&mut sock).map(|_| conn.process_new_packets());
         drop(sock);
         match connect(addr, target, &config) {
-            Ok((again, _)) => Some(again.handshake_kind() == Some(rustls::HandshakeKind::Resumed)),
-            Err(_) => None,
+            Ok((again, _)) => Some(Ok(
+                again.handshake_kind() == Some(rustls::HandshakeKind::Resumed)
+            )),
+            Err(e) => Some(Err(e.text().to_string())),
         }
     } else {
         None

@@ -274,7 +274,14 @@ pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
             Ok(h) => {
                 report.negotiated = Some(h.negotiated);
                 report.ocsp_stapled = Some(h.stapled);
-                report.resumption = h.resumed;
+                match h.resumed {
+                    Some(Ok(resumed)) => report.resumption = Some(resumed),
+                    // Could not check: said, never read as "not resumed".
+                    Some(Err(e)) => report
+                        .errors
+                        .push(format!("resumption check: no second handshake: {e}")),
+                    None => {}
+                }
                 certificate(&mut report, target, &h.chain);
             }
             Err(e) => report
