@@ -80,9 +80,12 @@ pub(super) fn handshake(
         .is_empty();
     let resumed = if resume {
         let mut conn = conn;
-        // TLS 1.3 tickets come after the handshake: read what arrives within a moment.
-        sock.set_read_timeout(Some(Duration::from_millis(300))).ok();
-        let _ = conn.read_tls(&mut sock).map(|_| conn.process_new_packets());
+        // TLS 1.3 tickets come after the handshake: read what arrives within a moment. A
+        // TLS 1.2 session was settled inside the handshake; waiting would only cost time.
+        if conn.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3) {
+            sock.set_read_timeout(Some(Duration::from_millis(300))).ok();
+            let _ = conn.read_tls(&mut sock).map(|_| conn.process_new_packets());
+        }
         drop(sock);
         match connect(addr, target, &config) {
             Ok((again, _)) => Some(Ok(
