@@ -32,6 +32,27 @@ pub fn tls(target: &str, opts: &TlsOptions) -> AuditReport {
     };
     let mut f = Vec::new();
     let accepted = |k: &str| report.protocols.get(k) == Some(&true);
+    if accepted("ssl2") {
+        f.push(finding(
+            "tls.protocol.ssl2_accepted",
+            Severity::Critical,
+            "SSL 2.0 is accepted: broken by design (DROWN); allow TLS 1.2+ only",
+        ));
+    }
+    if accepted("ssl3") {
+        f.push(finding(
+            "tls.protocol.ssl3_accepted",
+            Severity::Critical,
+            "SSL 3.0 is accepted: POODLE reads its CBC traffic; allow TLS 1.2+ only",
+        ));
+    }
+    if report.heartbleed == Some(true) {
+        f.push(finding(
+            "tls.heartbleed.vulnerable",
+            Severity::Critical,
+            "a heartbeat request claiming more bytes than it carried was answered: the server leaks its memory (Heartbleed, CVE-2014-0160)",
+        ));
+    }
     if accepted("tls1.0") {
         f.push(finding(
             "tls.protocol.tls10_accepted",
@@ -103,6 +124,45 @@ pub fn tls(target: &str, opts: &TlsOptions) -> AuditReport {
             ),
         ));
     }
+    let ccm8: Vec<&String> = report
+        .tls13_suites
+        .iter()
+        .flatten()
+        .filter(|s| s.ends_with("CCM_8_SHA256"))
+        .collect();
+    if !ccm8.is_empty() {
+        f.push(finding(
+            "tls.cipher.tls13_ccm8_offered",
+            Severity::Low,
+            "TLS_AES_128_CCM_8_SHA256 is accepted: its 8-byte tag is for constrained devices (IANA: not recommended), outside Mozilla intermediate",
+        ));
+    }
+    if let Some(weak) = report.weak_groups.as_ref().filter(|w| !w.is_empty()) {
+        f.push(finding(
+            "tls.group.weak_offered",
+            Severity::Medium,
+            format!(
+                "key exchange over groups below 128-bit security accepted: {}",
+                weak.join(", ")
+            ),
+        ));
+    }
+    if let Some(bits) = report.dh_bits.filter(|b| *b < 2048) {
+        f.push(finding(
+            "tls.dh.weak_params",
+            Severity::Medium,
+            format!("DHE uses a {bits}-bit prime: below 2048 bits, Logjam-class attacks apply; use ECDHE or a 2048-bit+ group"),
+        ));
+    }
+    if report.cipher_order.as_deref() == Some("client")
+        && report.weak_ciphers.as_ref().is_some_and(|w| !w.is_empty())
+    {
+        f.push(finding(
+            "tls.cipher.client_order",
+            Severity::Low,
+            "the server follows the client's suite order and accepts weak suites: a client that lists a weak suite first gets it (set the server's order)",
+        ));
+    }
     match &report.certificate {
         None => f.push(finding(
             "tls.handshake.failed",
@@ -171,6 +231,35 @@ pub fn tls(target: &str, opts: &TlsOptions) -> AuditReport {
                     format!("{} {} bits", c.key_type, c.key_bits),
                 ));
             }
+            if !c.server_usage_ok {
+                f.push(finding(
+                    "tls.cert.key_usage_invalid",
+                    Severity::High,
+                    format!(
+                        "the certificate's usages do not allow a TLS server (key usage: {}; extended: {}): clients refuse it",
+                        or_none(&c.key_usage),
+                        or_none(&c.extended_key_usage)
+                    ),
+                ));
+            }
+            if c.serial_bits < 64 {
+                f.push(finding(
+                    "tls.cert.serial_short",
+                    Severity::Low,
+                    format!(
+                        "serial {} has {} bits: the CA/Browser Forum requires at least 64 random bits (against chosen-prefix collisions)",
+                        c.serial, c.serial_bits
+                    ),
+                ));
+            }
+            // Only for public CAs: a private CA (`--ca`) logs nowhere, rightly.
+            if report.trusted == Some(true) && opts.ca_file.is_none() && c.embedded_scts == 0 {
+                f.push(finding(
+                    "tls.cert.sct_missing",
+                    Severity::Low,
+                    "a publicly trusted certificate with no embedded SCT: Chrome and Safari refuse certificates not logged in Certificate Transparency (unless the server sends SCTs itself)",
+                ));
+            }
             if c.sha1_signature {
                 f.push(finding(
                     "tls.cert.sha1_signature",
@@ -188,5 +277,13 @@ pub fn tls(target: &str, opts: &TlsOptions) -> AuditReport {
         findings: f,
         error: None,
         errors: Vec::new(),
+    }
+}
+
+fn or_none(v: &[String]) -> String {
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join(", ")
     }
 }

@@ -34,6 +34,20 @@ pub struct CertFacts {
     /// The leaf names an OCSP responder (Authority Information Access); CAs that stopped
     /// OCSP (Let's Encrypt, 2025) name none, and then stapling is moot.
     pub ocsp_url: Option<String>,
+    /// The leaf's serial number, hex.
+    pub serial: String,
+    /// Bits of the serial number (CA/Browser Forum: at least 64 bits of randomness).
+    pub serial_bits: usize,
+    /// Key usage bits set (`digitalSignature`, `keyEncipherment`...); empty when absent.
+    pub key_usage: Vec<String>,
+    /// Extended key usage purposes (`serverAuth`...); empty when absent (any purpose).
+    pub extended_key_usage: Vec<String>,
+    /// Whether the usages allow a TLS server with this key (absent usages allow all).
+    pub server_usage_ok: bool,
+    /// Signed certificate timestamps embedded in the leaf (Certificate Transparency).
+    pub embedded_scts: usize,
+    /// SHA-256 fingerprint of each certificate sent, leaf first.
+    pub fingerprints_sha256: Vec<String>,
 }
 
 const SHA1_SIGNATURES: &[(&str, &str)] = &[
@@ -100,6 +114,8 @@ pub fn facts(chain: &[Vec<u8>], name: &str, now: i64) -> Result<CertFacts, Strin
         _ => false,
     };
     let sig_oid = cert.signature_algorithm.algorithm.to_id_string();
+    let usage = Usage::of(&cert);
+    let server_usage_ok = usage.server_ok(&key_type);
     let lifetime = (na - nb).max(1);
     let iso = |t: i64| {
         jiff::Timestamp::from_second(t)
@@ -129,7 +145,109 @@ pub fn facts(chain: &[Vec<u8>], name: &str, now: i64) -> Result<CertFacts, Strin
         self_signed: cert.subject().as_raw() == cert.issuer().as_raw(),
         chain_length: chain.len(),
         ocsp_url: ocsp_url(&cert),
+        serial: cert.raw_serial_as_string(),
+        serial_bits: serial_bits(cert.raw_serial()),
+        server_usage_ok,
+        key_usage: usage.key,
+        extended_key_usage: usage.extended,
+        embedded_scts: usage.scts,
+        fingerprints_sha256: chain.iter().map(|c| fingerprint(c)).collect(),
     })
+}
+
+/// SHA-256 of a DER certificate, as `AB:CD:...` (as `openssl x509 -fingerprint` prints).
+pub fn fingerprint(der: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, der);
+    digest
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+fn serial_bits(raw: &[u8]) -> usize {
+    match raw.iter().position(|b| *b != 0) {
+        Some(i) => (raw.len() - i - 1) * 8 + (8 - raw[i].leading_zeros() as usize),
+        None => 0,
+    }
+}
+
+/// Key usage, extended key usage and embedded SCTs of a certificate.
+struct Usage {
+    key: Vec<String>,
+    extended: Vec<String>,
+    any_purpose: bool,
+    scts: usize,
+}
+
+impl Usage {
+    fn of(cert: &X509Certificate<'_>) -> Usage {
+        let mut u = Usage {
+            key: Vec::new(),
+            extended: Vec::new(),
+            any_purpose: false,
+            scts: 0,
+        };
+        for ext in cert.extensions() {
+            match ext.parsed_extension() {
+                ParsedExtension::KeyUsage(ku) => {
+                    let bits = [
+                        (ku.digital_signature(), "digitalSignature"),
+                        (ku.non_repudiation(), "nonRepudiation"),
+                        (ku.key_encipherment(), "keyEncipherment"),
+                        (ku.data_encipherment(), "dataEncipherment"),
+                        (ku.key_agreement(), "keyAgreement"),
+                        (ku.key_cert_sign(), "keyCertSign"),
+                        (ku.crl_sign(), "cRLSign"),
+                    ];
+                    u.key = bits
+                        .iter()
+                        .filter(|(on, _)| *on)
+                        .map(|(_, n)| n.to_string())
+                        .collect();
+                }
+                ParsedExtension::ExtendedKeyUsage(eku) => {
+                    let named = [
+                        (eku.server_auth, "serverAuth"),
+                        (eku.client_auth, "clientAuth"),
+                        (eku.code_signing, "codeSigning"),
+                        (eku.email_protection, "emailProtection"),
+                        (eku.time_stamping, "timeStamping"),
+                        (eku.ocsp_signing, "OCSPSigning"),
+                    ];
+                    u.extended = named
+                        .iter()
+                        .filter(|(on, _)| *on)
+                        .map(|(_, n)| n.to_string())
+                        .collect();
+                    u.extended
+                        .extend(eku.other.iter().map(|o| o.to_id_string()));
+                    u.any_purpose = eku.any;
+                    if eku.any {
+                        u.extended.push("anyExtendedKeyUsage".into());
+                    }
+                }
+                ParsedExtension::SCT(scts) => u.scts = scts.len(),
+                _ => {}
+            }
+        }
+        u
+    }
+
+    /// RFC 5280 4.2.1.12 and the TLS key exchanges: an EKU must include serverAuth (or any);
+    /// a key usage must allow signing (ECDHE, TLS 1.3) or, for RSA, key encipherment
+    /// (static RSA key exchange).
+    fn server_ok(&self, key_type: &str) -> bool {
+        let eku_ok = self.extended.is_empty()
+            || self.any_purpose
+            || self.extended.iter().any(|e| e == "serverAuth");
+        let has = |n: &str| self.key.iter().any(|k| k == n);
+        let ku_ok = self.key.is_empty()
+            || has("digitalSignature")
+            || (key_type == "RSA" && has("keyEncipherment"));
+        eku_ok && ku_ok
+    }
 }
 
 /// The OCSP responder named in the certificate's Authority Information Access.
@@ -137,16 +255,14 @@ fn ocsp_url(cert: &X509Certificate<'_>) -> Option<String> {
     cert.extensions()
         .iter()
         .find_map(|ext| match ext.parsed_extension() {
-            x509_parser::extensions::ParsedExtension::AuthorityInfoAccess(aia) => {
-                aia.accessdescs.iter().find_map(|d| {
-                    (d.access_method.to_id_string() == "1.3.6.1.5.5.7.48.1")
-                        .then(|| match &d.access_location {
-                            GeneralName::URI(u) => Some(u.to_string()),
-                            _ => None,
-                        })
-                        .flatten()
-                })
-            }
+            ParsedExtension::AuthorityInfoAccess(aia) => aia.accessdescs.iter().find_map(|d| {
+                (d.access_method.to_id_string() == "1.3.6.1.5.5.7.48.1")
+                    .then(|| match &d.access_location {
+                        GeneralName::URI(u) => Some(u.to_string()),
+                        _ => None,
+                    })
+                    .flatten()
+            }),
             _ => None,
         })
 }

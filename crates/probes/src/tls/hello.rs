@@ -8,166 +8,49 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
+pub use super::suites::*;
+
 /// Protocol versions the hand-built hello can offer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Version {
+    Ssl3,
     Tls10,
     Tls11,
     Tls12,
+    /// Offered with `supported_versions` and an empty `key_share`, so the server answers
+    /// with a HelloRetryRequest naming its suite and group: no key exchange is needed.
+    Tls13,
 }
 
 impl Version {
+    /// The version as written on the wire (TLS 1.3's is in `supported_versions`).
     pub fn wire(self) -> [u8; 2] {
         match self {
+            Version::Ssl3 => [3, 0],
             Version::Tls10 => [3, 1],
             Version::Tls11 => [3, 2],
             Version::Tls12 => [3, 3],
+            Version::Tls13 => [3, 4],
         }
     }
 
     pub fn name(self) -> &'static str {
         match self {
+            Version::Ssl3 => "SSL 3.0",
             Version::Tls10 => "TLS 1.0",
             Version::Tls11 => "TLS 1.1",
             Version::Tls12 => "TLS 1.2",
+            Version::Tls13 => "TLS 1.3",
         }
     }
-}
-
-/// How a cipher suite is judged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Class {
-    /// In Mozilla's "intermediate" set: (EC)DHE key exchange with an AEAD cipher.
-    Good,
-    /// Outside "intermediate" but not broken: CBC or non-AEAD, static RSA key exchange.
-    Weak,
-    /// Broken: NULL, anonymous, EXPORT, RC4, DES or 3DES.
-    Insecure,
-}
-
-/// A TLS ≤ 1.2 cipher suite: IANA id, OpenSSL-style name, class.
-#[derive(Clone, Copy, Debug)]
-pub struct Suite {
-    pub id: u16,
-    pub name: &'static str,
-    pub class: Class,
-}
-
-macro_rules! suites {
-    ($($id:literal $name:literal $class:ident),* $(,)?) => {
-        /// Suites the scanner knows and offers.
-        pub const SUITES: &[Suite] = &[$(Suite { id: $id, name: $name, class: Class::$class }),*];
-    };
-}
-
-suites! {
-    0xC02B "ECDHE-ECDSA-AES128-GCM-SHA256" Good,
-    0xC02C "ECDHE-ECDSA-AES256-GCM-SHA384" Good,
-    0xC02F "ECDHE-RSA-AES128-GCM-SHA256" Good,
-    0xC030 "ECDHE-RSA-AES256-GCM-SHA384" Good,
-    0xCCA8 "ECDHE-RSA-CHACHA20-POLY1305" Good,
-    0xCCA9 "ECDHE-ECDSA-CHACHA20-POLY1305" Good,
-    0xCCAA "DHE-RSA-CHACHA20-POLY1305" Good,
-    0x009E "DHE-RSA-AES128-GCM-SHA256" Good,
-    0x009F "DHE-RSA-AES256-GCM-SHA384" Good,
-    0xC009 "ECDHE-ECDSA-AES128-SHA" Weak,
-    0xC00A "ECDHE-ECDSA-AES256-SHA" Weak,
-    0xC013 "ECDHE-RSA-AES128-SHA" Weak,
-    0xC014 "ECDHE-RSA-AES256-SHA" Weak,
-    0xC023 "ECDHE-ECDSA-AES128-SHA256" Weak,
-    0xC024 "ECDHE-ECDSA-AES256-SHA384" Weak,
-    0xC027 "ECDHE-RSA-AES128-SHA256" Weak,
-    0xC028 "ECDHE-RSA-AES256-SHA384" Weak,
-    0x0033 "DHE-RSA-AES128-SHA" Weak,
-    0x0039 "DHE-RSA-AES256-SHA" Weak,
-    0x0067 "DHE-RSA-AES128-SHA256" Weak,
-    0x006B "DHE-RSA-AES256-SHA256" Weak,
-    0x009C "AES128-GCM-SHA256" Weak,
-    0x009D "AES256-GCM-SHA384" Weak,
-    0x002F "AES128-SHA" Weak,
-    0x0035 "AES256-SHA" Weak,
-    0x003C "AES128-SHA256" Weak,
-    0x003D "AES256-SHA256" Weak,
-    0x0041 "CAMELLIA128-SHA" Weak,
-    0x0084 "CAMELLIA256-SHA" Weak,
-    0x0096 "SEED-SHA" Weak,
-    0x00BA "CAMELLIA128-SHA256" Weak,
-    0x00C0 "CAMELLIA256-SHA256" Weak,
-    0x0045 "DHE-RSA-CAMELLIA128-SHA" Weak,
-    0x0088 "DHE-RSA-CAMELLIA256-SHA" Weak,
-    0x00BE "DHE-RSA-CAMELLIA128-SHA256" Weak,
-    0x00C4 "DHE-RSA-CAMELLIA256-SHA256" Weak,
-    0xC076 "ECDHE-RSA-CAMELLIA128-SHA256" Weak,
-    0xC077 "ECDHE-RSA-CAMELLIA256-SHA384" Weak,
-    0xC072 "ECDHE-ECDSA-CAMELLIA128-SHA256" Weak,
-    0xC073 "ECDHE-ECDSA-CAMELLIA256-SHA384" Weak,
-    0x009A "DHE-RSA-SEED-SHA" Weak,
-    0xC09C "AES128-CCM" Weak,
-    0xC09D "AES256-CCM" Weak,
-    0xC0A0 "AES128-CCM8" Weak,
-    0xC0A1 "AES256-CCM8" Weak,
-    0xC09E "DHE-RSA-AES128-CCM" Weak,
-    0xC09F "DHE-RSA-AES256-CCM" Weak,
-    0xC0A2 "DHE-RSA-AES128-CCM8" Weak,
-    0xC0A3 "DHE-RSA-AES256-CCM8" Weak,
-    0xC0AC "ECDHE-ECDSA-AES128-CCM" Weak,
-    0xC0AD "ECDHE-ECDSA-AES256-CCM" Weak,
-    0xC0AE "ECDHE-ECDSA-AES128-CCM8" Weak,
-    0xC0AF "ECDHE-ECDSA-AES256-CCM8" Weak,
-    0xC050 "ARIA128-GCM-SHA256" Weak,
-    0xC051 "ARIA256-GCM-SHA384" Weak,
-    0xC052 "DHE-RSA-ARIA128-GCM-SHA256" Weak,
-    0xC053 "DHE-RSA-ARIA256-GCM-SHA384" Weak,
-    0xC060 "ECDHE-ARIA128-GCM-SHA256" Weak,
-    0xC061 "ECDHE-ARIA256-GCM-SHA384" Weak,
-    0xC05C "ECDHE-ECDSA-ARIA128-GCM-SHA256" Weak,
-    0xC05D "ECDHE-ECDSA-ARIA256-GCM-SHA384" Weak,
-    0x0032 "DHE-DSS-AES128-SHA" Weak,
-    0x0038 "DHE-DSS-AES256-SHA" Weak,
-    0x0013 "EDH-DSS-DES-CBC3-SHA" Insecure,
-    0x000A "DES-CBC3-SHA" Insecure,
-    0x0016 "EDH-RSA-DES-CBC3-SHA" Insecure,
-    0xC008 "ECDHE-ECDSA-DES-CBC3-SHA" Insecure,
-    0xC012 "ECDHE-RSA-DES-CBC3-SHA" Insecure,
-    0x0009 "DES-CBC-SHA" Insecure,
-    0x0015 "EDH-RSA-DES-CBC-SHA" Insecure,
-    0x0004 "RC4-MD5" Insecure,
-    0x0005 "RC4-SHA" Insecure,
-    0xC007 "ECDHE-ECDSA-RC4-SHA" Insecure,
-    0xC011 "ECDHE-RSA-RC4-SHA" Insecure,
-    0x0003 "EXP-RC4-MD5" Insecure,
-    0x0006 "EXP-RC2-CBC-MD5" Insecure,
-    0x0008 "EXP-DES-CBC-SHA" Insecure,
-    0x0014 "EXP-EDH-RSA-DES-CBC-SHA" Insecure,
-    0x0001 "NULL-MD5" Insecure,
-    0x0002 "NULL-SHA" Insecure,
-    0x003B "NULL-SHA256" Insecure,
-    0xC006 "ECDHE-ECDSA-NULL-SHA" Insecure,
-    0xC010 "ECDHE-RSA-NULL-SHA" Insecure,
-    0x0018 "ADH-RC4-MD5" Insecure,
-    0x001B "ADH-DES-CBC3-SHA" Insecure,
-    0x0034 "ADH-AES128-SHA" Insecure,
-    0x003A "ADH-AES256-SHA" Insecure,
-    0x006C "ADH-AES128-SHA256" Insecure,
-    0x006D "ADH-AES256-SHA256" Insecure,
-    0x00A6 "ADH-AES128-GCM-SHA256" Insecure,
-    0xC018 "AECDH-AES128-SHA" Insecure,
-    0xC019 "AECDH-AES256-SHA" Insecure,
-    0xC015 "AECDH-NULL-SHA" Insecure,
-    0xC016 "AECDH-RC4-SHA" Insecure,
-    0xC017 "AECDH-DES-CBC3-SHA" Insecure,
-}
-
-/// Looks a suite up by id.
-pub fn suite(id: u16) -> Option<&'static Suite> {
-    SUITES.iter().find(|s| s.id == id)
 }
 
 /// The server's answer to one ClientHello.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Answer {
-    /// ServerHello at this version with this suite.
+    /// ServerHello (or TLS 1.3 HelloRetryRequest) at this version with this suite.
     Accepted {
+        /// The negotiated version: `supported_versions` when present, else the legacy field.
         version: [u8; 2],
         suite: u16,
         /// The compression method chosen (0: none; 1: DEFLATE, the CRIME attack's way in).
@@ -177,41 +60,88 @@ pub enum Answer {
         /// The server random ends in TLS 1.3's downgrade sentinel (`DOWNGRD` + 0/1, RFC 8446
         /// 4.1.3): a TLS 1.3 server answering a lower version says so, and clients abort.
         downgrade_sentinel: bool,
+        /// The group a TLS 1.3 server chose (`key_share`), if any.
+        group: Option<u16>,
+        /// The server agreed to the heartbeat extension (RFC 6520).
+        heartbeat: bool,
     },
     /// A TLS alert (description code), or the connection closed without a ServerHello.
     Refused(String),
 }
 
+/// What one hand-built ClientHello offers.
+#[derive(Clone, Copy, Debug)]
+pub struct Offer<'a> {
+    pub version: Version,
+    pub suites: &'a [u16],
+    pub sni: Option<&'a str>,
+    /// Offer DEFLATE as well as null compression (CRIME).
+    pub deflate: bool,
+    /// Offer the heartbeat extension (Heartbleed).
+    pub heartbeat: bool,
+    /// `supported_groups`; the default list when `None`.
+    pub groups: Option<&'a [u16]>,
+}
+
+impl<'a> Offer<'a> {
+    pub fn new(version: Version, suites: &'a [u16], sni: Option<&'a str>) -> Offer<'a> {
+        Offer {
+            version,
+            suites,
+            sni,
+            deflate: false,
+            heartbeat: false,
+            groups: None,
+        }
+    }
+
+    /// The ClientHello record.
+    pub fn hello(&self) -> Vec<u8> {
+        build(self)
+    }
+}
+
+/// The groups offered by default: what current clients offer.
+const DEFAULT_GROUPS: &[u16] = &[0x001D, 0x0017, 0x0018, 0x0019, 0x0100];
+
 /// Builds a ClientHello record offering `version` as the highest version and `suites`.
 pub fn client_hello(version: Version, suites: &[u16], sni: Option<&str>) -> Vec<u8> {
-    hello_with(version, suites, sni, false)
+    Offer::new(version, suites, sni).hello()
 }
 
-/// A ClientHello that also offers DEFLATE compression, to see whether the server takes it.
-pub fn client_hello_compressing(version: Version, suites: &[u16], sni: Option<&str>) -> Vec<u8> {
-    hello_with(version, suites, sni, true)
-}
-
-fn hello_with(version: Version, suites: &[u16], sni: Option<&str>, deflate: bool) -> Vec<u8> {
+fn build(o: &Offer) -> Vec<u8> {
+    let tls13 = o.version == Version::Tls13;
     let mut body = Vec::with_capacity(512);
-    body.extend_from_slice(&version.wire());
-    let random = random_bytes();
-    body.extend_from_slice(&random);
-    body.push(0); // no session id
-    let mut ids: Vec<u16> = suites.to_vec();
-    ids.push(0x00FF); // TLS_EMPTY_RENEGOTIATION_INFO_SCSV
+    body.extend_from_slice(&if tls13 { [3, 3] } else { o.version.wire() });
+    body.extend_from_slice(&random_bytes());
+    if tls13 {
+        // A legacy session id, as middlebox-compatible clients send (RFC 8446 D.4).
+        body.push(32);
+        body.extend_from_slice(&random_bytes());
+    } else {
+        body.push(0);
+    }
+    let mut ids: Vec<u16> = o.suites.to_vec();
+    if !tls13 {
+        ids.push(0x00FF); // TLS_EMPTY_RENEGOTIATION_INFO_SCSV
+    }
     push_u16(&mut body, (ids.len() * 2) as u16);
     for id in ids {
         push_u16(&mut body, id);
     }
-    if deflate {
+    if o.deflate {
         body.extend_from_slice(&[2, 1, 0]); // compression: DEFLATE, null
     } else {
         body.extend_from_slice(&[1, 0]); // compression: null
     }
+    if o.version == Version::Ssl3 {
+        // SSL 3.0 has no extensions; a server of that age may choke on them.
+        return wrap(body);
+    }
     let mut ext = Vec::new();
-    if let Some(name) =
-        sni.filter(|n| n.parse::<std::net::IpAddr>().is_err() && !n.is_empty() && n.len() < 256)
+    if let Some(name) = o
+        .sni
+        .filter(|n| n.parse::<std::net::IpAddr>().is_err() && !n.is_empty() && n.len() < 256)
     {
         let n = name.as_bytes();
         push_u16(&mut ext, 0x0000);
@@ -221,15 +151,14 @@ fn hello_with(version: Version, suites: &[u16], sni: Option<&str>, deflate: bool
         push_u16(&mut ext, n.len() as u16);
         ext.extend_from_slice(n);
     }
-    // supported_groups: x25519, secp256r1, secp384r1, secp521r1, ffdhe2048
-    let groups = [0x001D, 0x0017, 0x0018, 0x0019, 0x0100];
+    let groups = o.groups.unwrap_or(DEFAULT_GROUPS);
     push_u16(&mut ext, 0x000A);
     push_u16(&mut ext, (groups.len() * 2 + 2) as u16);
     push_u16(&mut ext, (groups.len() * 2) as u16);
     groups.iter().for_each(|g| push_u16(&mut ext, *g));
     // ec_point_formats: uncompressed
     ext.extend_from_slice(&[0x00, 0x0B, 0x00, 0x02, 0x01, 0x00]);
-    if version == Version::Tls12 {
+    if o.version >= Version::Tls12 {
         let algs = [
             0x0403, 0x0503, 0x0603, 0x0804, 0x0805, 0x0806, 0x0401, 0x0501, 0x0601, 0x0203, 0x0201,
             0x0402, 0x0202,
@@ -239,11 +168,24 @@ fn hello_with(version: Version, suites: &[u16], sni: Option<&str>, deflate: bool
         push_u16(&mut ext, (algs.len() * 2) as u16);
         algs.iter().for_each(|a| push_u16(&mut ext, *a));
     }
-    ext.extend_from_slice(&[0xFF, 0x01, 0x00, 0x01, 0x00]); // renegotiation_info
-    ext.extend_from_slice(&[0x00, 0x17, 0x00, 0x00]); // extended_master_secret
+    if tls13 {
+        ext.extend_from_slice(&[0x00, 0x2B, 0x00, 0x03, 0x02, 0x03, 0x04]); // supported_versions
+        ext.extend_from_slice(&[0x00, 0x33, 0x00, 0x02, 0x00, 0x00]); // key_share: none yet
+        ext.extend_from_slice(&[0x00, 0x2D, 0x00, 0x02, 0x01, 0x01]); // psk_key_exchange_modes
+    } else {
+        ext.extend_from_slice(&[0xFF, 0x01, 0x00, 0x01, 0x00]); // renegotiation_info
+        ext.extend_from_slice(&[0x00, 0x17, 0x00, 0x00]); // extended_master_secret
+    }
+    if o.heartbeat {
+        ext.extend_from_slice(&[0x00, 0x0F, 0x00, 0x01, 0x01]); // heartbeat: peer may send
+    }
     push_u16(&mut body, ext.len() as u16);
     body.extend_from_slice(&ext);
+    wrap(body)
+}
 
+/// A ClientHello body as a handshake message in a record.
+fn wrap(body: Vec<u8>) -> Vec<u8> {
     let mut handshake = vec![1u8]; // client_hello
     handshake.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
     handshake.extend_from_slice(&body);
@@ -266,6 +208,18 @@ pub fn ask(
 
 /// Sends the ClientHello record `hello` to `addr` and reads the first answer.
 pub fn send(addr: SocketAddr, hello: &[u8], timeout: Duration) -> Result<Answer, String> {
+    open(addr, hello, timeout).map(|(answer, _)| answer)
+}
+
+/// A connection after the server's first answer, for checks that go on talking.
+pub struct Opened {
+    pub stream: TcpStream,
+    /// Bytes read so far, the first answer included.
+    pub read: Vec<u8>,
+}
+
+/// Sends `hello` and reads the first answer, keeping the connection.
+pub fn open(addr: SocketAddr, hello: &[u8], timeout: Duration) -> Result<(Answer, Opened), String> {
     let mut stream = TcpStream::connect_timeout(&addr, timeout)
         .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
     stream.set_read_timeout(Some(timeout)).ok();
@@ -277,16 +231,19 @@ pub fn send(addr: SocketAddr, hello: &[u8], timeout: Duration) -> Result<Answer,
     let mut chunk = [0u8; 4096];
     loop {
         if let Some(answer) = parse_answer(&buf)? {
-            return Ok(answer);
+            return Ok((answer, Opened { stream, read: buf }));
         }
         if buf.len() > 16 * 1024 {
             return Err(format!(
                 "{addr} sent more than 16 KiB without a ServerHello"
             ));
         }
-        match stream.read(&mut chunk) {
-            Ok(0) => return Ok(Answer::Refused("connection closed".into())),
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        let why = match stream.read(&mut chunk) {
+            Ok(0) => "connection closed",
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                continue;
+            }
             Err(e)
                 if matches!(
                     e.kind(),
@@ -298,12 +255,60 @@ pub fn send(addr: SocketAddr, hello: &[u8], timeout: Duration) -> Result<Answer,
                     timeout.as_secs_f32()
                 ));
             }
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
-                return Ok(Answer::Refused("connection reset".into()));
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => "connection reset",
             Err(e) => return Err(format!("reading from {addr}: {e}")),
+        };
+        return Ok((Answer::Refused(why.into()), Opened { stream, read: buf }));
+    }
+}
+
+impl Opened {
+    /// Reads on to the end of the server's first flight (its ServerHelloDone) and returns
+    /// the handshake messages as (type, body). Bounded at 64 KiB and by the timeout.
+    pub fn flight(&mut self) -> Result<Vec<(u8, Vec<u8>)>, String> {
+        let mut chunk = [0u8; 4096];
+        loop {
+            let messages = handshake_messages(&self.read);
+            if messages.iter().any(|(t, _)| *t == 14) {
+                return Ok(messages);
+            }
+            if self.read.len() > 64 * 1024 {
+                return Err("the server's first flight exceeds 64 KiB".into());
+            }
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return Err("the server closed before its ServerHelloDone".into()),
+                Ok(n) => self.read.extend_from_slice(&chunk[..n]),
+                Err(e) => return Err(format!("reading the server's first flight: {e}")),
+            }
         }
     }
+}
+
+/// The complete handshake messages in `bytes` (TLS records), as (type, body).
+pub(crate) fn handshake_messages(bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut handshake = Vec::new();
+    let mut at = 0;
+    while let Some(head) = bytes.get(at..at + 5) {
+        let len = u16::from_be_bytes([head[3], head[4]]) as usize;
+        let Some(payload) = bytes.get(at + 5..at + 5 + len) else {
+            break;
+        };
+        if head[0] == 0x16 {
+            handshake.extend_from_slice(payload);
+        }
+        at += 5 + len;
+    }
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(h) = handshake.get(i..i + 4) {
+        let len = u32::from_be_bytes([0, h[1], h[2], h[3]]) as usize;
+        let Some(body) = handshake.get(i + 4..i + 4 + len) else {
+            break;
+        };
+        out.push((h[0], body.to_vec()));
+        i += 4 + len;
+    }
+    out
 }
 
 /// Parses the first record(s) received; `None` when more bytes are needed.
@@ -338,14 +343,20 @@ pub(crate) fn parse_answer(buf: &[u8]) -> Result<Option<Answer>, String> {
     // Extensions (optional): type(2) len(2) data, within the handshake message.
     let end = (4 + u32::from_be_bytes([0, payload[1], payload[2], payload[3]]) as usize)
         .min(payload.len());
-    let mut secure_renegotiation = false;
+    let (mut version, mut secure_renegotiation, mut group, mut heartbeat) =
+        (version, false, None, false);
     if let Some(ext) = payload.get(at + 5..end) {
         let mut i = 0;
         while i + 4 <= ext.len() {
             let kind = u16::from_be_bytes([ext[i], ext[i + 1]]);
             let len = u16::from_be_bytes([ext[i + 2], ext[i + 3]]) as usize;
-            if kind == 0xFF01 {
-                secure_renegotiation = true;
+            let data = ext.get(i + 4..i + 4 + len).unwrap_or_default();
+            match (kind, data) {
+                (0xFF01, _) => secure_renegotiation = true,
+                (0x000F, _) => heartbeat = true,
+                (0x002B, [a, b]) => version = [*a, *b],
+                (0x0033, [a, b, ..]) => group = Some(u16::from_be_bytes([*a, *b])),
+                _ => {}
             }
             i += 4 + len;
         }
@@ -357,6 +368,8 @@ pub(crate) fn parse_answer(buf: &[u8]) -> Result<Option<Answer>, String> {
         compression,
         secure_renegotiation,
         downgrade_sentinel,
+        group,
+        heartbeat,
     }))
 }
 
@@ -368,6 +381,8 @@ fn alert_name(code: u8) -> String {
         71 => "insufficient_security".into(),
         80 => "internal_error".into(),
         86 => "inappropriate_fallback".into(),
+        100 => "no_renegotiation".into(),
+        109 => "missing_extension".into(),
         112 => "unrecognized_name".into(),
         other => format!("{other}"),
     }
@@ -424,6 +439,8 @@ mod tests {
                 compression: 0,
                 secure_renegotiation: false,
                 downgrade_sentinel: false,
+                group: None,
+                heartbeat: false,
             })
         );
         assert_eq!(parse_answer(&sh[..7]).unwrap(), None);
@@ -451,13 +468,5 @@ mod tests {
             Some(Answer::Refused("alert protocol_version".into()))
         );
         assert!(parse_answer(b"HTTP/1.1 400 Bad").is_err());
-    }
-
-    #[test]
-    fn every_suite_is_listed_once() {
-        let mut ids: Vec<u16> = SUITES.iter().map(|s| s.id).collect();
-        ids.sort();
-        ids.dedup();
-        assert_eq!(ids.len(), SUITES.len());
     }
 }

@@ -4,8 +4,13 @@
 //! signature algorithm ([`cert`]), stapling and resumption ([`handshake`]).
 
 pub mod cert;
+mod enumerate;
 mod handshake;
+mod heartbleed;
 pub mod hello;
+mod judge;
+pub mod sslv2;
+pub mod suites;
 pub(crate) mod trust;
 
 use std::collections::BTreeMap;
@@ -15,9 +20,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{Finding, Observation, ProbeCtx};
+use super::{Observation, ProbeCtx};
 use handshake::{HandshakeError, handshake};
 use hello::{Answer, Class, Version};
+use judge::{Judge, could_not_check};
 use shipcheck_core::spec::tls::*;
 use trust::trust;
 
@@ -107,6 +113,26 @@ pub struct TlsReport {
     /// the server random (RFC 8446). Absent when fewer than two versions are accepted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fallback_scsv: Option<bool>,
+    /// TLS 1.3 suites accepted, the server's preference first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls13_suites: Option<Vec<String>>,
+    /// Key-exchange groups accepted, the server's preference first: TLS 1.3's when it
+    /// speaks it, else the ECDHE curves of its best TLS ≤ 1.2 version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
+    /// Accepted groups below 128-bit security.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weak_groups: Option<Vec<String>>,
+    /// Bits of the finite-field DHE prime (TLS ≤ 1.2), when a DHE suite is taken.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dh_bits: Option<usize>,
+    /// `server` when the server imposes its suite preference (TLS ≤ 1.2), `client` when it
+    /// follows the client's; absent when it cannot be told (one suite accepted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cipher_order: Option<String>,
+    /// A heartbeat request with a lying length was answered (Heartbleed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heartbleed: Option<bool>,
     /// Parts that could not be checked, and why.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
@@ -139,9 +165,38 @@ pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
         fallback_scsv: None,
         ocsp_stapled: None,
         resumption: None,
+        tls13_suites: None,
+        groups: None,
+        weak_groups: None,
+        dh_bits: None,
+        cipher_order: None,
+        heartbleed: None,
         errors: Vec::new(),
     };
-    let all: Vec<u16> = hello::SUITES.iter().map(|s| s.id).collect();
+    if scope.protocols {
+        match sslv2::ask(addr, target.timeout) {
+            Ok(accepted) => {
+                report.protocols.insert("ssl2".into(), accepted);
+            }
+            Err(e) => report.errors.push(format!("SSL 2.0: {e}")),
+        }
+        match hello::ask(
+            addr,
+            Version::Ssl3,
+            &all_suites(),
+            Some(target.name()),
+            target.timeout,
+        ) {
+            Ok(Answer::Accepted { version, .. }) => {
+                report.protocols.insert("ssl3".into(), version == [3, 0]);
+            }
+            Ok(Answer::Refused(_)) => {
+                report.protocols.insert("ssl3".into(), false);
+            }
+            Err(e) => report.errors.push(format!("SSL 3.0: {e}")),
+        }
+    }
+    let all = all_suites();
     let mut legacy_accepted = Vec::new();
     if scope.protocols || scope.ciphers {
         for v in [Version::Tls10, Version::Tls11, Version::Tls12] {
@@ -168,7 +223,11 @@ pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
     }
     // Compression: offered DEFLATE at the best legacy version, does the server take it?
     if let Some(&best) = legacy_accepted.last() {
-        let hello = hello::client_hello_compressing(best, &all, Some(target.name()));
+        let hello = hello::Offer {
+            deflate: true,
+            ..hello::Offer::new(best, &all, Some(target.name()))
+        }
+        .hello();
         match hello::send(addr, &hello, target.timeout) {
             Ok(Answer::Accepted { compression, .. }) => report.compression = Some(compression != 0),
             Ok(Answer::Refused(why)) => report.errors.push(format!(
@@ -192,6 +251,17 @@ pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
                 report.protocols.insert("tls1.3".into(), false);
             }
             Err(HandshakeError::Io(e)) => report.errors.push(format!("TLS 1.3: {e}")),
+        }
+    }
+    if scope.ciphers {
+        enumerate(&mut report, addr, target, &legacy_accepted);
+    }
+    if let Some(&best) = legacy_accepted.last() {
+        match heartbleed::check(addr, best, Some(target.name()), target.timeout) {
+            Ok(h) => report.heartbleed = Some(matches!(h, heartbleed::Heartbleed::Vulnerable(_))),
+            Err(e) => report
+                .errors
+                .push(format!("heartbleed check at {}: {e}", best.name())),
         }
     }
     // Downgrade protection: a hello below the best version the server accepts, marked as a
@@ -292,11 +362,101 @@ pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
     Ok(report)
 }
 
+fn all_suites() -> Vec<u16> {
+    hello::SUITES.iter().map(|s| s.id).collect()
+}
+
+/// TLS 1.3 suites, groups, DH prime size and suite order (a cipher scan's extras).
+fn enumerate(report: &mut TlsReport, addr: SocketAddr, target: &Target, legacy: &[Version]) {
+    let asker = enumerate::Asker {
+        addr,
+        sni: Some(target.name()),
+        timeout: target.timeout,
+    };
+    let names =
+        |ids: Vec<u16>| -> Vec<String> { ids.into_iter().map(suites::suite_name).collect() };
+    let tls13 = report.protocols.get("tls1.3") == Some(&true);
+    if tls13 {
+        match asker.tls13_suites() {
+            Ok(ids) => report.tls13_suites = Some(names(ids)),
+            Err(e) => report.errors.push(format!("TLS 1.3 suites: {e}")),
+        }
+    }
+    let group_version = if tls13 {
+        Some(Version::Tls13)
+    } else {
+        legacy.last().copied()
+    };
+    if let Some(v) = group_version {
+        match asker.groups(v) {
+            Ok(ids) => {
+                let known: Vec<&suites::Group> =
+                    ids.iter().filter_map(|g| suites::group(*g)).collect();
+                report.weak_groups = Some(
+                    known
+                        .iter()
+                        .filter(|g| g.weak)
+                        .map(|g| g.name.to_string())
+                        .collect(),
+                );
+                report.groups = Some(
+                    ids.iter()
+                        .map(|g| {
+                            suites::group(*g)
+                                .map_or_else(|| format!("0x{g:04X}"), |g| g.name.to_string())
+                        })
+                        .collect(),
+                );
+            }
+            Err(e) => report.errors.push(format!("groups at {}: {e}", v.name())),
+        }
+    }
+    // Weak curves are TLS ≤ 1.2 only in OpenSSL: ask there too when TLS 1.3 answered.
+    if let (true, Some(&best)) = (tls13, legacy.last()) {
+        match asker.groups(best) {
+            Ok(ids) => {
+                let weak = report.weak_groups.get_or_insert_with(Vec::new);
+                for g in ids
+                    .iter()
+                    .filter_map(|g| suites::group(*g))
+                    .filter(|g| g.weak)
+                {
+                    if !weak.iter().any(|w| w == g.name) {
+                        weak.push(g.name.to_string());
+                    }
+                }
+            }
+            Err(e) => report
+                .errors
+                .push(format!("groups at {}: {e}", best.name())),
+        }
+    }
+    if let Some(&best) = legacy.last() {
+        match asker.dh_bits(best) {
+            Ok(bits) => report.dh_bits = bits,
+            Err(e) => report
+                .errors
+                .push(format!("DH parameters at {}: {e}", best.name())),
+        }
+        match asker.server_order(best) {
+            Ok(order) => {
+                report.cipher_order =
+                    order.map(|server| if server { "server" } else { "client" }.into());
+            }
+            Err(e) => report
+                .errors
+                .push(format!("cipher order at {}: {e}", best.name())),
+        }
+    }
+}
+
 fn proto_key(v: Version) -> &'static str {
     match v {
         Version::Tls10 => "tls1.0",
         Version::Tls11 => "tls1.1",
         Version::Tls12 => "tls1.2",
+        Version::Tls13 => "tls1.3",
+        Version::Ssl3 => "ssl3",
     }
 }
 
@@ -343,218 +503,5 @@ impl crate::Observe for TlsProbe {
         );
         self.judge(&report, &mut obs.findings);
         Ok(obs)
-    }
-}
-
-/// Why a scan cannot be judged for `probe`, if it cannot: no handshake at any version (the
-/// port does not speak TLS, or never answered), versions the minimum-protocol check needs
-/// that could not be tested, or a cipher scan cut short. Could-not-check is never a pass,
-/// and never a fail either.
-fn could_not_check(r: &TlsReport, probe: &TlsProbe) -> Result<(), String> {
-    let reasons = || {
-        if r.errors.is_empty() {
-            "every handshake was refused or closed".to_string()
-        } else {
-            r.errors.join("; ")
-        }
-    };
-    if !r.protocols.values().any(|accepted| *accepted) && r.certificate.is_none() {
-        return Err(format!(
-            "no TLS handshake with {} ({}) at any version: {}",
-            r.target,
-            r.address,
-            reasons()
-        ));
-    }
-    // The versions a verdict rests on: every version below the minimum, and TLS 1.3 when
-    // it is required.
-    let below_min: &[&str] = match probe.min_protocol {
-        MinProtocol::None | MinProtocol::Tls10 => &[],
-        MinProtocol::Tls11 => &["tls1.0"],
-        MinProtocol::Tls12 => &["tls1.0", "tls1.1"],
-        MinProtocol::Tls13 => &["tls1.0", "tls1.1", "tls1.2"],
-    };
-    let needed = below_min
-        .iter()
-        .copied()
-        .chain(probe.require_tls13.then_some("tls1.3"));
-    {
-        let untested: Vec<&str> = needed.filter(|k| !r.protocols.contains_key(*k)).collect();
-        if !untested.is_empty() {
-            return Err(format!(
-                "could not test {} at {}: {}",
-                untested.join(", "),
-                r.target,
-                reasons()
-            ));
-        }
-    }
-    if (probe.no_weak_ciphers || probe.no_insecure_ciphers)
-        && let Some(e) = r.errors.iter().find(|e| e.starts_with("cipher scan"))
-    {
-        return Err(format!(
-            "the cipher scan of {} did not finish: {e}",
-            r.target
-        ));
-    }
-    Ok(())
-}
-
-/// Judging a scan against the item's expectations.
-trait Judge {
-    fn judge(&self, r: &TlsReport, out: &mut Vec<Finding>);
-}
-
-impl Judge for TlsProbe {
-    fn judge(&self, r: &TlsReport, out: &mut Vec<Finding>) {
-        let accepted = |k: &str| r.protocols.get(k).copied();
-        let order = [
-            ("tls1.0", MinProtocol::Tls10),
-            ("tls1.1", MinProtocol::Tls11),
-            ("tls1.2", MinProtocol::Tls12),
-            ("tls1.3", MinProtocol::Tls13),
-        ];
-        if self.min_protocol != MinProtocol::None {
-            let min_index = order
-                .iter()
-                .position(|(_, m)| *m == self.min_protocol)
-                .unwrap_or(2);
-            let too_old: Vec<&str> = order[..min_index]
-                .iter()
-                .filter(|(k, _)| accepted(k) == Some(true))
-                .map(|(k, _)| *k)
-                .collect();
-            let unknown: Vec<&str> = order[..min_index]
-                .iter()
-                .filter(|(k, _)| accepted(k).is_none())
-                .map(|(k, _)| *k)
-                .collect();
-            let newest = order
-                .iter()
-                .rev()
-                .find(|(k, _)| accepted(k) == Some(true))
-                .map(|(k, _)| *k);
-            let observed = if !too_old.is_empty() {
-                format!("accepts {}", too_old.join(", "))
-            } else if !unknown.is_empty() {
-                format!("could not test {}", unknown.join(", "))
-            } else {
-                format!(
-                    "accepts {}",
-                    order
-                        .iter()
-                        .filter(|(k, _)| accepted(k) == Some(true))
-                        .map(|(k, _)| *k)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            };
-            out.push(Finding::new(
-                too_old.is_empty() && unknown.is_empty() && newest.is_some(),
-                format!("accepts nothing older than {}", order[min_index].0),
-                observed,
-            ));
-        }
-        if self.require_tls13 {
-            out.push(Finding::new(
-                accepted("tls1.3") == Some(true),
-                "accepts TLS 1.3",
-                if accepted("tls1.3") == Some(true) {
-                    "accepted"
-                } else {
-                    "not accepted"
-                },
-            ));
-        }
-        if self.no_weak_ciphers || self.no_insecure_ciphers {
-            let insecure = r.insecure_ciphers.clone().unwrap_or_default();
-            out.push(Finding::new(
-                insecure.is_empty(),
-                "no insecure cipher suite accepted",
-                list_or_none(&insecure),
-            ));
-            if self.no_weak_ciphers {
-                let weak = r.weak_ciphers.clone().unwrap_or_default();
-                out.push(Finding::new(
-                    weak.is_empty(),
-                    "no weak cipher suite accepted",
-                    list_or_none(&weak),
-                ));
-            }
-        }
-        if self.certificate {
-            let Some(c) = &r.certificate else {
-                out.push(Finding::new(
-                    false,
-                    "a certificate over TLS 1.2+",
-                    r.errors.join("; "),
-                ));
-                return;
-            };
-            let trusted = r.trusted == Some(true) || (self.allow_self_signed && c.self_signed);
-            out.push(Finding::new(
-                trusted,
-                "chain trusted",
-                r.trust_error.clone().map_or("trusted".into(), |e| {
-                    if r.chain_incomplete == Some(true) {
-                        format!("{e} (intermediate missing)")
-                    } else {
-                        e
-                    }
-                }),
-            ));
-            out.push(Finding::new(
-                c.hostname_matches,
-                format!("valid for {}", r.sni),
-                format!("names {}", c.sans.join(", ")),
-            ));
-            out.push(Finding::new(
-                !c.expired && !c.not_yet_valid,
-                "within its validity period",
-                format!("{} to {}", c.not_before, c.not_after),
-            ));
-            let min_days = self.min_days_left.unwrap_or(DEFAULT_MIN_DAYS_LEFT);
-            out.push(Finding::new(
-                c.days_left >= min_days,
-                format!("at least {min_days} days left"),
-                format!("{} days left", c.days_left),
-            ));
-            if let Some(p) = self.min_lifetime_left_percent {
-                out.push(Finding::new(
-                    c.lifetime_left_percent >= p,
-                    format!("at least {p}% of its lifetime left"),
-                    format!("{}% of {} days", c.lifetime_left_percent, c.lifetime_days),
-                ));
-            }
-            if !self.allow_self_signed {
-                out.push(Finding::new(
-                    !c.self_signed,
-                    "not self-signed",
-                    if c.self_signed {
-                        "self-signed"
-                    } else {
-                        "issued by a CA"
-                    },
-                ));
-            }
-            out.push(Finding::new(
-                !c.weak_key,
-                "key RSA ≥ 2048 or EC ≥ 256 bits",
-                format!("{} {}", c.key_type, c.key_bits),
-            ));
-            out.push(Finding::new(
-                !c.sha1_signature,
-                "not signed with SHA-1",
-                c.signature_algorithm.clone(),
-            ));
-        }
-    }
-}
-
-fn list_or_none(v: &[String]) -> String {
-    if v.is_empty() {
-        "none".into()
-    } else {
-        v.join(", ")
     }
 }
