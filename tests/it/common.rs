@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: run the built binary, copy fixtures.
 #![allow(dead_code)]
 
+pub use shipcheck_testkit::oldtls;
 pub use shipcheck_testkit::pki;
 pub use shipcheck_testkit::standin;
 

@@ -19,3 +19,4 @@ mod reports;
 mod secrets;
 mod systems;
 mod tls;
+mod tls_old;

@@ -2,5 +2,6 @@
 //! throw-away PKI ([`pki`]). Used by the integration tests and by `scripts/demo.sh`.
 #![allow(dead_code)]
 
+pub mod oldtls;
 pub mod pki;
 pub mod standin;

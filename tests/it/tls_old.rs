@@ -1,0 +1,108 @@
+//! `shipcheck probe tls` against what no real server here can show (Debian's OpenSSL 3
+//! has no SSL 2.0/3.0, no heartbeats, no compression, and always does RFC 5746): a
+//! byte-level server (testkit's `oldtls`) that answers the first flight as an old server
+//! would. Real nginx shows none of these findings: the zoo's finding sets are exact.
+
+use crate::common::oldtls::{self, Behaviour};
+use crate::common::*;
+
+/// `shipcheck probe tls` of a byte-level server: (exit code, report).
+fn probe(port: u16) -> (Option<i32>, serde_json::Value) {
+    let out = shipcheck(
+        std::path::Path::new("."),
+        &[
+            "probe",
+            "tls",
+            &format!("127.0.0.1:{port}"),
+            "--format",
+            "json",
+            "--timeout",
+            "2s",
+        ],
+    );
+    (out.status.code(), json(&out)[0].clone())
+}
+
+fn ids(report: &serde_json::Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|f| f["id"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn ssl2_ssl3_and_heartbleed_are_found() {
+    let server = oldtls::serve(Behaviour {
+        sslv2: true,
+        ssl3: true,
+        heartbeat: true,
+        leak: true,
+        ..Behaviour::default()
+    });
+    let (code, report) = probe(server.port);
+    let found = ids(&report);
+    for id in [
+        "tls.protocol.ssl2_accepted",
+        "tls.protocol.ssl3_accepted",
+        "tls.heartbleed.vulnerable",
+    ] {
+        assert!(found.contains(&id.to_string()), "{id}: {report:#}");
+    }
+    assert_eq!(report["observed"]["protocols"]["ssl2"], true);
+    assert_eq!(report["observed"]["heartbleed"], true);
+    assert_eq!(code, Some(1));
+    // The leaked bytes are never in the report.
+    assert!(!report.to_string().contains("MMMM"), "{report:#}");
+}
+
+/// Heartbeats agreed but the lying request dropped (a patched OpenSSL 1.0.1g), and an
+/// old server that speaks neither SSL 2.0 nor 3.0: none of the three findings.
+#[test]
+fn a_patched_heartbeat_and_no_ssl_are_not_findings() {
+    let server = oldtls::serve(Behaviour {
+        heartbeat: true,
+        ..Behaviour::default()
+    });
+    let (_, report) = probe(server.port);
+    let found = ids(&report);
+    assert_eq!(report["observed"]["heartbleed"], false, "{report:#}");
+    assert_eq!(report["observed"]["protocols"]["ssl2"], false, "{report:#}");
+    assert_eq!(report["observed"]["protocols"]["ssl3"], false, "{report:#}");
+    for id in [
+        "tls.protocol.ssl2_accepted",
+        "tls.protocol.ssl3_accepted",
+        "tls.heartbleed.vulnerable",
+    ] {
+        assert!(!found.contains(&id.to_string()), "{id}: {report:#}");
+    }
+}
+
+/// DEFLATE taken when offered, and no renegotiation_info (nor TLS_FALLBACK_SCSV honoured):
+/// compression, insecure renegotiation and missing fallback protection are all found.
+#[test]
+fn compression_and_insecure_renegotiation_are_found() {
+    let server = oldtls::serve(Behaviour {
+        compression: true,
+        insecure_renegotiation: true,
+        ..Behaviour::default()
+    });
+    let (code, report) = probe(server.port);
+    let found = ids(&report);
+    for id in [
+        "tls.compression.enabled",
+        "tls.renegotiation.insecure",
+        "tls.fallback_scsv.missing",
+    ] {
+        assert!(found.contains(&id.to_string()), "{id}: {report:#}");
+    }
+    assert_eq!(code, Some(1));
+    let plain = oldtls::serve(Behaviour::default());
+    let (_, report) = probe(plain.port);
+    let found = ids(&report);
+    assert!(!found.contains(&"tls.compression.enabled".to_string()));
+    assert!(!found.contains(&"tls.renegotiation.insecure".to_string()));
+}
