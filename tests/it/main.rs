@@ -20,3 +20,4 @@ mod secrets;
 mod systems;
 mod tls;
 mod tls_old;
+mod zoo;

@@ -227,7 +227,8 @@ fn tls_protocols_and_ciphers(ngx: &Nginx) {
             "tls.protocol.tls10_accepted",
             "tls.protocol.tls11_accepted",
             "tls.cipher.insecure_offered",
-            "tls.cipher.weak_offered"
+            "tls.cipher.weak_offered",
+            "tls.cipher.client_order"
         ]
     );
     assert_eq!(out.status.code(), Some(1));

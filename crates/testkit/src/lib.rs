@@ -5,3 +5,4 @@
 pub mod oldtls;
 pub mod pki;
 pub mod standin;
+pub mod zoo;

@@ -63,6 +63,12 @@ fn sign_self(params: CertificateParams, key: KeyPair) -> Cert {
 pub fn self_signed_with_ocsp_url(cn: &str, names: &[&str], url: &str) -> Cert {
     let key = KeyPair::generate().expect("key");
     let mut params = params(cn, names, -1, 30, false);
+    params.custom_extensions.push(ocsp_aia(url));
+    sign_self(params, key)
+}
+
+/// An Authority Information Access extension naming an OCSP responder at `url`.
+pub fn ocsp_aia(url: &str) -> rcgen::CustomExtension {
     // AuthorityInfoAccessSyntax: SEQUENCE { SEQUENCE { id-ad-ocsp, [6] IA5String url } }.
     let oid = [0x06, 0x08, 0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01];
     let mut desc = oid.to_vec();
@@ -73,13 +79,7 @@ pub fn self_signed_with_ocsp_url(cn: &str, names: &[&str], url: &str) -> Cert {
     access.extend(desc);
     let mut aia = vec![0x30, access.len() as u8];
     aia.extend(access);
-    params
-        .custom_extensions
-        .push(rcgen::CustomExtension::from_oid_content(
-            &[1, 3, 6, 1, 5, 5, 7, 1, 1],
-            aia,
-        ));
-    sign_self(params, key)
+    rcgen::CustomExtension::from_oid_content(&[1, 3, 6, 1, 5, 5, 7, 1, 1], aia)
 }
 
 /// A certificate for `names` issued by `issuer`.

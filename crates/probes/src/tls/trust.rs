@@ -69,6 +69,15 @@ pub(crate) fn trust(
             Ok(()) => (true, None),
             Err(why) => (false, Some(why)),
         },
+        // A leaf whose usages exclude a TLS server is refused by clients, and that is its
+        // own finding (`key_usage_invalid`): trust is judged apart from it.
+        Err(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::InvalidPurpose
+            | rustls::CertificateError::InvalidPurposeContext { .. },
+        )) if !facts.server_usage_ok => match legacy_chain(chain, &roots) {
+            Ok(()) => (true, None),
+            Err(why) => (false, Some(why)),
+        },
         Err(rustls::Error::InvalidCertificate(e)) => (false, Some(certificate_error_words(&e))),
         Err(e) => (false, Some(e.to_string())),
     }

@@ -1,0 +1,258 @@
+//! The zoo (testkit's `zoo`): one real nginx with a vhost per defect Debian's nginx and
+//! OpenSSL 3 can serve. `shipcheck probe tls` and `probe http` over all of them in one run
+//! each, and each vhost's finding set asserted exactly: every defect found, nothing else.
+//! What OpenSSL 3 cannot serve (SSL 2.0/3.0, Heartbleed, compression, no RFC 5746) is in
+//! tls_old.rs, against a byte-level server.
+
+use crate::common::*;
+
+/// The finding ids each TLS vhost must give, exactly.
+const TLS_EXPECTED: &[(&str, &[&str])] = &[
+    ("modern", &[]),
+    (
+        "tls10",
+        &["tls.protocol.tls10_accepted", "tls.cipher.weak_offered"],
+    ),
+    (
+        "tls11",
+        &["tls.protocol.tls11_accepted", "tls.cipher.weak_offered"],
+    ),
+    (
+        "legacy-only",
+        &[
+            "tls.protocol.tls10_accepted",
+            "tls.protocol.tls11_accepted",
+            "tls.cipher.weak_offered",
+            "tls.handshake.failed",
+        ],
+    ),
+    (
+        "null",
+        &["tls.cipher.insecure_offered", "tls.cipher.weak_offered"],
+    ),
+    (
+        "anon",
+        &["tls.cipher.insecure_offered", "tls.cipher.weak_offered"],
+    ),
+    (
+        "client-order",
+        &["tls.cipher.weak_offered", "tls.cipher.client_order"],
+    ),
+    ("dh1024", &["tls.dh.weak_params"]),
+    ("weak-group", &["tls.group.weak_offered"]),
+    ("ccm8", &["tls.cipher.tls13_ccm8_offered"]),
+    ("no-resumption", &["tls.resumption.unsupported"]),
+    ("expired", &["tls.cert.expired"]),
+    ("not-yet-valid", &["tls.cert.not_yet_valid"]),
+    ("expiring", &["tls.cert.expires_soon"]),
+    ("wrong-host", &["tls.cert.hostname_mismatch"]),
+    (
+        "self-signed",
+        &["tls.cert.untrusted", "tls.cert.self_signed"],
+    ),
+    ("other-ca", &["tls.cert.untrusted"]),
+    (
+        "no-intermediate",
+        &["tls.cert.chain_incomplete", "tls.cert.untrusted"],
+    ),
+    ("weak-key", &["tls.cert.weak_key"]),
+    ("sha1", &["tls.cert.sha1_signature"]),
+    ("client-only-usage", &["tls.cert.key_usage_invalid"]),
+    ("short-serial", &["tls.cert.serial_short"]),
+    ("ocsp-unstapled", &["tls.ocsp.not_stapled"]),
+    ("ocsp-stapled", &[]),
+    ("http-good", &[]),
+    ("http-bare", &[]),
+    ("http-short-hsts", &[]),
+    ("http-cors", &[]),
+    ("http-open", &[]),
+];
+
+/// The finding ids each HTTP vhost must give, exactly.
+const HTTP_EXPECTED: &[(&str, &[&str])] = &[
+    ("http-good", &[]),
+    (
+        "http-bare",
+        &[
+            "http.redirect.missing",
+            "http.hsts.missing",
+            "http.header.xfo_missing",
+            "http.header.nosniff_missing",
+        ],
+    ),
+    ("http-short-hsts", &["http.hsts.short_max_age"]),
+    ("http-cors", &["http.cors.reflects_any_origin"]),
+    (
+        "http-open",
+        &[
+            "http.auth.unauthenticated_access",
+            "http.ratelimit.missing",
+            "http.health.failing",
+        ],
+    ),
+];
+
+fn by_port(reports: &serde_json::Value) -> std::collections::BTreeMap<u16, Vec<String>> {
+    reports
+        .as_array()
+        .expect("a list of reports")
+        .iter()
+        .map(|r| {
+            let target = r["target"].as_str().unwrap_or_default();
+            let port = target
+                .rsplit(':')
+                .next()
+                .unwrap_or_default()
+                .trim_end_matches('/')
+                .parse()
+                .unwrap_or(0);
+            assert!(
+                r["error"].is_null() && r["errors"].as_array().is_none_or(|e| e.is_empty()),
+                "{target} could not be fully checked: {r:#}"
+            );
+            let mut ids: Vec<String> = r["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["id"].as_str().unwrap().to_string())
+                .collect();
+            ids.sort();
+            (port, ids)
+        })
+        .collect()
+}
+
+fn assert_exact(
+    kind: &str,
+    expected: &[(&str, &[&str])],
+    ports: &[(&str, u16)],
+    seen: &std::collections::BTreeMap<u16, Vec<String>>,
+) {
+    let mut wrong = Vec::new();
+    for (name, ids) in expected {
+        let port = ports.iter().find(|(n, _)| n == name).expect("a vhost").1;
+        let mut want: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+        want.sort();
+        let got = seen.get(&port).cloned().unwrap_or_default();
+        if got != want {
+            wrong.push(format!("{kind} {name}: expected {want:?}, got {got:?}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn every_defect_of_the_zoo_is_found_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let zoo = shipcheck_testkit::zoo::start(dir.path()).expect("the zoo starts");
+    std::fs::write(dir.path().join("tls.yaml"), zoo.tls_targets()).unwrap();
+    std::fs::write(dir.path().join("http.yaml"), zoo.http_targets()).unwrap();
+    let mut ports: Vec<(&str, u16)> = zoo.tls.clone();
+    ports.extend(zoo.http.iter().map(|(n, p, _)| (*n, *p)));
+    assert!(ports.len() >= 15);
+
+    let out = shipcheck(
+        dir.path(),
+        &["probe", "tls", "--targets", "tls.yaml", "--format", "json"],
+    );
+    let reports = json(&out);
+    let seen = by_port(&reports);
+    assert_exact("tls", TLS_EXPECTED, &ports, &seen);
+    assert_eq!(out.status.code(), Some(1));
+    observed_facts(dir.path(), &zoo, &reports);
+    let out = shipcheck(
+        dir.path(),
+        &[
+            "probe",
+            "http",
+            "--targets",
+            "http.yaml",
+            "--format",
+            "json",
+        ],
+    );
+    let seen = by_port(&json(&out));
+    assert_exact("http", HTTP_EXPECTED, &ports, &seen);
+}
+
+/// What the scan observed, beside findings, checked against nginx's configuration and
+/// against `openssl` reading the same files.
+fn observed_facts(
+    dir: &std::path::Path,
+    zoo: &shipcheck_testkit::zoo::Zoo,
+    reports: &serde_json::Value,
+) {
+    let report = |name: &str| -> serde_json::Value {
+        let port = zoo.tls.iter().find(|(n, _)| *n == name).unwrap().1;
+        reports
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["target"].as_str().unwrap().ends_with(&format!(":{port}")))
+            .unwrap()["observed"]
+            .clone()
+    };
+    let modern = report("modern");
+    assert_eq!(
+        modern["tls13_suites"],
+        serde_json::json!([
+            "TLS_AES_256_GCM_SHA384",
+            "TLS_CHACHA20_POLY1305_SHA256",
+            "TLS_AES_128_GCM_SHA256"
+        ]),
+        "OpenSSL 3's default TLS 1.3 order: {modern:#}"
+    );
+    assert_eq!(modern["cipher_order"], "server");
+    assert_eq!(modern["protocols"]["ssl2"], false);
+    assert_eq!(modern["protocols"]["ssl3"], false);
+    assert_eq!(modern["heartbleed"], false);
+    assert_eq!(report("client-order")["cipher_order"], "client");
+    assert_eq!(report("dh1024")["dh_bits"], 1024);
+    assert!(
+        report("weak-group")["weak_groups"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("secp224r1"))
+    );
+    assert_eq!(report("ocsp-stapled")["ocsp_stapled"], true);
+    assert_eq!(report("ocsp-unstapled")["ocsp_stapled"], false);
+    // Fingerprint and serial as openssl reads the served file.
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let fp = openssl(&[
+        "x509",
+        "-in",
+        "leaf.pem",
+        "-noout",
+        "-fingerprint",
+        "-sha256",
+    ]);
+    let cert = &modern["certificate"];
+    assert_eq!(
+        format!(
+            "sha256 Fingerprint={}",
+            cert["fingerprints_sha256"][0].as_str().unwrap()
+        ),
+        fp
+    );
+    let serial = openssl(&["x509", "-in", "leaf.pem", "-noout", "-serial"]);
+    assert_eq!(
+        cert["serial"]
+            .as_str()
+            .unwrap()
+            .replace(':', "")
+            .to_uppercase(),
+        serial.trim_start_matches("serial=")
+    );
+    assert_eq!(report("other-ca")["certificate"]["chain_length"], 2);
+    assert_eq!(
+        report("client-only-usage")["certificate"]["extended_key_usage"],
+        serde_json::json!(["clientAuth"])
+    );
+}
