@@ -51,8 +51,9 @@ pub struct ProbeArgs {
     /// Per-connection timeout.
     #[arg(long, default_value = "5s")]
     timeout: String,
-    #[arg(long, short, value_enum, default_value_t = OutFormat::Human)]
-    format: OutFormat,
+    /// Report format; sarif, junit, markdown and html render the same model as `check`.
+    #[arg(long, short, value_enum, default_value_t = ReportFormat::Human)]
+    format: ReportFormat,
     /// Lowest finding severity that makes the exit code 1.
     #[arg(long, default_value = "low")]
     fail_on: Severity,
@@ -145,12 +146,19 @@ pub fn probe_command(a: ProbeArgs, color: bool) -> Result<i32, Error> {
         tokens.extend(token);
         jobs.push((entry.target.clone(), o));
     }
+    let started = jiff::Timestamp::now();
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let origin = a
+        .targets
+        .as_ref()
+        .map_or_else(|| cwd.clone(), |f| cwd.join(f));
+    let clock = std::time::Instant::now();
     let (reports, secrets) = audit::run(kind, &jobs, a.concurrency).map_err(Error::Runtime)?;
     let mut redactor = shipcheck_core::redact::Redactor::default();
     secrets.iter().chain(&tokens).for_each(|s| redactor.add(s));
     let text = match a.format {
-        OutFormat::Human => audit::render(&reports, color),
-        OutFormat::Json => format!(
+        ReportFormat::Human => audit::render(&reports, color),
+        ReportFormat::Json => format!(
             "{}\n",
             serde_json::to_string_pretty(
                 &reports
@@ -163,6 +171,19 @@ pub fn probe_command(a: ProbeArgs, color: bool) -> Result<i32, Error> {
             )
             .unwrap_or_default()
         ),
+        other => {
+            let run = audit::to_run(
+                &reports,
+                &audit::RunInfo {
+                    kind: kind.name(),
+                    started_at: started.to_string(),
+                    duration_ms: clock.elapsed().as_millis() as u64,
+                    fail_on: a.fail_on,
+                    origin: origin.display().to_string(),
+                },
+            );
+            report::render(&run, other.into(), human::Style::default(), &[])
+        }
     };
     out!("{}", redactor.scrub(&text));
     Ok(probe_exit_code(&reports, a.fail_on))

@@ -331,3 +331,46 @@ pub fn wait_exec(child: &std::process::Child) {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
+
+/// What Microsoft's SARIF multitool (npm, installed by scripts/install-test-deps.sh) finds
+/// wrong in `file` with its SARIF and GitHub rule sets: errors and warnings, one line each.
+pub fn sarif_problems(file: &Path) -> Vec<String> {
+    let tools = std::env::var("SHIPCHECK_TOOLS").map_or_else(
+        |_| Path::new(&std::env::var("HOME").unwrap()).join(".cache/shipcheck-tools"),
+        std::path::PathBuf::from,
+    );
+    let multitool = tools.join("node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool");
+    assert!(
+        multitool.is_file(),
+        "{} is missing: run scripts/install-test-deps.sh",
+        multitool.display()
+    );
+    let report = file.with_extension("validation.sarif");
+    let out = std::process::Command::new(&multitool)
+        .arg("validate")
+        .arg(file)
+        .args([
+            "--rule-kind",
+            "Sarif;Gh",
+            "--level",
+            "Error;Warning",
+            "--log",
+            "ForceOverwrite",
+            "-o",
+        ])
+        .arg(&report)
+        .env("DOTNET_CLI_TELEMETRY_OPTOUT", "1")
+        .output()
+        .expect("the multitool runs");
+    assert!(report.is_file(), "{}{}", stdout(&out), stderr(&out));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    v["runs"][0]["results"]
+        .as_array()
+        .map(|rs| {
+            rs.iter()
+                .map(|r| format!("{} {} {}", r["level"], r["ruleId"], r["message"]))
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -160,6 +160,7 @@ fn every_defect_of_the_zoo_is_found_and_nothing_else() {
     assert_exact("tls", TLS_EXPECTED, &ports, &seen);
     assert_eq!(out.status.code(), Some(1));
     observed_facts(dir.path(), &zoo, &reports);
+    formats_say_what_json_says(dir.path(), &reports);
     let out = shipcheck(
         dir.path(),
         &[
@@ -255,4 +256,54 @@ fn observed_facts(
         report("client-only-usage")["certificate"]["extended_key_usage"],
         serde_json::json!(["clientAuth"])
     );
+}
+
+/// `--format sarif|junit|markdown|html` render the same model as `check`, and say what the
+/// JSON says: one failed result per finding, one passed case per clean target; the SARIF
+/// passes Microsoft's validator with GitHub's rules.
+fn formats_say_what_json_says(dir: &std::path::Path, reports: &serde_json::Value) {
+    let reports = reports.as_array().unwrap();
+    let findings: usize = reports
+        .iter()
+        .map(|r| r["findings"].as_array().unwrap().len())
+        .sum();
+    let clean = reports
+        .iter()
+        .filter(|r| r["findings"].as_array().unwrap().is_empty())
+        .count();
+    let render = |format: &str| {
+        let out = shipcheck(
+            dir,
+            &["probe", "tls", "--targets", "tls.yaml", "--format", format],
+        );
+        assert_eq!(out.status.code(), Some(1), "{format}: {}", stderr(&out));
+        stdout(&out)
+    };
+    let sarif = render("sarif");
+    let file = dir.join("probe.sarif");
+    std::fs::write(&file, &sarif).unwrap();
+    let problems = sarif_problems(&file);
+    assert!(problems.is_empty(), "{problems:#?}");
+    let log: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), findings, "one SARIF result per finding");
+    assert!(results.iter().any(|r| {
+        r["ruleId"]
+            .as_str()
+            .unwrap()
+            .starts_with("probe-tls:tls.cert.expired@localhost:")
+    }));
+    let junit = render("junit");
+    assert_eq!(junit.matches("<failure ").count(), findings, "{junit}");
+    assert_eq!(junit.matches("<testsuite ").count(), reports.len());
+    assert_eq!(
+        junit.matches("every check ran, no finding").count(),
+        clean,
+        "{junit}"
+    );
+    let markdown = render("markdown");
+    assert!(markdown.contains("**NO-GO**"), "{markdown}");
+    assert_eq!(markdown.matches("| ❌ |").count(), findings, "{markdown}");
+    let html = render("html");
+    assert!(html.contains("tls.cert.expired") && html.contains("</html>"));
 }

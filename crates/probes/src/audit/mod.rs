@@ -2,12 +2,14 @@
 //! findings under a default policy. Finding ids are stable and listed in docs/findings.md.
 //! One module per kind of target; [`render`] prints reports for a terminal.
 
+mod as_run;
 mod http_audit;
 mod net;
 mod render;
 pub mod targets;
 mod tls_audit;
 
+pub use as_run::{RunInfo, to_run};
 pub use http_audit::{HttpOptions, http};
 pub use net::{dns, postgres, tcp};
 pub use render::render;
@@ -184,6 +186,19 @@ pub enum Kind {
     Tcp,
     Dns,
     Postgres,
+}
+
+impl Kind {
+    /// The kind as the command line names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Tls => "tls",
+            Kind::Http => "http",
+            Kind::Tcp => "tcp",
+            Kind::Dns => "dns",
+            Kind::Postgres => "postgres",
+        }
+    }
 }
 
 /// Everything an ad-hoc run needs.
