@@ -106,3 +106,99 @@ fn compression_and_insecure_renegotiation_are_found() {
     assert!(!found.contains(&"tls.compression.enabled".to_string()));
     assert!(!found.contains(&"tls.renegotiation.insecure".to_string()));
 }
+
+/// `openssl s_server` (real OpenSSL 3) for what nginx never allows: client-initiated
+/// renegotiation, on with `-client_renegotiation` and off by default. Killed when dropped.
+struct SServer {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl SServer {
+    fn start(extra: &[&str]) -> SServer {
+        let dir = tempfile::tempdir().unwrap();
+        let leaf = crate::common::pki::self_signed("reneg", &["localhost"], -1, 30, false);
+        std::fs::write(dir.path().join("leaf.pem"), &leaf.pem).unwrap();
+        std::fs::write(dir.path().join("leaf.key"), leaf.key.serialize_pem()).unwrap();
+        let port = crate::common::pki::free_port();
+        let child = std::process::Command::new("openssl")
+            .args(["s_server", "-accept", &format!("127.0.0.1:{port}")])
+            .args(["-cert", "leaf.pem", "-key", "leaf.key", "-www", "-quiet"])
+            .args(extra)
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("openssl s_server runs");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        SServer {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for SServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn client_initiated_renegotiation_is_found_where_openssl_allows_it() {
+    let allowing = SServer::start(&["-client_renegotiation"]);
+    let (_, report) = probe(allowing.port);
+    assert_eq!(
+        report["observed"]["client_renegotiation"], true,
+        "{report:#}"
+    );
+    assert!(
+        ids(&report).contains(&"tls.renegotiation.client_initiated".to_string()),
+        "{report:#}"
+    );
+    let default = SServer::start(&[]);
+    let (_, report) = probe(default.port);
+    assert_eq!(
+        report["observed"]["client_renegotiation"], false,
+        "{report:#}"
+    );
+    assert!(!ids(&report).contains(&"tls.renegotiation.client_initiated".to_string()));
+}
+
+/// ROBOT: a byte-level server with a real RSA key that answers a ClientKeyExchange with
+/// one alert when its padding is right and another when it is wrong (an oracle), and the
+/// same server answering all with one alert. Real nginx (the zoo's RSA key exchange vhost)
+/// is not an oracle: its finding set is exact.
+#[test]
+fn a_bleichenbacher_oracle_is_found_and_a_sound_server_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let oracle = oldtls::serve(Behaviour {
+        rsa: Some(std::sync::Arc::new(oldtls::Rsa::generate(dir.path(), true))),
+        ..Behaviour::default()
+    });
+    let (code, report) = probe(oracle.port);
+    assert_eq!(report["observed"]["robot"], true, "{report:#}");
+    assert!(
+        ids(&report).contains(&"tls.robot.vulnerable".to_string()),
+        "{report:#}"
+    );
+    assert_eq!(code, Some(1));
+    let sound = oldtls::serve(Behaviour {
+        rsa: Some(std::sync::Arc::new(oldtls::Rsa::generate(
+            dir.path(),
+            false,
+        ))),
+        ..Behaviour::default()
+    });
+    let (_, report) = probe(sound.port);
+    assert_eq!(report["observed"]["robot"], false, "{report:#}");
+    assert!(!ids(&report).contains(&"tls.robot.vulnerable".to_string()));
+}

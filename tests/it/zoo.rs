@@ -208,6 +208,11 @@ fn observed_facts(
     assert_eq!(modern["protocols"]["ssl3"], false);
     assert_eq!(modern["heartbleed"], false);
     assert_eq!(report("client-order")["cipher_order"], "client");
+    // nginx refuses client-initiated renegotiation, and its RSA key exchange (AES128-SHA on
+    // this vhost) is no oracle: both asked, neither found.
+    assert_eq!(modern["client_renegotiation"], false);
+    assert_eq!(report("client-order")["robot"], false);
+    assert!(modern["robot"].is_null(), "no RSA key exchange, not asked");
     assert_eq!(report("dh1024")["dh_bits"], 1024);
     assert!(
         report("weak-group")["weak_groups"]

@@ -11,9 +11,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use num_bigint::BigUint;
+
 /// What the server does.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Behaviour {
+    /// Send this RSA certificate and answer RSA key exchanges (ROBOT).
+    pub rsa: Option<Arc<Rsa>>,
     /// Answer an SSLv2 CLIENT-HELLO with a SERVER-HELLO.
     pub sslv2: bool,
     /// Accept a ClientHello at SSL 3.0.
@@ -57,7 +61,7 @@ pub fn serve(behaviour: Behaviour) -> OldTls {
             }
             if let Ok(s) = stream {
                 // One connection at a time is enough for a scan, which asks in sequence.
-                let _ = answer(s, behaviour);
+                let _ = answer(s, &behaviour);
             }
         }
     });
@@ -68,7 +72,7 @@ pub fn serve(behaviour: Behaviour) -> OldTls {
     }
 }
 
-fn answer(mut s: TcpStream, b: Behaviour) -> std::io::Result<()> {
+fn answer(mut s: TcpStream, b: &Behaviour) -> std::io::Result<()> {
     s.set_read_timeout(Some(Duration::from_secs(3)))?;
     let mut buf = vec![0u8; 8192];
     let n = s.read(&mut buf)?;
@@ -114,14 +118,37 @@ fn answer(mut s: TcpStream, b: Behaviour) -> std::io::Result<()> {
     }
     let len = (body.len() - 4) as u32;
     body[1..4].copy_from_slice(&len.to_be_bytes()[1..]);
-    // A placeholder Certificate (type 11, empty list) and ServerHelloDone (type 14).
-    body.extend_from_slice(&[11, 0, 0, 3, 0, 0, 0, 14, 0, 0, 0]);
+    // The RSA certificate, or a placeholder (an empty list), and ServerHelloDone.
+    match &b.rsa {
+        Some(rsa) => {
+            let n = rsa.cert.len();
+            let mut list = ((n + 3) as u32).to_be_bytes()[1..].to_vec();
+            list.extend_from_slice(&(n as u32).to_be_bytes()[1..]);
+            list.extend_from_slice(&rsa.cert);
+            body.push(11);
+            body.extend_from_slice(&(list.len() as u32).to_be_bytes()[1..]);
+            body.extend_from_slice(&list);
+        }
+        None => body.extend_from_slice(&[11, 0, 0, 3, 0, 0, 0]),
+    }
+    body.extend_from_slice(&[14, 0, 0, 0]);
     let mut record = vec![0x16, h.version[0], h.version[1]];
     record.extend_from_slice(&(body.len() as u16).to_be_bytes());
     record.extend_from_slice(&body);
     s.write_all(&record)?;
-    // Then wait for a heartbeat request.
+    // Then wait for a heartbeat request, or a ClientKeyExchange.
     let n = s.read(&mut buf)?;
+    if let (Some(rsa), true) = (&b.rsa, n > 11 && buf[0] == 0x16 && buf[5] == 0x10) {
+        let len = u16::from_be_bytes([buf[9], buf[10]]) as usize;
+        let c = buf.get(11..11 + len).unwrap_or_default();
+        let desc = if rsa.padding_ok(c) || !rsa.oracle {
+            20
+        } else {
+            51
+        };
+        s.write_all(&[0x15, h.version[0], h.version[1], 0, 2, 2, desc])?;
+        return Ok(());
+    }
     if b.heartbeat && b.leak && n >= 8 && buf[0] == 0x18 && buf[5] == 1 {
         let claimed = u16::from_be_bytes([buf[6], buf[7]]) as usize;
         let mut leak = vec![0x18, h.version[0], h.version[1]];
@@ -181,4 +208,95 @@ impl ClientHello {
         }
         Some(h)
     }
+}
+
+/// An RSA key and a self-signed certificate for it, for RSA key exchange. With `oracle`,
+/// the server answers a ClientKeyExchange whose PKCS #1 padding is wrong with another
+/// alert than one whose padding is right: the ROBOT flaw. Without, always the same alert.
+pub struct Rsa {
+    n: BigUint,
+    d: BigUint,
+    cert: Vec<u8>,
+    pub oracle: bool,
+}
+
+impl std::fmt::Debug for Rsa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Rsa {{ oracle: {} }}", self.oracle)
+    }
+}
+
+impl Rsa {
+    /// A 2048-bit key made by `openssl genpkey` (ring cannot make RSA keys) in `dir`.
+    pub fn generate(dir: &std::path::Path, oracle: bool) -> Rsa {
+        let file = dir.join("robot.key");
+        let status = std::process::Command::new("openssl")
+            .args([
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:2048",
+                "-out",
+            ])
+            .arg(&file)
+            .status()
+            .expect("openssl runs");
+        assert!(status.success(), "openssl genpkey failed");
+        let pem = std::fs::read_to_string(&file).expect("the key file");
+        let key = rcgen::KeyPair::from_pem(&pem).expect("an RSA key");
+        let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+            .expect("names")
+            .self_signed(&key)
+            .expect("a certificate");
+        let (n, d) = rsa_private(&key.serialize_der()).expect("a PKCS #8 RSA key");
+        Rsa {
+            n,
+            d,
+            cert: cert.der().to_vec(),
+            oracle,
+        }
+    }
+
+    /// Whether `c` decrypts to a message starting 00 02 (the padding check an oracle leaks).
+    fn padding_ok(&self, c: &[u8]) -> bool {
+        let k = self.n.to_bytes_be().len();
+        let m = BigUint::from_bytes_be(c)
+            .modpow(&self.d, &self.n)
+            .to_bytes_be();
+        // Leading zero bytes are dropped by to_bytes_be: 00 02 ... has k - 1 bytes.
+        m.len() == k - 1 && m[0] == 2
+    }
+}
+
+/// n and d of a PKCS #8 RSA private key (DER): PrivateKeyInfo { version, algorithm,
+/// OCTET STRING { RSAPrivateKey { version, n, e, d, ... } } }.
+fn rsa_private(der: &[u8]) -> Option<(BigUint, BigUint)> {
+    let (_, info, _) = tlv(der)?;
+    let (_, _, rest) = tlv(info)?; // version
+    let (_, _, rest) = tlv(rest)?; // algorithm
+    let (_, octets, _) = tlv(rest)?;
+    let (_, key, _) = tlv(octets)?;
+    let (_, _, rest) = tlv(key)?; // version
+    let (_, n, rest) = tlv(rest)?;
+    let (_, _, rest) = tlv(rest)?; // e
+    let (_, d, _) = tlv(rest)?;
+    Some((BigUint::from_bytes_be(n), BigUint::from_bytes_be(d)))
+}
+
+/// One DER element: (tag, content, rest).
+fn tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let tag = *b.first()?;
+    let first = *b.get(1)? as usize;
+    let (len, at) = if first < 0x80 {
+        (first, 2)
+    } else {
+        let n = first & 0x7F;
+        let len = b
+            .get(2..2 + n)?
+            .iter()
+            .fold(0usize, |a, x| (a << 8) | *x as usize);
+        (len, 2 + n)
+    };
+    Some((tag, b.get(at..at + len)?, b.get(at + len..)?))
 }

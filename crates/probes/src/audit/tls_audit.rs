@@ -107,6 +107,23 @@ pub fn tls(target: &str, opts: &TlsOptions) -> AuditReport {
             "a TLS 1.2-or-older ServerHello lacks renegotiation_info: the server does not support secure renegotiation (RFC 5746)",
         ));
     }
+    if report.robot == Some(true) {
+        f.push(finding(
+            "tls.robot.vulnerable",
+            Severity::High,
+            format!(
+                "RSA key exchanges get different answers by their padding ({}): a Bleichenbacher oracle (ROBOT) lets an attacker decrypt recorded sessions or sign with the server's key; drop RSA key exchange suites",
+                report.robot_answers.clone().unwrap_or_default().join(", ")
+            ),
+        ));
+    }
+    if report.client_renegotiation == Some(true) {
+        f.push(finding(
+            "tls.renegotiation.client_initiated",
+            Severity::Medium,
+            "the server redoes a handshake whenever its client asks: one client can make it spend a full handshake per request (CVE-2011-1473); disable client-initiated renegotiation",
+        ));
+    }
     if let Some(list) = report.insecure_ciphers.as_ref().filter(|l| !l.is_empty()) {
         f.push(finding(
             "tls.cipher.insecure_offered",

@@ -81,6 +81,9 @@ pub struct Offer<'a> {
     pub heartbeat: bool,
     /// `supported_groups`; the default list when `None`.
     pub groups: Option<&'a [u16]>,
+    /// A renegotiation: the client's verify data of the session, sent in
+    /// `renegotiation_info` without the SCSV (RFC 5746 3.5).
+    pub renegotiating: Option<&'a [u8]>,
 }
 
 impl<'a> Offer<'a> {
@@ -92,6 +95,7 @@ impl<'a> Offer<'a> {
             deflate: false,
             heartbeat: false,
             groups: None,
+            renegotiating: None,
         }
     }
 
@@ -122,7 +126,7 @@ fn build(o: &Offer) -> Vec<u8> {
         body.push(0);
     }
     let mut ids: Vec<u16> = o.suites.to_vec();
-    if !tls13 {
+    if !tls13 && o.renegotiating.is_none() {
         ids.push(0x00FF); // TLS_EMPTY_RENEGOTIATION_INFO_SCSV
     }
     push_u16(&mut body, (ids.len() * 2) as u16);
@@ -173,7 +177,11 @@ fn build(o: &Offer) -> Vec<u8> {
         ext.extend_from_slice(&[0x00, 0x33, 0x00, 0x02, 0x00, 0x00]); // key_share: none yet
         ext.extend_from_slice(&[0x00, 0x2D, 0x00, 0x02, 0x01, 0x01]); // psk_key_exchange_modes
     } else {
-        ext.extend_from_slice(&[0xFF, 0x01, 0x00, 0x01, 0x00]); // renegotiation_info
+        let verify = o.renegotiating.unwrap_or_default();
+        push_u16(&mut ext, 0xFF01); // renegotiation_info
+        push_u16(&mut ext, verify.len() as u16 + 1);
+        ext.push(verify.len() as u8);
+        ext.extend_from_slice(verify);
         ext.extend_from_slice(&[0x00, 0x17, 0x00, 0x00]); // extended_master_secret
     }
     if o.heartbeat {

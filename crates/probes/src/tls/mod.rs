@@ -9,6 +9,8 @@ mod handshake;
 mod heartbleed;
 pub mod hello;
 mod judge;
+mod renegotiation;
+mod robot;
 pub mod sslv2;
 pub mod suites;
 pub(crate) mod trust;
@@ -130,6 +132,16 @@ pub struct TlsReport {
     /// follows the client's; absent when it cannot be told (one suite accepted).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cipher_order: Option<String>,
+    /// The server redid a handshake its client started inside a TLS 1.2 session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_renegotiation: Option<bool>,
+    /// The server answers RSA key exchanges differently by their padding (ROBOT); absent
+    /// when it takes no RSA key exchange.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub robot: Option<bool>,
+    /// When it does: its answer to each padding variant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub robot_answers: Option<Vec<String>>,
     /// A heartbeat request with a lying length was answered (Heartbleed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub heartbleed: Option<bool>,
@@ -171,6 +183,9 @@ pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
         dh_bits: None,
         cipher_order: None,
         heartbleed: None,
+        client_renegotiation: None,
+        robot: None,
+        robot_answers: None,
         errors: Vec::new(),
     };
     if scope.protocols {
@@ -431,7 +446,27 @@ fn enumerate(report: &mut TlsReport, addr: SocketAddr, target: &Target, legacy: 
                 .push(format!("groups at {}: {e}", best.name())),
         }
     }
+    if legacy.contains(&Version::Tls12) {
+        match renegotiation::client_initiated(addr, Some(target.name()), target.timeout) {
+            Ok(Some(accepted)) => report.client_renegotiation = Some(accepted),
+            Ok(None) => report.errors.push(
+                "client-initiated renegotiation: the server takes no ECDHE (x25519, P-256) AES-GCM suite, the only ones this check speaks".into(),
+            ),
+            Err(e) => report
+                .errors
+                .push(format!("client-initiated renegotiation: {e}")),
+        }
+    }
     if let Some(&best) = legacy.last() {
+        match robot::check(addr, best, Some(target.name()), target.timeout) {
+            Ok(robot::Robot::NoRsaKeyExchange) => {}
+            Ok(robot::Robot::NotVulnerable) => report.robot = Some(false),
+            Ok(robot::Robot::Vulnerable(answers)) => {
+                report.robot = Some(true);
+                report.robot_answers = Some(answers);
+            }
+            Err(e) => report.errors.push(format!("ROBOT at {}: {e}", best.name())),
+        }
         match asker.dh_bits(best) {
             Ok(bits) => report.dh_bits = bits,
             Err(e) => report
