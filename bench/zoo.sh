@@ -15,7 +15,13 @@ bin="$root/target/release/shipcheck"
 dir=$(mktemp -d)
 "$root/target/release/zoo" "$dir" > "$dir/zoo.log" 2>&1 &
 zoo=$!
-trap 'kill $zoo 2>/dev/null; wait $zoo 2>/dev/null; nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" -s stop 2>/dev/null || true; rm -rf "$dir"' EXIT
+cleanup() {
+  kill "$zoo" 2>/dev/null || true
+  wait "$zoo" 2>/dev/null || true
+  nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" -s stop 2>/dev/null || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
 for _ in $(seq 1 300); do [ -f "$dir/ready" ] && break; sleep 0.1; done
 [ -f "$dir/ready" ] || { cat "$dir/zoo.log" >&2; exit 1; }
 cd "$dir"

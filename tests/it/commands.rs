@@ -719,7 +719,15 @@ fn every_command_in_the_docs_parses() {
             }
             let t = line.trim().trim_start_matches("$ ");
             if in_code && t.starts_with("shipcheck ") {
-                let command = t.split(" #").next().unwrap_or(t).trim().to_string();
+                // The shell's part ends at a comment, a redirection or a pipe.
+                let command = t
+                    .split(" #")
+                    .next()
+                    .and_then(|c| c.split(" > ").next())
+                    .and_then(|c| c.split(" | ").next())
+                    .unwrap_or(t)
+                    .trim()
+                    .to_string();
                 spans.push((file.clone(), command));
             }
         }

@@ -61,6 +61,7 @@ const TLS_EXPECTED: &[(&str, &[&str])] = &[
     ("short-serial", &["tls.cert.serial_short"]),
     ("ocsp-unstapled", &["tls.ocsp.not_stapled"]),
     ("ocsp-stapled", &[]),
+    ("with-sct", &[]),
     ("http-good", &[]),
     ("http-bare", &[]),
     ("http-short-hsts", &[]),
@@ -161,6 +162,7 @@ fn every_defect_of_the_zoo_is_found_and_nothing_else() {
     assert_eq!(out.status.code(), Some(1));
     observed_facts(dir.path(), &zoo, &reports);
     formats_say_what_json_says(dir.path(), &reports);
+    scts_are_judged_for_public_roots_only(dir.path(), &zoo);
     let out = shipcheck(
         dir.path(),
         &[
@@ -311,4 +313,35 @@ fn formats_say_what_json_says(dir: &std::path::Path, reports: &serde_json::Value
     assert_eq!(markdown.matches("| ❌ |").count(), findings, "{markdown}");
     let html = render("html");
     assert!(html.contains("tls.cert.expired") && html.contains("</html>"));
+}
+
+/// `tls.cert.sct_missing` is for certificates chaining to the system roots (no `--ca`):
+/// here the zoo's CA is made the system store (`SSL_CERT_FILE`, which rustls-native-certs
+/// reads), so the zoo's leaves count as public. A leaf without SCTs is a finding, one with
+/// an embedded SCT list is not; with `--ca` (the run above) neither is.
+fn scts_are_judged_for_public_roots_only(dir: &std::path::Path, zoo: &shipcheck_testkit::zoo::Zoo) {
+    let port = |name: &str| zoo.tls.iter().find(|(n, _)| *n == name).unwrap().1;
+    let probe = |name: &str| {
+        let out = assert_cmd::Command::cargo_bin("shipcheck")
+            .unwrap()
+            .current_dir(dir)
+            .env("SSL_CERT_FILE", dir.join("ca.pem"))
+            .env_remove("SSL_CERT_DIR")
+            .args(["probe", "tls", &format!("localhost:{}", port(name))])
+            .args(["--no-ciphers", "--format", "json"])
+            .output()
+            .unwrap();
+        let v = json(&out);
+        assert_eq!(v[0]["observed"]["trusted"], true, "{v:#}");
+        (
+            finding_ids(&out),
+            v[0]["observed"]["certificate"]["embedded_scts"].clone(),
+        )
+    };
+    let (ids, scts) = probe("modern");
+    assert_eq!(ids, ["tls.cert.sct_missing"], "{ids:?}");
+    assert_eq!(scts, 0);
+    let (ids, scts) = probe("with-sct");
+    assert!(ids.is_empty(), "{ids:?}");
+    assert_eq!(scts, 1);
 }

@@ -55,6 +55,7 @@ const TLS_HOSTS: &[TlsHost] = &[
     TlsHost { name: "client-only-usage", cert: "client-usage", directives: "" },
     TlsHost { name: "short-serial", cert: "short-serial", directives: "" },
     TlsHost { name: "ocsp-unstapled", cert: "ocsp", directives: "" },
+    TlsHost { name: "with-sct", cert: "sct", directives: "" },
     TlsHost { name: "ocsp-stapled", cert: "ocsp", directives: "ssl_stapling on; ssl_stapling_file DIR/ocsp.der;" },
 ];
 
@@ -313,6 +314,9 @@ fn certificates(dir: &Path) -> Result<(), String> {
     p.custom_extensions
         .push(crate::pki::ocsp_aia("http://127.0.0.1:9/ocsp"));
     issue("ocsp", p)?;
+    let mut p = params(&names, -1, 90)?;
+    p.custom_extensions.push(sct_list());
+    issue("sct", p)?;
     let self_signed = params(&names, -1, 90)?
         .self_signed(&leaf_key)
         .map_err(|e| e.to_string())?;
@@ -444,4 +448,21 @@ fn ocsp_response(dir: &Path) -> Result<(), String> {
             "2",
         ],
     )
+}
+
+/// An embedded SCT list extension (RFC 6962 3.3) holding one timestamp from a made-up log:
+/// what a publicly logged certificate carries. Nobody verifies its signature here.
+fn sct_list() -> rcgen::CustomExtension {
+    let mut sct = vec![0u8]; // v1
+    sct.extend_from_slice(&[0x11; 32]); // log id
+    sct.extend_from_slice(&1_700_000_000_000u64.to_be_bytes());
+    sct.extend_from_slice(&[0, 0]); // no extensions
+    sct.extend_from_slice(&[4, 3, 0, 8]); // SHA-256 / ECDSA, 8 bytes of signature
+    sct.extend_from_slice(&[0x22; 8]);
+    let mut list = ((sct.len() + 2) as u16).to_be_bytes().to_vec();
+    list.extend_from_slice(&(sct.len() as u16).to_be_bytes());
+    list.extend_from_slice(&sct);
+    let mut content = vec![0x04, list.len() as u8];
+    content.extend_from_slice(&list);
+    rcgen::CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 11129, 2, 4, 2], content)
 }
