@@ -252,16 +252,8 @@ pub fn open(addr: SocketAddr, hello: &[u8], timeout: Duration) -> Result<(Answer
                 buf.extend_from_slice(&chunk[..n]);
                 continue;
             }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Err(format!(
-                    "{addr} did not answer a ClientHello within {}s",
-                    timeout.as_secs_f32()
-                ));
+            Err(e) if is_timeout(&e) => {
+                return Err(silent(addr, "a ClientHello", timeout));
             }
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => "connection reset",
             Err(e) => return Err(format!("reading from {addr}: {e}")),
@@ -317,6 +309,22 @@ pub(crate) fn handshake_messages(bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
         i += 4 + len;
     }
     out
+}
+
+/// Whether a read failed because its timeout passed.
+pub(crate) fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
+}
+
+/// The error of a server that did not answer `what` in time.
+pub(crate) fn silent(addr: SocketAddr, what: &str, timeout: Duration) -> String {
+    format!(
+        "{addr} did not answer {what} within {}s",
+        timeout.as_secs_f32()
+    )
 }
 
 /// Parses the first record(s) received; `None` when more bytes are needed.

@@ -78,16 +78,8 @@ pub fn ask(addr: SocketAddr, timeout: Duration) -> Result<bool, String> {
             Ok(0) => return Ok(false),
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return Ok(false),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Err(format!(
-                    "{addr} did not answer an SSLv2 hello within {}s",
-                    timeout.as_secs_f32()
-                ));
+            Err(e) if super::hello::is_timeout(&e) => {
+                return Err(super::hello::silent(addr, "an SSLv2 hello", timeout));
             }
             Err(e) => return Err(format!("reading from {addr}: {e}")),
         }
