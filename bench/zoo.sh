@@ -25,6 +25,7 @@ trap cleanup EXIT
 for _ in $(seq 1 300); do [ -f "$dir/ready" ] && break; sleep 0.1; done
 [ -f "$dir/ready" ] || { cat "$dir/zoo.log" >&2; exit 1; }
 cd "$dir"
+export ZOO_TOKEN=zoo-token-0123456789abcdef   # the valid token the HTTP targets read
 n=$(grep -c '^- target:' tls-targets.yaml)
 ports=$(sed -n 's/^- target: localhost:\([0-9]*\).*/\1/p' tls-targets.yaml)
 secs() { python3 -c 'import sys,time; print(f"{time.time()-float(sys.argv[1]):.2f}")' "$1"; }

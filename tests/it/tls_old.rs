@@ -202,3 +202,18 @@ fn a_bleichenbacher_oracle_is_found_and_a_sound_server_is_not() {
     assert_eq!(report["observed"]["robot"], false, "{report:#}");
     assert!(!ids(&report).contains(&"tls.robot.vulnerable".to_string()));
 }
+
+/// A server whose first flight never ends (a handshake message claiming 16 MiB, streamed):
+/// every check that reads the flight stops at 64 KiB and says so, and the audit ends with a
+/// report, never a hang or an unbounded read.
+#[test]
+fn an_endless_first_flight_is_cut_at_64_kib() {
+    let server = oldtls::serve(Behaviour {
+        endless_flight: true,
+        ..Behaviour::default()
+    });
+    let (code, report) = probe(server.port);
+    let errors = report["observed"]["errors"].to_string();
+    assert!(errors.contains("64 KiB"), "{report:#}");
+    assert!(matches!(code, Some(1) | Some(4)), "{code:?}");
+}

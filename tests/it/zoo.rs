@@ -67,6 +67,7 @@ const TLS_EXPECTED: &[(&str, &[&str])] = &[
     ("http-short-hsts", &[]),
     ("http-cors", &[]),
     ("http-open", &[]),
+    ("http-token-refused", &[]),
 ];
 
 /// The finding ids each HTTP vhost must give, exactly.
@@ -91,6 +92,7 @@ const HTTP_EXPECTED: &[(&str, &[&str])] = &[
             "http.health.failing",
         ],
     ),
+    ("http-token-refused", &["http.auth.valid_token_refused"]),
 ];
 
 fn by_port(reports: &serde_json::Value) -> std::collections::BTreeMap<u16, Vec<String>> {
@@ -163,16 +165,27 @@ fn every_defect_of_the_zoo_is_found_and_nothing_else() {
     observed_facts(dir.path(), &zoo, &reports);
     formats_say_what_json_says(dir.path(), &reports);
     scts_are_judged_for_public_roots_only(dir.path(), &zoo);
-    let out = shipcheck(
-        dir.path(),
-        &[
+    // The HTTP targets read the valid token from ZOO_TOKEN (never from the file).
+    let out = assert_cmd::Command::cargo_bin("shipcheck")
+        .unwrap()
+        .current_dir(dir.path())
+        .env(
+            shipcheck_testkit::zoo::TOKEN_ENV,
+            shipcheck_testkit::zoo::TOKEN,
+        )
+        .args([
             "probe",
             "http",
             "--targets",
             "http.yaml",
             "--format",
             "json",
-        ],
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        !stdout(&out).contains(shipcheck_testkit::zoo::TOKEN),
+        "the token is never printed"
     );
     let seen = by_port(&json(&out));
     assert_exact("http", HTTP_EXPECTED, &ports, &seen);

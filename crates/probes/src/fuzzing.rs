@@ -33,3 +33,17 @@ pub fn args(probe: &ArgsProbe, line: &str) -> Result<serde_json::Value, String> 
 pub fn server_hello(bytes: &[u8]) -> Result<Option<crate::tls::hello::Answer>, String> {
     crate::tls::hello::parse_answer(bytes)
 }
+
+/// Bytes a server sent as its first flight, read as the TLS checks read them: the
+/// handshake messages, the ServerKeyExchange's curve and DH prime, the ServerHello's
+/// extensions, and the same bytes as an SSLv2 answer.
+pub fn server_flight(bytes: &[u8]) {
+    use crate::tls::{enumerate, hello, renegotiation, sslv2};
+    let messages = hello::handshake_messages(bytes);
+    let _ = enumerate::named_curve(&messages);
+    let _ = enumerate::dh_prime_bits(&messages);
+    for (_, body) in &messages {
+        let _ = renegotiation::has_extension(body, 0x0017);
+    }
+    let _ = sslv2::parse(bytes);
+}

@@ -29,6 +29,9 @@ pub struct Behaviour {
     pub compression: bool,
     /// Omit `renegotiation_info` (no RFC 5746).
     pub insecure_renegotiation: bool,
+    /// After the ServerHello, a first flight that never ends: one handshake message that
+    /// claims 16 MiB, sent in 16 KiB records until the client hangs up (at most 4 MiB).
+    pub endless_flight: bool,
 }
 
 /// A running server; stops when dropped.
@@ -118,6 +121,29 @@ fn answer(mut s: TcpStream, b: &Behaviour) -> std::io::Result<()> {
     }
     let len = (body.len() - 4) as u32;
     body[1..4].copy_from_slice(&len.to_be_bytes()[1..]);
+    if b.endless_flight {
+        let mut record = vec![0x16, h.version[0], h.version[1]];
+        record.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        record.extend_from_slice(&body);
+        s.write_all(&record)?;
+        let mut junk = vec![
+            0x16,
+            h.version[0],
+            h.version[1],
+            0x40,
+            0x00,
+            11,
+            0xFF,
+            0xFF,
+            0xFF,
+        ];
+        junk.resize(5 + 0x4000, 0x5A);
+        for _ in 0..256 {
+            s.write_all(&junk)?;
+            junk[5..9].copy_from_slice(&[0x5A; 4]);
+        }
+        return Ok(());
+    }
     // The RSA certificate, or a placeholder (an empty list), and ServerHelloDone.
     match &b.rsa {
         Some(rsa) => {

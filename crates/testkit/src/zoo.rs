@@ -75,10 +75,18 @@ const HTTP_HOSTS: &[(&str, &str)] = &[
         "http-open",
         "GOOD_HEADERS location = /health { default_type application/json; return 503 '{\"status\":\"down\"}'; } location /api/ { default_type application/json; return 200 '{\"data\":1}'; } location = /limited { root DIR/www; } location / { return 200 \"open\\n\"; }",
     ),
+    (
+        "http-token-refused",
+        "GOOD_HEADERS location = /health { default_type application/json; return 200 '{\"status\":\"ok\"}'; } location /api/ { return 401; } location = /limited { limit_req zone=burst burst=5 nodelay; limit_req_status 429; root DIR/www; } location / { return 200 \"hello\\n\"; }",
+    ),
 ];
 
 const GOOD_HEADERS: &str = "add_header Strict-Transport-Security \"max-age=63072000; includeSubDomains\" always; add_header X-Frame-Options DENY always; add_header X-Content-Type-Options nosniff always;";
 const GOOD_LOCATIONS: &str = "location = /health { default_type application/json; return 200 '{\"status\":\"ok\"}'; } location /api/ { if ($auth_ok = 0) { return 401; } default_type application/json; return 200 '{\"data\":1}'; } location = /limited { limit_req zone=burst burst=5 nodelay; limit_req_status 429; root DIR/www; } location / { return 200 \"hello\\n\"; }";
+
+/// The bearer token the zoo's APIs accept, and the variable its targets file reads it from.
+pub const TOKEN: &str = "zoo-token-0123456789abcdef";
+pub const TOKEN_ENV: &str = "ZOO_TOKEN";
 
 /// A running zoo; nginx stops when dropped.
 pub struct Zoo {
@@ -115,7 +123,7 @@ impl Zoo {
         for (name, port, plain) in &self.http {
             let _ = writeln!(
                 out,
-                "- target: https://localhost:{port}/  # {name}\n  ca: ca.pem\n  http_port: {plain}\n  auth_path: /api/users\n  health: /health\n  burst: 20\n  burst_path: /limited"
+                "- target: https://localhost:{port}/  # {name}\n  ca: ca.pem\n  http_port: {plain}\n  auth_path: /api/users\n  token_env: {TOKEN_ENV}\n  health: /health\n  burst: 20\n  burst_path: /limited"
             );
         }
         out
@@ -215,7 +223,7 @@ pub fn start(dir: &Path) -> Result<Zoo, String> {
         zoo.http.push((name, https, plain));
     }
     let conf = format!(
-        "worker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\nevents {{ worker_connections 1024; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {d}/tmp/body;\n  proxy_temp_path {d}/tmp/proxy;\n  fastcgi_temp_path {d}/tmp/fastcgi;\n  uwsgi_temp_path {d}/tmp/uwsgi;\n  scgi_temp_path {d}/tmp/scgi;\n  default_type text/plain;\n  ssl_protocols TLSv1.2 TLSv1.3;\n  ssl_ciphers {AEAD};\n  ssl_prefer_server_ciphers on;\n  ssl_session_cache shared:zoo:1m;\n  limit_req_zone $binary_remote_addr zone=burst:1m rate=1r/s;\n  map $http_authorization $auth_ok {{ \"Bearer zoo-token-0123456789abcdef\" 1; default 0; }}\n{servers}}}\n"
+        "worker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\nevents {{ worker_connections 1024; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {d}/tmp/body;\n  proxy_temp_path {d}/tmp/proxy;\n  fastcgi_temp_path {d}/tmp/fastcgi;\n  uwsgi_temp_path {d}/tmp/uwsgi;\n  scgi_temp_path {d}/tmp/scgi;\n  default_type text/plain;\n  ssl_protocols TLSv1.2 TLSv1.3;\n  ssl_ciphers {AEAD};\n  ssl_prefer_server_ciphers on;\n  ssl_session_cache shared:zoo:1m;\n  limit_req_zone $binary_remote_addr zone=burst:1m rate=1r/s;\n  map $http_authorization $auth_ok {{ \"Bearer {TOKEN}\" 1; default 0; }}\n{servers}}}\n"
     );
     write(dir, "nginx.conf", &conf)?;
     nginx(dir, &["-t", "-q"])?;

@@ -135,7 +135,7 @@ impl Asker<'_> {
 }
 
 /// The named curve of an ECDHE ServerKeyExchange (curve_type 3, then the group).
-fn named_curve(messages: &[(u8, Vec<u8>)]) -> Option<u16> {
+pub(crate) fn named_curve(messages: &[(u8, Vec<u8>)]) -> Option<u16> {
     let (_, ske) = messages.iter().find(|(t, _)| *t == 12)?;
     match ske.as_slice() {
         [3, a, b, ..] => Some(u16::from_be_bytes([*a, *b])),
@@ -144,7 +144,7 @@ fn named_curve(messages: &[(u8, Vec<u8>)]) -> Option<u16> {
 }
 
 /// The bit length of `dh_p` in a DHE ServerKeyExchange (its first field).
-fn dh_prime_bits(messages: &[(u8, Vec<u8>)]) -> Option<usize> {
+pub(crate) fn dh_prime_bits(messages: &[(u8, Vec<u8>)]) -> Option<usize> {
     let (_, ske) = messages.iter().find(|(t, _)| *t == 12)?;
     let len = u16::from_be_bytes([*ske.first()?, *ske.get(1)?]) as usize;
     let p = ske.get(2..2 + len)?;

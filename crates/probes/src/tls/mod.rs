@@ -4,12 +4,12 @@
 //! signature algorithm ([`cert`]), stapling and resumption ([`handshake`]).
 
 pub mod cert;
-mod enumerate;
+pub(crate) mod enumerate;
 mod handshake;
 mod heartbleed;
 pub mod hello;
 mod judge;
-mod renegotiation;
+pub(crate) mod renegotiation;
 mod robot;
 pub mod sslv2;
 pub mod suites;

@@ -196,7 +196,7 @@ fn record(kind: u8, payload: &[u8]) -> Vec<u8> {
 }
 
 /// Whether a ServerHello body carries extension `id`.
-fn has_extension(server_hello: &[u8], id: u16) -> bool {
+pub(crate) fn has_extension(server_hello: &[u8], id: u16) -> bool {
     let Some(&sid) = server_hello.get(34) else {
         return false;
     };
