@@ -217,3 +217,32 @@ fn an_endless_first_flight_is_cut_at_64_kib() {
     assert!(errors.contains("64 KiB"), "{report:#}");
     assert!(matches!(code, Some(1) | Some(4)), "{code:?}");
 }
+
+/// A pack item's minimum protocol counts SSL 3.0 as too old: a server refusing TLS 1.0 and
+/// 1.1 but still taking SSL 3.0 fails "nothing older than tls1.2" with the version named.
+#[test]
+fn a_pack_minimum_protocol_fails_on_ssl3() {
+    let server = oldtls::serve(Behaviour {
+        ssl3: true,
+        refuse_tls10_11: true,
+        ..Behaviour::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::write_pack(
+        dir.path(),
+        &[(
+            "tls-min",
+            &format!(
+                "check:\n  tls: {{host: 127.0.0.1, port: {}, min_protocol: tls1.2, timeout: 2s}}",
+                server.port
+            ),
+        )],
+        "",
+    );
+    let out = shipcheck(dir.path(), &["check", "--format", "json", "--no-record"]);
+    let run = json(&out);
+    assert_eq!(statuses(&run)["tls-min"], "fail", "{run:#}");
+    let summary = crate::common::summary(&run, "tls-min");
+    assert!(summary.contains("ssl3"), "{summary}");
+    assert!(!summary.contains("tls1.0"), "{summary}");
+}

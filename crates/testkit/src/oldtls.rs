@@ -27,6 +27,8 @@ pub struct Behaviour {
     pub leak: bool,
     /// Take DEFLATE when offered (CRIME).
     pub compression: bool,
+    /// Refuse TLS 1.0 and 1.1 (while SSL 3.0 may still be accepted).
+    pub refuse_tls10_11: bool,
     /// Omit `renegotiation_info` (no RFC 5746).
     pub insecure_renegotiation: bool,
     /// After the ServerHello, a first flight that never ends: one handshake message that
@@ -99,7 +101,8 @@ fn answer(mut s: TcpStream, b: &Behaviour) -> std::io::Result<()> {
     if h.tls13 || h.version > [3, 3] {
         return alert(&mut s, 70);
     }
-    if h.version == [3, 0] && !b.ssl3 || h.version < [3, 0] {
+    let refused_tls = b.refuse_tls10_11 && (h.version == [3, 1] || h.version == [3, 2]);
+    if h.version == [3, 0] && !b.ssl3 || h.version < [3, 0] || refused_tls {
         return alert(&mut s, 70);
     }
     let suite = h.suites.first().copied().unwrap_or(0x002F);

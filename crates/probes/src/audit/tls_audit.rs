@@ -25,6 +25,7 @@ pub fn tls(target: &str, opts: &TlsOptions) -> AuditReport {
             protocols: true,
             ciphers: opts.ciphers,
             certificate: true,
+            deep: opts.ciphers,
         },
     ) {
         Ok(r) => r,

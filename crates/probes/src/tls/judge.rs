@@ -78,10 +78,11 @@ impl Judge for TlsProbe {
                 .iter()
                 .position(|(_, m)| *m == self.min_protocol)
                 .unwrap_or(2);
-            let too_old: Vec<&str> = order[..min_index]
-                .iter()
-                .filter(|(k, _)| accepted(k) == Some(true))
-                .map(|(k, _)| *k)
+            // SSL 2.0 and 3.0 are below every minimum.
+            let too_old: Vec<&str> = ["ssl2", "ssl3"]
+                .into_iter()
+                .chain(order[..min_index].iter().map(|(k, _)| *k))
+                .filter(|k| accepted(k) == Some(true))
                 .collect();
             let unknown: Vec<&str> = order[..min_index]
                 .iter()

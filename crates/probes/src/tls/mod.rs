@@ -67,6 +67,10 @@ pub struct Scope {
     pub protocols: bool,
     pub ciphers: bool,
     pub certificate: bool,
+    /// The audit's deeper questions (`shipcheck probe tls`): TLS 1.3 suites, groups, DH
+    /// size, suite order, client renegotiation, ROBOT and Heartbleed. Pack items judge none
+    /// of them, so they do not pay for the connections.
+    pub deep: bool,
 }
 
 /// Everything a scan saw.
@@ -268,10 +272,10 @@ pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
             Err(HandshakeError::Io(e)) => report.errors.push(format!("TLS 1.3: {e}")),
         }
     }
-    if scope.ciphers {
+    if scope.deep {
         enumerate(&mut report, addr, target, &legacy_accepted);
     }
-    if let Some(&best) = legacy_accepted.last() {
+    if let (true, Some(&best)) = (scope.deep, legacy_accepted.last()) {
         match heartbleed::check(addr, best, Some(target.name()), target.timeout) {
             Ok(h) => report.heartbleed = Some(matches!(h, heartbleed::Heartbleed::Vulnerable(_))),
             Err(e) => report
@@ -524,6 +528,7 @@ impl crate::Observe for TlsProbe {
             timeout: self.timeout.map_or(Duration::from_secs(5), |s| s.0),
         };
         let scope = Scope {
+            deep: false,
             protocols: self.min_protocol != MinProtocol::None || self.require_tls13,
             ciphers: self.no_weak_ciphers || self.no_insecure_ciphers,
             certificate: self.certificate,
