@@ -3,6 +3,7 @@
 
 mod common;
 
+mod cert_files;
 mod check;
 mod commands;
 mod hostile;
