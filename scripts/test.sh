@@ -6,4 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/install-test-deps.sh
 # Layering: no cycles between crates or modules, and no network stack in the core.
 python3 scripts/check-layers.py >/dev/null || python3 scripts/check-layers.py
+# Formatting, the fuzz crate (a workspace of its own) included.
+cargo fmt --all -- --check
+(cd fuzz && cargo fmt -- --check)
 cargo test --locked --workspace --all-targets "$@"

@@ -6,7 +6,8 @@ fuzz_target!(|data: &[u8]| {
     let Some((&pick, rest)) = data.split_first() else {
         return;
     };
-    let scratch = std::env::temp_dir().join(format!("shipcheck-fuzz-launch-{}", std::process::id()));
+    let scratch =
+        std::env::temp_dir().join(format!("shipcheck-fuzz-launch-{}", std::process::id()));
     if pick % 2 == 0 {
         let _ = shipcheck_probes::fuzzing::systemd_unit(rest, &scratch.with_extension("service"));
     } else {

@@ -194,4 +194,3 @@ fn a_sha1_signed_leaf_is_weak_but_trusted() {
         "{report:#}"
     );
 }
-
