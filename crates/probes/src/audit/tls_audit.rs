@@ -2,6 +2,34 @@
 
 use super::*;
 
+/// Versions that are a finding when accepted: (protocol key, id, severity, message).
+const OLD_PROTOCOLS: [(&str, &str, Severity, &str); 4] = [
+    (
+        "ssl2",
+        "tls.protocol.ssl2_accepted",
+        Severity::Critical,
+        "SSL 2.0 is accepted: broken by design (DROWN); allow TLS 1.2+ only",
+    ),
+    (
+        "ssl3",
+        "tls.protocol.ssl3_accepted",
+        Severity::Critical,
+        "SSL 3.0 is accepted: POODLE reads its CBC traffic; allow TLS 1.2+ only",
+    ),
+    (
+        "tls1.0",
+        "tls.protocol.tls10_accepted",
+        Severity::High,
+        "TLS 1.0 is accepted; allow TLS 1.2+ only",
+    ),
+    (
+        "tls1.1",
+        "tls.protocol.tls11_accepted",
+        Severity::High,
+        "TLS 1.1 is accepted; allow TLS 1.2+ only",
+    ),
+];
+
 /// Audits the TLS of `target` (`host[:port]`).
 pub fn tls(target: &str, opts: &TlsOptions) -> AuditReport {
     let (host, port) = match host_port(target, 443) {
@@ -33,39 +61,16 @@ pub fn tls(target: &str, opts: &TlsOptions) -> AuditReport {
     };
     let mut f = Vec::new();
     let accepted = |k: &str| report.protocols.get(k) == Some(&true);
-    if accepted("ssl2") {
-        f.push(finding(
-            "tls.protocol.ssl2_accepted",
-            Severity::Critical,
-            "SSL 2.0 is accepted: broken by design (DROWN); allow TLS 1.2+ only",
-        ));
-    }
-    if accepted("ssl3") {
-        f.push(finding(
-            "tls.protocol.ssl3_accepted",
-            Severity::Critical,
-            "SSL 3.0 is accepted: POODLE reads its CBC traffic; allow TLS 1.2+ only",
-        ));
+    for (version, id, severity, message) in OLD_PROTOCOLS {
+        if accepted(version) {
+            f.push(finding(id, severity, message));
+        }
     }
     if report.heartbleed == Some(true) {
         f.push(finding(
             "tls.heartbleed.vulnerable",
             Severity::Critical,
             "a heartbeat request claiming more bytes than it carried was answered: the server leaks its memory (Heartbleed, CVE-2014-0160)",
-        ));
-    }
-    if accepted("tls1.0") {
-        f.push(finding(
-            "tls.protocol.tls10_accepted",
-            Severity::High,
-            "TLS 1.0 is accepted; allow TLS 1.2+ only",
-        ));
-    }
-    if accepted("tls1.1") {
-        f.push(finding(
-            "tls.protocol.tls11_accepted",
-            Severity::High,
-            "TLS 1.1 is accepted; allow TLS 1.2+ only",
         ));
     }
     if report.compression == Some(true) {

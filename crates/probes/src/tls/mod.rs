@@ -74,7 +74,7 @@ pub struct Scope {
 }
 
 /// Everything a scan saw.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct TlsReport {
     pub target: String,
     pub address: String,
@@ -168,30 +168,9 @@ pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
         target: format!("{}:{}", target.host, target.port),
         address: addr.to_string(),
         sni: target.name().to_string(),
-        protocols: BTreeMap::new(),
-        negotiated: None,
-        weak_ciphers: None,
-        insecure_ciphers: None,
-        certificate: None,
-        trusted: None,
-        trust_error: None,
-        chain_incomplete: None,
-        compression: None,
-        secure_renegotiation: None,
-        fallback_scsv: None,
-        ocsp_stapled: None,
-        resumption: None,
-        tls13_suites: None,
-        groups: None,
-        weak_groups: None,
-        dh_bits: None,
-        cipher_order: None,
-        heartbleed: None,
-        client_renegotiation: None,
-        robot: None,
-        robot_answers: None,
-        errors: Vec::new(),
+        ..TlsReport::default()
     };
+    let all = all_suites();
     if scope.protocols {
         match sslv2::ask(addr, target.timeout) {
             Ok(accepted) => {
@@ -202,7 +181,7 @@ pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
         match hello::ask(
             addr,
             Version::Ssl3,
-            &all_suites(),
+            &all,
             Some(target.name()),
             target.timeout,
         ) {
@@ -215,7 +194,6 @@ pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
             Err(e) => report.errors.push(format!("SSL 3.0: {e}")),
         }
     }
-    let all = all_suites();
     let mut legacy_accepted = Vec::new();
     if scope.protocols || scope.ciphers {
         for v in [Version::Tls10, Version::Tls11, Version::Tls12] {

@@ -170,42 +170,23 @@ fn padded(variant: Variant, k: usize, version: [u8; 2]) -> Result<Vec<u8>, Strin
     }
     let random = nonzero_random(k)?;
     let pad = &random[..k - 3 - 48];
-    let secret = &random[k - 48..];
+    let secret = &random[k - 46..];
+    // (first two bytes, separator, premaster version, a zero inside the premaster secret)
+    let (head, separator, pms_version, zero_inside) = match variant {
+        Variant::Correct => ([0, 2], 0, version, false),
+        Variant::WrongFirstTwoBytes => ([0x41, 0x17], 0, version, false),
+        Variant::ZeroInWrongPlace => ([0, 2], 0x11, version, true),
+        Variant::NoZeroSeparator => ([0, 2], 0x11, version, false),
+        Variant::WrongVersion => ([0, 2], 0, [2, 2], false),
+    };
     let mut m = Vec::with_capacity(k);
-    let pms = |v: [u8; 2]| [&v[..], &secret[..46]].concat();
-    match variant {
-        Variant::Correct => {
-            m.extend_from_slice(&[0, 2]);
-            m.extend_from_slice(pad);
-            m.push(0);
-            m.extend(pms(version));
-        }
-        Variant::WrongFirstTwoBytes => {
-            m.extend_from_slice(&[0x41, 0x17]);
-            m.extend_from_slice(pad);
-            m.push(0);
-            m.extend(pms(version));
-        }
-        Variant::ZeroInWrongPlace => {
-            m.extend_from_slice(&[0, 2]);
-            m.extend_from_slice(pad);
-            m.push(0x11);
-            let mut p = pms(version);
-            p[46] = 0;
-            m.extend(p);
-        }
-        Variant::NoZeroSeparator => {
-            m.extend_from_slice(&[0, 2]);
-            m.extend_from_slice(pad);
-            m.push(0x11);
-            m.extend(pms(version));
-        }
-        Variant::WrongVersion => {
-            m.extend_from_slice(&[0, 2]);
-            m.extend_from_slice(pad);
-            m.push(0);
-            m.extend(pms([2, 2]));
-        }
+    m.extend_from_slice(&head);
+    m.extend_from_slice(pad);
+    m.push(separator);
+    m.extend_from_slice(&pms_version);
+    m.extend_from_slice(secret);
+    if zero_inside {
+        m[k - 2] = 0;
     }
     Ok(m)
 }
