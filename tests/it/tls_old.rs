@@ -215,6 +215,10 @@ fn an_endless_first_flight_is_cut_at_64_kib() {
     let (code, report) = probe(server.port);
     let errors = report["observed"]["errors"].to_string();
     assert!(errors.contains("64 KiB"), "{report:#}");
+    // The TLS 1.2 curve enumeration reads flights too: cut short, it says so, never
+    // reporting a partial list as the server's groups.
+    assert!(errors.contains("groups at TLS 1.2"), "{report:#}");
+    assert!(report["observed"]["groups"].is_null(), "{report:#}");
     assert!(matches!(code, Some(1) | Some(4)), "{code:?}");
 }
 
@@ -245,4 +249,29 @@ fn a_pack_minimum_protocol_fails_on_ssl3() {
     let summary = crate::common::summary(&run, "tls-min");
     assert!(summary.contains("ssl3"), "{summary}");
     assert!(!summary.contains("tls1.0"), "{summary}");
+}
+
+/// An oracle whose answers flip from one connection to the next (as a flaky network or a
+/// load balancer over mixed backends can look): the padding variants get different answers,
+/// but a second round does not repeat them. That is no verdict: ROBOT could not be checked,
+/// and the report says so instead of a false alarm.
+#[test]
+fn inconsistent_robot_answers_are_could_not_check_not_a_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    let flaky = oldtls::serve(Behaviour {
+        rsa: Some(std::sync::Arc::new(oldtls::Rsa::generate(
+            dir.path(),
+            false,
+        ))),
+        flaky_alerts: true,
+        ..Behaviour::default()
+    });
+    let (_, report) = probe(flaky.port);
+    assert!(
+        !ids(&report).contains(&"tls.robot.vulnerable".to_string()),
+        "{report:#}"
+    );
+    assert!(report["observed"]["robot"].is_null(), "{report:#}");
+    let errors = report["observed"]["errors"].to_string();
+    assert!(errors.contains("ROBOT"), "{report:#}");
 }

@@ -13,6 +13,9 @@ use std::time::Duration;
 
 use num_bigint::BigUint;
 
+/// The flipping alert of `flaky_alerts`.
+static FLIP: AtomicBool = AtomicBool::new(false);
+
 /// What the server does.
 #[derive(Clone, Debug, Default)]
 pub struct Behaviour {
@@ -27,6 +30,9 @@ pub struct Behaviour {
     pub leak: bool,
     /// Take DEFLATE when offered (CRIME).
     pub compression: bool,
+    /// Answer each ClientKeyExchange with an alert that flips from one connection to the
+    /// next, whatever its padding (inconsistent, not an oracle).
+    pub flaky_alerts: bool,
     /// Refuse TLS 1.0 and 1.1 (while SSL 3.0 may still be accepted).
     pub refuse_tls10_11: bool,
     /// Omit `renegotiation_info` (no RFC 5746).
@@ -170,12 +176,23 @@ fn answer(mut s: TcpStream, b: &Behaviour) -> std::io::Result<()> {
     if let (Some(rsa), true) = (&b.rsa, n > 11 && buf[0] == 0x16 && buf[5] == 0x10) {
         let len = u16::from_be_bytes([buf[9], buf[10]]) as usize;
         let c = buf.get(11..11 + len).unwrap_or_default();
-        let desc = if rsa.padding_ok(c) || !rsa.oracle {
+        let desc = if b.flaky_alerts {
+            if FLIP.fetch_xor(true, Ordering::SeqCst) {
+                20
+            } else {
+                51
+            }
+        } else if rsa.padding_ok(c) || !rsa.oracle {
             20
         } else {
             51
         };
         s.write_all(&[0x15, h.version[0], h.version[1], 0, 2, 2, desc])?;
+        // Read what the client sent after it (ChangeCipherSpec, Finished) before closing:
+        // closing with unread input resets the connection, and the client could lose the
+        // alert. A real server reads the whole flight before it answers.
+        s.set_read_timeout(Some(Duration::from_millis(200)))?;
+        while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
         return Ok(());
     }
     if b.heartbeat && b.leak && n >= 8 && buf[0] == 0x18 && buf[5] == 1 {

@@ -61,9 +61,8 @@ impl Asker<'_> {
             };
             let picked = match self.ask(o)? {
                 (Answer::Accepted { group, .. }, _) if version == Version::Tls13 => group,
-                (Answer::Accepted { .. }, mut conn) => {
-                    conn.flight().ok().and_then(|m| named_curve(&m))
-                }
+                // A flight cut short is an error, never the end of the list.
+                (Answer::Accepted { .. }, mut conn) => named_curve(&conn.flight()?),
                 (Answer::Refused(_), _) => None,
             };
             match picked {

@@ -3,7 +3,8 @@
 //! wrong in different ways, each on its own connection followed by ChangeCipherSpec and a
 //! Finished the server cannot decrypt. A sound server answers all five the same way (the
 //! Finished fails); an oracle answers differently depending on the padding, which lets an
-//! attacker decrypt recorded sessions or sign with the server's key. Only the first round
+//! attacker decrypt recorded sessions or sign with the server's key; different answers are
+//! asked a second time, and only the same pattern twice is a finding. Only the first round
 //! of sslyze's test (with the Finished) is run: the second waits for timeouts by design.
 //! The premaster secrets are random and never reused. Bounded: five connections, the
 //! scan's timeout (at most 2 s for each answer).
@@ -59,18 +60,39 @@ pub fn check(
     sni: Option<&str>,
     timeout: Duration,
 ) -> Result<Robot, String> {
+    let Some(first) = round(addr, version, sni, timeout)? else {
+        return Ok(Robot::NoRsaKeyExchange);
+    };
+    if first.iter().all(|a| *a == first[0]) {
+        return Ok(Robot::NotVulnerable);
+    }
+    // Different answers: an oracle only if a second round gives the same ones (sslyze
+    // confirms too); otherwise the server or the path is unsteady, and nothing is known.
+    match round(addr, version, sni, timeout)? {
+        Some(second) if second == first => Ok(Robot::Vulnerable(first)),
+        _ => Err(format!(
+            "the answers to the padding variants changed between two rounds ({} then another): no verdict",
+            first.join(", ")
+        )),
+    }
+}
+
+/// The server's answer to each padding variant, or `None` when it takes no RSA key
+/// exchange suite.
+fn round(
+    addr: SocketAddr,
+    version: Version,
+    sni: Option<&str>,
+    timeout: Duration,
+) -> Result<Option<Vec<String>>, String> {
     let mut answers = Vec::new();
     for variant in VARIANTS {
         match attempt(addr, version, sni, timeout, variant)? {
-            None => return Ok(Robot::NoRsaKeyExchange),
+            None => return Ok(None),
             Some(a) => answers.push(a),
         }
     }
-    if answers.iter().all(|a| *a == answers[0]) {
-        Ok(Robot::NotVulnerable)
-    } else {
-        Ok(Robot::Vulnerable(answers))
-    }
+    Ok(Some(answers))
 }
 
 /// One handshake with a ClientKeyExchange of `variant`: the server's answer in words, or
