@@ -324,6 +324,15 @@ fn formats_say_what_json_says(dir: &std::path::Path, reports: &serde_json::Value
     let markdown = render("markdown");
     assert!(markdown.contains("**NO-GO**"), "{markdown}");
     assert_eq!(markdown.matches("| ❌ |").count(), findings, "{markdown}");
+    // The terminal report shows what the scan enumerated, not only the findings.
+    let human = render("human");
+    for line in [
+        "TLS 1.3 suites: TLS_AES_256_GCM_SHA384",
+        "groups: x25519",
+        "weak ciphers:",
+    ] {
+        assert!(human.contains(line), "{line} missing: {human}");
+    }
     let html = render("html");
     assert!(html.contains("tls.cert.expired") && html.contains("</html>"));
 }

@@ -125,12 +125,16 @@ fn summary_lines(r: &AuditReport) -> Vec<String> {
             if let Some(n) = o.get("negotiated").and_then(Value::as_str) {
                 v.push(format!("negotiated: {n}"));
             }
-            for key in ["insecure_ciphers", "weak_ciphers"] {
+            for (key, label) in [
+                ("insecure_ciphers", "insecure ciphers"),
+                ("weak_ciphers", "weak ciphers"),
+                ("tls13_suites", "TLS 1.3 suites"),
+                ("groups", "groups"),
+            ] {
                 if let Some(list) = o.get(key).and_then(Value::as_array) {
                     let names: Vec<&str> = list.iter().filter_map(Value::as_str).collect();
                     v.push(format!(
-                        "{}: {}",
-                        key.replace('_', " "),
+                        "{label}: {}",
                         if names.is_empty() {
                             "none".into()
                         } else {
