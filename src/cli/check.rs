@@ -79,7 +79,11 @@ pub fn check(args: CheckArgs, out_color: bool) -> Result<i32, Error> {
         _ => Some(db.open()?),
     };
     let statements = match ledger.as_mut() {
-        Some(l) => history::statements(l, None)?,
+        Some(l) => {
+            let environment = profile.environment(env.as_deref())?;
+            let deployment = profile.deployment();
+            history::statements(l, (deployment.as_str(), environment.as_str()), None)?
+        }
         None => engine::Statements::default(),
     };
     let policy = profile.policy(fail_on, allow_pending);

@@ -30,7 +30,8 @@ pub fn gate(args: GateArgs) -> Result<i32, Error> {
         run,
     };
     let policy = profile.policy(fail_on, allow_pending);
-    let st = history::statements(&mut ledger, Some(&profile))?;
+    let deployment = profile.deployment();
+    let st = history::statements(&mut ledger, (deployment.as_str(), &env), Some(&profile))?;
     let g = history::gate_from_ledger(
         found,
         &packs,
@@ -46,7 +47,7 @@ pub fn gate(args: GateArgs) -> Result<i32, Error> {
         OutFormat::Human => {
             let verdict = if g.verdict.go { "GO" } else { "NO-GO" };
             outln!(
-                "Gate: {verdict} for run #{} ({}, environment {})",
+                "Gate: {verdict} for run #{} ({}, deployment {deployment}, environment {})",
                 g.run,
                 g.started_at,
                 g.environment

@@ -177,15 +177,15 @@ fn profile_found(given: Option<&std::path::Path>) -> bool {
             .unwrap_or(false)
 }
 
-/// The runs `latest` counts among: the profile's and environment's when a profile is found,
-/// else every run of the ledger (run numbers need neither).
+/// The runs `latest` counts among: the profile's deployment and environment when a profile
+/// is found, else every run of the ledger (run numbers need neither).
 pub fn run_scope(target: &TargetArgs) -> Result<Option<(String, String)>, Error> {
     if !profile_found(target.profile.as_deref()) {
         return Ok(None);
     }
     let profile = Profile::load(&find_profile(target.profile.as_deref())?)?;
     let env = profile.environment(target.env.as_deref())?;
-    Ok(Some((profile.id(), env)))
+    Ok(Some((profile.deployment().to_string(), env)))
 }
 
 /// A profile, an environment and a ledger.

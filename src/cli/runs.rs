@@ -6,7 +6,7 @@ use super::*;
 pub struct HistoryArgs {
     #[command(flatten)]
     pub target: TargetArgs,
-    /// All profiles and environments.
+    /// All deployments and environments.
     #[arg(long)]
     pub all: bool,
     #[arg(long, short, value_enum, default_value_t = OutFormat::Human)]
@@ -22,13 +22,13 @@ pub fn history(args: HistoryArgs) -> Result<i32, Error> {
     let mut ledger = target.db.open_existing()?;
     let scope = if all { None } else { run_scope(&target)? };
     if scope.is_none() && !all {
-        eprintln!("note: no profile here or above: listing the runs of every profile (--all)");
+        eprintln!("note: no profile here or above: listing the runs of every deployment (--all)");
     }
-    let (pid, env) = match scope {
-        Some((p, e)) => (Some(p), Some(e)),
+    let (deployment, env) = match scope {
+        Some((d, e)) => (Some(d), Some(e)),
         None => (None, None),
     };
-    let list = history::history(&mut ledger, pid.as_deref(), env.as_deref())?;
+    let list = history::history(&mut ledger, deployment.as_deref(), env.as_deref())?;
     match format {
         OutFormat::Json => outln!(
             "{}",
@@ -41,9 +41,10 @@ pub fn history(args: HistoryArgs) -> Result<i32, Error> {
             for r in &list {
                 let c = &r.counts;
                 outln!(
-                    "#{:<5} {}  {:<12} {:<6} score {:>3}  {} pass {} fail {} error {} pending {} waived{}  {}",
+                    "#{:<5} {}  {:<16} {:<12} {:<6} score {:>3}  {} pass {} fail {} error {} pending {} waived{}  {}",
                     r.run,
                     r.started_at,
+                    r.deployment,
                     r.environment,
                     if r.go { "GO" } else { "NO-GO" },
                     r.score.map_or("n/a".into(), |s| s.to_string()),
@@ -92,7 +93,9 @@ pub fn diff(args: DiffArgs) -> Result<i32, Error> {
         true => Some(Profile::load(&find_profile(target.profile.as_deref())?)?),
         false => None,
     };
-    let st = history::statements(&mut ledger, profile.as_ref())?;
+    // What expired between the runs, among the statements of the later run's deployment.
+    let later = (b.run.deployment_id(), b.run.environment.clone());
+    let st = history::statements(&mut ledger, (&later.0, &later.1), profile.as_ref())?;
     let (na, nb) = (a.number as i64, b.number as i64);
     let d = history::diff(na, &a.run, nb, &b.run, &st.attestations, &st.waivers);
     let (ra, rb) = (&a.run, &b.run);
@@ -207,6 +210,8 @@ pub fn baseline(args: BaselineArgs) -> Result<i32, Error> {
     let (mut ledger, found) = open_run(&target, run)?;
     ledger.record_baseline(&shipcheck_ledger::Baseline {
         run: found.seq,
+        deployment: Some(found.run.deployment_id()),
+        environment: Some(found.run.environment.clone()),
         at: jiff::Timestamp::now().to_string(),
     })?;
     outln!("recorded baseline: run #{}", found.number);

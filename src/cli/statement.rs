@@ -40,6 +40,7 @@ pub fn attest(args: AttestArgs) -> Result<i32, Error> {
         .map_err(Error::usage)?;
     let now = jiff::Timestamp::now();
     let env_scope = target.env.as_ref().map(|_| env.as_str());
+    let deployment = profile.deployment();
     let a = attest::attestation(
         &packs,
         &item,
@@ -48,15 +49,15 @@ pub fn attest(args: AttestArgs) -> Result<i32, Error> {
         ev,
         &note,
         expires.as_deref(),
-        env_scope,
+        (deployment.as_str(), env_scope),
         now,
     )
     .map_err(Error::usage)?;
     let seq = ledger.record_attestation(&a)?;
-    let _ = profile;
     outln!(
-        "recorded attestation #{seq}: {} by {} ({}){}",
+        "recorded attestation #{seq}: {} for {deployment}{} by {} ({}){}",
         a.item,
+        env_scope.map(|e| format!(" in {e}")).unwrap_or_default(),
         a.by,
         a.role.as_str(),
         a.expires
@@ -92,14 +93,20 @@ pub fn signoff(args: SignoffArgs) -> Result<i32, Error> {
     } = args;
     let (profile, _, env) = load_target(&target)?;
     let mut ledger = target.db.open_existing()?;
-    let scope = (profile.id(), env);
+    let deployment = profile.deployment();
     let found = history::resolve(
         &mut ledger,
         run.unwrap_or(RunRef::Latest(0)),
-        Some((scope.0.as_str(), scope.1.as_str())),
+        Some((deployment.as_str(), env.as_str())),
     )?;
-    let s = attest::signoff(found.seq, role.into(), &by, &note, jiff::Timestamp::now())
-        .map_err(Error::usage)?;
+    let s = attest::signoff(
+        (found.seq, &found.run),
+        role.into(),
+        &by,
+        &note,
+        jiff::Timestamp::now(),
+    )
+    .map_err(Error::usage)?;
     ledger.record_signoff(&s)?;
     outln!(
         "recorded sign-off: run #{} signed off by {} ({})",
@@ -132,23 +139,25 @@ pub fn waive(args: WaiveArgs) -> Result<i32, Error> {
         expires,
         target,
     } = args;
-    let (_, packs, env) = load_target(&target)?;
+    let (profile, packs, env) = load_target(&target)?;
     let mut ledger = target.db.open()?;
     let env_scope = target.env.as_ref().map(|_| env.as_str());
+    let deployment = profile.deployment();
     let w = attest::waiver(
         &packs,
         &item,
         &reason,
         &owner,
         &expires,
-        env_scope,
+        (deployment.as_str(), env_scope),
         jiff::Timestamp::now(),
     )
     .map_err(Error::usage)?;
     let seq = ledger.record_waiver(&w)?;
     outln!(
-        "recorded waiver #{seq}: {} until {} (owner {})",
+        "recorded waiver #{seq}: {} for {deployment}{} until {} (owner {})",
         w.item,
+        env_scope.map(|e| format!(" in {e}")).unwrap_or_default(),
         w.expires,
         w.owner
     );

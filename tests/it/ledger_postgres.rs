@@ -47,6 +47,8 @@ fn postgresql_ledger_behaves_the_same() {
             let mut ledger = shipcheck_ledger::Ledger::open_with_key(location, None).unwrap();
             let baseline = shipcheck_ledger::Baseline {
                 run: 1,
+                deployment: Some("d".into()),
+                environment: Some("prod".into()),
                 at: shipcheck_ledger::now(),
             };
             ledger.record_baseline(&baseline).unwrap();

@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bounded;
+pub mod deployment;
 pub mod diag;
 pub mod duration;
 pub mod endpoint;

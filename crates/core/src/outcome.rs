@@ -191,9 +191,16 @@ pub struct Run {
     pub started_at: String,
     pub duration_ms: u64,
     pub profile: String,
-    /// Absolute path of the profile: runs of the same profile share it.
+    /// Absolute path of the profile, as it was on the machine that ran it.
     #[serde(default)]
     pub profile_id: String,
+    /// The deployment the run belongs to (with `environment`). Empty in runs recorded before
+    /// deployments existed: see [`Run::deployment_id`].
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub deployment: String,
+    /// The profile's labels (team, region).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<String, String>,
     /// SHA-256 of the profile file's bytes.
     pub profile_digest: String,
     pub environment: String,
@@ -221,6 +228,20 @@ pub struct Unreachable {
 }
 
 impl Run {
+    /// The deployment of this run: the recorded one, else (a run recorded before
+    /// deployments existed) the name derived from its profile's path.
+    pub fn deployment_id(&self) -> String {
+        if !self.deployment.is_empty() {
+            return self.deployment.clone();
+        }
+        let path = if self.profile_id.is_empty() {
+            &self.profile
+        } else {
+            &self.profile_id
+        };
+        crate::deployment::DeploymentId::derived_from(std::path::Path::new(path)).to_string()
+    }
+
     /// The packs that ran, as `name version` joined by commas (report headers).
     pub fn pack_list(&self) -> String {
         self.packs

@@ -10,6 +10,10 @@ use crate::pack::Role;
 pub struct Attestation {
     /// `pack:id`.
     pub item: String,
+    /// The deployment it is for. `None` only in records from before deployments existed
+    /// (the ledger places those; see `shipcheck_ledger::scope`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<String>,
     pub by: String,
@@ -42,6 +46,11 @@ pub enum EvidenceRef {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Signoff {
     pub run: i64,
+    /// The signed run's deployment and environment (absent in old records: the run's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
     pub role: Role,
     pub by: String,
     #[serde(default)]
@@ -53,6 +62,9 @@ pub struct Signoff {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Waiver {
     pub item: String,
+    /// The deployment it is for (`None` only in records from before deployments existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<String>,
     pub reason: String,
     pub owner: String,
     pub expires: String,
@@ -65,5 +77,10 @@ pub struct Waiver {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Baseline {
     pub run: i64,
+    /// The run's deployment and environment (absent in old records: the run's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
     pub at: String,
 }

@@ -64,7 +64,7 @@ pub fn attestation(
     evidence: Option<EvidenceRef>,
     note: &str,
     expires: Option<&str>,
-    environment: Option<&str>,
+    (deployment, environment): (&str, Option<&str>),
     now: jiff::Timestamp,
 ) -> Result<Attestation, String> {
     let (lp, it) = find_item(packs, item)?;
@@ -105,6 +105,7 @@ pub fn attestation(
     }
     Ok(Attestation {
         item: qualified,
+        deployment: Some(deployment.to_string()),
         environment: environment.map(String::from),
         by: by.to_string(),
         role,
@@ -115,9 +116,10 @@ pub fn attestation(
     })
 }
 
-/// Builds a sign-off of run `run`.
+/// Builds a sign-off of the run recorded under sequence number `seq`; it belongs to the
+/// run's deployment and environment.
 pub fn signoff(
-    run: i64,
+    (seq, run): (i64, &shipcheck_core::outcome::Run),
     role: Role,
     by: &str,
     note: &str,
@@ -127,7 +129,9 @@ pub fn signoff(
         return Err("--by needs a name".into());
     }
     Ok(Signoff {
-        run,
+        run: seq,
+        deployment: Some(run.deployment_id()),
+        environment: Some(run.environment.clone()),
         role,
         by: by.into(),
         note: note.into(),
@@ -142,7 +146,7 @@ pub fn waiver(
     reason: &str,
     owner: &str,
     expires: &str,
-    environment: Option<&str>,
+    (deployment, environment): (&str, Option<&str>),
     now: jiff::Timestamp,
 ) -> Result<Waiver, String> {
     let (lp, it) = find_item(packs, item)?;
@@ -155,6 +159,7 @@ pub fn waiver(
     }
     Ok(Waiver {
         item: QualifiedId::new(lp.pack.name.as_str(), it.id.value.as_str()).to_string(),
+        deployment: Some(deployment.to_string()),
         reason: reason.into(),
         owner: owner.into(),
         expires: expires.into(),

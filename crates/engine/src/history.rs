@@ -20,6 +20,7 @@ pub struct RunSummary {
     /// The run's number (runs are numbered on their own: 1, 2, ...).
     pub run: i64,
     pub started_at: String,
+    pub deployment: String,
     pub profile: String,
     pub environment: String,
     pub go: bool,
@@ -28,42 +29,72 @@ pub struct RunSummary {
     pub baseline: bool,
 }
 
-/// Whether `run` belongs to the profile `profile_id` (absolute path) and `environment`.
-pub fn same_target(run: &Run, profile_id: Option<&str>, environment: Option<&str>) -> bool {
-    profile_id.is_none_or(|p| run.profile_id == p)
+/// A deployment and an environment: what runs and statements belong to.
+pub type Target<'a> = (&'a str, &'a str);
+
+/// Whether `run` belongs to `deployment` and `environment`.
+pub fn same_target(run: &Run, deployment: Option<&str>, environment: Option<&str>) -> bool {
+    deployment.is_none_or(|d| run.deployment_id() == d)
         && environment.is_none_or(|e| run.environment == e)
 }
 
-/// Recorded runs, oldest first, optionally for one profile and environment.
+/// Recorded runs, oldest first, optionally for one deployment and environment.
 pub fn history(
     ledger: &mut Ledger,
-    profile_id: Option<&str>,
+    deployment: Option<&str>,
     environment: Option<&str>,
 ) -> Result<Vec<RunSummary>, LedgerError> {
-    let baseline = latest_baseline(ledger)?;
+    let baselines = baselines(ledger)?;
     Ok(ledger
         .numbered_runs()?
         .into_iter()
-        .filter(|(_, _, r)| same_target(r, profile_id, environment))
+        .filter(|(_, _, r)| same_target(r, deployment, environment))
         .map(|(number, seq, r)| RunSummary {
             run: number as i64,
             started_at: r.started_at.clone(),
+            deployment: r.deployment_id(),
             profile: r.profile.clone(),
             environment: r.environment.clone(),
             go: r.gate.go,
             score: r.score.value,
             counts: r.counts.clone(),
-            baseline: baseline == Some(seq),
+            baseline: baselines.get(&(r.deployment_id(), r.environment.clone())) == Some(&seq),
         })
         .collect())
 }
 
-/// The run most recently marked as baseline.
-pub fn latest_baseline(ledger: &mut Ledger) -> Result<Option<i64>, LedgerError> {
-    Ok(ledger
-        .all::<Baseline>(Kind::Baseline)?
-        .last()
-        .map(|(_, b)| b.run))
+/// The current baseline run of each deployment and environment.
+fn baselines(ledger: &mut Ledger) -> Result<BTreeMap<(String, String), i64>, LedgerError> {
+    let records = ledger.records()?;
+    let placed = shipcheck_ledger::scope::place(&records)?;
+    let mut out = BTreeMap::new();
+    for (r, p) in records.iter().zip(&placed) {
+        if r.kind != Kind::Baseline.as_str() {
+            continue;
+        }
+        if let Some(scope) = p.placement.scope() {
+            let b: Baseline = serde_json::from_str(&r.body).map_err(|e| LedgerError::Body {
+                seq: r.seq,
+                message: e.to_string(),
+            })?;
+            let env = scope.environment.clone().unwrap_or_default();
+            out.insert((scope.deployment.clone(), env), b.run);
+        }
+    }
+    Ok(out)
+}
+
+/// The run most recently marked as baseline for `target`, or anywhere when there is none.
+pub fn latest_baseline(
+    ledger: &mut Ledger,
+    target: Option<Target<'_>>,
+) -> Result<Option<i64>, LedgerError> {
+    Ok(match target {
+        Some((d, e)) => ledger.scoped::<Baseline>(Kind::Baseline, d, e)?,
+        None => ledger.all::<Baseline>(Kind::Baseline)?,
+    }
+    .last()
+    .map(|(_, b)| b.run))
 }
 
 /// One item whose state changed between two runs.
@@ -202,33 +233,45 @@ pub fn gate_from_ledger(
     }
 }
 
-/// Reads the attestations, ledger waivers and sign-offs; `profile`'s waivers are added when
-/// given.
+/// Reads the attestations, ledger waivers and sign-offs that apply to `target` (a
+/// deployment and environment; statements of other deployments are not even read);
+/// `profile`'s waivers are added when given.
 pub fn statements(
     ledger: &mut Ledger,
+    target: Target<'_>,
     profile: Option<&shipcheck_core::profile::Profile>,
 ) -> Result<Statements, LedgerError> {
     // One read of the ledger for all three kinds.
     let records = ledger.records()?;
-    let attestations = shipcheck_ledger::parse_kind::<Attestation>(&records, Kind::Attestation)?
-        .into_iter()
-        .map(|(_, a)| a)
-        .collect();
+    let placed = shipcheck_ledger::scope::place(&records)?;
+    let attestations = scoped::<Attestation>(&records, &placed, Kind::Attestation, target)?;
     let mut waivers = profile.map(finalize::profile_waivers).unwrap_or_default();
     waivers.extend(
-        shipcheck_ledger::parse_kind::<shipcheck_ledger::Waiver>(&records, Kind::Waiver)?
+        scoped::<shipcheck_ledger::Waiver>(&records, &placed, Kind::Waiver, target)?
             .iter()
-            .map(|(_, w)| WaiverSpec::from(w)),
+            .map(WaiverSpec::from),
     );
-    let signoffs = shipcheck_ledger::parse_kind::<Signoff>(&records, Kind::Signoff)?
-        .into_iter()
-        .map(|(_, s)| s)
-        .collect();
+    let signoffs = scoped::<Signoff>(&records, &placed, Kind::Signoff, target)?;
     Ok(Statements {
         attestations,
         waivers,
         signoffs,
     })
+}
+
+/// The bodies of the records of `kind` that apply to `target`.
+fn scoped<T: for<'de> serde::Deserialize<'de>>(
+    records: &[shipcheck_ledger::Record],
+    placed: &[shipcheck_ledger::scope::Placed],
+    kind: Kind,
+    (deployment, environment): Target<'_>,
+) -> Result<Vec<T>, LedgerError> {
+    Ok(
+        shipcheck_ledger::parse_scoped(records, placed, kind, deployment, environment)?
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect(),
+    )
 }
 
 /// Recorded runs of `profile` in `environment`, oldest first.
@@ -237,11 +280,11 @@ pub fn runs_of(
     profile: &shipcheck_core::profile::Profile,
     environment: &str,
 ) -> Result<Vec<(i64, Run)>, LedgerError> {
-    let id = profile.id();
+    let deployment = profile.deployment();
     Ok(ledger
         .runs()?
         .into_iter()
-        .filter(|(_, r)| same_target(r, Some(&id), Some(environment)))
+        .filter(|(_, r)| same_target(r, Some(deployment.as_str()), Some(environment)))
         .collect())
 }
 
@@ -269,12 +312,12 @@ pub struct Resolved {
 }
 
 /// Finds the run `r` names. A number is global to the ledger and needs no profile;
-/// `latest~N` counts back among the runs of `scope` (profile id and environment), or among
+/// `latest~N` counts back among the runs of `scope` (deployment and environment), or among
 /// every run when there is no scope.
 pub fn resolve(
     ledger: &mut Ledger,
     r: RunRef,
-    scope: Option<(&str, &str)>,
+    scope: Option<Target<'_>>,
 ) -> Result<Resolved, crate::Error> {
     match r {
         RunRef::Number(n) => {
@@ -298,7 +341,7 @@ pub fn resolve(
                     .ok_or_else(|| crate::Error::NoSuchRun {
                         name: r.to_string(),
                         scope: match scope {
-                            Some((p, e)) => format!("{p} in environment {e}"),
+                            Some((d, e)) => format!("deployment {d} in environment {e}"),
                             None => "the ledger".into(),
                         },
                         total,
@@ -310,10 +353,10 @@ pub fn resolve(
 }
 
 /// Which two runs `shipcheck diff` compares: both given, the baseline and the latest, or the
-/// last two of the scope (profile and environment, or the whole ledger).
+/// last two of the scope (deployment and environment, or the whole ledger).
 pub fn diff_pair(
     ledger: &mut Ledger,
-    scope: Option<(&str, &str)>,
+    scope: Option<Target<'_>>,
     a: Option<RunRef>,
     b: Option<RunRef>,
     baseline: bool,
@@ -324,7 +367,7 @@ pub fn diff_pair(
             Err(crate::Error::usage("give two runs, or none".into()))
         }
         (None, None, true) => {
-            let base = latest_baseline(ledger)?.ok_or(crate::Error::NoBaseline)?;
+            let base = latest_baseline(ledger, scope)?.ok_or(crate::Error::NoBaseline)?;
             let number = ledger.run_number(base)?.unwrap_or_default();
             let base = Resolved {
                 number,
@@ -352,6 +395,8 @@ mod tests {
             duration_ms: 0,
             profile: String::new(),
             profile_id: String::new(),
+            deployment: String::new(),
+            labels: Default::default(),
             profile_digest: String::new(),
             environment: "prod".into(),
             packs: vec![],
@@ -370,6 +415,7 @@ mod tests {
         let b = run_at("2026-03-01T00:00:00Z");
         let att = Attestation {
             item: "p:restore".into(),
+            deployment: None,
             environment: None,
             by: "alice".into(),
             role: Role::Operations,

@@ -174,6 +174,8 @@ pub fn run(profile: &Profile, opts: &Options) -> Result<Run, Error> {
         duration_ms: 0,
         profile: profile.path.display().to_string(),
         profile_id: profile.id(),
+        deployment: profile.deployment().to_string(),
+        labels: profile.labels(),
         profile_digest: profile.digest.clone(),
         environment: plan.environment.clone(),
         packs: plan

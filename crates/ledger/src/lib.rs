@@ -4,6 +4,7 @@
 
 pub mod chain;
 mod postgres;
+pub mod scope;
 mod sqlite;
 
 use std::path::{Path, PathBuf};
@@ -282,6 +283,19 @@ impl Ledger {
         parse_kind(&self.records()?, kind)
     }
 
+    /// Records of `kind` that apply to `deployment` in `environment` (see [`scope`]),
+    /// bodies parsed.
+    pub fn scoped<T: for<'de> Deserialize<'de>>(
+        &mut self,
+        kind: Kind,
+        deployment: &str,
+        environment: &str,
+    ) -> Result<Vec<(i64, T)>, LedgerError> {
+        let records = self.records()?;
+        let placed = scope::place(&records)?;
+        parse_scoped(&records, &placed, kind, deployment, environment)
+    }
+
     /// Runs, oldest first, with their sequence numbers.
     pub fn runs(&mut self) -> Result<Vec<(i64, Run)>, LedgerError> {
         self.all(Kind::Run)
@@ -339,6 +353,26 @@ impl Ledger {
             v.first_bad = self.verify_blobs(&records)?;
             v.ok &= v.first_bad.is_none();
         }
+        if v.first_bad.is_none() {
+            match scope::place(&records) {
+                Ok(placed) => {
+                    v.unassigned = placed
+                        .into_iter()
+                        .filter(|p| p.placement.scope().is_none())
+                        .collect()
+                }
+                Err(e) => {
+                    v.first_bad = Some(match e {
+                        LedgerError::Body { seq, message } => (
+                            seq,
+                            format!("its body is not valid JSON of its kind: {message}"),
+                        ),
+                        other => (0, other.to_string()),
+                    });
+                    v.ok = false;
+                }
+            }
+        }
         Ok(v)
     }
 
@@ -360,6 +394,35 @@ impl Ledger {
         }
         Ok(None)
     }
+}
+
+/// Records of `kind` among `records` (placed by [`scope::place`]) that apply to
+/// `deployment` in `environment`, bodies parsed.
+pub fn parse_scoped<T: for<'de> Deserialize<'de>>(
+    records: &[Record],
+    placed: &[scope::Placed],
+    kind: Kind,
+    deployment: &str,
+    environment: &str,
+) -> Result<Vec<(i64, T)>, LedgerError> {
+    records
+        .iter()
+        .zip(placed)
+        .filter(|(r, p)| {
+            r.kind == kind.as_str()
+                && p.placement
+                    .scope()
+                    .is_some_and(|s| s.covers(deployment, environment))
+        })
+        .map(|(r, _)| {
+            serde_json::from_str(&r.body)
+                .map(|v| (r.seq, v))
+                .map_err(|e| LedgerError::Body {
+                    seq: r.seq,
+                    message: e.to_string(),
+                })
+        })
+        .collect()
 }
 
 /// Records of one kind from `records`, with their bodies parsed.
@@ -403,6 +466,10 @@ pub struct Verification {
     /// The first bad record and why, when the chain is broken.
     pub first_bad: Option<(i64, String)>,
     pub authentication: Authentication,
+    /// Statements from before deployments existed that no single deployment claims: they
+    /// apply nowhere (see [`scope`]). Not a fault of the chain.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unassigned: Vec<scope::Placed>,
 }
 
 /// Verifies `records` (as stored, sorted by seq) against the head and the key.
@@ -491,6 +558,7 @@ pub fn verify_chain(records: &[Record], head: Option<&Head>, key: Option<&[u8]>)
         ok,
         first_bad,
         authentication,
+        unassigned: Vec::new(),
     }
 }
 

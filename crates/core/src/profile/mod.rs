@@ -25,6 +25,18 @@ use crate::pack::{LoadedPack, Severity, Text};
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileFile {
+    /// The deployment this profile checks (`payments-gateway`): every run, attestation,
+    /// waiver, sign-off and baseline belongs to it and an environment. Lowercase letters,
+    /// digits, `-`, `_` and `.`. Default: the profile's folder name (or its file's stem when
+    /// not named `shipcheck.yaml`), which moves with the folder: name it.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub deployment: Option<Text>,
+    /// Labels of the deployment (`team: payments`, `region: eu-west-1`), recorded with each
+    /// run; the dashboard filters by them.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub labels: BTreeMap<String, Text>,
     /// Packs to run: a built-in pack name (`secureclaw`) or a path to a pack file.
     #[schemars(with = "Vec<String>")]
     pub packs: Vec<Text>,
@@ -156,6 +168,17 @@ impl Profile {
                 ));
             }
         }
+        if let Some(d) = &file.deployment
+            && let Err(e) = crate::deployment::DeploymentId::parse(&d.value)
+        {
+            problems.push(Problem::new(e, Pos::from_location(&d.referenced)));
+        }
+        for (key, value) in &file.labels {
+            let one = BTreeMap::from([(key.clone(), value.value.clone())]);
+            if let Err((_, e)) = crate::deployment::check_labels(&one) {
+                problems.push(Problem::new(e, Pos::from_location(&value.referenced)));
+            }
+        }
         if let Some(env) = &file.environment
             && !file.environments.is_empty()
             && !file.environments.contains_key(env)
@@ -211,7 +234,27 @@ impl Profile {
         }
     }
 
-    /// Absolute path of the profile file: identifies its runs in the ledger.
+    /// The deployment this profile checks: its `deployment:`, else the name derived from
+    /// its path (see [`DeploymentId::derived_from`](crate::deployment::DeploymentId)).
+    pub fn deployment(&self) -> crate::deployment::DeploymentId {
+        self.file
+            .deployment
+            .as_ref()
+            .and_then(|d| crate::deployment::DeploymentId::parse(&d.value).ok())
+            .unwrap_or_else(|| crate::deployment::DeploymentId::derived_from(Path::new(&self.id())))
+    }
+
+    /// The profile's labels, as recorded with a run.
+    pub fn labels(&self) -> BTreeMap<String, String> {
+        self.file
+            .labels
+            .iter()
+            .map(|(k, v)| (k.clone(), v.value.clone()))
+            .collect()
+    }
+
+    /// Absolute path of the profile file (recorded with each run; the deployment, not this
+    /// path, identifies its runs).
     pub fn id(&self) -> String {
         std::fs::canonicalize(&self.path)
             .unwrap_or_else(|_| self.dir.join(self.path.file_name().unwrap_or_default()))

@@ -112,6 +112,8 @@ pub fn to_run(reports: &[AuditReport], info: &RunInfo) -> Run {
         duration_ms: info.duration_ms,
         profile: format!("shipcheck probe {}", info.kind),
         profile_id: info.origin.clone(),
+        deployment: String::new(),
+        labels: Default::default(),
         profile_digest: String::new(),
         environment: "probe".into(),
         packs: vec![PackRef {

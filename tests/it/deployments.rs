@@ -1,0 +1,232 @@
+//! Deployments are first-class: every run, attestation, waiver, sign-off and baseline
+//! belongs to one deployment and environment. Statements of one deployment never apply to
+//! another; a profile that names its deployment shares its records wherever it is checked
+//! out; ledgers from before deployments existed migrate without touching the chain.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use crate::common::*;
+
+/// A deployment folder at `dir`: a failing automated item `port` (the config says 9090,
+/// the item wants 8080) and a manual item `drill`.
+fn deployment(dir: &Path, profile_extra: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    write_pack(
+        dir,
+        &[
+            (
+                "port",
+                "check:\n  config: {path: a.json, query: .port}\n  expect: [{equals: 8080}]",
+            ),
+            ("drill", "attest: {roles: [operations]}"),
+        ],
+        &format!("environment: prod\nenvironments: {{prod: {{}}, staging: {{}}}}\n{profile_extra}"),
+    );
+    std::fs::write(dir.join("a.json"), r#"{"port": 9090}"#).unwrap();
+}
+
+struct Fleet {
+    tmp: tempfile::TempDir,
+    db: String,
+}
+
+impl Fleet {
+    fn new() -> Fleet {
+        let tmp = tempfile::tempdir().unwrap();
+        let db = tmp.path().join("ledger.db").display().to_string();
+        Fleet { tmp, db }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.tmp.path().join(rel)
+    }
+
+    /// `shipcheck ARGS` in the folder `rel` (where its `shipcheck.yaml` is found).
+    fn run(&self, rel: &str, args: &[&str]) -> Output {
+        shipcheck_db(&self.path(rel), &self.db, &[], args)
+    }
+
+    fn ok(&self, rel: &str, args: &[&str]) -> String {
+        let out = self.run(rel, args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        stdout(&out)
+    }
+
+    fn check(&self, rel: &str) -> serde_json::Value {
+        json(&self.run(rel, &["check", "--format", "json"]))
+    }
+}
+
+fn status(run: &serde_json::Value, id: &str) -> String {
+    statuses(run)[id].clone()
+}
+
+#[test]
+fn statements_of_one_deployment_never_apply_to_another() {
+    let f = Fleet::new();
+    deployment(&f.path("a/orders"), "");
+    deployment(&f.path("b/shop"), "");
+    let run = f.check("a/orders");
+    assert_eq!(run["deployment"], "orders", "derived from the folder");
+    assert_eq!(status(&run, "port"), "fail");
+    let out = f.ok(
+        "a/orders",
+        &[
+            "waive",
+            "port",
+            "--reason",
+            "moving",
+            "--owner",
+            "ops",
+            "--expires",
+            "2999-01-01",
+        ],
+    );
+    assert!(out.contains("for orders"), "{out}");
+    f.ok(
+        "a/orders",
+        &["attest", "drill", "--by", "alice", "--role", "operations"],
+    );
+    let run = f.check("a/orders");
+    assert_eq!(
+        (status(&run, "port"), status(&run, "drill")),
+        ("waived".into(), "pass".into())
+    );
+
+    // The same pack and profile in another folder is another deployment: nothing applies,
+    // and orders' waiver is not "unused" there.
+    let out = f.run("b/shop", &["check"]);
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(!text.contains("unused"), "{text}");
+    let run = f.check("b/shop");
+    assert_eq!(run["deployment"], "shop");
+    assert_eq!(
+        (status(&run, "port"), status(&run, "drill")),
+        ("fail".into(), "pending".into())
+    );
+    assert_eq!(
+        run["unused_waivers"].as_array().map_or(0, Vec::len),
+        0,
+        "{run}"
+    );
+    // orders' own runs still see both.
+    let run = f.check("a/orders");
+    assert_eq!(
+        (status(&run, "port"), status(&run, "drill")),
+        ("waived".into(), "pass".into())
+    );
+
+    // history lists each deployment's runs; --all names the deployment of each.
+    let shop: serde_json::Value =
+        serde_json::from_str(&f.ok("b/shop", &["history", "--format", "json"])).unwrap();
+    let shop = shop.as_array().unwrap();
+    assert_eq!(shop.len(), 2);
+    assert!(shop.iter().all(|r| r["deployment"] == "shop"));
+    let all = f.ok("b/shop", &["history", "--all"]);
+    assert_eq!(
+        all.lines().filter(|l| l.contains(" orders ")).count(),
+        3,
+        "{all}"
+    );
+    assert_eq!(
+        all.lines().filter(|l| l.contains(" shop ")).count(),
+        2,
+        "{all}"
+    );
+
+    // A sign-off of shop's run is not one of orders'.
+    f.ok(
+        "b/shop",
+        &["signoff", "--role", "security", "--by", "carol"],
+    );
+    let gate = f.run("a/orders", &["gate", "--format", "json"]);
+    let gate = json(&gate);
+    assert_eq!(gate["signoffs"].as_array().map_or(0, Vec::len), 0, "{gate}");
+}
+
+#[test]
+fn a_named_deployment_is_the_same_wherever_it_is_checked_out() {
+    let f = Fleet::new();
+    // A laptop checkout and a CI checkout at another path, both naming the deployment.
+    let extra = "deployment: payments-gateway\nlabels: {team: payments, region: eu-west-1}\n";
+    deployment(&f.path("home/alice/repo/deploy"), extra);
+    deployment(&f.path("builds/ci-4711/checkout"), extra);
+    let laptop = "home/alice/repo/deploy";
+    let ci = "builds/ci-4711/checkout";
+    f.check(laptop);
+    f.ok(
+        laptop,
+        &[
+            "waive",
+            "port",
+            "--reason",
+            "moving",
+            "--owner",
+            "ops",
+            "--expires",
+            "2999-01-01",
+        ],
+    );
+    f.ok(
+        laptop,
+        &["attest", "drill", "--by", "alice", "--role", "operations"],
+    );
+    let run = f.check(ci);
+    assert_eq!(run["deployment"], "payments-gateway");
+    assert_eq!(run["labels"]["team"], "payments");
+    assert_eq!(
+        (status(&run, "port"), status(&run, "drill")),
+        ("waived".into(), "pass".into())
+    );
+    // One history, one latest run: CI signs off what the laptop's history shows.
+    let history: serde_json::Value =
+        serde_json::from_str(&f.ok(laptop, &["history", "--format", "json"])).unwrap();
+    assert_eq!(history.as_array().unwrap().len(), 2);
+    f.ok(ci, &["signoff", "--role", "security", "--by", "carol"]);
+    let gate = json(&f.run(laptop, &["gate", "--format", "json"]));
+    assert_eq!(gate["signoffs"][0]["by"], "carol", "{gate}");
+    assert_eq!(gate["signoffs"][0]["deployment"], "payments-gateway");
+    // The baseline belongs to the deployment too.
+    f.ok(ci, &["baseline", "latest"]);
+    let history = f.ok(laptop, &["history"]);
+    assert!(
+        history.lines().last().unwrap().contains("[baseline]"),
+        "{history}"
+    );
+    // Another environment of the same deployment is another history.
+    let staging = f.run(laptop, &["history", "--env", "staging"]);
+    assert!(
+        stdout(&staging).contains("no recorded runs"),
+        "{}",
+        stdout(&staging)
+    );
+}
+
+#[test]
+fn a_bad_deployment_name_or_label_is_a_located_error() {
+    let f = Fleet::new();
+    for (extra, want) in [
+        ("deployment: Payments Gateway\n", "shipcheck.yaml:4:13"),
+        ("deployment: payments/gw\n", "shipcheck.yaml:4:13"),
+        ("labels: {team: \"\"}\n", "shipcheck.yaml:4:16"),
+    ] {
+        deployment(&f.path("svc"), extra);
+        let out = f.run("svc", &["check", "--no-record"]);
+        assert_eq!(out.status.code(), Some(2), "{extra}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(want), "{extra}: {err}");
+    }
+    deployment(&f.path("svc"), "deployment: Payments Gateway\n");
+    let err = stderr(&f.run("svc", &["check", "--no-record"]));
+    assert!(
+        err.contains("payments-gateway"),
+        "suggests a valid name: {err}"
+    );
+}
