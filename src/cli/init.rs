@@ -28,7 +28,13 @@ pub fn init(args: InitArgs) -> Result<i32, Error> {
             output.display()
         )));
     }
-    let text = shipcheck_core::profile::template(&lp.pack, &pack);
+    // Named after the folder it is written to, as the ledger would derive it; the file
+    // then keeps the name when the folder moves.
+    let absolute = std::env::current_dir()
+        .map(|here| here.join(&output))
+        .unwrap_or_else(|_| output.clone());
+    let deployment = shipcheck_core::deployment::DeploymentId::derived_from(&absolute);
+    let text = shipcheck_core::profile::template(&lp.pack, &pack, &deployment);
     std::fs::write(&output, text).map_err(|source| CoreError::Write {
         path: output.clone(),
         source,

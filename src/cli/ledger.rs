@@ -28,6 +28,18 @@ pub fn ledger(args: LedgerArgs) -> Result<i32, Error> {
                 Some((seq, why)) => outln!("BROKEN at record #{seq}: {why}"),
                 None => outln!("chain intact"),
             }
+            if !v.unassigned.is_empty() {
+                outln!(
+                    "{} record{} from before deployments existed apply to no deployment (record them again with the profile of the deployment they are for):",
+                    v.unassigned.len(),
+                    if v.unassigned.len() == 1 { "" } else { "s" }
+                );
+                for p in &v.unassigned {
+                    if let shipcheck_ledger::scope::Placement::Unassigned { why } = &p.placement {
+                        outln!("  #{} {}: {why}", p.seq, p.kind);
+                    }
+                }
+            }
             outln!(
                 "{}",
                 match v.authentication {

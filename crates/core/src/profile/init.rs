@@ -2,8 +2,12 @@
 //! type and default, the endpoints, and the gate settings.
 
 /// A commented profile for `pack`, written by `shipcheck init`. `pack_ref` is how the
-/// profile names the pack (a built-in name or a path).
-pub fn template(pack: &crate::pack::Pack, pack_ref: &str) -> String {
+/// profile names the pack (a built-in name or a path); `deployment` names the deployment.
+pub fn template(
+    pack: &crate::pack::Pack,
+    pack_ref: &str,
+    deployment: &crate::deployment::DeploymentId,
+) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     let _ = writeln!(
@@ -15,6 +19,17 @@ pub fn template(pack: &crate::pack::Pack, pack_ref: &str) -> String {
         "# Run it with: shipcheck check --profile shipcheck.yaml [--env staging]"
     );
     let _ = writeln!(out, "# Schema: shipcheck schema profile");
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "# The deployment this profile checks: its runs, attestations, waivers and sign-offs"
+    );
+    let _ = writeln!(
+        out,
+        "# belong to it, wherever the profile is checked out. Labels are free-form."
+    );
+    let _ = writeln!(out, "deployment: {deployment}");
+    let _ = writeln!(out, "# labels: {{team: payments, region: eu-west-1}}");
     let _ = writeln!(out);
     let _ = writeln!(out, "packs:");
     let _ = writeln!(out, "  - {pack_ref}  # {} {}", pack.title, pack.version);
