@@ -230,3 +230,126 @@ fn a_bad_deployment_name_or_label_is_a_located_error() {
         "suggests a valid name: {err}"
     );
 }
+
+/// The v1 ledger of tests/fixtures/ledger-v1 (see its make.sh) in a fresh folder, with the
+/// two deployments it holds checked out again at other paths (as on a CI runner).
+fn v1_fleet() -> Fleet {
+    let f = Fleet::new();
+    let dump = std::process::Command::new("gzip")
+        .arg("-dc")
+        .arg(fixtures().join("ledger-v1/ledger-v1.sql.gz"))
+        .output()
+        .expect("gzip runs");
+    assert!(dump.status.success());
+    let sql = String::from_utf8(dump.stdout).unwrap();
+    rusqlite::Connection::open(&f.db)
+        .unwrap()
+        .execute_batch(&sql)
+        .unwrap();
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo");
+    copy_dir(&demo, &f.path("runner/build-1/demo"));
+    copy_dir(&demo, &f.path("runner/build-2/shop"));
+    f
+}
+
+#[test]
+fn a_v1_ledger_migrates_without_touching_the_chain() {
+    let f = v1_fleet();
+    let (demo, shop) = ("runner/build-1/demo", "runner/build-2/shop");
+    let verify = f.ok(demo, &["ledger", "verify"]);
+    assert!(
+        verify.contains("10 records") && verify.contains("chain intact"),
+        "{verify}"
+    );
+    // backups.restore-tested was attested from demo's profile, but v1 did not record that,
+    // and both deployments had run it in production: it goes to neither.
+    assert!(
+        verify.contains("1 record from before deployments existed"),
+        "{verify}"
+    );
+    assert!(
+        verify.contains("#8 attestation:")
+            && verify.contains("2 deployments hold secureclaw:backups.restore-tested (demo, shop)"),
+        "{verify}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&f.ok(demo, &["ledger", "verify", "--format", "json"])).unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["unassigned"][0]["seq"], 8, "{v}");
+
+    // demo keeps its waiver and its attestation; shop gets neither.
+    let run = f.check(demo);
+    assert_eq!(run["deployment"], "demo");
+    let st = statuses(&run);
+    assert_eq!(
+        st["files.log-mode"],
+        "waived",
+        "{}",
+        summary(&run, "files.log-mode")
+    );
+    assert_eq!(st["backups.documented"], "pass");
+    assert_eq!(
+        st["backups.restore-tested"], "pending",
+        "an unassigned attestation applies nowhere"
+    );
+    let out = f.run(shop, &["check"]);
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(!text.contains("files.log-mode` unused"), "{text}");
+    let run = f.check(shop);
+    let st = statuses(&run);
+    assert_eq!(
+        st["files.log-mode"],
+        "fail",
+        "{}",
+        summary(&run, "files.log-mode")
+    );
+    assert_eq!(
+        (
+            st["backups.documented"].as_str(),
+            st["backups.restore-tested"].as_str()
+        ),
+        ("pending", "pending")
+    );
+
+    // Each deployment has its own history; demo's baseline is still run #1.
+    let history = |dir: &str| -> Vec<(i64, bool)> {
+        let h: serde_json::Value =
+            serde_json::from_str(&f.ok(dir, &["history", "--format", "json"])).unwrap();
+        h.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["run"].as_i64().unwrap(), r["baseline"].as_bool().unwrap()))
+            .collect()
+    };
+    assert_eq!(history(demo), vec![(1, true), (4, false), (6, false)]);
+    assert_eq!(
+        history(shop),
+        vec![(3, false), (5, false), (7, false), (8, false)]
+    );
+
+    // New records continue the same chain.
+    let verify = f.ok(shop, &["ledger", "verify"]);
+    assert!(
+        verify.contains("13 records") && verify.contains("chain intact"),
+        "{verify}"
+    );
+}
+
+#[test]
+fn a_v1_record_cannot_be_moved_to_another_deployment() {
+    let f = v1_fleet();
+    // Claim the unassigned attestation for shop by editing its body: the chain catches it.
+    rusqlite::Connection::open(&f.db)
+        .unwrap()
+        .execute_batch(
+            r#"UPDATE records SET body = replace(body, '"item":', '"deployment":"shop","item":') WHERE seq = 8;"#,
+        )
+        .unwrap();
+    let out = f.run("runner/build-1/demo", &["ledger", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("BROKEN at record #8: its content does not match its hash"),
+        "{}",
+        stdout(&out)
+    );
+}
