@@ -59,6 +59,8 @@ fn synthetic(n: usize) -> Run {
         duration_ms: 1000,
         profile: "shipcheck.yaml".into(),
         profile_id: "/srv/app/shipcheck.yaml".into(),
+        deployment: String::new(),
+        labels: Default::default(),
         profile_digest: "sha256:00".into(),
         environment: "production".into(),
         packs: vec![],

@@ -353,3 +353,160 @@ fn a_v1_record_cannot_be_moved_to_another_deployment() {
         stdout(&out)
     );
 }
+
+#[test]
+fn the_index_columns_are_checked_against_the_content() {
+    let f = v1_fleet();
+    // The migration filled the columns from the content.
+    f.ok("runner/build-1/demo", &["ledger", "verify"]);
+    let conn = rusqlite::Connection::open(&f.db).unwrap();
+    let column = |seq: i64| -> Option<String> {
+        conn.query_row(
+            "SELECT deployment FROM records WHERE seq = ?1",
+            [seq],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        (column(3), column(7), column(8)),
+        (Some("demo".into()), Some("shop".into()), None)
+    );
+    // Moving demo's waiver to shop through the index alone is caught.
+    conn.execute_batch("UPDATE records SET deployment = 'shop' WHERE seq = 3;")
+        .unwrap();
+    let out = f.run("runner/build-1/demo", &["ledger", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("BROKEN at record #3: its index columns say deployment shop but its content says deployment demo"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+/// The v1 fixture's tables as SQL for PostgreSQL (its v1 layout, with the rows).
+fn v1_as_postgres(sqlite: &Path) -> String {
+    let conn = rusqlite::Connection::open(sqlite).unwrap();
+    let q = |s: String| format!("'{}'", s.replace('\'', "''"));
+    let mut sql = String::from(
+        "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL);
+         INSERT INTO schema_migrations VALUES (1, '2026-11-30T00:00:00Z');
+         CREATE TABLE records (seq BIGINT PRIMARY KEY, kind TEXT NOT NULL, created_at TEXT NOT NULL, body TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+         CREATE TABLE head (id INTEGER PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL, hash TEXT NOT NULL, mac TEXT);
+         CREATE TABLE blobs (sha256 TEXT PRIMARY KEY, size BIGINT NOT NULL, content BYTEA NOT NULL);\n",
+    );
+    let mut stmt = conn
+        .prepare("SELECT seq, kind, created_at, body, prev_hash, hash FROM records ORDER BY seq")
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(format!(
+                "INSERT INTO records VALUES ({}, {}, {}, {}, {}, {});\n",
+                r.get::<_, i64>(0)?,
+                q(r.get(1)?),
+                q(r.get(2)?),
+                q(r.get(3)?),
+                q(r.get(4)?),
+                q(r.get(5)?)
+            ))
+        })
+        .unwrap();
+    for row in rows {
+        sql.push_str(&row.unwrap());
+    }
+    let (seq, hash): (i64, String) = conn
+        .query_row("SELECT seq, hash FROM head WHERE id = 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    sql.push_str(&format!(
+        "INSERT INTO head VALUES (1, {seq}, {});\n",
+        q(hash)
+    ));
+    let mut stmt = conn
+        .prepare("SELECT sha256, size, hex(content) FROM blobs")
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(format!(
+                "INSERT INTO blobs VALUES ({}, {}, decode({}, 'hex'));\n",
+                q(r.get(0)?),
+                r.get::<_, i64>(1)?,
+                q(r.get(2)?)
+            ))
+        })
+        .unwrap();
+    for row in rows {
+        sql.push_str(&row.unwrap());
+    }
+    sql
+}
+
+#[test]
+fn a_v1_postgresql_ledger_migrates_the_same() {
+    let pg = Postgres::start();
+    let mut f = v1_fleet();
+    let url = format!(
+        "postgres://postgres:{PG_PASSWORD}@127.0.0.1:{}/v1",
+        pg.strict
+    );
+    let psql = |db: &str, args: &[&str]| {
+        let url = format!(
+            "postgres://postgres:{PG_PASSWORD}@127.0.0.1:{}/{db}",
+            pg.strict
+        );
+        let out = std::process::Command::new("psql")
+            .arg(&url)
+            .args(["-v", "ON_ERROR_STOP=1", "-q"])
+            .args(args)
+            .output()
+            .expect("psql");
+        assert!(
+            out.status.success(),
+            "psql: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    psql("postgres", &["-c", "CREATE DATABASE v1"]);
+    let sql = f.path("v1-postgres.sql");
+    std::fs::write(&sql, v1_as_postgres(Path::new(&f.db))).unwrap();
+    psql("v1", &["-f", &sql.display().to_string()]);
+    f.db = url;
+    let (demo, shop) = ("runner/build-1/demo", "runner/build-2/shop");
+    let verify = f.ok(demo, &["ledger", "verify"]);
+    assert!(
+        verify.contains("chain intact") && verify.contains("#8 attestation:"),
+        "{verify}"
+    );
+    let st = statuses(&f.check(demo));
+    assert_eq!(
+        (
+            st["files.log-mode"].as_str(),
+            st["backups.documented"].as_str()
+        ),
+        ("waived", "pass")
+    );
+    let st = statuses(&f.check(shop));
+    assert_eq!(
+        (
+            st["files.log-mode"].as_str(),
+            st["backups.documented"].as_str()
+        ),
+        ("fail", "pending")
+    );
+    psql(
+        "v1",
+        &[
+            "-c",
+            "UPDATE records SET deployment = 'shop', environment = 'production' WHERE seq = 4",
+        ],
+    );
+    let out = f.run(demo, &["ledger", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("BROKEN at record #4: its index columns say deployment shop"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!format!("{}{}", stdout(&out), stderr(&out)).contains("CANARY"));
+}

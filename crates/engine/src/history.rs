@@ -65,20 +65,17 @@ pub fn history(
 
 /// The current baseline run of each deployment and environment.
 fn baselines(ledger: &mut Ledger) -> Result<BTreeMap<(String, String), i64>, LedgerError> {
-    let records = ledger.records()?;
-    let placed = shipcheck_ledger::scope::place(&records)?;
     let mut out = BTreeMap::new();
-    for (r, p) in records.iter().zip(&placed) {
+    for r in ledger.records()? {
         if r.kind != Kind::Baseline.as_str() {
             continue;
         }
-        if let Some(scope) = p.placement.scope() {
+        if let Some(deployment) = r.deployment {
             let b: Baseline = serde_json::from_str(&r.body).map_err(|e| LedgerError::Body {
                 seq: r.seq,
                 message: e.to_string(),
             })?;
-            let env = scope.environment.clone().unwrap_or_default();
-            out.insert((scope.deployment.clone(), env), b.run);
+            out.insert((deployment, r.environment.unwrap_or_default()), b.run);
         }
     }
     Ok(out)
@@ -234,44 +231,35 @@ pub fn gate_from_ledger(
 }
 
 /// Reads the attestations, ledger waivers and sign-offs that apply to `target` (a
-/// deployment and environment; statements of other deployments are not even read);
-/// `profile`'s waivers are added when given.
+/// deployment and environment: indexed queries, statements of other deployments are not
+/// read); `profile`'s waivers are added when given.
 pub fn statements(
     ledger: &mut Ledger,
-    target: Target<'_>,
+    (deployment, environment): Target<'_>,
     profile: Option<&shipcheck_core::profile::Profile>,
 ) -> Result<Statements, LedgerError> {
-    // One read of the ledger for all three kinds.
-    let records = ledger.records()?;
-    let placed = shipcheck_ledger::scope::place(&records)?;
-    let attestations = scoped::<Attestation>(&records, &placed, Kind::Attestation, target)?;
+    let attestations = ledger
+        .scoped::<Attestation>(Kind::Attestation, deployment, environment)?
+        .into_iter()
+        .map(|(_, a)| a)
+        .collect();
     let mut waivers = profile.map(finalize::profile_waivers).unwrap_or_default();
     waivers.extend(
-        scoped::<shipcheck_ledger::Waiver>(&records, &placed, Kind::Waiver, target)?
+        ledger
+            .scoped::<shipcheck_ledger::Waiver>(Kind::Waiver, deployment, environment)?
             .iter()
-            .map(WaiverSpec::from),
+            .map(|(_, w)| WaiverSpec::from(w)),
     );
-    let signoffs = scoped::<Signoff>(&records, &placed, Kind::Signoff, target)?;
+    let signoffs = ledger
+        .scoped::<Signoff>(Kind::Signoff, deployment, environment)?
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
     Ok(Statements {
         attestations,
         waivers,
         signoffs,
     })
-}
-
-/// The bodies of the records of `kind` that apply to `target`.
-fn scoped<T: for<'de> serde::Deserialize<'de>>(
-    records: &[shipcheck_ledger::Record],
-    placed: &[shipcheck_ledger::scope::Placed],
-    kind: Kind,
-    (deployment, environment): Target<'_>,
-) -> Result<Vec<T>, LedgerError> {
-    Ok(
-        shipcheck_ledger::parse_scoped(records, placed, kind, deployment, environment)?
-            .into_iter()
-            .map(|(_, v)| v)
-            .collect(),
-    )
 }
 
 /// Recorded runs of `profile` in `environment`, oldest first.

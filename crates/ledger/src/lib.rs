@@ -84,6 +84,11 @@ pub struct Record {
     pub body: String,
     pub prev_hash: String,
     pub hash: String,
+    /// The indexed deployment and environment columns: outside the hash, a copy of what
+    /// [`scope`] computes from the body (`ledger verify` checks they agree). `None` for a
+    /// record no deployment claims.
+    pub deployment: Option<String>,
+    pub environment: Option<String>,
 }
 
 /// The stored chain head.
@@ -142,11 +147,25 @@ impl Location {
 /// concurrent writers queue and a writer killed before commit leaves nothing. Backends are
 /// safe to call from any thread (they block it for the query).
 pub trait Store: Send {
-    /// Appends one record: links it to the head, updates the head (and its MAC under `key`).
-    fn append(&mut self, kind: &str, body: &str, key: Option<&[u8]>)
-    -> Result<Record, LedgerError>;
+    /// Appends one record placed in `scope`: links it to the head, updates the head (and its
+    /// MAC under `key`).
+    fn append(
+        &mut self,
+        kind: &str,
+        body: &str,
+        scope: Option<&scope::Scope>,
+        key: Option<&[u8]>,
+    ) -> Result<Record, LedgerError>;
     /// All records in sequence order.
     fn records(&mut self) -> Result<Vec<Record>, LedgerError>;
+    /// The records of `kind` that apply to `deployment` in `environment` (those placed in no
+    /// environment too), in sequence order: one indexed query.
+    fn scoped(
+        &mut self,
+        kind: &str,
+        deployment: &str,
+        environment: &str,
+    ) -> Result<Vec<Record>, LedgerError>;
     /// How many records of `kind` have a sequence number at most `seq` (without reading
     /// their bodies).
     fn count_kind(&mut self, kind: &str, seq: i64) -> Result<i64, LedgerError>;
@@ -228,8 +247,25 @@ impl Ledger {
                 Some(_) => {}
             }
         }
-        self.backend
-            .append(kind.as_str(), body, self.key.as_deref())
+        // Placed from the body alone: every record written now names its deployment (a
+        // run's is derived from its profile's path when it does not).
+        let probe = Record {
+            seq: 0,
+            kind: kind.as_str().to_string(),
+            created_at: String::new(),
+            body: body.to_string(),
+            prev_hash: String::new(),
+            hash: String::new(),
+            deployment: None,
+            environment: None,
+        };
+        let placed = scope::Placer::default().place(&probe)?;
+        self.backend.append(
+            kind.as_str(),
+            body,
+            placed.placement.scope(),
+            self.key.as_deref(),
+        )
     }
 
     /// All records in sequence order.
@@ -284,16 +320,25 @@ impl Ledger {
     }
 
     /// Records of `kind` that apply to `deployment` in `environment` (see [`scope`]),
-    /// bodies parsed.
+    /// bodies parsed: one indexed query.
     pub fn scoped<T: for<'de> Deserialize<'de>>(
         &mut self,
         kind: Kind,
         deployment: &str,
         environment: &str,
     ) -> Result<Vec<(i64, T)>, LedgerError> {
-        let records = self.records()?;
-        let placed = scope::place(&records)?;
-        parse_scoped(&records, &placed, kind, deployment, environment)
+        self.backend
+            .scoped(kind.as_str(), deployment, environment)?
+            .iter()
+            .map(|r| {
+                serde_json::from_str(&r.body)
+                    .map(|v| (r.seq, v))
+                    .map_err(|e| LedgerError::Body {
+                        seq: r.seq,
+                        message: e.to_string(),
+                    })
+            })
+            .collect()
     }
 
     /// Runs, oldest first, with their sequence numbers.
@@ -356,6 +401,8 @@ impl Ledger {
         if v.first_bad.is_none() {
             match scope::place(&records) {
                 Ok(placed) => {
+                    v.first_bad = records.iter().zip(&placed).find_map(index_disagrees);
+                    v.ok &= v.first_bad.is_none();
                     v.unassigned = placed
                         .into_iter()
                         .filter(|p| p.placement.scope().is_none())
@@ -396,33 +443,27 @@ impl Ledger {
     }
 }
 
-/// Records of `kind` among `records` (placed by [`scope::place`]) that apply to
-/// `deployment` in `environment`, bodies parsed.
-pub fn parse_scoped<T: for<'de> Deserialize<'de>>(
-    records: &[Record],
-    placed: &[scope::Placed],
-    kind: Kind,
-    deployment: &str,
-    environment: &str,
-) -> Result<Vec<(i64, T)>, LedgerError> {
-    records
-        .iter()
-        .zip(placed)
-        .filter(|(r, p)| {
-            r.kind == kind.as_str()
-                && p.placement
-                    .scope()
-                    .is_some_and(|s| s.covers(deployment, environment))
-        })
-        .map(|(r, _)| {
-            serde_json::from_str(&r.body)
-                .map(|v| (r.seq, v))
-                .map_err(|e| LedgerError::Body {
-                    seq: r.seq,
-                    message: e.to_string(),
-                })
-        })
-        .collect()
+/// Whether the indexed columns of `r` disagree with where its content places it, and how.
+fn index_disagrees((r, p): (&Record, &scope::Placed)) -> Option<(i64, String)> {
+    let stored = (r.deployment.as_deref(), r.environment.as_deref());
+    let content = p.placement.scope().map_or((None, None), |s| {
+        (Some(s.deployment.as_str()), s.environment.as_deref())
+    });
+    (stored != content).then(|| {
+        let show = |(d, e): (Option<&str>, Option<&str>)| match (d, e) {
+            (None, _) => "no deployment".to_string(),
+            (Some(d), None) => format!("deployment {d}"),
+            (Some(d), Some(e)) => format!("deployment {d}, environment {e}"),
+        };
+        (
+            r.seq,
+            format!(
+                "its index columns say {} but its content says {} (the columns were edited to move it, or an older shipcheck wrote it)",
+                show(stored),
+                show(content)
+            ),
+        )
+    })
 }
 
 /// Records of one kind from `records`, with their bodies parsed.
@@ -590,6 +631,10 @@ pub fn now() -> String {
     jiff::Timestamp::now().to_string()
 }
 
+/// The migration that adds the deployment and environment columns; the backend fills them
+/// for existing records ([`scope::Placer`]) in the same transaction.
+const SCOPE_MIGRATION: i64 = 2;
+
 /// Migrations, in order: (version, SQL for SQLite, SQL for PostgreSQL).
 const MIGRATIONS: &[(i64, &str, &str)] = &[(
     1,
@@ -601,7 +646,32 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
      CREATE TABLE head (id INTEGER PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL, hash TEXT NOT NULL, mac TEXT);
      INSERT INTO head (id, seq, hash, mac) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000', NULL);
      CREATE TABLE blobs (sha256 TEXT PRIMARY KEY, size BIGINT NOT NULL, content BYTEA NOT NULL);",
+), (
+    SCOPE_MIGRATION,
+    SCOPE_SQL,
+    SCOPE_SQL,
 )];
+
+/// Both databases take the same statements.
+const SCOPE_SQL: &str = "ALTER TABLE records ADD COLUMN deployment TEXT;
+     ALTER TABLE records ADD COLUMN environment TEXT;
+     CREATE INDEX records_scope ON records (deployment, kind, seq);
+     CREATE INDEX records_kind ON records (kind, seq);";
+
+/// The columns a backfill writes for each record: (seq, deployment, environment), for the
+/// records placed somewhere. A body that does not parse is left out (its columns stay
+/// empty) so the ledger still opens; `ledger verify` reports it.
+fn backfill_rows(records: &[Record]) -> Vec<(i64, String, Option<String>)> {
+    let mut placer = scope::Placer::default();
+    records
+        .iter()
+        .filter_map(|r| placer.place(r).ok())
+        .filter_map(|p| {
+            let s = p.placement.scope()?;
+            Some((p.seq, s.deployment.clone(), s.environment.clone()))
+        })
+        .collect()
+}
 
 #[cfg(test)]
 mod tests {
@@ -620,6 +690,8 @@ mod tests {
                 body,
                 prev_hash: prev.clone(),
                 hash: hash.clone(),
+                deployment: None,
+                environment: None,
             });
             prev = hash;
         }

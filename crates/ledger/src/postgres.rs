@@ -10,7 +10,23 @@ use std::sync::mpsc;
 
 use tokio_postgres::Client;
 
-use super::{Head, LedgerError, MIGRATIONS, Record, chain};
+use super::{Head, LedgerError, MIGRATIONS, Record, chain, scope::Scope};
+
+/// The columns of a record, in [`record`]'s order.
+const COLUMNS: &str = "seq, kind, created_at, body, prev_hash, hash, deployment, environment";
+
+fn record(r: &tokio_postgres::Row) -> Record {
+    Record {
+        seq: r.get(0),
+        kind: r.get(1),
+        created_at: r.get(2),
+        body: r.get(3),
+        prev_hash: r.get(4),
+        hash: r.get(5),
+        deployment: r.get(6),
+        environment: r.get(7),
+    }
+}
 
 /// The connection and the runtime that drives it, owned by the worker thread.
 struct Conn {
@@ -122,6 +138,17 @@ impl Store {
                 let current: i64 = tx.query_one("SELECT coalesce(max(version), 0)::BIGINT FROM schema_migrations", &[]).await?.get(0);
                 for (version, _, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > current) {
                     tx.batch_execute(sql).await?;
+                    if *version == super::SCOPE_MIGRATION {
+                        let rows = tx.query(&format!("SELECT {COLUMNS} FROM records ORDER BY seq"), &[]).await?;
+                        let records: Vec<Record> = rows.iter().map(record).collect();
+                        for (seq, deployment, environment) in super::backfill_rows(&records) {
+                            tx.execute(
+                                "UPDATE records SET deployment = $1, environment = $2 WHERE seq = $3",
+                                &[&deployment, &environment, &seq],
+                            )
+                            .await?;
+                        }
+                    }
                     tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)", &[version, &super::now()]).await?;
                 }
                 tx.commit().await
@@ -142,9 +169,12 @@ impl super::Store for Store {
         &mut self,
         kind: &str,
         body: &str,
+        scope: Option<&Scope>,
         key: Option<&[u8]>,
     ) -> Result<Record, LedgerError> {
         let (kind, body, key) = (kind.to_string(), body.to_string(), key.map(<[u8]>::to_vec));
+        let deployment = scope.map(|s| s.deployment.clone());
+        let environment = scope.and_then(|s| s.environment.clone());
         self.call(move |c| {
             let client = &mut c.client;
             c.runtime.block_on(async {
@@ -155,15 +185,15 @@ impl super::Store for Store {
                 let created_at = super::now();
                 let hash = chain::link(seq, &kind, &created_at, &prev, &body);
                 tx.execute(
-                    "INSERT INTO records (seq, kind, created_at, body, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6)",
-                    &[&seq, &kind, &created_at, &body, &prev, &hash],
+                    "INSERT INTO records (seq, kind, created_at, body, prev_hash, hash, deployment, environment) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    &[&seq, &kind, &created_at, &body, &prev, &hash, &deployment, &environment],
                 )
                 .await?;
                 let mac = key.as_deref().map(|k| chain::head_mac(k, seq, &hash));
                 tx.execute("UPDATE head SET seq = $1, hash = $2, mac = $3 WHERE id = 1", &[&seq, &hash, &mac]).await?;
                 super::failpoint_slow_commit();
                 tx.commit().await?;
-                Ok(Record { seq, kind, created_at, body, prev_hash: prev, hash })
+                Ok(Record { seq, kind, created_at, body, prev_hash: prev, hash, deployment, environment })
             })
         })
     }
@@ -181,21 +211,31 @@ impl super::Store for Store {
 
     fn records(&mut self) -> Result<Vec<Record>, LedgerError> {
         self.call(|c| {
+            let rows = c.runtime.block_on(
+                c.client
+                    .query(&format!("SELECT {COLUMNS} FROM records ORDER BY seq"), &[]),
+            )?;
+            Ok(rows.iter().map(record).collect())
+        })
+    }
+
+    fn scoped(
+        &mut self,
+        kind: &str,
+        deployment: &str,
+        environment: &str,
+    ) -> Result<Vec<Record>, LedgerError> {
+        let (kind, deployment, environment) = (
+            kind.to_string(),
+            deployment.to_string(),
+            environment.to_string(),
+        );
+        self.call(move |c| {
             let rows = c.runtime.block_on(c.client.query(
-                "SELECT seq, kind, created_at, body, prev_hash, hash FROM records ORDER BY seq",
-                &[],
+                &format!("SELECT {COLUMNS} FROM records WHERE deployment = $1 AND kind = $2 AND (environment IS NULL OR environment = $3) ORDER BY seq"),
+                &[&deployment, &kind, &environment],
             ))?;
-            Ok(rows
-                .iter()
-                .map(|r| Record {
-                    seq: r.get(0),
-                    kind: r.get(1),
-                    created_at: r.get(2),
-                    body: r.get(3),
-                    prev_hash: r.get(4),
-                    hash: r.get(5),
-                })
-                .collect())
+            Ok(rows.iter().map(record).collect())
         })
     }
 

@@ -121,11 +121,24 @@ fn parse<'a, T: Deserialize<'a>>(r: &'a Record) -> Result<T, LedgerError> {
 
 /// Places every record of `records` (sorted by sequence number).
 pub fn place(records: &[Record]) -> Result<Vec<Placed>, LedgerError> {
-    // Runs seen so far: seq -> scope, and item -> deployment -> environments it ran in.
-    let mut runs: BTreeMap<i64, Scope> = BTreeMap::new();
-    let mut ran: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
-    let mut out = Vec::with_capacity(records.len());
-    for r in records {
+    let mut placer = Placer::default();
+    records.iter().map(|r| placer.place(r)).collect()
+}
+
+/// Places records one by one, in sequence order, remembering what the earlier ones say.
+/// A fresh placer places a record that names its deployment (as every record written since
+/// deployments exist does) without any history.
+#[derive(Default)]
+pub struct Placer {
+    /// Runs seen so far: seq -> scope.
+    runs: BTreeMap<i64, Scope>,
+    /// item -> deployment -> environments it ran in.
+    ran: BTreeMap<String, BTreeMap<String, BTreeSet<String>>>,
+}
+
+impl Placer {
+    /// Places `r`, which follows every record placed before.
+    pub fn place(&mut self, r: &Record) -> Result<Placed, LedgerError> {
         let (item, placement) = match r.kind.as_str() {
             k if k == Kind::Run.as_str() => {
                 let run: RunHead = parse(r)?;
@@ -141,7 +154,8 @@ pub fn place(records: &[Record]) -> Result<Vec<Placed>, LedgerError> {
                 };
                 for res in &run.results {
                     let id = shipcheck_core::id::QualifiedId::new(&res.pack, &res.id).to_string();
-                    ran.entry(id)
+                    self.ran
+                        .entry(id)
                         .or_default()
                         .entry(deployment.clone())
                         .or_default()
@@ -151,7 +165,7 @@ pub fn place(records: &[Record]) -> Result<Vec<Placed>, LedgerError> {
                     deployment,
                     environment: Some(run.environment),
                 };
-                runs.insert(r.seq, scope.clone());
+                self.runs.insert(r.seq, scope.clone());
                 (None, Placement::Placed(scope))
             }
             k if k == Kind::Attestation.as_str() || k == Kind::Waiver.as_str() => {
@@ -161,13 +175,13 @@ pub fn place(records: &[Record]) -> Result<Vec<Placed>, LedgerError> {
                         deployment,
                         environment: s.environment,
                     }),
-                    None => legacy_statement(&ran, &s.item, s.environment),
+                    None => legacy_statement(&self.ran, &s.item, s.environment),
                 };
                 (Some(s.item), placement)
             }
             k if k == Kind::Signoff.as_str() || k == Kind::Baseline.as_str() => {
                 let s: RunStatementHead = parse(r)?;
-                let placement = match (s.deployment, runs.get(&s.run)) {
+                let placement = match (s.deployment, self.runs.get(&s.run)) {
                     (Some(deployment), _) => Placement::Placed(Scope {
                         deployment,
                         environment: s.environment,
@@ -186,14 +200,13 @@ pub fn place(records: &[Record]) -> Result<Vec<Placed>, LedgerError> {
                 },
             ),
         };
-        out.push(Placed {
+        Ok(Placed {
             seq: r.seq,
             kind: r.kind.clone(),
             item,
             placement,
-        });
+        })
     }
-    Ok(out)
 }
 
 /// A v1 attestation or waiver: the one deployment whose earlier runs hold `item` (in
@@ -253,6 +266,8 @@ mod tests {
             body: body.to_string(),
             prev_hash: String::new(),
             hash: String::new(),
+            deployment: None,
+            environment: None,
         }
     }
 

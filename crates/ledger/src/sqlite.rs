@@ -6,7 +6,23 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::{Head, LedgerError, MIGRATIONS, Record, chain};
+use super::{Head, LedgerError, MIGRATIONS, Record, chain, scope::Scope};
+
+/// The columns of a record, in [`record`]'s order.
+const COLUMNS: &str = "seq, kind, created_at, body, prev_hash, hash, deployment, environment";
+
+fn record(r: &rusqlite::Row<'_>) -> rusqlite::Result<Record> {
+    Ok(Record {
+        seq: r.get(0)?,
+        kind: r.get(1)?,
+        created_at: r.get(2)?,
+        body: r.get(3)?,
+        prev_hash: r.get(4)?,
+        hash: r.get(5)?,
+        deployment: r.get(6)?,
+        environment: r.get(7)?,
+    })
+}
 
 pub struct Store {
     conn: Connection,
@@ -66,8 +82,11 @@ impl super::Store for Store {
         &mut self,
         kind: &str,
         body: &str,
+        scope: Option<&Scope>,
         key: Option<&[u8]>,
     ) -> Result<Record, LedgerError> {
+        let deployment = scope.map(|s| s.deployment.clone());
+        let environment = scope.and_then(|s| s.environment.clone());
         let location = self.location.clone();
         let err = |e: rusqlite::Error| LedgerError::Sqlite {
             location: location.clone(),
@@ -86,8 +105,8 @@ impl super::Store for Store {
         let created_at = super::now();
         let hash = chain::link(seq, kind, &created_at, &prev, body);
         tx.execute(
-            "INSERT INTO records (seq, kind, created_at, body, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![seq, kind, created_at, body, prev, hash],
+            "INSERT INTO records (seq, kind, created_at, body, prev_hash, hash, deployment, environment) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![seq, kind, created_at, body, prev, hash, deployment, environment],
         )
         .map_err(err)?;
         let mac = key.map(|k| chain::head_mac(k, seq, &hash));
@@ -105,7 +124,26 @@ impl super::Store for Store {
             body: body.to_string(),
             prev_hash: prev,
             hash,
+            deployment,
+            environment,
         })
+    }
+
+    fn scoped(
+        &mut self,
+        kind: &str,
+        deployment: &str,
+        environment: &str,
+    ) -> Result<Vec<Record>, LedgerError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM records WHERE deployment = ?1 AND kind = ?2 AND (environment IS NULL OR environment = ?3) ORDER BY seq"
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![deployment, kind, environment], record)
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>());
+        drop(stmt);
+        rows.map_err(|e| self.err(e))
     }
 
     fn count_kind(&mut self, kind: &str, seq: i64) -> Result<i64, LedgerError> {
@@ -119,32 +157,8 @@ impl super::Store for Store {
     }
 
     fn records(&mut self) -> Result<Vec<Record>, LedgerError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT seq, kind, created_at, body, prev_hash, hash FROM records ORDER BY seq",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(Record {
-                    seq: r.get(0)?,
-                    kind: r.get(1)?,
-                    created_at: r.get(2)?,
-                    body: r.get(3)?,
-                    prev_hash: r.get(4)?,
-                    hash: r.get(5)?,
-                })
-            })
-            .map_err(|e| LedgerError::Sqlite {
-                location: self.location.clone(),
-                message: e.to_string(),
-            })?;
-        rows.collect::<Result<Vec<_>, _>>()
-            .map_err(|e| LedgerError::Sqlite {
-                location: self.location.clone(),
-                message: e.to_string(),
-            })
+        let records = all_records(&self.conn);
+        records.map_err(|e| self.err(e))
     }
 
     fn head(&mut self) -> Result<Option<Head>, LedgerError> {
@@ -182,12 +196,25 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     )?;
     for (version, sql, _) in MIGRATIONS.iter().filter(|(v, _, _)| *v > current) {
         tx.execute_batch(sql)?;
+        if *version == super::SCOPE_MIGRATION {
+            for (seq, deployment, environment) in super::backfill_rows(&all_records(&tx)?) {
+                tx.execute(
+                    "UPDATE records SET deployment = ?1, environment = ?2 WHERE seq = ?3",
+                    params![deployment, environment, seq],
+                )?;
+            }
+        }
         tx.execute(
             "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
             params![version, super::now()],
         )?;
     }
     tx.commit()
+}
+
+fn all_records(conn: &Connection) -> rusqlite::Result<Vec<Record>> {
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM records ORDER BY seq"))?;
+    stmt.query_map([], record)?.collect()
 }
 
 /// Retries `op` while SQLite reports the database busy or locked, for up to 30 s.
