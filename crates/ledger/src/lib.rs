@@ -330,14 +330,7 @@ impl Ledger {
         self.backend
             .scoped(kind.as_str(), deployment, environment)?
             .iter()
-            .map(|r| {
-                serde_json::from_str(&r.body)
-                    .map(|v| (r.seq, v))
-                    .map_err(|e| LedgerError::Body {
-                        seq: r.seq,
-                        message: e.to_string(),
-                    })
-            })
+            .map(parse_body)
             .collect()
     }
 
@@ -474,15 +467,18 @@ pub fn parse_kind<T: for<'de> Deserialize<'de>>(
     records
         .iter()
         .filter(|r| r.kind == kind.as_str())
-        .map(|r| {
-            serde_json::from_str(&r.body)
-                .map(|v| (r.seq, v))
-                .map_err(|e| LedgerError::Body {
-                    seq: r.seq,
-                    message: e.to_string(),
-                })
-        })
+        .map(parse_body)
         .collect()
+}
+
+/// A record's sequence number and its body parsed.
+pub fn parse_body<T: for<'de> Deserialize<'de>>(r: &Record) -> Result<(i64, T), LedgerError> {
+    serde_json::from_str(&r.body)
+        .map(|v| (r.seq, v))
+        .map_err(|e| LedgerError::Body {
+            seq: r.seq,
+            message: e.to_string(),
+        })
 }
 
 /// Whether the chain head is authenticated.
