@@ -42,6 +42,21 @@ impl DeploymentId {
         DeploymentId(slug(&base))
     }
 
+    /// The deployment of a recorded run: its `deployment` field, else (a run recorded before
+    /// deployments existed) the name derived from its profile's path (`profile_id`, else
+    /// `profile`).
+    pub fn of_recorded_run(deployment: &str, profile_id: &str, profile: &str) -> String {
+        if !deployment.is_empty() {
+            return deployment.to_string();
+        }
+        let path = if profile_id.is_empty() {
+            profile
+        } else {
+            profile_id
+        };
+        Self::derived_from(Path::new(path)).0
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

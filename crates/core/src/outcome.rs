@@ -231,15 +231,11 @@ impl Run {
     /// The deployment of this run: the recorded one, else (a run recorded before
     /// deployments existed) the name derived from its profile's path.
     pub fn deployment_id(&self) -> String {
-        if !self.deployment.is_empty() {
-            return self.deployment.clone();
-        }
-        let path = if self.profile_id.is_empty() {
-            &self.profile
-        } else {
-            &self.profile_id
-        };
-        crate::deployment::DeploymentId::derived_from(std::path::Path::new(path)).to_string()
+        crate::deployment::DeploymentId::of_recorded_run(
+            &self.deployment,
+            &self.profile_id,
+            &self.profile,
+        )
     }
 
     /// The packs that ran, as `name version` joined by commas (report headers).

@@ -234,7 +234,13 @@ impl Ledger {
         self.rekey = yes;
     }
 
-    fn append(&mut self, kind: Kind, body: &str) -> Result<Record, LedgerError> {
+    /// Appends a record that belongs in `scope` (`None`: no deployment claims it).
+    fn append(
+        &mut self,
+        kind: Kind,
+        body: &str,
+        scope: Option<scope::Scope>,
+    ) -> Result<Record, LedgerError> {
         if !self.rekey
             && let Some(head) = self.backend.head()?
             && let Some(mac) = &head.mac
@@ -247,25 +253,8 @@ impl Ledger {
                 Some(_) => {}
             }
         }
-        // Placed from the body alone: every record written now names its deployment (a
-        // run's is derived from its profile's path when it does not).
-        let probe = Record {
-            seq: 0,
-            kind: kind.as_str().to_string(),
-            created_at: String::new(),
-            body: body.to_string(),
-            prev_hash: String::new(),
-            hash: String::new(),
-            deployment: None,
-            environment: None,
-        };
-        let placed = scope::Placer::default().place(&probe)?;
-        self.backend.append(
-            kind.as_str(),
-            body,
-            placed.placement.scope(),
-            self.key.as_deref(),
-        )
+        self.backend
+            .append(kind.as_str(), body, scope.as_ref(), self.key.as_deref())
     }
 
     /// All records in sequence order.
@@ -287,28 +276,53 @@ impl Ledger {
     /// Records a run (already redacted by the engine).
     pub fn record_run(&mut self, run: &Run) -> Result<i64, LedgerError> {
         let body = serde_json::to_string(run).map_err(|e| LedgerError::Invalid(e.to_string()))?;
-        Ok(self.append(Kind::Run, &body)?.seq)
+        let scope = scope::Scope {
+            deployment: run.deployment_id(),
+            environment: Some(run.environment.clone()),
+        };
+        Ok(self.append(Kind::Run, &body, Some(scope))?.seq)
     }
 
     pub fn record_attestation(&mut self, a: &Attestation) -> Result<i64, LedgerError> {
-        self.append_json(Kind::Attestation, a)
+        self.append_json(
+            Kind::Attestation,
+            a,
+            statement_scope(&a.deployment, &a.environment),
+        )
     }
 
     pub fn record_signoff(&mut self, s: &Signoff) -> Result<i64, LedgerError> {
-        self.append_json(Kind::Signoff, s)
+        self.append_json(
+            Kind::Signoff,
+            s,
+            statement_scope(&s.deployment, &s.environment),
+        )
     }
 
     pub fn record_waiver(&mut self, w: &Waiver) -> Result<i64, LedgerError> {
-        self.append_json(Kind::Waiver, w)
+        self.append_json(
+            Kind::Waiver,
+            w,
+            statement_scope(&w.deployment, &w.environment),
+        )
     }
 
     pub fn record_baseline(&mut self, b: &Baseline) -> Result<i64, LedgerError> {
-        self.append_json(Kind::Baseline, b)
+        self.append_json(
+            Kind::Baseline,
+            b,
+            statement_scope(&b.deployment, &b.environment),
+        )
     }
 
-    fn append_json<T: Serialize>(&mut self, kind: Kind, value: &T) -> Result<i64, LedgerError> {
+    fn append_json<T: Serialize>(
+        &mut self,
+        kind: Kind,
+        value: &T,
+        scope: Option<scope::Scope>,
+    ) -> Result<i64, LedgerError> {
         let body = serde_json::to_string(value).map_err(|e| LedgerError::Invalid(e.to_string()))?;
-        Ok(self.append(kind, &body)?.seq)
+        Ok(self.append(kind, &body, scope)?.seq)
     }
 
     /// Records of one kind with their bodies parsed.
@@ -434,6 +448,18 @@ impl Ledger {
         }
         Ok(None)
     }
+}
+
+/// Where a statement with these fields belongs: the same placement [`scope::Placer`] gives
+/// its body (a statement that names no deployment belongs to none).
+fn statement_scope(
+    deployment: &Option<String>,
+    environment: &Option<String>,
+) -> Option<scope::Scope> {
+    deployment.as_ref().map(|d| scope::Scope {
+        deployment: d.clone(),
+        environment: environment.clone(),
+    })
 }
 
 /// Whether the indexed columns of `r` disagree with where its content places it, and how.

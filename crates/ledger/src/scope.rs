@@ -142,16 +142,8 @@ impl Placer {
         let (item, placement) = match r.kind.as_str() {
             k if k == Kind::Run.as_str() => {
                 let run: RunHead = parse(r)?;
-                let deployment = if run.deployment.is_empty() {
-                    let path = if run.profile_id.is_empty() {
-                        &run.profile
-                    } else {
-                        &run.profile_id
-                    };
-                    DeploymentId::derived_from(std::path::Path::new(path)).to_string()
-                } else {
-                    run.deployment
-                };
+                let deployment =
+                    DeploymentId::of_recorded_run(&run.deployment, &run.profile_id, &run.profile);
                 for res in &run.results {
                     let id = shipcheck_core::id::QualifiedId::new(&res.pack, &res.id).to_string();
                     self.ran
