@@ -61,6 +61,7 @@ fn synthetic(n: usize) -> Run {
         profile_id: "/srv/app/shipcheck.yaml".into(),
         deployment: String::new(),
         labels: Default::default(),
+        recorded_by: String::new(),
         profile_digest: "sha256:00".into(),
         environment: "production".into(),
         packs: vec![],

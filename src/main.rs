@@ -58,6 +58,10 @@ enum Command {
     Init(cli::init::InitArgs),
     /// Run one probe once against a target, outside any pack, and report its findings.
     Probe(cli::probe::ProbeArgs),
+    /// Serve the dashboard and the JSON API over the ledger.
+    Serve(cli::serve::ServeArgs),
+    /// Create, list and revoke the server's API tokens.
+    Token(cli::serve::TokenArgs),
     /// Print the JSON Schema of the pack or profile format.
     Schema(cli::schema::SchemaArgs),
     /// Print a shell completion script: bash, zsh, fish, elvish or powershell.
@@ -122,6 +126,8 @@ fn run(cli: Cli) -> Result<i32, Error> {
         Command::Init(a) => cli::init::init(a),
         Command::Probe(a) => cli::probe::probe_command(a, out_color),
         Command::Schema(a) => cli::schema::schema(a),
+        Command::Serve(a) => cli::serve::serve(a),
+        Command::Token(a) => cli::serve::token(a),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut out = Vec::new();

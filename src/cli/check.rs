@@ -49,6 +49,10 @@ pub struct CheckArgs {
     /// Print the plan (what would run, and why the rest would not) and check nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Also send the run to a `shipcheck serve` at URL (token: $SHIPCHECK_TOKEN, a pusher's;
+    /// a private CA: $SHIPCHECK_SERVER_CA). Exit code 3 when the server does not take it.
+    #[arg(long, value_name = "URL")]
+    pub push: Option<String>,
 }
 
 pub fn check(args: CheckArgs, out_color: bool) -> Result<i32, Error> {
@@ -67,6 +71,7 @@ pub fn check(args: CheckArgs, out_color: bool) -> Result<i32, Error> {
         phase,
         no_exec,
         dry_run,
+        push,
     } = args;
     let profile = Profile::load(&find_profile(profile.as_deref())?)?;
     if dry_run {
@@ -138,5 +143,20 @@ pub fn check(args: CheckArgs, out_color: bool) -> Result<i32, Error> {
         })?;
     }
     out!("{}", report::render(&run, format.into(), style, &[]));
+    if let Some(url) = push {
+        match shipcheck_server::client::push(&url, &run) {
+            Ok(p) => eprintln!(
+                "pushed run to {}: id {} ({}{})",
+                url.trim_end_matches('/'),
+                p.id,
+                url.trim_end_matches('/'),
+                p.url
+            ),
+            Err(e) => {
+                eprintln!("error: {}", shipcheck_core::text::printable(&e.to_string()));
+                return Ok(shipcheck_core::gate::EXIT_INTERNAL);
+            }
+        }
+    }
     Ok(run.gate.exit_code)
 }

@@ -63,6 +63,7 @@ pub mod plan;
 pub mod probe;
 pub mod runs;
 pub mod schema;
+pub mod serve;
 pub mod statement;
 
 use std::io::IsTerminal;

@@ -19,6 +19,7 @@ mod proxy;
 mod realistic;
 mod reports;
 mod secrets;
+mod serve;
 mod systems;
 mod tls;
 mod tls_old;

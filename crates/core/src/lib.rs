@@ -8,6 +8,7 @@
 //! decided; [`redact`] keeps secrets out of every output.
 #![forbid(unsafe_code)]
 
+pub mod account;
 pub mod bounded;
 pub mod deployment;
 pub mod diag;

@@ -201,6 +201,10 @@ pub struct Run {
     /// The profile's labels (team, region).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub labels: std::collections::BTreeMap<String, String>,
+    /// Who recorded the run on a server (`check --push`): the API token's name. Empty for a
+    /// run recorded by the command line into its own ledger.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub recorded_by: String,
     /// SHA-256 of the profile file's bytes.
     pub profile_digest: String,
     pub environment: String,

@@ -385,6 +385,7 @@ mod tests {
             profile_id: String::new(),
             deployment: String::new(),
             labels: Default::default(),
+            recorded_by: String::new(),
             profile_digest: String::new(),
             environment: "prod".into(),
             packs: vec![],

@@ -176,6 +176,7 @@ pub fn run(profile: &Profile, opts: &Options) -> Result<Run, Error> {
         profile_id: profile.id(),
         deployment: profile.deployment().to_string(),
         labels: profile.labels(),
+        recorded_by: String::new(),
         profile_digest: profile.digest.clone(),
         environment: plan.environment.clone(),
         packs: plan

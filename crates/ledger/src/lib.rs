@@ -4,6 +4,7 @@
 
 pub mod chain;
 mod postgres;
+pub mod query;
 pub mod scope;
 mod sqlite;
 
@@ -61,6 +62,8 @@ pub enum Kind {
     Signoff,
     Waiver,
     Baseline,
+    /// An API token of `shipcheck serve` created or revoked: server-wide, no deployment's.
+    Token,
 }
 
 impl Kind {
@@ -71,6 +74,7 @@ impl Kind {
             Kind::Signoff => "signoff",
             Kind::Waiver => "waiver",
             Kind::Baseline => "baseline",
+            Kind::Token => "token",
         }
     }
 }
@@ -169,6 +173,8 @@ pub trait Store: Send {
     /// How many records of `kind` have a sequence number at most `seq` (without reading
     /// their bodies).
     fn count_kind(&mut self, kind: &str, seq: i64) -> Result<i64, LedgerError>;
+    /// The records `query` selects, in its order: one indexed statement.
+    fn select(&mut self, query: &query::Query) -> Result<Vec<Record>, LedgerError>;
     /// The chain head, when any record was written.
     fn head(&mut self) -> Result<Option<Head>, LedgerError>;
     /// Stores a blob under its SHA-256 (idempotent).
@@ -325,6 +331,32 @@ impl Ledger {
         Ok(self.append(kind, &body, scope)?.seq)
     }
 
+    /// Records a token's creation or revocation (a server-wide record, no deployment's).
+    pub fn record_token(
+        &mut self,
+        t: &shipcheck_core::account::TokenRecord,
+    ) -> Result<i64, LedgerError> {
+        self.append_json(Kind::Token, t, None)
+    }
+
+    /// The live API tokens: one indexed query over the `token` records.
+    pub fn tokens(&mut self) -> Result<Vec<shipcheck_core::account::Token>, LedgerError> {
+        let records: Vec<(i64, shipcheck_core::account::TokenRecord)> = self
+            .backend
+            .select(&query::Query::Kind(Kind::Token.as_str().into()))?
+            .iter()
+            .map(parse_body)
+            .collect::<Result<_, _>>()?;
+        Ok(shipcheck_core::account::live_tokens(
+            records.iter().map(|(_, r)| r),
+        ))
+    }
+
+    /// The records `q` selects, as stored (see [`query::Query`]).
+    pub fn select(&mut self, q: &query::Query) -> Result<Vec<Record>, LedgerError> {
+        self.backend.select(q)
+    }
+
     /// Records of one kind with their bodies parsed.
     pub fn all<T: for<'de> Deserialize<'de>>(
         &mut self,
@@ -389,9 +421,12 @@ impl Ledger {
 
     /// One run by sequence number.
     pub fn run(&mut self, seq: i64) -> Result<Run, LedgerError> {
-        self.runs()?
-            .into_iter()
-            .find(|(s, _)| *s == seq)
+        self.backend
+            .select(&query::Query::Seq(seq))?
+            .iter()
+            .find(|r| r.kind == Kind::Run.as_str())
+            .map(parse_body)
+            .transpose()?
             .map(|(_, r)| r)
             .ok_or_else(|| LedgerError::NotFound(format!("no run #{seq} in the ledger")))
     }
@@ -412,7 +447,7 @@ impl Ledger {
                     v.ok &= v.first_bad.is_none();
                     v.unassigned = placed
                         .into_iter()
-                        .filter(|p| p.placement.scope().is_none())
+                        .filter(|p| matches!(p.placement, scope::Placement::Unassigned { .. }))
                         .collect()
                 }
                 Err(e) => {

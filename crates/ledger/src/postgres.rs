@@ -198,6 +198,28 @@ impl super::Store for Store {
         })
     }
 
+    fn select(&mut self, query: &crate::query::Query) -> Result<Vec<Record>, LedgerError> {
+        use crate::query::Param;
+        let sql = query.sql(COLUMNS, true);
+        let params = query.params();
+        self.call(move |c| {
+            let values: Vec<Box<dyn tokio_postgres::types::ToSql + Sync + Send>> = params
+                .into_iter()
+                .map(|p| -> Box<dyn tokio_postgres::types::ToSql + Sync + Send> {
+                    match p {
+                        Param::Int(i) => Box::new(i),
+                        Param::Text(t) => Box::new(t),
+                        Param::MaybeText(t) => Box::new(t),
+                    }
+                })
+                .collect();
+            let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+                values.iter().map(|v| v.as_ref() as _).collect();
+            let rows = c.runtime.block_on(c.client.query(&sql, &refs))?;
+            Ok(rows.iter().map(record).collect())
+        })
+    }
+
     fn count_kind(&mut self, kind: &str, seq: i64) -> Result<i64, LedgerError> {
         let kind = kind.to_string();
         self.call(move |c| {

@@ -48,13 +48,15 @@ pub enum Placement {
     Unassigned {
         why: String,
     },
+    /// A record of the server itself (an API token), which belongs to no deployment.
+    Server,
 }
 
 impl Placement {
     pub fn scope(&self) -> Option<&Scope> {
         match self {
             Placement::Placed(s) => Some(s),
-            Placement::Unassigned { .. } => None,
+            Placement::Unassigned { .. } | Placement::Server => None,
         }
     }
 }
@@ -185,6 +187,7 @@ impl Placer {
                 };
                 (None, placement)
             }
+            k if k == Kind::Token.as_str() => (None, Placement::Server),
             other => (
                 None,
                 Placement::Unassigned {

@@ -146,6 +146,28 @@ impl super::Store for Store {
         rows.map_err(|e| self.err(e))
     }
 
+    fn select(&mut self, query: &crate::query::Query) -> Result<Vec<Record>, LedgerError> {
+        use crate::query::Param;
+        let values: Vec<rusqlite::types::Value> = query
+            .params()
+            .into_iter()
+            .map(|p| match p {
+                Param::Int(i) => rusqlite::types::Value::Integer(i),
+                Param::Text(t) | Param::MaybeText(Some(t)) => rusqlite::types::Value::Text(t),
+                Param::MaybeText(None) => rusqlite::types::Value::Null,
+            })
+            .collect();
+        let mut stmt = self
+            .conn
+            .prepare(&query.sql(COLUMNS, false))
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(values), record)
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>());
+        drop(stmt);
+        rows.map_err(|e| self.err(e))
+    }
+
     fn count_kind(&mut self, kind: &str, seq: i64) -> Result<i64, LedgerError> {
         self.conn
             .query_row(

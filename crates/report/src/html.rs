@@ -11,7 +11,7 @@ use shipcheck_core::outcome::{ItemResult, Run, Status};
 use shipcheck_core::pack::Severity;
 use shipcheck_core::statement::Signoff;
 
-const CSS: &str = r#"
+pub const CSS: &str = r#"
 :root{--bg:#f6f7f9;--card:#fff;--ink:#1d2430;--mute:#5f6b7a;--line:#e3e7ee;--pass:#1f9d55;--fail:#d64545;--warn:#d99100;--error:#8e44ad;--pending:#2b7bb9;--waived:#607d8b;--na:#a0aab6}
 *{box-sizing:border-box}body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:var(--bg);color:var(--ink)}
 header{background:#18202b;color:#fff;padding:24px 32px}header h1{margin:0 0 6px;font-size:22px;font-weight:600}
@@ -39,7 +39,7 @@ ol.next li{margin:4px 0}footer{color:var(--mute);font-size:12px;text-align:cente
 @media print{.filter{display:none}details.item{break-inside:avoid}}
 "#;
 
-const SCRIPT: &str = r#"
+pub const SCRIPT: &str = r#"
 (function(){
   function wanted(){var m=/status=([a-z_,]+)/.exec(location.hash);return m?m[1].split(','):null;}
   function apply(){

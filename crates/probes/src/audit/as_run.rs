@@ -114,6 +114,7 @@ pub fn to_run(reports: &[AuditReport], info: &RunInfo) -> Run {
         profile_id: info.origin.clone(),
         deployment: String::new(),
         labels: Default::default(),
+        recorded_by: String::new(),
         profile_digest: String::new(),
         environment: "probe".into(),
         packs: vec![PackRef {

@@ -1,0 +1,92 @@
+//! The read queries a server and the history commands need, each one indexed statement
+//! (`records_kind`, `records_scope`): no page of the dashboard reads the whole ledger. The
+//! SQL is written once for both backends; only the placeholder style differs.
+
+/// A parameter of a [`Query`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Param {
+    Int(i64),
+    Text(String),
+    /// A text that may be absent (SQL NULL).
+    MaybeText(Option<String>),
+}
+
+/// A read of records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Query {
+    /// The record with this sequence number.
+    Seq(i64),
+    /// Every record of a kind, oldest first (small kinds: tokens).
+    Kind(String),
+    /// The newest record of a kind in each deployment and environment.
+    LatestPerScope(String),
+    /// Records of a kind in a deployment (and environment, when given), newest first, with a
+    /// sequence number below `before`, at most `limit` of them.
+    Page {
+        kind: String,
+        deployment: String,
+        environment: Option<String>,
+        before: i64,
+        limit: i64,
+    },
+}
+
+impl Query {
+    /// The statement, with placeholders `?N` (SQLite) or `$N` (PostgreSQL).
+    pub fn sql(&self, columns: &str, dollar: bool) -> String {
+        let text = match self {
+            Query::Seq(_) => format!("SELECT {columns} FROM records WHERE seq = #1"),
+            Query::Kind(_) => format!("SELECT {columns} FROM records WHERE kind = #1 ORDER BY seq"),
+            Query::LatestPerScope(_) => format!(
+                "SELECT {columns} FROM records WHERE seq IN (SELECT max(seq) FROM records WHERE kind = #1 AND deployment IS NOT NULL GROUP BY deployment, environment) ORDER BY deployment, environment"
+            ),
+            Query::Page { .. } => format!(
+                "SELECT {columns} FROM records WHERE deployment = #1 AND kind = #2 AND (#3 IS NULL OR environment = #3) AND seq < #4 ORDER BY seq DESC LIMIT #5"
+            ),
+        };
+        text.replace('#', if dollar { "$" } else { "?" })
+    }
+
+    /// The parameters, in placeholder order.
+    pub fn params(&self) -> Vec<Param> {
+        match self {
+            Query::Seq(seq) => vec![Param::Int(*seq)],
+            Query::Kind(kind) | Query::LatestPerScope(kind) => vec![Param::Text(kind.clone())],
+            Query::Page {
+                kind,
+                deployment,
+                environment,
+                before,
+                limit,
+            } => vec![
+                Param::Text(deployment.clone()),
+                Param::Text(kind.clone()),
+                Param::MaybeText(environment.clone()),
+                Param::Int(*before),
+                Param::Int(*limit),
+            ],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_follow_the_backend() {
+        let q = Query::Page {
+            kind: "run".into(),
+            deployment: "d".into(),
+            environment: None,
+            before: 10,
+            limit: 5,
+        };
+        assert!(q.sql("seq", true).contains("deployment = $1 AND kind = $2"));
+        assert!(
+            q.sql("seq", false)
+                .contains("seq < ?4 ORDER BY seq DESC LIMIT ?5")
+        );
+        assert_eq!(q.params().len(), 5);
+    }
+}

@@ -1,0 +1,230 @@
+//! The JSON API under `/api/v1`. Each route is declared once, in [`api_routes!`], which
+//! builds both the router and the OpenAPI document's operations from the handlers' types.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use shipcheck_core::deployment::{DeploymentId, check_labels};
+use shipcheck_core::outcome::{RUN_SCHEMA, Run};
+
+use crate::auth::{Caller, Reader};
+use crate::error::ApiError;
+use crate::fleet;
+use crate::model::{FleetRow, Health, Pushed, RunBrief, RunDocument, label_filter};
+use crate::openapi::{Operation, declare};
+use crate::state::App;
+
+type AppState = State<Arc<App>>;
+
+/// Declares the API's routes once: the router, and the OpenAPI operations with their
+/// request and response types.
+macro_rules! api_routes {
+    ($($method:ident $path:literal => $handler:path, $summary:literal, auth: $auth:literal, body: $req:ty, answers: $resp:ty;)*) => {
+        /// The API's router.
+        pub fn router() -> axum::Router<Arc<App>> {
+            axum::Router::new()
+                $(.route($path, axum::routing::$method($handler)))*
+        }
+
+        /// The API's operations, for the OpenAPI document.
+        pub fn operations(generator: &mut schemars::SchemaGenerator) -> Vec<Operation> {
+            vec![$(declare::<$req, $resp>(generator, stringify!($method), $path, $summary, $auth),)*]
+        }
+    };
+}
+
+api_routes! {
+    get "/api/v1/deployments" => deployments, "Every deployment and environment with its latest run (filter: label=KEY=VALUE, repeatable)", auth: "viewer", body: (), answers: Vec<FleetRow>;
+    get "/api/v1/deployments/{deployment}/runs" => deployment_runs, "A deployment's runs, newest first (environment, before, limit)", auth: "viewer", body: (), answers: Vec<RunBrief>;
+    post "/api/v1/runs" => push_run, "Record a run made elsewhere (`shipcheck check --push`)", auth: "pusher", body: RunDocument, answers: Pushed;
+    get "/api/v1/runs/{id}" => run, "One recorded run, as `check --format json` writes it", auth: "viewer", body: (), answers: RunDocument;
+    get "/api/v1/openapi.json" => openapi, "This document", auth: "none", body: (), answers: serde_json::Value;
+}
+
+/// Query of the fleet overview.
+#[derive(Debug, Default)]
+pub struct FleetQuery {
+    pub labels: Vec<String>,
+}
+
+impl FleetQuery {
+    /// Reads `label=KEY=VALUE` pairs (repeatable) from a raw query string.
+    pub fn parse(raw: Option<&str>) -> FleetQuery {
+        let labels = raw
+            .unwrap_or("")
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .filter(|(k, _)| *k == "label")
+            .map(|(_, v)| percent_decode(v))
+            .filter(|v| !v.is_empty())
+            .collect();
+        FleetQuery { labels }
+    }
+}
+
+/// Decodes `%XX` and `+` in a query value (form encoding).
+pub fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let pair = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match pair.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+async fn deployments(
+    State(app): AppState,
+    _reader: Reader,
+    uri: axum::http::Uri,
+) -> Result<Json<Vec<FleetRow>>, ApiError> {
+    let labels = label_filter(&FleetQuery::parse(uri.query()).labels)?;
+    let rows = app
+        .ledger(move |l| fleet::overview(l, &labels, jiff::Timestamp::now()))
+        .await?;
+    Ok(Json(rows))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunsQuery {
+    pub environment: Option<String>,
+    pub before: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+async fn deployment_runs(
+    State(app): AppState,
+    _reader: Reader,
+    Path(deployment): Path<String>,
+    query: Result<Query<RunsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<RunBrief>>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let name = deployment.clone();
+    let first_page = q.before.is_none();
+    let runs = app
+        .ledger(move |l| {
+            fleet::runs(
+                l,
+                &name,
+                q.environment.as_deref(),
+                q.before,
+                q.limit.unwrap_or(50),
+            )
+        })
+        .await?;
+    if runs.is_empty() && first_page {
+        return Err(ApiError::NotFound(format!(
+            "no deployment `{deployment}` has runs on this server"
+        )));
+    }
+    Ok(Json(runs))
+}
+
+async fn run(
+    State(app): AppState,
+    _reader: Reader,
+    Path(id): Path<i64>,
+) -> Result<Json<Run>, ApiError> {
+    Ok(Json(app.ledger(move |l| fleet::run(l, id)).await?))
+}
+
+async fn push_run(
+    State(app): AppState,
+    caller: Caller,
+    body: Result<Json<Run>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Pushed>), ApiError> {
+    if !caller.role.can_push() {
+        return Err(ApiError::Forbidden(format!(
+            "token `{}` has role {}, which may not push runs (pusher or admin may)",
+            caller.name, caller.role
+        )));
+    }
+    let Json(mut run) = body.map_err(|e| ApiError::Rejected(e.status(), e.body_text()))?;
+    check_pushed(&run)?;
+    run.recorded_by = caller.name.clone();
+    let (deployment, environment, go) =
+        (run.deployment.clone(), run.environment.clone(), run.gate.go);
+    let id = app.ledger(move |l| l.record_run(&run)).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Pushed {
+            id,
+            url: format!("/runs/{id}"),
+            deployment,
+            environment,
+            go,
+        }),
+    ))
+}
+
+/// What a pushed run must be: this schema, a valid deployment name and environment, valid
+/// labels.
+fn check_pushed(run: &Run) -> Result<(), ApiError> {
+    let bad = |m: String| Err(ApiError::Unprocessable(m));
+    if run.schema != RUN_SCHEMA {
+        return bad(format!(
+            "schema is `{}`; this server records `{RUN_SCHEMA}`",
+            run.schema
+        ));
+    }
+    if run.deployment.is_empty() {
+        return bad("the run names no deployment: set `deployment:` in the profile (shipcheck 0.1 runs record it)".into());
+    }
+    if let Err(e) = DeploymentId::parse(&run.deployment) {
+        return bad(format!("deployment: {e}"));
+    }
+    if run.environment.is_empty() || run.environment.len() > 64 {
+        return bad("environment must be 1 to 64 characters".into());
+    }
+    match check_labels(&run.labels) {
+        Ok(()) => Ok(()),
+        Err((k, e)) => bad(format!("label `{k}`: {e}")),
+    }
+}
+
+async fn openapi(State(_app): AppState) -> Json<serde_json::Value> {
+    Json(crate::openapi::document())
+}
+
+/// `/healthz`: the process answers.
+pub async fn healthz() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+    })
+}
+
+/// `/readyz`: the ledger answers a query.
+pub async fn readyz(State(app): AppState) -> (StatusCode, Json<Health>) {
+    match app.ledger(|l| l.tokens().map(|_| ())).await {
+        Ok(()) => (
+            StatusCode::OK,
+            Json(Health {
+                status: "ok".into(),
+            }),
+        ),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(Health {
+                status: "unavailable".into(),
+            }),
+        ),
+    }
+}

@@ -1,0 +1,102 @@
+//! The fleet: every deployment × environment with its latest run, and a deployment's runs
+//! over time. Each is a fixed number of indexed queries (`ledger::query`), whatever the
+//! size of the ledger.
+
+use shipcheck_ledger::query::Query;
+use shipcheck_ledger::{Kind, Ledger, LedgerError};
+
+use crate::model::{FleetRow, RunBrief};
+
+/// How many scores the trend shows.
+pub const TREND: i64 = 8;
+/// The most runs one page of a deployment lists.
+pub const MAX_PAGE: i64 = 200;
+
+/// The fleet overview, filtered by labels (all must match), sorted by deployment and
+/// environment. Costs one query for the latest runs and one per row for its trend.
+pub fn overview(
+    ledger: &mut Ledger,
+    labels: &[(String, String)],
+    now: jiff::Timestamp,
+) -> Result<Vec<FleetRow>, LedgerError> {
+    let latest = ledger.select(&Query::LatestPerScope(Kind::Run.as_str().into()))?;
+    let mut rows = Vec::with_capacity(latest.len());
+    for record in &latest {
+        let brief = RunBrief::of(record)?;
+        if !labels
+            .iter()
+            .all(|(k, v)| brief.labels.get(k).is_some_and(|x| x == v))
+        {
+            continue;
+        }
+        let mut trend: Vec<Option<u32>> = runs(
+            ledger,
+            &brief.deployment,
+            Some(&brief.environment),
+            None,
+            TREND,
+        )?
+        .iter()
+        .map(|r| r.score)
+        .collect();
+        trend.reverse();
+        rows.push(FleetRow {
+            deployment: brief.deployment.clone(),
+            environment: brief.environment.clone(),
+            labels: brief.labels.clone(),
+            age_seconds: brief.age_seconds(now),
+            latest: brief,
+            trend,
+        });
+    }
+    Ok(rows)
+}
+
+/// A deployment's runs (in one environment, or all), newest first, before run `before`,
+/// at most `limit` (capped at [`MAX_PAGE`]).
+pub fn runs(
+    ledger: &mut Ledger,
+    deployment: &str,
+    environment: Option<&str>,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<RunBrief>, LedgerError> {
+    ledger
+        .select(&Query::Page {
+            kind: Kind::Run.as_str().into(),
+            deployment: deployment.into(),
+            environment: environment.map(str::to_string),
+            before: before.unwrap_or(i64::MAX),
+            limit: limit.clamp(1, MAX_PAGE),
+        })?
+        .iter()
+        .map(RunBrief::of)
+        .collect()
+}
+
+/// The stored run `id` (a run record, or not found).
+pub fn run(ledger: &mut Ledger, id: i64) -> Result<shipcheck_core::outcome::Run, LedgerError> {
+    ledger.run(id)
+}
+
+/// The id of the deployment's latest baseline run (in the environment, when given).
+pub fn baseline(
+    ledger: &mut Ledger,
+    deployment: &str,
+    environment: Option<&str>,
+) -> Result<Option<i64>, LedgerError> {
+    let found = ledger.select(&Query::Page {
+        kind: Kind::Baseline.as_str().into(),
+        deployment: deployment.into(),
+        environment: environment.map(str::to_string),
+        before: i64::MAX,
+        limit: 1,
+    })?;
+    found
+        .first()
+        .map(|r| {
+            shipcheck_ledger::parse_body::<shipcheck_core::statement::Baseline>(r)
+                .map(|(_, b)| b.run)
+        })
+        .transpose()
+}

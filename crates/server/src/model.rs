@@ -1,0 +1,180 @@
+//! The API's shapes: what each endpoint answers, derived into the OpenAPI document. Runs
+//! are named by their ledger sequence number (`id`), which never changes.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use shipcheck_ledger::Record;
+
+use crate::error::ApiError;
+
+/// Item counts of a run, by status.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+pub struct Counts {
+    pub pass: usize,
+    pub fail: usize,
+    pub warn: usize,
+    pub error: usize,
+    pub pending: usize,
+    pub waived: usize,
+    pub not_applicable: usize,
+    pub total: usize,
+}
+
+/// What a list shows of a run. Read from the stored run without its results, so a list
+/// of many runs stays cheap.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct RunBrief {
+    /// The run's ledger sequence number.
+    pub id: i64,
+    pub deployment: String,
+    pub environment: String,
+    pub started_at: String,
+    pub go: bool,
+    pub score: Option<u32>,
+    pub counts: Counts,
+    /// Profile waivers and ledger waivers that matched no item.
+    pub unused_waivers: usize,
+    /// The token that pushed it; empty when the command line recorded it.
+    pub recorded_by: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// The fields of a stored run that [`RunBrief`] needs; the rest is skipped unparsed.
+#[derive(Deserialize)]
+struct Head {
+    #[serde(default)]
+    deployment: String,
+    #[serde(default)]
+    profile: String,
+    #[serde(default)]
+    profile_id: String,
+    environment: String,
+    started_at: String,
+    counts: Counts,
+    score: HeadScore,
+    gate: HeadGate,
+    #[serde(default)]
+    unused_waivers: Vec<serde::de::IgnoredAny>,
+    #[serde(default)]
+    recorded_by: String,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+struct HeadScore {
+    value: Option<u32>,
+}
+
+#[derive(Deserialize)]
+struct HeadGate {
+    go: bool,
+}
+
+impl RunBrief {
+    /// Reads the brief of a stored run.
+    pub fn of(record: &Record) -> Result<RunBrief, shipcheck_ledger::LedgerError> {
+        let h: Head = serde_json::from_str(&record.body).map_err(|e| {
+            shipcheck_ledger::LedgerError::Body {
+                seq: record.seq,
+                message: e.to_string(),
+            }
+        })?;
+        Ok(RunBrief {
+            id: record.seq,
+            deployment: shipcheck_core::deployment::DeploymentId::of_recorded_run(
+                &h.deployment,
+                &h.profile_id,
+                &h.profile,
+            ),
+            environment: h.environment,
+            started_at: h.started_at,
+            go: h.gate.go,
+            score: h.score.value,
+            counts: h.counts,
+            unused_waivers: h.unused_waivers.len(),
+            recorded_by: h.recorded_by,
+            labels: h.labels,
+        })
+    }
+
+    /// Seconds since the run started, at `now` (none when its time does not parse).
+    pub fn age_seconds(&self, now: jiff::Timestamp) -> Option<i64> {
+        let at: jiff::Timestamp = self.started_at.parse().ok()?;
+        Some(now.duration_since(at).as_secs())
+    }
+}
+
+/// One deployment in one environment, as the fleet overview shows it.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct FleetRow {
+    pub deployment: String,
+    pub environment: String,
+    pub labels: BTreeMap<String, String>,
+    /// The latest run.
+    pub latest: RunBrief,
+    /// Seconds since the latest run started.
+    pub age_seconds: Option<i64>,
+    /// Scores of the latest runs, oldest first (the latest last): the trend.
+    pub trend: Vec<Option<u32>>,
+}
+
+/// The answer to a pushed run.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Pushed {
+    /// The run's ledger sequence number on the server.
+    pub id: i64,
+    pub deployment: String,
+    pub environment: String,
+    /// The run's page on the server.
+    pub url: String,
+    pub go: bool,
+}
+
+/// `/healthz` and `/readyz`.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct Health {
+    /// `ok`, or `unavailable` when the ledger does not answer.
+    pub status: String,
+}
+
+/// A stored run, as `check --format json` writes it (docs/json-report.md).
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct RunDocument(
+    /// The run (schema `shipcheck/run/v1`).
+    pub serde_json::Map<String, serde_json::Value>,
+);
+
+/// A label filter, `key=value`.
+pub fn label_filter(given: &[String]) -> Result<Vec<(String, String)>, ApiError> {
+    given
+        .iter()
+        .map(|l| {
+            l.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .filter(|(k, _)| !k.is_empty())
+                .ok_or_else(|| {
+                    ApiError::BadRequest(format!(
+                        "label filter `{l}` must be KEY=VALUE, e.g. team=payments"
+                    ))
+                })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_filters_need_a_key_and_a_value() {
+        let ok = label_filter(&["team=payments".into()]).unwrap();
+        assert_eq!(ok, vec![("team".into(), "payments".into())]);
+        let e = label_filter(&["team".into()]).unwrap_err();
+        assert!(e.to_string().contains("KEY=VALUE"), "{e}");
+        assert!(label_filter(&["=x".into()]).is_err());
+    }
+}

@@ -1,0 +1,459 @@
+//! `shipcheck serve` as a real process on loopback: tokens, pushed runs from two hosts,
+//! the fleet, the pages, sessions, and every kind of bad request refused with a 4xx that
+//! writes nothing.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::common::*;
+
+/// A running server on its own ledger; killed when dropped.
+struct Server {
+    child: Child,
+    addr: String,
+    db: String,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start(extra: &[&str]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("ledger.db").display().to_string();
+        Self::start_on(dir, db, extra)
+    }
+
+    fn start_on(dir: tempfile::TempDir, db: String, extra: &[&str]) -> Server {
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("shipcheck"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--db", &db])
+            .args(extra)
+            .env_remove("SHIPCHECK_LEDGER_KEY")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_string();
+        Server {
+            child,
+            addr,
+            db,
+            dir,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `shipcheck token create`: the secret.
+    fn token(&self, name: &str, role: &str) -> String {
+        let o = shipcheck_db(
+            self.dir.path(),
+            &self.db,
+            &[],
+            &["token", "create", "--name", name, "--role", role],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o).trim().to_string()
+    }
+
+    /// One HTTP/1.1 request: (status, head, body).
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, String, String) {
+        let mut s = TcpStream::connect(&self.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            self.addr,
+            body.len()
+        );
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        s.write_all(req.as_bytes()).unwrap();
+        // The server may answer (413) before reading a large body, and close.
+        let _ = s.write_all(body);
+        let mut raw = Vec::new();
+        let _ = s.take(4 << 20).read_to_end(&mut raw);
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no status in {head:?}"));
+        (status, head.to_string(), body.to_string())
+    }
+
+    fn get(&self, path: &str, token: &str) -> (u16, String, String) {
+        let auth = format!("Bearer {token}");
+        self.request("GET", path, &[("Authorization", &auth)], b"")
+    }
+
+    fn json(&self, path: &str, token: &str) -> serde_json::Value {
+        let (status, _, body) = self.get(path, token);
+        assert_eq!(status, 200, "{path}: {body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// Records in the ledger (every write adds one).
+    fn records(&self) -> usize {
+        let o = shipcheck_db(self.dir.path(), &self.db, &[], &["ledger", "verify"]);
+        let text = stdout(&o);
+        text.split_whitespace()
+            .zip(text.split_whitespace().skip(1))
+            .find(|(_, w)| w.starts_with("record"))
+            .and_then(|(n, _)| n.parse().ok())
+            .unwrap_or_else(|| panic!("no record count in {text}"))
+    }
+}
+
+/// A host: a deployment folder with a failing item and a manual one, named `name`.
+fn host(dir: &Path, name: &str, team: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    write_pack(
+        dir,
+        &[
+            (
+                "port",
+                "check:\n  config: {path: a.json, query: .port}\n  expect: [{equals: 8080}]",
+            ),
+            ("drill", "attest: {roles: [operations]}"),
+        ],
+        &format!(
+            "deployment: {name}\nlabels: {{team: {team}}}\nenvironment: prod\nenvironments: {{prod: {{}}}}\n"
+        ),
+    );
+    std::fs::write(dir.join("a.json"), r#"{"port": 9090}"#).unwrap();
+}
+
+fn push(server: &Server, dir: &Path, token: &str) -> std::process::Output {
+    shipcheck_db(
+        dir,
+        &dir.join("local.db").display().to_string(),
+        &[("SHIPCHECK_TOKEN", token)],
+        &["check", "--no-record", "-q", "--push", &server.url()],
+    )
+}
+
+#[test]
+fn two_hosts_push_and_the_fleet_lists_both() {
+    let server = Server::start(&[]);
+    let ci = server.token("ci", "pusher");
+    let viewer = server.token("dash", "viewer");
+    let hosts = tempfile::tempdir().unwrap();
+    let (a, b) = (hosts.path().join("a"), hosts.path().join("b"));
+    host(&a, "payments", "pay");
+    host(&b, "search", "find");
+    for dir in [&a, &b, &a] {
+        let o = push(&server, dir, &ci);
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "NO-GO is still the exit code: {}",
+            stderr(&o)
+        );
+        assert!(stderr(&o).contains("pushed run to"), "{}", stderr(&o));
+    }
+    let fleet = server.json("/api/v1/deployments", &viewer);
+    let rows = fleet.as_array().unwrap();
+    let names: Vec<&str> = rows
+        .iter()
+        .map(|r| r["deployment"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["payments", "search"]);
+    let payments = &rows[0];
+    assert_eq!(payments["latest"]["recorded_by"], "ci");
+    assert_eq!(payments["latest"]["go"], false);
+    assert_eq!(
+        payments["trend"].as_array().unwrap().len(),
+        2,
+        "two runs of payments"
+    );
+    assert_eq!(payments["labels"]["team"], "pay");
+    // The label filter.
+    let only = server.json("/api/v1/deployments?label=team%3Dfind", &viewer);
+    assert_eq!(only.as_array().unwrap().len(), 1);
+    assert_eq!(only[0]["deployment"], "search");
+    // A deployment's runs, newest first, and one run in full.
+    let runs = server.json(
+        "/api/v1/deployments/payments/runs?environment=prod",
+        &viewer,
+    );
+    let ids: Vec<i64> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert!(ids[0] > ids[1]);
+    let run = server.json(&format!("/api/v1/runs/{}", ids[0]), &viewer);
+    assert_eq!(run["deployment"], "payments");
+    assert_eq!(run["results"].as_array().unwrap().len(), 2);
+    // The pages: fleet, deployment (with a diff), run (the HTML report).
+    let (status, head, body) = server.get("/", &viewer);
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("payments") && body.contains("search") && body.contains("NO-GO"),
+        "{body}"
+    );
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-security-policy: default-src 'none'"),
+        "{head}"
+    );
+    let (status, _, body) = server.get(
+        &format!(
+            "/deployments/payments/diff?environment=prod&a={}&b={}",
+            ids[1], ids[0]
+        ),
+        &viewer,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("No item changed"), "{body}");
+    let (status, _, body) = server.get(&format!("/runs/{}", ids[0]), &viewer);
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("id=\"verdict\"") && body.contains("NO-GO"),
+        "the HTML report: {body}"
+    );
+    // A run of one deployment is not the other's.
+    let (status, _, body) = server.get(
+        &format!("/deployments/search/diff?a={}&b={}", ids[1], ids[0]),
+        &viewer,
+    );
+    assert_eq!(status, 404, "{body}");
+    let (status, _, body) = server.get("/api/v1/deployments/nosuch/runs", &viewer);
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("nosuch"), "{body}");
+    // The OpenAPI document, served without a token.
+    let (status, _, body) = server.request("GET", "/api/v1/openapi.json", &[], b"");
+    assert_eq!(status, 200);
+    let doc: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(doc["paths"]["/api/v1/runs"]["post"].is_object());
+}
+
+#[test]
+fn bad_requests_get_a_clear_4xx_and_write_nothing() {
+    let server = Server::start(&[]);
+    let ci = server.token("ci", "pusher");
+    let viewer = server.token("dash", "viewer");
+    let hosts = tempfile::tempdir().unwrap();
+    host(hosts.path(), "payments", "pay");
+    assert_eq!(push(&server, hosts.path(), &ci).status.code(), Some(1));
+    let good = server.json("/api/v1/runs/3", &viewer);
+    let before = server.records();
+    let post = |token: &str, body: &[u8]| {
+        let auth = format!("Bearer {token}");
+        server.request(
+            "POST",
+            "/api/v1/runs",
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            body,
+        )
+    };
+    // No token, a wrong one, a viewer's.
+    let (status, head, _) = server.request(
+        "POST",
+        "/api/v1/runs",
+        &[("Content-Type", "application/json")],
+        good.to_string().as_bytes(),
+    );
+    assert_eq!(status, 401);
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("www-authenticate: bearer"),
+        "{head}"
+    );
+    assert_eq!(post("shck_wrong", good.to_string().as_bytes()).0, 401);
+    let (status, _, body) = post(&viewer, good.to_string().as_bytes());
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("may not push"), "{body}");
+    // Malformed JSON, a run of the wrong shape, a bad deployment name.
+    let (status, _, body) = post(&ci, b"{\"schema\": ");
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(post(&ci, b"{\"schema\": \"x\"}").0, 422);
+    let mut renamed = good.clone();
+    renamed["deployment"] = "Not A Name".into();
+    let (status, _, body) = post(&ci, renamed.to_string().as_bytes());
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("deployment"), "{body}");
+    // An oversized body.
+    let mut huge = good.clone();
+    huge["profile"] = "x".repeat(9 * 1024 * 1024).into();
+    assert_eq!(post(&ci, huge.to_string().as_bytes()).0, 413);
+    // A revoked token stops at once.
+    let o = shipcheck_db(
+        server.dir.path(),
+        &server.db,
+        &[],
+        &["token", "revoke", "ci"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(post(&ci, good.to_string().as_bytes()).0, 401);
+    // Unknown run, unknown page.
+    assert_eq!(server.get("/api/v1/runs/999", &viewer).0, 404);
+    assert_eq!(server.get("/nowhere", &viewer).0, 404);
+    // Only the revocation was written.
+    assert_eq!(server.records(), before + 1);
+}
+
+#[test]
+fn sign_in_gives_a_strict_session_and_forms_need_the_csrf_token() {
+    let server = Server::start(&[]);
+    let viewer = server.token("dash", "viewer");
+    // Without a session the dashboard sends the browser to sign in.
+    let (status, head, _) = server.request("GET", "/", &[], b"");
+    assert_eq!(status, 303, "{head}");
+    assert!(head.contains("location: /signin"), "{head}");
+    let (status, _, body) = server.request(
+        "POST",
+        "/signin",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        b"token=shck_wrong",
+    );
+    assert_eq!(status, 401);
+    assert!(body.contains("unknown or revoked"), "{body}");
+    let form = format!("token={viewer}");
+    let (status, head, _) = server.request(
+        "POST",
+        "/signin",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        form.as_bytes(),
+    );
+    assert_eq!(status, 303, "{head}");
+    let cookie_line = head
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .unwrap_or_else(|| panic!("no cookie: {head}"));
+    assert!(
+        cookie_line.contains("HttpOnly") && cookie_line.contains("SameSite=Strict"),
+        "{cookie_line}"
+    );
+    assert!(!cookie_line.contains("Secure"), "plain HTTP: {cookie_line}");
+    let session = cookie_line
+        .split_once(':')
+        .unwrap()
+        .1
+        .trim()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let (status, _, body) = server.request("GET", "/", &[("Cookie", &session)], b"");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("signed in as <b>dash</b>"), "{body}");
+    let csrf = body
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    // Signing out without the CSRF token is refused; with it, the session ends.
+    let (status, _, body) = server.request(
+        "POST",
+        "/signout",
+        &[
+            ("Cookie", &session),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        b"csrf=forged",
+    );
+    assert_eq!(status, 403, "{body}");
+    let (status, _, _) = server.request(
+        "POST",
+        "/signout",
+        &[
+            ("Cookie", &session),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        format!("csrf={csrf}").as_bytes(),
+    );
+    assert_eq!(status, 303);
+    let (status, _, body) =
+        server.request("GET", "/api/v1/deployments", &[("Cookie", &session)], b"");
+    assert_eq!(status, 401, "an ended session: {body}");
+    assert!(body.contains("sign in again"), "{body}");
+}
+
+#[test]
+fn health_answers_and_a_burst_meets_429() {
+    let server = Server::start(&["--rate-limit", "5/1m", "--anonymous-read"]);
+    let (status, _, body) = server.request("GET", "/healthz", &[], b"");
+    assert_eq!((status, body.as_str()), (200, r#"{"status":"ok"}"#));
+    let (status, _, body) = server.request("GET", "/readyz", &[], b"");
+    assert_eq!((status, body.as_str()), (200, r#"{"status":"ok"}"#));
+    // Anonymous reading is on: the fleet answers without a token, writes still need one.
+    assert_eq!(
+        server.request("GET", "/api/v1/deployments", &[], b"").0,
+        200
+    );
+    assert_eq!(server.request("POST", "/api/v1/runs", &[], b"{}").0, 401);
+    let statuses: Vec<u16> = (0..10)
+        .map(|_| server.request("GET", "/api/v1/deployments", &[], b"").0)
+        .collect();
+    assert!(statuses.contains(&429), "{statuses:?}");
+    // Health is never limited.
+    assert_eq!(server.request("GET", "/healthz", &[], b"").0, 200);
+}
+
+#[test]
+fn push_without_a_token_or_server_fails_with_exit_3() {
+    let hosts = tempfile::tempdir().unwrap();
+    host(hosts.path(), "payments", "pay");
+    let db = hosts.path().join("l.db").display().to_string();
+    let o = shipcheck_db(
+        hosts.path(),
+        &db,
+        &[],
+        &["check", "--no-record", "-q", "--push", "http://127.0.0.1:9"],
+    );
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        stderr(&o).contains("SHIPCHECK_TOKEN is not set"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stdout(&o).contains("Gate: NO-GO"),
+        "the report is still printed"
+    );
+    let o = shipcheck_db(
+        hosts.path(),
+        &db,
+        &[("SHIPCHECK_TOKEN", "shck_x")],
+        &["check", "--no-record", "-q", "--push", "http://127.0.0.1:9"],
+    );
+    assert_eq!(o.status.code(), Some(3));
+    assert!(stderr(&o).contains("cannot reach"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("shck_x"), "the token never shows");
+}
