@@ -26,6 +26,7 @@ LAYERS = [
     "shipcheck-ledger",
     "shipcheck-engine",
     "shipcheck-report",
+    "shipcheck-server",
     "shipcheck-testkit",
     "shipcheck",
 ]

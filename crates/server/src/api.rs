@@ -201,7 +201,7 @@ fn check_pushed(run: &Run) -> Result<(), ApiError> {
 }
 
 async fn openapi(State(_app): AppState) -> Json<serde_json::Value> {
-    Json(crate::openapi::document())
+    Json(crate::openapi::document(operations))
 }
 
 /// `/healthz`: the process answers.
@@ -226,5 +226,26 @@ pub async fn readyz(State(app): AppState) -> (StatusCode, Json<Health>) {
                 status: "unavailable".into(),
             }),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_openapi_document_resolves_every_reference() {
+        let doc = crate::openapi::document(super::operations);
+        let text = doc.to_string();
+        for part in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+            let name = &part[..part.find('"').unwrap()];
+            assert!(
+                doc["components"]["schemas"].get(name).is_some(),
+                "{name} is referenced but not defined"
+            );
+        }
+        assert!(doc["paths"]["/api/v1/runs"]["post"]["requestBody"].is_object());
+        assert_eq!(
+            doc["paths"]["/api/v1/openapi.json"]["get"]["security"],
+            serde_json::json!([])
+        );
     }
 }

@@ -96,23 +96,3 @@ impl IntoResponse for ApiError {
         response
     }
 }
-
-/// An error on a dashboard page: the same causes, shown as a page.
-pub struct PageError(pub ApiError);
-
-impl From<ApiError> for PageError {
-    fn from(e: ApiError) -> Self {
-        PageError(e)
-    }
-}
-
-impl IntoResponse for PageError {
-    fn into_response(self) -> Response {
-        let status = self.0.status();
-        if status == StatusCode::UNAUTHORIZED {
-            return axum::response::Redirect::to("/signin").into_response();
-        }
-        let body = crate::pages::error_page(status, &self.0.to_string());
-        (status, axum::response::Html(body)).into_response()
-    }
-}

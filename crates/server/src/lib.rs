@@ -17,6 +17,7 @@ pub mod listen;
 pub mod model;
 pub mod openapi;
 pub mod pages;
+pub mod security;
 pub mod session;
 pub mod state;
 pub mod tokens;

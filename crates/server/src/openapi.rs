@@ -1,5 +1,5 @@
 //! The OpenAPI 3.1 document of `/api/v1`, built from the routes' declarations
-//! ([`crate::api::operations`]) and the JSON Schemas of their request and response types
+//! (the `api_routes!` declarations) and the JSON Schemas of their request and response types
 //! (schemars), so it cannot drift from the handlers.
 
 use schemars::{JsonSchema, Schema, SchemaGenerator};
@@ -36,15 +36,15 @@ pub fn declare<Req: JsonSchema + 'static, Resp: JsonSchema>(
     }
 }
 
-/// The document.
-pub fn document() -> Value {
+/// The document of `operations` (the API's declared routes).
+pub fn document(operations: fn(&mut SchemaGenerator) -> Vec<Operation>) -> Value {
     let settings = schemars::generate::SchemaSettings::draft2020_12().with(|s| {
         s.definitions_path = "/components/schemas".into();
     });
     let mut generator = settings.into_generator();
     let error = generator.subschema_for::<crate::error::ErrorBody>();
     let mut paths = Map::new();
-    for op in crate::api::operations(&mut generator) {
+    for op in operations(&mut generator) {
         let params: Vec<Value> = op
             .path
             .split('/')
@@ -87,25 +87,4 @@ pub fn document() -> Value {
         },
         "security": [{"token": []}],
     })
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn every_reference_resolves() {
-        let doc = super::document();
-        let text = doc.to_string();
-        for part in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
-            let name = &part[..part.find('"').unwrap()];
-            assert!(
-                doc["components"]["schemas"].get(name).is_some(),
-                "{name} is referenced but not defined"
-            );
-        }
-        assert!(doc["paths"]["/api/v1/runs"]["post"]["requestBody"].is_object());
-        assert_eq!(
-            doc["paths"]["/api/v1/openapi.json"]["get"]["security"],
-            serde_json::json!([])
-        );
-    }
 }

@@ -30,7 +30,7 @@ impl App {
             anonymous_read,
             limiter,
             sessions: Sessions::default(),
-            csp: crate::pages::content_security_policy(),
+            csp: crate::security::content_security_policy(),
         }
     }
 
