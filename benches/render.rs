@@ -46,6 +46,7 @@ fn synthetic(n: usize) -> Run {
             }),
             waiver: None,
             waiver_expired: None,
+            attest: None,
             blocking: false,
             duration_ms: 1,
         })
@@ -62,6 +63,7 @@ fn synthetic(n: usize) -> Run {
         deployment: String::new(),
         labels: Default::default(),
         recorded_by: String::new(),
+        require_signoff: Vec::new(),
         profile_digest: "sha256:00".into(),
         environment: "production".into(),
         packs: vec![],

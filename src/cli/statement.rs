@@ -41,9 +41,9 @@ pub fn attest(args: AttestArgs) -> Result<i32, Error> {
     let now = jiff::Timestamp::now();
     let env_scope = target.env.as_ref().map(|_| env.as_str());
     let deployment = profile.deployment();
+    let known = attest::known_in_packs(&packs, &item).map_err(Error::usage)?;
     let a = attest::attestation(
-        &packs,
-        &item,
+        known,
         &by,
         role.into(),
         ev,
@@ -143,9 +143,9 @@ pub fn waive(args: WaiveArgs) -> Result<i32, Error> {
     let mut ledger = target.db.open()?;
     let env_scope = target.env.as_ref().map(|_| env.as_str());
     let deployment = profile.deployment();
+    let known = attest::known_in_packs(&packs, &item).map_err(Error::usage)?;
     let w = attest::waiver(
-        &packs,
-        &item,
+        known,
         &reason,
         &owner,
         &expires,

@@ -457,3 +457,133 @@ fn push_without_a_token_or_server_fails_with_exit_3() {
     assert!(stderr(&o).contains("cannot reach"), "{}", stderr(&o));
     assert!(!stderr(&o).contains("shck_x"), "the token never shows");
 }
+
+/// A host whose gate needs a security sign-off.
+fn host_with_signoff(dir: &Path, name: &str) {
+    host(dir, name, "pay");
+    let profile = dir.join("shipcheck.yaml");
+    let text = std::fs::read_to_string(&profile).unwrap();
+    std::fs::write(
+        &profile,
+        format!("{text}gate: {{require_signoff: [security]}}\n"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn attest_waive_and_sign_off_through_the_api_turn_the_gate_go() {
+    let server = Server::start(&[]);
+    let ci = server.token("ci", "pusher");
+    let viewer = server.token("dash", "viewer");
+    let ops = server.token("olga", "attester:operations");
+    let sec_attester = server.token("sam", "attester:security");
+    let signer = server.token("sue", "signer:security");
+    let admin = server.token("ada", "admin");
+    let hosts = tempfile::tempdir().unwrap();
+    let (a, b) = (hosts.path().join("a"), hosts.path().join("b"));
+    host_with_signoff(&a, "payments");
+    host_with_signoff(&b, "search");
+    for dir in [&a, &b] {
+        assert_eq!(push(&server, dir, &ci).status.code(), Some(1));
+    }
+    let gate = |d: &str| {
+        server.json(
+            &format!("/api/v1/deployments/{d}/gate?environment=prod"),
+            &viewer,
+        )
+    };
+    let g = gate("payments");
+    assert_eq!(g["go"], false);
+    assert_eq!(g["missing_signoffs"], serde_json::json!(["security"]));
+    assert_eq!(g["pending"][0]["item"], "p:drill");
+    assert_eq!(g["pending"][0]["roles"], serde_json::json!(["operations"]));
+    let post = |path: &str, token: &str, body: serde_json::Value| {
+        let auth = format!("Bearer {token}");
+        let (status, _, text) = server.request(
+            "POST",
+            path,
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            body.to_string().as_bytes(),
+        );
+        (status, text)
+    };
+    let attest = |token: &str, role: &str, item: &str| {
+        post(
+            "/api/v1/deployments/payments/attestations",
+            token,
+            serde_json::json!({"environment": "prod", "item": item, "role": role, "note": "drill done", "evidence_url": "https://wiki.example/drill"}),
+        )
+    };
+    let before = server.records();
+    // A token may attest only as its own role, and the item only takes operations.
+    let (status, body) = attest(&ops, "security", "drill");
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = attest(&sec_attester, "security", "drill");
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("may not attest"), "{body}");
+    let (status, body) = attest(&ops, "operations", "dril");
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("did you mean `p:drill`"), "{body}");
+    let (status, body) = post(
+        "/api/v1/deployments/nosuch/attestations",
+        &ops,
+        serde_json::json!({"environment": "prod", "item": "drill", "role": "operations"}),
+    );
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = post(
+        "/api/v1/deployments/payments/attestations",
+        &ops,
+        serde_json::json!({"environment": "prod", "item": "drill", "role": "operations", "extra": 1}),
+    );
+    assert_eq!(status, 422, "unknown fields are refused: {body}");
+    assert_eq!(server.records(), before, "nothing refused was written");
+    let (status, body) = attest(&ops, "operations", "drill");
+    assert_eq!(status, 201, "{body}");
+    let rec: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(rec["by"], "olga");
+    let g = gate("payments");
+    assert!(g["pending"].as_array().unwrap().is_empty(), "{g}");
+    assert_eq!(g["go"], false, "port still fails and no sign-off: {g}");
+    // Only an admin waives.
+    let waiver = serde_json::json!({"environment": "prod", "item": "p:port", "reason": "moving to 8080 next sprint", "owner": "ada", "expires": "2999-01-01"});
+    assert_eq!(
+        post(
+            "/api/v1/deployments/payments/waivers",
+            &viewer,
+            waiver.clone()
+        )
+        .0,
+        403
+    );
+    let (status, body) = post("/api/v1/deployments/payments/waivers", &admin, waiver);
+    assert_eq!(status, 201, "{body}");
+    let g = gate("payments");
+    assert_eq!(g["go"], false);
+    assert_eq!(g["missing_signoffs"], serde_json::json!(["security"]));
+    let signoff = serde_json::json!({"environment": "prod", "role": "security"});
+    assert_eq!(
+        post(
+            "/api/v1/deployments/payments/signoffs",
+            &ops,
+            signoff.clone()
+        )
+        .0,
+        403
+    );
+    let (status, body) = post("/api/v1/deployments/payments/signoffs", &signer, signoff);
+    assert_eq!(status, 201, "{body}");
+    let g = gate("payments");
+    assert_eq!(g["go"], true, "{g}");
+    assert_eq!(g["signoffs"]["security"], "sue");
+    // The other deployment saw none of it.
+    let other = gate("search");
+    assert_eq!(other["go"], false);
+    assert_eq!(other["pending"][0]["item"], "p:drill");
+    assert_eq!(other["missing_signoffs"], serde_json::json!(["security"]));
+    // The command line's gate of the same deployment agrees, from the same ledger.
+    let o = shipcheck_db(&a, &server.db, &[], &["gate"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+}

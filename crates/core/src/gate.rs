@@ -170,6 +170,7 @@ mod tests {
             evidence: None,
             waiver: None,
             waiver_expired: None,
+            attest: None,
             blocking: false,
             duration_ms: 0,
         }

@@ -123,6 +123,10 @@ pub struct ItemResult {
     /// Whether this result keeps the gate from saying go.
     pub blocking: bool,
     pub duration_ms: u64,
+    /// What attesting it takes, for a manual item: recorded with the result so the gate
+    /// can be recomputed where the pack is not (a server). Absent in runs recorded before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attest: Option<AttestRule>,
 }
 
 impl ItemResult {
@@ -218,6 +222,30 @@ pub struct Run {
     /// that could not check because of it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unreachable: Vec<Unreachable>,
+    /// The roles whose sign-off the profile's gate required when the run was made.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub require_signoff: Vec<crate::pack::Role>,
+}
+
+/// What attesting a manual item takes: who may, whether evidence is required, and how
+/// long an attestation lasts.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct AttestRule {
+    pub roles: Vec<crate::pack::Role>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub evidence_required: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_for: Option<crate::duration::Span>,
+}
+
+impl From<&crate::pack::Attest> for AttestRule {
+    fn from(a: &crate::pack::Attest) -> Self {
+        AttestRule {
+            roles: a.roles.clone(),
+            evidence_required: a.evidence_required,
+            valid_for: a.valid_for,
+        }
+    }
 }
 
 /// An endpoint its items could not reach: the one cause of their errors.

@@ -1,11 +1,13 @@
 //! What people record: attestations of manual items, sign-offs of runs, and waivers. Each
-//! builder validates against the packs (the item exists, the role may attest, evidence is
-//! there when required) before anything is written to the ledger.
+//! builder validates against the item as the packs know it, or as a recorded run does (on a
+//! server, which has the runs but not the packs): the item exists, the role may attest,
+//! evidence is there when required. Nothing is written before that.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use shipcheck_core::id::{ItemRef, QualifiedId};
+use shipcheck_core::outcome::{AttestRule, Run};
 use shipcheck_core::pack::{Item, LoadedPack, Role};
 use shipcheck_ledger::{Attestation, EvidenceRef, Ledger, Signoff, Waiver};
 
@@ -34,6 +36,55 @@ pub fn find_item<'a>(
     }
 }
 
+/// An item a statement names, as validated: its `pack:id` and, for a manual item, what
+/// attesting it takes.
+#[derive(Clone, Debug)]
+pub struct Known {
+    pub qualified: String,
+    pub attest: Option<AttestRule>,
+}
+
+/// `pack:id` or a unique `id` among `packs`.
+pub fn known_in_packs(packs: &[Arc<LoadedPack>], wanted: &str) -> Result<Known, String> {
+    let (lp, it) = find_item(packs, wanted)?;
+    Ok(Known {
+        qualified: QualifiedId::new(lp.pack.name.as_str(), it.id.value.as_str()).to_string(),
+        attest: it.attest.as_ref().map(AttestRule::from),
+    })
+}
+
+/// `pack:id` or a unique `id` among the results of `run`.
+pub fn known_in_run(run: &Run, wanted: &str) -> Result<Known, String> {
+    let named = ItemRef::parse(wanted);
+    let found: Vec<&shipcheck_core::outcome::ItemResult> = run
+        .results
+        .iter()
+        .filter(|r| named.matches(&r.pack, &r.id))
+        .collect();
+    match found.as_slice() {
+        [r] => Ok(Known {
+            qualified: r.qualified_id(),
+            attest: r.attest.clone(),
+        }),
+        [] => {
+            let ids: Vec<String> = run.results.iter().map(|r| r.qualified_id()).collect();
+            let hint = ids
+                .iter()
+                .map(|id| (strsim::jaro_winkler(id, wanted), id))
+                .filter(|(score, _)| *score > 0.85)
+                .max_by(|a, b| a.0.total_cmp(&b.0))
+                .map(|(_, id)| format!(" (did you mean `{id}`?)"))
+                .unwrap_or_default();
+            Err(format!(
+                "no item `{wanted}` in the deployment's latest run{hint}"
+            ))
+        }
+        _ => Err(format!(
+            "`{wanted}` is in several packs; write it as pack:id"
+        )),
+    }
+}
+
 /// Evidence given on the command line: a URL, or a file stored in the ledger by content.
 pub fn evidence(ledger: &mut Ledger, given: &str) -> Result<EvidenceRef, String> {
     if given.starts_with("https://") || given.starts_with("http://") {
@@ -54,11 +105,10 @@ pub fn evidence(ledger: &mut Ledger, given: &str) -> Result<EvidenceRef, String>
     })
 }
 
-/// Builds a validated attestation.
+/// Builds a validated attestation of `item`.
 #[allow(clippy::too_many_arguments)]
 pub fn attestation(
-    packs: &[Arc<LoadedPack>],
-    item: &str,
+    item: Known,
     by: &str,
     role: Role,
     evidence: Option<EvidenceRef>,
@@ -67,9 +117,8 @@ pub fn attestation(
     (deployment, environment): (&str, Option<&str>),
     now: jiff::Timestamp,
 ) -> Result<Attestation, String> {
-    let (lp, it) = find_item(packs, item)?;
-    let qualified = QualifiedId::new(lp.pack.name.as_str(), it.id.value.as_str()).to_string();
-    let Some(spec) = &it.attest else {
+    let Known { qualified, attest } = item;
+    let Some(spec) = attest else {
         return Err(format!(
             "`{qualified}` is an automated check, not a manual item: it is judged by `shipcheck check`"
         ));
@@ -141,15 +190,13 @@ pub fn signoff(
 
 /// Builds a validated waiver.
 pub fn waiver(
-    packs: &[Arc<LoadedPack>],
-    item: &str,
+    item: Known,
     reason: &str,
     owner: &str,
     expires: &str,
     (deployment, environment): (&str, Option<&str>),
     now: jiff::Timestamp,
 ) -> Result<Waiver, String> {
-    let (lp, it) = find_item(packs, item)?;
     if reason.trim().is_empty() || owner.trim().is_empty() {
         return Err("a waiver needs a --reason and an --owner".into());
     }
@@ -158,7 +205,7 @@ pub fn waiver(
         return Err(format!("--expires {expires} is already past"));
     }
     Ok(Waiver {
-        item: QualifiedId::new(lp.pack.name.as_str(), it.id.value.as_str()).to_string(),
+        item: item.qualified,
         deployment: Some(deployment.to_string()),
         reason: reason.into(),
         owner: owner.into(),

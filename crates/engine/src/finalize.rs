@@ -8,7 +8,7 @@ use std::sync::Arc;
 use shipcheck_core::gate::{self, Policy, Verdict};
 use shipcheck_core::id::ItemRef;
 use shipcheck_core::outcome::{
-    Counts, ItemKind, ItemResult, Run, Status, UnusedWaiver, WaiverNote,
+    AttestRule, Counts, ItemKind, ItemResult, Run, Status, UnusedWaiver, WaiverNote,
 };
 use shipcheck_core::pack::{LoadedPack, Role};
 use shipcheck_core::profile::Profile;
@@ -253,13 +253,17 @@ pub fn apply_attestations(
     for r in results.iter_mut().filter(|r| {
         r.kind == ItemKind::Manual && matches!(r.status, Status::Pending | Status::Pass)
     }) {
-        let Some(spec) = packs
-            .iter()
-            .filter(|lp| lp.pack.name == r.pack)
-            .flat_map(|lp| lp.pack.sections.iter().flat_map(|s| s.items.iter()))
-            .find(|i| i.id.value == r.id)
-            .and_then(|i| i.attest.as_ref())
-        else {
+        // The rule recorded with the result, else (a run recorded before rules were) the
+        // pack's.
+        let Some(spec) = r.attest.clone().or_else(|| {
+            packs
+                .iter()
+                .filter(|lp| lp.pack.name == r.pack)
+                .flat_map(|lp| lp.pack.sections.iter().flat_map(|s| s.items.iter()))
+                .find(|i| i.id.value == r.id)
+                .and_then(|i| i.attest.as_ref())
+                .map(AttestRule::from)
+        }) else {
             continue;
         };
         let roles: Vec<&str> = spec.roles.iter().map(|x| x.as_str()).collect();
@@ -271,7 +275,7 @@ pub fn apply_attestations(
             })
             .collect();
         candidates.sort_by(|a, b| b.attested_at.cmp(&a.attested_at));
-        let mut why = crate::plan::pending_reason(spec);
+        let mut why = crate::plan::pending_reason(&spec.roles);
         let mut status = Status::Pending;
         for a in candidates {
             let expired = a

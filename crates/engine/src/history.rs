@@ -386,6 +386,7 @@ mod tests {
             deployment: String::new(),
             labels: Default::default(),
             recorded_by: String::new(),
+            require_signoff: Vec::new(),
             profile_digest: String::new(),
             environment: "prod".into(),
             packs: vec![],

@@ -11,6 +11,7 @@
 //! record.
 
 pub mod attest;
+pub mod deployment_gate;
 pub mod endpoint;
 pub mod execute;
 pub mod finalize;
@@ -177,6 +178,7 @@ pub fn run(profile: &Profile, opts: &Options) -> Result<Run, Error> {
         deployment: profile.deployment().to_string(),
         labels: profile.labels(),
         recorded_by: String::new(),
+        require_signoff: profile.file.gate.require_signoff.clone(),
         profile_digest: profile.digest.clone(),
         environment: plan.environment.clone(),
         packs: plan

@@ -304,7 +304,7 @@ fn decide(
         }
     }
     if let Some(attest) = &item.attest {
-        return Decision::Attest(pending_reason(attest));
+        return Decision::Attest(pending_reason(&attest.roles));
     }
     Decision::Run
 }
@@ -321,8 +321,8 @@ fn no_exec_decision(item: &Item) -> Option<Decision> {
 }
 
 /// Why a manual item without a valid attestation is pending.
-pub fn pending_reason(attest: &shipcheck_core::pack::Attest) -> String {
-    let roles: Vec<&str> = attest.roles.iter().map(|r| r.as_str()).collect();
+pub fn pending_reason(roles: &[shipcheck_core::pack::Role]) -> String {
+    let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
     format!(
         "manual item: no attestation recorded (may attest: {})",
         roles.join(", ")
@@ -389,6 +389,10 @@ fn blank(
         evidence: None,
         waiver: None,
         waiver_expired: None,
+        attest: item
+            .attest
+            .as_ref()
+            .map(shipcheck_core::outcome::AttestRule::from),
         blocking: false,
         duration_ms: 0,
     }

@@ -16,6 +16,7 @@ use crate::fleet;
 use crate::model::{FleetRow, Health, Pushed, RunBrief, RunDocument, label_filter};
 use crate::openapi::{Operation, declare};
 use crate::state::App;
+use crate::statements::{GateView, NewAttestation, NewSignoff, NewWaiver, Recorded};
 
 type AppState = State<Arc<App>>;
 
@@ -41,6 +42,10 @@ api_routes! {
     get "/api/v1/deployments/{deployment}/runs" => deployment_runs, "A deployment's runs, newest first (environment, before, limit)", auth: "viewer", body: (), answers: Vec<RunBrief>;
     post "/api/v1/runs" => push_run, "Record a run made elsewhere (`shipcheck check --push`)", auth: "pusher", body: RunDocument, answers: Pushed;
     get "/api/v1/runs/{id}" => run, "One recorded run, as `check --format json` writes it", auth: "viewer", body: (), answers: RunDocument;
+    get "/api/v1/deployments/{deployment}/gate" => gate, "The gate of a deployment in an environment, as the ledger stands now", auth: "viewer", body: (), answers: GateView;
+    post "/api/v1/deployments/{deployment}/attestations" => post_attestation, "Attest a manual item of the deployment's latest run", auth: "attester:ROLE", body: NewAttestation, answers: Recorded;
+    post "/api/v1/deployments/{deployment}/signoffs" => post_signoff, "Sign off a run (default: the latest)", auth: "signer:ROLE", body: NewSignoff, answers: Recorded;
+    post "/api/v1/deployments/{deployment}/waivers" => post_waiver, "Waive an item until a date", auth: "admin", body: NewWaiver, answers: Recorded;
     get "/api/v1/openapi.json" => openapi, "This document", auth: "none", body: (), answers: serde_json::Value;
 }
 
@@ -149,7 +154,7 @@ async fn run(
 async fn push_run(
     State(app): AppState,
     caller: Caller,
-    body: Result<Json<Run>, axum::extract::rejection::JsonRejection>,
+    given: Result<Json<Run>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<Pushed>), ApiError> {
     if !caller.role.can_push() {
         return Err(ApiError::Forbidden(format!(
@@ -157,7 +162,7 @@ async fn push_run(
             caller.name, caller.role
         )));
     }
-    let Json(mut run) = body.map_err(|e| ApiError::Rejected(e.status(), e.body_text()))?;
+    let mut run = body(given)?;
     check_pushed(&run)?;
     run.recorded_by = caller.name.clone();
     let (deployment, environment, go) =
@@ -198,6 +203,72 @@ fn check_pushed(run: &Run) -> Result<(), ApiError> {
         Ok(()) => Ok(()),
         Err((k, e)) => bad(format!("label `{k}`: {e}")),
     }
+}
+
+/// `?environment=E`, required.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvQuery {
+    pub environment: String,
+}
+
+async fn gate(
+    State(app): AppState,
+    _reader: Reader,
+    Path(deployment): Path<String>,
+    query: Result<Query<EnvQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<GateView>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let view = app
+        .ledger(move |l| crate::statements::gate(l, &deployment, &q.environment))
+        .await?;
+    Ok(Json(view))
+}
+
+/// A JSON body, or the extractor's refusal as a typed error.
+fn body<T>(given: Result<Json<T>, axum::extract::rejection::JsonRejection>) -> Result<T, ApiError> {
+    given
+        .map(|Json(t)| t)
+        .map_err(|e| ApiError::Rejected(e.status(), e.body_text()))
+}
+
+async fn post_attestation(
+    State(app): AppState,
+    caller: Caller,
+    Path(deployment): Path<String>,
+    given: Result<Json<NewAttestation>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Recorded>), ApiError> {
+    let a = body(given)?;
+    let r = app
+        .ledger_api(move |l| crate::statements::attest(l, &caller, &deployment, a))
+        .await?;
+    Ok((StatusCode::CREATED, Json(r)))
+}
+
+async fn post_signoff(
+    State(app): AppState,
+    caller: Caller,
+    Path(deployment): Path<String>,
+    given: Result<Json<NewSignoff>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Recorded>), ApiError> {
+    let s = body(given)?;
+    let r = app
+        .ledger_api(move |l| crate::statements::signoff(l, &caller, &deployment, s))
+        .await?;
+    Ok((StatusCode::CREATED, Json(r)))
+}
+
+async fn post_waiver(
+    State(app): AppState,
+    caller: Caller,
+    Path(deployment): Path<String>,
+    given: Result<Json<NewWaiver>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Recorded>), ApiError> {
+    let w = body(given)?;
+    let r = app
+        .ledger_api(move |l| crate::statements::waive(l, &caller, &deployment, w))
+        .await?;
+    Ok((StatusCode::CREATED, Json(r)))
 }
 
 async fn openapi(State(_app): AppState) -> Json<serde_json::Value> {

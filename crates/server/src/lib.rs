@@ -20,6 +20,7 @@ pub mod pages;
 pub mod security;
 pub mod session;
 pub mod state;
+pub mod statements;
 pub mod tokens;
 
 use std::net::SocketAddr;

@@ -39,6 +39,14 @@ impl App {
         &self,
         f: impl FnOnce(&mut Ledger) -> Result<R, LedgerError> + Send + 'static,
     ) -> Result<R, ApiError> {
+        self.ledger_api(move |l| f(l).map_err(ApiError::from)).await
+    }
+
+    /// [`App::ledger`] for work that fails with the API's errors (validation).
+    pub async fn ledger_api<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Ledger) -> Result<R, ApiError> + Send + 'static,
+    ) -> Result<R, ApiError> {
         let ledger = Arc::clone(&self.ledger);
         let joined = tokio::task::spawn_blocking(move || {
             let mut guard = match ledger.lock() {
@@ -49,10 +57,8 @@ impl App {
         })
         .await;
         match joined {
-            Ok(result) => result.map_err(ApiError::from),
-            Err(e) => Err(ApiError::from(LedgerError::Invalid(format!(
-                "a ledger task failed: {e}"
-            )))),
+            Ok(result) => result,
+            Err(e) => Err(ApiError::Internal(format!("a ledger task failed: {e}"))),
         }
     }
 }

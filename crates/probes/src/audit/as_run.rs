@@ -63,6 +63,7 @@ pub fn to_run(reports: &[AuditReport], info: &RunInfo) -> Run {
             }),
             waiver: None,
             waiver_expired: None,
+            attest: None,
             blocking: false,
             duration_ms: 0,
         };
@@ -115,6 +116,7 @@ pub fn to_run(reports: &[AuditReport], info: &RunInfo) -> Run {
         deployment: String::new(),
         labels: Default::default(),
         recorded_by: String::new(),
+        require_signoff: Vec::new(),
         profile_digest: String::new(),
         environment: "probe".into(),
         packs: vec![PackRef {

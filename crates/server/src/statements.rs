@@ -1,0 +1,314 @@
+//! Writes through the server: attestations, sign-offs and waivers, validated against the
+//! deployment's latest run (the server has the runs, not the packs) and recorded with the
+//! caller's token name as who made them. And the gate they lead to.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use shipcheck_core::pack::Role;
+use shipcheck_engine::attest;
+use shipcheck_engine::deployment_gate;
+use shipcheck_ledger::{EvidenceRef, Ledger, LedgerError};
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+
+/// A checklist role, as packs write it.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ChecklistRole {
+    Security,
+    Operations,
+    Compliance,
+    Development,
+    Management,
+}
+
+impl From<ChecklistRole> for Role {
+    fn from(r: ChecklistRole) -> Role {
+        match r {
+            ChecklistRole::Security => Role::Security,
+            ChecklistRole::Operations => Role::Operations,
+            ChecklistRole::Compliance => Role::Compliance,
+            ChecklistRole::Development => Role::Development,
+            ChecklistRole::Management => Role::Management,
+        }
+    }
+}
+
+/// An attestation to record.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAttestation {
+    pub environment: String,
+    /// `pack:id`, or an id unique in the latest run.
+    pub item: String,
+    pub role: ChecklistRole,
+    #[serde(default)]
+    pub note: String,
+    /// A link to the evidence (https://...).
+    #[serde(default)]
+    pub evidence_url: Option<String>,
+    /// End of validity: a date or an RFC 3339 instant (default: the item's `valid_for`).
+    #[serde(default)]
+    pub expires: Option<String>,
+}
+
+/// A sign-off to record.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSignoff {
+    pub environment: String,
+    pub role: ChecklistRole,
+    /// The run to sign off (default: the latest of the deployment and environment).
+    #[serde(default)]
+    pub run: Option<i64>,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A waiver to record.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewWaiver {
+    pub environment: String,
+    pub item: String,
+    pub reason: String,
+    pub owner: String,
+    /// A date (inclusive) or an RFC 3339 instant.
+    pub expires: String,
+}
+
+/// What a write recorded.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Recorded {
+    /// The record's ledger sequence number.
+    pub seq: i64,
+    pub kind: String,
+    pub deployment: String,
+    pub environment: String,
+    pub by: String,
+}
+
+/// The gate of a deployment and environment as the ledger stands now.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct GateView {
+    pub deployment: String,
+    pub environment: String,
+    /// The run it judges (its ledger sequence number).
+    pub run: i64,
+    pub go: bool,
+    pub exit_code: i32,
+    pub reasons: Vec<String>,
+    pub blocking: Vec<String>,
+    /// Sign-offs on the run: role → who.
+    pub signoffs: BTreeMap<String, String>,
+    pub missing_signoffs: Vec<String>,
+    /// Manual items still pending, with who may attest them.
+    pub pending: Vec<PendingItem>,
+}
+
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct PendingItem {
+    pub item: String,
+    pub title: String,
+    pub roles: Vec<String>,
+    pub evidence_required: bool,
+    pub why: String,
+}
+
+fn unknown(deployment: &str, environment: &str) -> LedgerError {
+    LedgerError::NotFound(format!(
+        "deployment `{deployment}` has no run in environment `{environment}` on this server"
+    ))
+}
+
+/// The gate of `deployment` in `environment` now.
+pub fn gate(
+    ledger: &mut Ledger,
+    deployment: &str,
+    environment: &str,
+) -> Result<GateView, LedgerError> {
+    let (g, run) =
+        deployment_gate::gate(ledger, (deployment, environment), jiff::Timestamp::now())?
+            .ok_or_else(|| unknown(deployment, environment))?;
+    let seq = deployment_gate::latest(ledger, (deployment, environment))?
+        .map(|(s, _)| s)
+        .unwrap_or_default();
+    let pending = run
+        .results
+        .iter()
+        .filter(|r| r.status == shipcheck_core::outcome::Status::Pending)
+        .filter_map(|r| {
+            let rule = r.attest.as_ref()?;
+            Some(PendingItem {
+                item: r.qualified_id(),
+                title: r.title.clone(),
+                roles: rule.roles.iter().map(|x| x.as_str().to_string()).collect(),
+                evidence_required: rule.evidence_required,
+                why: r.summary.clone(),
+            })
+        })
+        .collect();
+    Ok(GateView {
+        deployment: deployment.into(),
+        environment: environment.into(),
+        run: seq,
+        go: g.verdict.go,
+        exit_code: g.verdict.exit_code,
+        reasons: g.verdict.reasons,
+        blocking: g.verdict.blocking,
+        signoffs: g
+            .signoffs
+            .iter()
+            .map(|s| (s.role.as_str().to_string(), s.by.clone()))
+            .collect(),
+        missing_signoffs: g
+            .missing_signoffs
+            .iter()
+            .map(|r| r.as_str().to_string())
+            .collect(),
+        pending,
+    })
+}
+
+fn latest(
+    ledger: &mut Ledger,
+    deployment: &str,
+    environment: &str,
+) -> Result<(i64, shipcheck_core::outcome::Run), LedgerError> {
+    deployment_gate::latest(ledger, (deployment, environment))?
+        .ok_or_else(|| unknown(deployment, environment))
+}
+
+fn recorded(seq: i64, kind: &str, deployment: &str, environment: &str, by: &Caller) -> Recorded {
+    Recorded {
+        seq,
+        kind: kind.into(),
+        deployment: deployment.into(),
+        environment: environment.into(),
+        by: by.name.clone(),
+    }
+}
+
+/// Records an attestation by `caller`, who must be an attester of the role (or admin).
+pub fn attest(
+    ledger: &mut Ledger,
+    caller: &Caller,
+    deployment: &str,
+    a: NewAttestation,
+) -> Result<Recorded, ApiError> {
+    let role = Role::from(a.role);
+    if !caller.role.can_attest(role) {
+        return Err(ApiError::Forbidden(format!(
+            "token `{}` has role {}, which may not attest as {}",
+            caller.name,
+            caller.role,
+            role.as_str()
+        )));
+    }
+    let (_, run) = latest(ledger, deployment, &a.environment)?;
+    let known = attest::known_in_run(&run, &a.item).map_err(ApiError::Unprocessable)?;
+    let evidence = match a.evidence_url.filter(|u| !u.trim().is_empty()) {
+        Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
+            Some(EvidenceRef::Url { url })
+        }
+        Some(other) => {
+            return Err(ApiError::Unprocessable(format!(
+                "evidence_url `{other}` is not an http(s) link"
+            )));
+        }
+        None => None,
+    };
+    let statement = attest::attestation(
+        known,
+        &caller.name,
+        role,
+        evidence,
+        &a.note,
+        a.expires.as_deref().filter(|e| !e.is_empty()),
+        (deployment, Some(&a.environment)),
+        jiff::Timestamp::now(),
+    )
+    .map_err(ApiError::Unprocessable)?;
+    let seq = ledger.record_attestation(&statement)?;
+    Ok(recorded(
+        seq,
+        "attestation",
+        deployment,
+        &a.environment,
+        caller,
+    ))
+}
+
+/// Records a sign-off by `caller`, who must be a signer of the role (or admin).
+pub fn signoff(
+    ledger: &mut Ledger,
+    caller: &Caller,
+    deployment: &str,
+    s: NewSignoff,
+) -> Result<Recorded, ApiError> {
+    let role = Role::from(s.role);
+    if !caller.role.can_sign(role) {
+        return Err(ApiError::Forbidden(format!(
+            "token `{}` has role {}, which may not sign off as {}",
+            caller.name,
+            caller.role,
+            role.as_str()
+        )));
+    }
+    let (seq, run) = match s.run {
+        None => latest(ledger, deployment, &s.environment)?,
+        Some(id) => {
+            let run = ledger.run(id)?;
+            if run.deployment_id() != deployment || run.environment != s.environment {
+                return Err(ApiError::Unprocessable(format!(
+                    "run {id} belongs to deployment `{}` in `{}`, not `{deployment}` in `{}`",
+                    run.deployment_id(),
+                    run.environment,
+                    s.environment
+                )));
+            }
+            (id, run)
+        }
+    };
+    let statement = attest::signoff(
+        (seq, &run),
+        role,
+        &caller.name,
+        &s.note,
+        jiff::Timestamp::now(),
+    )
+    .map_err(ApiError::Unprocessable)?;
+    let at = ledger.record_signoff(&statement)?;
+    Ok(recorded(at, "signoff", deployment, &s.environment, caller))
+}
+
+/// Records a waiver by `caller`, who must be an admin.
+pub fn waive(
+    ledger: &mut Ledger,
+    caller: &Caller,
+    deployment: &str,
+    w: NewWaiver,
+) -> Result<Recorded, ApiError> {
+    if !caller.role.can_waive() {
+        return Err(ApiError::Forbidden(format!(
+            "token `{}` has role {}, which may not waive (admin may)",
+            caller.name, caller.role
+        )));
+    }
+    let (_, run) = latest(ledger, deployment, &w.environment)?;
+    let known = attest::known_in_run(&run, &w.item).map_err(ApiError::Unprocessable)?;
+    let statement = attest::waiver(
+        known,
+        &w.reason,
+        &w.owner,
+        &w.expires,
+        (deployment, Some(&w.environment)),
+        jiff::Timestamp::now(),
+    )
+    .map_err(ApiError::Unprocessable)?;
+    let seq = ledger.record_waiver(&statement)?;
+    Ok(recorded(seq, "waiver", deployment, &w.environment, caller))
+}
