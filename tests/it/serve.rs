@@ -2,20 +2,18 @@
 //! the fleet, the pages, sessions, and every kind of bad request refused with a 4xx that
 //! writes nothing.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use crate::common::*;
 
 /// A running server on its own ledger; killed when dropped.
-struct Server {
+pub struct Server {
     child: Child,
-    addr: String,
-    db: String,
-    dir: tempfile::TempDir,
+    pub addr: String,
+    pub db: String,
+    pub dir: tempfile::TempDir,
 }
 
 impl Drop for Server {
@@ -26,7 +24,7 @@ impl Drop for Server {
 }
 
 impl Server {
-    fn start(extra: &[&str]) -> Server {
+    pub fn start(extra: &[&str]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("ledger.db").display().to_string();
         Self::start_on(dir, db, extra)
@@ -59,12 +57,12 @@ impl Server {
         }
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     /// `shipcheck token create`: the secret.
-    fn token(&self, name: &str, role: &str) -> String {
+    pub fn token(&self, name: &str, role: &str) -> String {
         let o = shipcheck_db(
             self.dir.path(),
             &self.db,
@@ -76,45 +74,22 @@ impl Server {
     }
 
     /// One HTTP/1.1 request: (status, head, body).
-    fn request(
+    pub fn request(
         &self,
         method: &str,
         path: &str,
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> (u16, String, String) {
-        let mut s = TcpStream::connect(&self.addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-        let mut req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
-            self.addr,
-            body.len()
-        );
-        for (k, v) in headers {
-            req.push_str(&format!("{k}: {v}\r\n"));
-        }
-        req.push_str("\r\n");
-        s.write_all(req.as_bytes()).unwrap();
-        // The server may answer (413) before reading a large body, and close.
-        let _ = s.write_all(body);
-        let mut raw = Vec::new();
-        let _ = s.take(4 << 20).read_to_end(&mut raw);
-        let text = String::from_utf8_lossy(&raw).into_owned();
-        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-        let status = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("no status in {head:?}"));
-        (status, head.to_string(), body.to_string())
+        http(&self.addr, method, path, headers, body)
     }
 
-    fn get(&self, path: &str, token: &str) -> (u16, String, String) {
+    pub fn get(&self, path: &str, token: &str) -> (u16, String, String) {
         let auth = format!("Bearer {token}");
         self.request("GET", path, &[("Authorization", &auth)], b"")
     }
 
-    fn json(&self, path: &str, token: &str) -> serde_json::Value {
+    pub fn json(&self, path: &str, token: &str) -> serde_json::Value {
         let (status, _, body) = self.get(path, token);
         assert_eq!(status, 200, "{path}: {body}");
         serde_json::from_str(&body).unwrap()
@@ -133,7 +108,7 @@ impl Server {
 }
 
 /// A host: a deployment folder with a failing item and a manual one, named `name`.
-fn host(dir: &Path, name: &str, team: &str) {
+pub fn host(dir: &Path, name: &str, team: &str) {
     std::fs::create_dir_all(dir).unwrap();
     write_pack(
         dir,
@@ -151,7 +126,7 @@ fn host(dir: &Path, name: &str, team: &str) {
     std::fs::write(dir.join("a.json"), r#"{"port": 9090}"#).unwrap();
 }
 
-fn push(server: &Server, dir: &Path, token: &str) -> std::process::Output {
+pub fn push(server: &Server, dir: &Path, token: &str) -> std::process::Output {
     shipcheck_db(
         dir,
         &dir.join("local.db").display().to_string(),

@@ -46,13 +46,14 @@ pub fn run_waivers(run: &Run) -> Vec<WaiverSpec> {
         .collect()
 }
 
-/// The gate of `target` at `now`: its latest run re-finalized with the ledger's statements.
-/// `None` when the target has no run.
+/// The gate of `target` at `now`: its latest run re-finalized with the ledger's statements,
+/// as (the gate, the run's sequence number, the run as the gate sees it). `None` when the
+/// target has no run.
 pub fn gate(
     ledger: &mut Ledger,
     target: Target<'_>,
     now: jiff::Timestamp,
-) -> Result<Option<(LedgerGate, Run)>, LedgerError> {
+) -> Result<Option<(LedgerGate, i64, Run)>, LedgerError> {
     let Some((seq, run)) = latest(ledger, target)? else {
         return Ok(None);
     };
@@ -66,5 +67,5 @@ pub fn gate(
     let g = crate::history::gate_from_ledger(found, &[], &st, &required, policy, now);
     // The run as the gate now sees it (attestations and waivers applied).
     crate::finalize::finalize(&mut shown, &[], &st, policy, None, now);
-    Ok(Some((g, shown)))
+    Ok(Some((g, seq, shown)))
 }

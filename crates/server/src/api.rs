@@ -70,6 +70,18 @@ impl FleetQuery {
     }
 }
 
+/// Encodes a query value: every byte but unreserved ones as `%XX`.
+pub fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
 /// Decodes `%XX` and `+` in a query value (form encoding).
 pub fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();

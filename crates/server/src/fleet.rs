@@ -40,7 +40,9 @@ pub fn overview(
         .map(|r| r.score)
         .collect();
         trend.reverse();
+        let gate = crate::statements::gate(ledger, &brief.deployment, &brief.environment)?;
         rows.push(FleetRow {
+            gate,
             deployment: brief.deployment.clone(),
             environment: brief.environment.clone(),
             labels: brief.labels.clone(),

@@ -78,6 +78,12 @@ pub fn router(app: Arc<App>, max_body: usize) -> axum::Router {
         .route("/", get(pages::fleet_page))
         .route("/deployments/{deployment}", get(pages::deployment_page))
         .route("/deployments/{deployment}/diff", get(pages::diff_page))
+        .route("/deployments/{deployment}/attest", post(pages::attest_form))
+        .route(
+            "/deployments/{deployment}/signoff",
+            post(pages::signoff_form),
+        )
+        .route("/deployments/{deployment}/waive", post(pages::waive_form))
         .route("/runs/{id}", get(pages::run_page))
         .route("/signin", get(pages::signin_page).post(pages::signin))
         .route("/signout", post(pages::signout))

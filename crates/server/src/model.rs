@@ -119,6 +119,9 @@ pub struct FleetRow {
     pub age_seconds: Option<i64>,
     /// Scores of the latest runs, oldest first (the latest last): the trend.
     pub trend: Vec<Option<u32>>,
+    /// The gate as the ledger stands now (attestations, waivers and sign-offs since the
+    /// run applied).
+    pub gate: crate::statements::GateView,
 }
 
 /// The answer to a pushed run.

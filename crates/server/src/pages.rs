@@ -197,11 +197,15 @@ async fn deployment_view(
     let environment = q.environment.clone().filter(|e| !e.is_empty());
     let env = environment.clone();
     let limit = q.limit.unwrap_or(50);
-    let (runs, baseline) = app
+    let (runs, baseline, gate) = app
         .ledger(move |l| {
             let runs = fleet::runs(l, &name, env.as_deref(), q.before, limit)?;
             let baseline = fleet::baseline(l, &name, env.as_deref())?;
-            Ok((runs, baseline))
+            let gate = match env.as_deref() {
+                Some(e) if !runs.is_empty() => Some(crate::statements::gate(l, &name, e)?),
+                _ => None,
+            };
+            Ok((runs, baseline, gate))
         })
         .await?;
     if runs.is_empty() && q.before.is_none() {
@@ -224,7 +228,7 @@ async fn deployment_view(
         "deployment.html",
         context! {
             deployment => deployment, environment => environment, runs => runs,
-            baseline => baseline, older => older, diff => diff, a => a, b => b,
+            baseline => baseline, older => older, diff => diff, a => a, b => b, gate => gate,
             ..who(reader)
         },
     )
@@ -324,6 +328,106 @@ pub async fn signin(
         response.headers_mut().insert(header::SET_COOKIE, v);
     }
     Ok(response)
+}
+
+/// A form that writes: its CSRF token and the environment it is for.
+#[derive(Deserialize)]
+pub struct WriteForm<T> {
+    csrf: Option<String>,
+    #[serde(flatten)]
+    fields: T,
+}
+
+/// Checks a posted form's CSRF token, runs the write, and sends the browser back to the
+/// deployment's page.
+async fn write_form<T: Send + 'static>(
+    app: &App,
+    caller: Result<Caller, ApiError>,
+    deployment: String,
+    form: Result<Form<WriteForm<T>>, axum::extract::rejection::FormRejection>,
+    environment: fn(&T) -> String,
+    write: fn(
+        &mut shipcheck_ledger::Ledger,
+        &Caller,
+        &str,
+        T,
+    ) -> Result<crate::statements::Recorded, ApiError>,
+) -> Result<Response, PageError> {
+    let caller = caller?;
+    let Form(form) = form.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    caller.check_csrf(form.csrf.as_deref())?;
+    let back = format!(
+        "/deployments/{}?environment={}",
+        crate::api::percent_encode(&deployment),
+        crate::api::percent_encode(&environment(&form.fields))
+    );
+    let fields = form.fields;
+    app.ledger_api(move |l| write(l, &caller, &deployment, fields))
+        .await?;
+    Ok(Redirect::to(&back).into_response())
+}
+
+/// `POST /deployments/{name}/attest`.
+pub async fn attest_form(
+    State(app): AppState,
+    caller: Result<Caller, ApiError>,
+    Path(deployment): Path<String>,
+    form: Result<
+        Form<WriteForm<crate::statements::NewAttestation>>,
+        axum::extract::rejection::FormRejection,
+    >,
+) -> Result<Response, PageError> {
+    write_form(
+        &app,
+        caller,
+        deployment,
+        form,
+        |a| a.environment.clone(),
+        crate::statements::attest,
+    )
+    .await
+}
+
+/// `POST /deployments/{name}/signoff`.
+pub async fn signoff_form(
+    State(app): AppState,
+    caller: Result<Caller, ApiError>,
+    Path(deployment): Path<String>,
+    form: Result<
+        Form<WriteForm<crate::statements::NewSignoff>>,
+        axum::extract::rejection::FormRejection,
+    >,
+) -> Result<Response, PageError> {
+    write_form(
+        &app,
+        caller,
+        deployment,
+        form,
+        |s| s.environment.clone(),
+        crate::statements::signoff,
+    )
+    .await
+}
+
+/// `POST /deployments/{name}/waive`.
+pub async fn waive_form(
+    State(app): AppState,
+    caller: Result<Caller, ApiError>,
+    Path(deployment): Path<String>,
+    form: Result<
+        Form<WriteForm<crate::statements::NewWaiver>>,
+        axum::extract::rejection::FormRejection,
+    >,
+) -> Result<Response, PageError> {
+    write_form(
+        &app,
+        caller,
+        deployment,
+        form,
+        |w| w.environment.clone(),
+        crate::statements::waive,
+    )
+    .await
 }
 
 #[derive(Deserialize)]

@@ -107,7 +107,14 @@ pub struct GateView {
     pub missing_signoffs: Vec<String>,
     /// Manual items still pending, with who may attest them.
     pub pending: Vec<PendingItem>,
+    /// Waived items whose waiver ends within [`EXPIRING_DAYS`] days.
+    pub expiring_waivers: Vec<String>,
+    /// Waivers that matched no item of the run.
+    pub unused_waivers: Vec<String>,
 }
+
+/// How close an end makes a waiver "expiring" on the dashboard.
+pub const EXPIRING_DAYS: i64 = 14;
 
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct PendingItem {
@@ -130,12 +137,19 @@ pub fn gate(
     deployment: &str,
     environment: &str,
 ) -> Result<GateView, LedgerError> {
-    let (g, run) =
-        deployment_gate::gate(ledger, (deployment, environment), jiff::Timestamp::now())?
-            .ok_or_else(|| unknown(deployment, environment))?;
-    let seq = deployment_gate::latest(ledger, (deployment, environment))?
-        .map(|(s, _)| s)
-        .unwrap_or_default();
+    let now = jiff::Timestamp::now();
+    let (g, seq, run) = deployment_gate::gate(ledger, (deployment, environment), now)?
+        .ok_or_else(|| unknown(deployment, environment))?;
+    let soon = now + jiff::SignedDuration::from_hours(24 * EXPIRING_DAYS);
+    let expiring_waivers = run
+        .results
+        .iter()
+        .filter_map(|r| {
+            let w = r.waiver.as_ref()?;
+            let until = shipcheck_core::profile::expiry(&w.expires).ok()?;
+            (until <= soon).then(|| format!("{} (until {})", r.qualified_id(), w.expires))
+        })
+        .collect();
     let pending = run
         .results
         .iter()
@@ -170,6 +184,8 @@ pub fn gate(
             .map(|r| r.as_str().to_string())
             .collect(),
         pending,
+        expiring_waivers,
+        unused_waivers: run.unused_waivers.iter().map(|w| w.item.clone()).collect(),
     })
 }
 
