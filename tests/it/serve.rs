@@ -562,3 +562,58 @@ fn attest_waive_and_sign_off_through_the_api_turn_the_gate_go() {
     let o = shipcheck_db(&a, &server.db, &[], &["gate"]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
 }
+
+#[test]
+fn over_tls_the_server_passes_shipchecks_own_web_service_pack() {
+    use crate::common::pki;
+    let ca = pki::self_signed("test root", &[], -10, 365, true);
+    let leaf = pki::issued(&ca, "localhost", &["localhost"], -1, 90, false);
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key, ca_file) = (
+        dir.path().join("cert.pem"),
+        dir.path().join("key.pem"),
+        dir.path().join("ca.pem"),
+    );
+    std::fs::write(&cert, &leaf.pem).unwrap();
+    std::fs::write(&key, leaf.key.serialize_pem()).unwrap();
+    std::fs::write(&ca_file, &ca.pem).unwrap();
+    let server = Server::start(&[
+        "--tls-cert",
+        &cert.display().to_string(),
+        "--tls-key",
+        &key.display().to_string(),
+        "--rate-limit",
+        "30/1m",
+    ]);
+    let port = server.addr.rsplit(':').next().unwrap().to_string();
+    std::fs::write(
+        dir.path().join("shipcheck.yaml"),
+        format!(
+            "deployment: shipcheck-server\npacks: [web-service]\nvars:\n  host: localhost\n  port: \"{port}\"\n  address: 127.0.0.1\n  ca_file: ca.pem\n  health_path: /healthz\n  api_path: /api/v1/deployments\n  rate_limited_path: /api/v1/deployments\nenable: [http.auth, http.rate-limit]\nwaivers:\n  - {{item: http.redirect, reason: the server listens on one HTTPS port only, owner: platform, expires: 2999-01-01}}\n"
+        ),
+    )
+    .unwrap();
+    let out = shipcheck_db(
+        dir.path(),
+        &dir.path().join("l.db").display().to_string(),
+        &[],
+        &["check", "--format", "json", "--no-record"],
+    );
+    let run = json(&out);
+    let s = statuses(&run);
+    for id in [
+        "tls.protocols",
+        "tls.ciphers",
+        "tls.certificate",
+        "http.hsts",
+        "http.security-headers",
+        "http.cors",
+        "http.health",
+        "http.auth",
+        "http.rate-limit",
+    ] {
+        assert_eq!(s[id], "pass", "{id}: {}", summary(&run, id));
+    }
+    assert_eq!(s["http.redirect"], "waived");
+    assert_eq!(out.status.code(), Some(0), "GO: {}", stdout(&out));
+}
