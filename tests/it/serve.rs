@@ -12,6 +12,8 @@ use crate::common::*;
 pub struct Server {
     child: Child,
     pub addr: String,
+    /// The first line the server printed.
+    pub banner: String,
     pub db: String,
     pub dir: tempfile::TempDir,
 }
@@ -30,13 +32,13 @@ impl Server {
         Self::start_on(dir, db, extra)
     }
 
-    fn start_on(dir: tempfile::TempDir, db: String, extra: &[&str]) -> Server {
+    pub fn start_on(dir: tempfile::TempDir, db: String, extra: &[&str]) -> Server {
         let mut child = Command::new(assert_cmd::cargo::cargo_bin("shipcheck"))
             .args(["serve", "--listen", "127.0.0.1:0", "--db", &db])
             .args(extra)
             .env_remove("SHIPCHECK_LEDGER_KEY")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("serve.log")).unwrap())
             .spawn()
             .unwrap();
         let mut line = String::new();
@@ -52,9 +54,15 @@ impl Server {
         Server {
             child,
             addr,
+            banner: line,
             db,
             dir,
         }
+    }
+
+    /// What the server wrote to stderr.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("serve.log")).unwrap_or_default()
     }
 
     pub fn url(&self) -> String {
@@ -91,7 +99,7 @@ impl Server {
 
     pub fn json(&self, path: &str, token: &str) -> serde_json::Value {
         let (status, _, body) = self.get(path, token);
-        assert_eq!(status, 200, "{path}: {body}");
+        assert_eq!(status, 200, "{path}: {body}; the server said: {}", self.log());
         serde_json::from_str(&body).unwrap()
     }
 
@@ -616,4 +624,41 @@ fn over_tls_the_server_passes_shipchecks_own_web_service_pack() {
     }
     assert_eq!(s["http.redirect"], "waived");
     assert_eq!(out.status.code(), Some(0), "GO: {}", stdout(&out));
+}
+
+#[test]
+fn two_servers_on_one_postgresql_ledger_see_each_others_writes() {
+    let pg = Postgres::start();
+    let url = pg.lax_url();
+    let a = Server::start_on(tempfile::tempdir().unwrap(), url.clone(), &[]);
+    let b = Server::start_on(tempfile::tempdir().unwrap(), url.clone(), &[]);
+    for s in [&a, &b] {
+        assert!(!s.banner.contains("CANARY"), "the password never shows: {}", s.banner);
+    }
+    // A token created once works on both replicas.
+    let ci = a.token("ci", "pusher");
+    let ops = a.token("olga", "attester:operations");
+    let viewer = a.token("dash", "viewer");
+    let hosts = tempfile::tempdir().unwrap();
+    host(hosts.path(), "payments", "pay");
+    assert_eq!(push(&a, hosts.path(), &ci).status.code(), Some(1));
+    let fleet = b.json("/api/v1/deployments", &viewer);
+    assert_eq!(fleet[0]["deployment"], "payments", "B sees A's run: {fleet}");
+    // An attestation made through B shows in A's gate.
+    let auth = format!("Bearer {ops}");
+    let (status, _, body) = b.request(
+        "POST",
+        "/api/v1/deployments/payments/attestations",
+        &[("Authorization", &auth), ("Content-Type", "application/json")],
+        br#"{"environment": "prod", "item": "drill", "role": "operations"}"#,
+    );
+    assert_eq!(status, 201, "{body}");
+    let g = a.json("/api/v1/deployments/payments/gate?environment=prod", &viewer);
+    assert!(g["pending"].as_array().unwrap().is_empty(), "{g}");
+    // A token revoked through one replica's ledger stops on the other.
+    let o = shipcheck_db(a.dir.path(), &url, &[], &["token", "revoke", "dash"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(b.get("/api/v1/deployments", &viewer).0, 401);
+    let (status, _, body) = b.request("GET", "/readyz", &[], b"");
+    assert_eq!((status, body.as_str()), (200, r#"{"status":"ok"}"#));
 }

@@ -41,7 +41,7 @@ impl Query {
                 "SELECT {columns} FROM records WHERE seq IN (SELECT max(seq) FROM records WHERE kind = #1 AND deployment IS NOT NULL GROUP BY deployment, environment) ORDER BY deployment, environment"
             ),
             Query::Page { .. } => format!(
-                "SELECT {columns} FROM records WHERE deployment = #1 AND kind = #2 AND (#3 IS NULL OR environment = #3) AND seq < #4 ORDER BY seq DESC LIMIT #5"
+                "SELECT {columns} FROM records WHERE deployment = #1 AND kind = #2 AND (CAST(#3 AS TEXT) IS NULL OR environment = #3) AND seq < #4 ORDER BY seq DESC LIMIT #5"
             ),
         };
         text.replace('#', if dollar { "$" } else { "?" })
