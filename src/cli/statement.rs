@@ -6,8 +6,13 @@ use super::*;
 pub struct AttestArgs {
     /// Item id (or pack:id).
     pub item: String,
-    #[arg(long)]
-    pub by: String,
+    /// Who checked it (not with --server).
+    #[arg(long, required_unless_present = "server")]
+    pub by: Option<String>,
+    /// Record it on a `shipcheck serve` at URL instead of the local ledger (token:
+    /// $SHIPCHECK_TOKEN; the server records the token's name as who made it).
+    #[arg(long, value_name = "URL", conflicts_with = "by")]
+    pub server: Option<String>,
     #[arg(long, value_enum)]
     pub role: RoleArg,
     /// Evidence: a file (stored in the ledger by content hash) or a URL.
@@ -26,6 +31,7 @@ pub fn attest(args: AttestArgs) -> Result<i32, Error> {
     let AttestArgs {
         item,
         by,
+        server,
         role,
         evidence,
         note,
@@ -33,6 +39,23 @@ pub fn attest(args: AttestArgs) -> Result<i32, Error> {
         target,
     } = args;
     let (profile, packs, env) = load_target(&target)?;
+    if let Some(url) = server {
+        if evidence
+            .as_deref()
+            .is_some_and(|e| !e.starts_with("https://") && !e.starts_with("http://"))
+        {
+            return Err(Error::usage(
+                "with --server, --evidence must be a link (https://...): evidence files are stored in a local ledger".into(),
+            ));
+        }
+        let role: pack::Role = role.into();
+        let body = serde_json::json!({
+            "environment": env, "item": item, "role": role.as_str(), "note": note,
+            "evidence_url": evidence, "expires": expires,
+        });
+        return on_server(&url, &profile, "attestations", &body);
+    }
+    let by = by.unwrap_or_default();
     let mut ledger = target.db.open()?;
     let ev = evidence
         .map(|e| attest::evidence(&mut ledger, &e))
@@ -71,10 +94,15 @@ pub fn attest(args: AttestArgs) -> Result<i32, Error> {
 pub struct SignoffArgs {
     #[arg(long, value_enum)]
     pub role: RoleArg,
-    #[arg(long)]
-    pub by: String,
+    /// Who signs off (not with --server).
+    #[arg(long, required_unless_present = "server")]
+    pub by: Option<String>,
+    /// Record it on a `shipcheck serve` at URL instead of the local ledger (token:
+    /// $SHIPCHECK_TOKEN; the server records the token's name as who made it).
+    #[arg(long, value_name = "URL", conflicts_with = "by")]
+    pub server: Option<String>,
     /// Run to sign off: its number as `history` prints it, or `latest~N` (default: the latest
-    /// run of the profile and environment).
+    /// run of the profile and environment). With --server: the run's id on the server.
     #[arg(long)]
     pub run: Option<RunRef>,
     #[arg(long, default_value = "")]
@@ -87,11 +115,27 @@ pub fn signoff(args: SignoffArgs) -> Result<i32, Error> {
     let SignoffArgs {
         role,
         by,
+        server,
         run,
         note,
         target,
     } = args;
     let (profile, _, env) = load_target(&target)?;
+    if let Some(url) = server {
+        let run = match run {
+            None => None,
+            Some(RunRef::Number(n)) => Some(n),
+            Some(other) => {
+                return Err(Error::usage(format!(
+                    "with --server, --run is the run's id on the server (a number), not `{other}`"
+                )));
+            }
+        };
+        let role: pack::Role = role.into();
+        let body = serde_json::json!({"environment": env, "role": role.as_str(), "run": run, "note": note});
+        return on_server(&url, &profile, "signoffs", &body);
+    }
+    let by = by.unwrap_or_default();
     let mut ledger = target.db.open_existing()?;
     let deployment = profile.deployment();
     let found = history::resolve(
@@ -127,6 +171,10 @@ pub struct WaiveArgs {
     /// Last day (YYYY-MM-DD) or an RFC 3339 instant.
     #[arg(long)]
     pub expires: String,
+    /// Record it on a `shipcheck serve` at URL instead of the local ledger (token:
+    /// $SHIPCHECK_TOKEN, an admin's).
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
     #[command(flatten)]
     pub target: TargetArgs,
 }
@@ -137,9 +185,16 @@ pub fn waive(args: WaiveArgs) -> Result<i32, Error> {
         reason,
         owner,
         expires,
+        server,
         target,
     } = args;
     let (profile, packs, env) = load_target(&target)?;
+    if let Some(url) = server {
+        let body = serde_json::json!({
+            "environment": env, "item": item, "reason": reason, "owner": owner, "expires": expires,
+        });
+        return on_server(&url, &profile, "waivers", &body);
+    }
     let mut ledger = target.db.open()?;
     let env_scope = target.env.as_ref().map(|_| env.as_str());
     let deployment = profile.deployment();
@@ -160,6 +215,29 @@ pub fn waive(args: WaiveArgs) -> Result<i32, Error> {
         env_scope.map(|e| format!(" in {e}")).unwrap_or_default(),
         w.expires,
         w.owner
+    );
+    Ok(0)
+}
+
+/// Posts a statement to the server at `url` for the profile's deployment, and says what it
+/// recorded. A refusal, or no answer, is exit 2 with the server's reason.
+fn on_server(
+    url: &str,
+    profile: &Profile,
+    what: &str,
+    body: &serde_json::Value,
+) -> Result<i32, Error> {
+    let deployment = profile.deployment();
+    let path = format!("/api/v1/deployments/{}/{what}", deployment.as_str());
+    let answer = shipcheck_server::client::post(url, &path, body)
+        .map_err(|e| Error::usage(e.to_string()))?;
+    outln!(
+        "recorded {} #{} on {} for {deployment} in {} by {}",
+        answer["kind"].as_str().unwrap_or(what),
+        answer["seq"],
+        url.trim_end_matches('/'),
+        answer["environment"].as_str().unwrap_or_default(),
+        answer["by"].as_str().unwrap_or_default()
     );
     Ok(0)
 }

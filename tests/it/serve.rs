@@ -99,7 +99,12 @@ impl Server {
 
     pub fn json(&self, path: &str, token: &str) -> serde_json::Value {
         let (status, _, body) = self.get(path, token);
-        assert_eq!(status, 200, "{path}: {body}; the server said: {}", self.log());
+        assert_eq!(
+            status,
+            200,
+            "{path}: {body}; the server said: {}",
+            self.log()
+        );
         serde_json::from_str(&body).unwrap()
     }
 
@@ -633,7 +638,11 @@ fn two_servers_on_one_postgresql_ledger_see_each_others_writes() {
     let a = Server::start_on(tempfile::tempdir().unwrap(), url.clone(), &[]);
     let b = Server::start_on(tempfile::tempdir().unwrap(), url.clone(), &[]);
     for s in [&a, &b] {
-        assert!(!s.banner.contains("CANARY"), "the password never shows: {}", s.banner);
+        assert!(
+            !s.banner.contains("CANARY"),
+            "the password never shows: {}",
+            s.banner
+        );
     }
     // A token created once works on both replicas.
     let ci = a.token("ci", "pusher");
@@ -643,17 +652,26 @@ fn two_servers_on_one_postgresql_ledger_see_each_others_writes() {
     host(hosts.path(), "payments", "pay");
     assert_eq!(push(&a, hosts.path(), &ci).status.code(), Some(1));
     let fleet = b.json("/api/v1/deployments", &viewer);
-    assert_eq!(fleet[0]["deployment"], "payments", "B sees A's run: {fleet}");
+    assert_eq!(
+        fleet[0]["deployment"], "payments",
+        "B sees A's run: {fleet}"
+    );
     // An attestation made through B shows in A's gate.
     let auth = format!("Bearer {ops}");
     let (status, _, body) = b.request(
         "POST",
         "/api/v1/deployments/payments/attestations",
-        &[("Authorization", &auth), ("Content-Type", "application/json")],
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
         br#"{"environment": "prod", "item": "drill", "role": "operations"}"#,
     );
     assert_eq!(status, 201, "{body}");
-    let g = a.json("/api/v1/deployments/payments/gate?environment=prod", &viewer);
+    let g = a.json(
+        "/api/v1/deployments/payments/gate?environment=prod",
+        &viewer,
+    );
     assert!(g["pending"].as_array().unwrap().is_empty(), "{g}");
     // A token revoked through one replica's ledger stops on the other.
     let o = shipcheck_db(a.dir.path(), &url, &[], &["token", "revoke", "dash"]);
@@ -661,4 +679,112 @@ fn two_servers_on_one_postgresql_ledger_see_each_others_writes() {
     assert_eq!(b.get("/api/v1/deployments", &viewer).0, 401);
     let (status, _, body) = b.request("GET", "/readyz", &[], b"");
     assert_eq!((status, body.as_str()), (200, r#"{"status":"ok"}"#));
+}
+
+#[test]
+fn attest_sign_off_and_waive_from_the_command_line_with_server() {
+    let server = Server::start(&[]);
+    let ci = server.token("ci", "pusher");
+    let ops = server.token("olga", "attester:operations");
+    let signer = server.token("sue", "signer:security");
+    let admin = server.token("ada", "admin");
+    let hosts = tempfile::tempdir().unwrap();
+    let dir = hosts.path().join("payments");
+    host_with_signoff(&dir, "payments");
+    assert_eq!(push(&server, &dir, &ci).status.code(), Some(1));
+    let local = dir.join("local.db").display().to_string();
+    let url = server.url();
+    let as_token = |token: &str, args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--server", url.as_str()]);
+        shipcheck_db(&dir, &local, &[("SHIPCHECK_TOKEN", token)], &all)
+    };
+    // The server refuses, and says why: exit 2.
+    let o = as_token(&ops, &["signoff", "--role", "security"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("may not sign off as security"),
+        "{}",
+        stderr(&o)
+    );
+    let o = as_token(
+        &ops,
+        &[
+            "attest",
+            "drill",
+            "--role",
+            "operations",
+            "--evidence",
+            "notes.txt",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("must be a link"), "{}", stderr(&o));
+    let o = shipcheck_db(
+        &dir,
+        &local,
+        &[("SHIPCHECK_TOKEN", &ops)],
+        &[
+            "attest",
+            "drill",
+            "--role",
+            "operations",
+            "--by",
+            "me",
+            "--server",
+            &url,
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "--by and --server do not go together"
+    );
+    // Accepted: recorded on the server with the token's name.
+    let o = as_token(
+        &ops,
+        &[
+            "attest",
+            "drill",
+            "--role",
+            "operations",
+            "--note",
+            "done",
+            "--evidence",
+            "https://wiki.example/drill",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("recorded attestation") && stdout(&o).contains("by olga"),
+        "{}",
+        stdout(&o)
+    );
+    let o = as_token(
+        &admin,
+        &[
+            "waive",
+            "port",
+            "--reason",
+            "next sprint",
+            "--owner",
+            "ada",
+            "--expires",
+            "2999-01-01",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = as_token(
+        &signer,
+        &["signoff", "--role", "security", "--note", "reviewed"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let viewer = server.token("dash", "viewer");
+    let g = server.json(
+        "/api/v1/deployments/payments/gate?environment=prod",
+        &viewer,
+    );
+    assert_eq!(g["go"], true, "{g}");
+    // Nothing went to a local ledger: none was even created.
+    assert!(!dir.join("local.db").exists());
 }

@@ -27,7 +27,7 @@ pub enum ClientError {
     Setup(String),
     #[error("cannot reach {url}: {message}")]
     Unreachable { url: String, message: String },
-    #[error("{url} refused the run ({status}): {message}")]
+    #[error("{url} refused it ({status}): {message}")]
     Refused {
         url: String,
         status: u16,
@@ -37,6 +37,21 @@ pub enum ClientError {
 
 /// Sends `run` to the server at `base`: its id and page there.
 pub fn push(base: &str, run: &Run) -> Result<Pushed, ClientError> {
+    let answer = post(base, "/api/v1/runs", run)?;
+    serde_json::from_value(answer).map_err(|e| ClientError::Refused {
+        url: base.into(),
+        status: 200,
+        message: format!("unexpected answer: {e}"),
+    })
+}
+
+/// Posts `body` as JSON to `path` on the server at `base`, with the token of
+/// `$SHIPCHECK_TOKEN`: the JSON answer, or why it failed (the server's own words).
+pub fn post<T: serde::Serialize>(
+    base: &str,
+    path: &str,
+    body: &T,
+) -> Result<serde_json::Value, ClientError> {
     let token = std::env::var(TOKEN_ENV)
         .ok()
         .filter(|t| !t.trim().is_empty())
@@ -45,7 +60,7 @@ pub fn push(base: &str, run: &Run) -> Result<Pushed, ClientError> {
     if !(base.starts_with("http://") || base.starts_with("https://")) {
         return Err(ClientError::BadUrl(base.into()));
     }
-    let url = format!("{base}/api/v1/runs");
+    let url = format!("{base}{path}");
     shipcheck_net::install_crypto_provider();
     let ca = std::env::var_os(CA_ENV).map(std::path::PathBuf::from);
     let tls = shipcheck_net::client_config(ca.as_deref(), false).map_err(ClientError::Setup)?;
@@ -69,23 +84,23 @@ pub fn push(base: &str, run: &Run) -> Result<Pushed, ClientError> {
         let response = client
             .post(&url)
             .bearer_auth(token.trim())
-            .json(run)
+            .json(body)
             .send()
             .await
             .map_err(unreachable)?;
         let status = response.status();
-        // A bounded read: the answer is a small JSON document.
         let body = response.bytes().await.map_err(unreachable)?;
+        // The answer is a small JSON document; a longer one is cut for the message.
         let body = &body[..body.len().min(64 * 1024)];
+        let parsed = serde_json::from_slice::<serde_json::Value>(body).ok();
         if status.is_success() {
-            serde_json::from_slice::<Pushed>(body).map_err(|e| ClientError::Refused {
+            parsed.ok_or_else(|| ClientError::Refused {
                 url: url.clone(),
                 status: status.as_u16(),
-                message: format!("unexpected answer: {e}"),
+                message: "the answer is not JSON".into(),
             })
         } else {
-            let message = serde_json::from_slice::<serde_json::Value>(body)
-                .ok()
+            let message = parsed
                 .and_then(|v| v["error"].as_str().map(str::to_string))
                 .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(300).collect());
             Err(ClientError::Refused {
