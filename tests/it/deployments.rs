@@ -384,6 +384,50 @@ fn the_index_columns_are_checked_against_the_content() {
     );
 }
 
+#[test]
+fn run_summaries_are_migrated_and_checked_against_their_runs() {
+    let f = v1_fleet();
+    f.ok("runner/build-1/demo", &["ledger", "verify"]);
+    let conn = rusqlite::Connection::open(&f.db).unwrap();
+    // Migration 3 wrote one summary per run, placed as the run is.
+    let (runs, summaries): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM records WHERE kind = 'run'), (SELECT count(*) FROM run_summaries)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(runs > 0);
+    assert_eq!(runs, summaries);
+    let first: i64 = conn
+        .query_row("SELECT min(seq) FROM run_summaries", [], |r| r.get(0))
+        .unwrap();
+    // A summary edited to show a GO is caught, and so is one deleted.
+    conn.execute_batch(&format!(
+        "UPDATE run_summaries SET summary = replace(summary, '\"go\":false', '\"go\":true') WHERE seq = {first};"
+    ))
+    .unwrap();
+    let out = f.run("runner/build-1/demo", &["ledger", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains(&format!(
+            "BROKEN at record #{first}: its run summary disagrees with the run"
+        )),
+        "{}",
+        stdout(&out)
+    );
+    conn.execute_batch(&format!("DELETE FROM run_summaries WHERE seq = {first};"))
+        .unwrap();
+    let out = f.run("runner/build-1/demo", &["ledger", "verify"]);
+    assert!(
+        stdout(&out).contains(&format!(
+            "BROKEN at record #{first}: its run summary is missing"
+        )),
+        "{}",
+        stdout(&out)
+    );
+}
+
 /// The v1 fixture's tables as SQL for PostgreSQL (its v1 layout, with the rows).
 fn v1_as_postgres(sqlite: &Path) -> String {
     let conn = rusqlite::Connection::open(sqlite).unwrap();

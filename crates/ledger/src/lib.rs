@@ -7,6 +7,7 @@ mod postgres;
 pub mod query;
 pub mod scope;
 mod sqlite;
+pub mod summary;
 
 use std::path::{Path, PathBuf};
 
@@ -158,8 +159,14 @@ pub trait Store: Send {
         kind: &str,
         body: &str,
         scope: Option<&scope::Scope>,
+        summary: Option<&summary::RawRow>,
         key: Option<&[u8]>,
     ) -> Result<Record, LedgerError>;
+    /// The run summaries `query` selects (see [`summary`]).
+    fn summaries(
+        &mut self,
+        query: &summary::SummaryQuery,
+    ) -> Result<Vec<summary::RawRow>, LedgerError>;
     /// All records in sequence order.
     fn records(&mut self) -> Result<Vec<Record>, LedgerError>;
     /// The records of `kind` that apply to `deployment` in `environment` (those placed in no
@@ -247,6 +254,18 @@ impl Ledger {
         body: &str,
         scope: Option<scope::Scope>,
     ) -> Result<Record, LedgerError> {
+        self.append_with(kind, body, scope, None)
+    }
+
+    /// [`Ledger::append`] with a run's summary row, written in the same transaction (its
+    /// sequence number is the record's, set by the store).
+    fn append_with(
+        &mut self,
+        kind: Kind,
+        body: &str,
+        scope: Option<scope::Scope>,
+        summary: Option<summary::RawRow>,
+    ) -> Result<Record, LedgerError> {
         if !self.rekey
             && let Some(head) = self.backend.head()?
             && let Some(mac) = &head.mac
@@ -259,8 +278,13 @@ impl Ledger {
                 Some(_) => {}
             }
         }
-        self.backend
-            .append(kind.as_str(), body, scope.as_ref(), self.key.as_deref())
+        self.backend.append(
+            kind.as_str(),
+            body,
+            scope.as_ref(),
+            summary.as_ref(),
+            self.key.as_deref(),
+        )
     }
 
     /// All records in sequence order.
@@ -286,7 +310,10 @@ impl Ledger {
             deployment: run.deployment_id(),
             environment: Some(run.environment.clone()),
         };
-        Ok(self.append(Kind::Run, &body, Some(scope))?.seq)
+        let row = summary::row_of(0, run)?;
+        Ok(self
+            .append_with(Kind::Run, &body, Some(scope), Some(row))?
+            .seq)
     }
 
     pub fn record_attestation(&mut self, a: &Attestation) -> Result<i64, LedgerError> {
@@ -350,6 +377,18 @@ impl Ledger {
         Ok(shipcheck_core::account::live_tokens(
             records.iter().map(|(_, r)| r),
         ))
+    }
+
+    /// The run summaries `q` selects (see [`summary`]).
+    pub fn run_summaries(
+        &mut self,
+        q: &summary::SummaryQuery,
+    ) -> Result<Vec<summary::SummaryRow>, LedgerError> {
+        self.backend
+            .summaries(q)?
+            .into_iter()
+            .map(summary::SummaryRow::parse)
+            .collect()
     }
 
     /// The records `q` selects, as stored (see [`query::Query`]).
@@ -444,6 +483,10 @@ impl Ledger {
             match scope::place(&records) {
                 Ok(placed) => {
                     v.first_bad = records.iter().zip(&placed).find_map(index_disagrees);
+                    if v.first_bad.is_none() {
+                        let stored = self.backend.summaries(&summary::SummaryQuery::All)?;
+                        v.first_bad = summary::disagreement(&records, stored);
+                    }
                     v.ok &= v.first_bad.is_none();
                     v.unassigned = placed
                         .into_iter()
@@ -707,6 +750,10 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
     SCOPE_MIGRATION,
     SCOPE_SQL,
     SCOPE_SQL,
+), (
+    summary::SUMMARY_MIGRATION,
+    summary::SUMMARY_SQL,
+    summary::SUMMARY_SQL,
 )];
 
 /// Both databases take the same statements.

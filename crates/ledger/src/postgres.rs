@@ -105,6 +105,30 @@ impl Store {
     }
 
     /// Runs `f` on the worker thread and waits for its result.
+    /// The rows of `sql` with `params`.
+    fn rows(
+        &self,
+        sql: String,
+        params: Vec<crate::query::Param>,
+    ) -> Result<Vec<tokio_postgres::Row>, LedgerError> {
+        use crate::query::Param;
+        self.call(move |c| {
+            let values: Vec<Box<dyn tokio_postgres::types::ToSql + Sync + Send>> = params
+                .into_iter()
+                .map(|p| -> Box<dyn tokio_postgres::types::ToSql + Sync + Send> {
+                    match p {
+                        Param::Int(i) => Box::new(i),
+                        Param::Text(t) => Box::new(t),
+                        Param::MaybeText(t) => Box::new(t),
+                    }
+                })
+                .collect();
+            let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+                values.iter().map(|v| v.as_ref() as _).collect();
+            c.runtime.block_on(c.client.query(&sql, &refs))
+        })
+    }
+
     fn call<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Conn) -> Result<R, tokio_postgres::Error> + Send + 'static,
@@ -138,6 +162,17 @@ impl Store {
                 let current: i64 = tx.query_one("SELECT coalesce(max(version), 0)::BIGINT FROM schema_migrations", &[]).await?.get(0);
                 for (version, _, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > current) {
                     tx.batch_execute(sql).await?;
+                    if *version == crate::summary::SUMMARY_MIGRATION {
+                        let rows = tx.query(&format!("SELECT {COLUMNS} FROM records ORDER BY seq"), &[]).await?;
+                        let records: Vec<Record> = rows.iter().map(record).collect();
+                        for (seq, d, e, json) in crate::summary::backfill(&records) {
+                            tx.execute(
+                                "INSERT INTO run_summaries (seq, deployment, environment, summary) VALUES ($1, $2, $3, $4)",
+                                &[&seq, &d, &e, &json],
+                            )
+                            .await?;
+                        }
+                    }
                     if *version == super::SCOPE_MIGRATION {
                         let rows = tx.query(&format!("SELECT {COLUMNS} FROM records ORDER BY seq"), &[]).await?;
                         let records: Vec<Record> = rows.iter().map(record).collect();
@@ -170,8 +205,10 @@ impl super::Store for Store {
         kind: &str,
         body: &str,
         scope: Option<&Scope>,
+        summary: Option<&crate::summary::RawRow>,
         key: Option<&[u8]>,
     ) -> Result<Record, LedgerError> {
+        let summary = summary.cloned();
         let (kind, body, key) = (kind.to_string(), body.to_string(), key.map(<[u8]>::to_vec));
         let deployment = scope.map(|s| s.deployment.clone());
         let environment = scope.and_then(|s| s.environment.clone());
@@ -189,6 +226,13 @@ impl super::Store for Store {
                     &[&seq, &kind, &created_at, &body, &prev, &hash, &deployment, &environment],
                 )
                 .await?;
+                if let Some((_, d, e, json)) = &summary {
+                    tx.execute(
+                        "INSERT INTO run_summaries (seq, deployment, environment, summary) VALUES ($1, $2, $3, $4)",
+                        &[&seq, d, e, json],
+                    )
+                    .await?;
+                }
                 let mac = key.as_deref().map(|k| chain::head_mac(k, seq, &hash));
                 tx.execute("UPDATE head SET seq = $1, hash = $2, mac = $3 WHERE id = 1", &[&seq, &hash, &mac]).await?;
                 super::failpoint_slow_commit();
@@ -199,25 +243,19 @@ impl super::Store for Store {
     }
 
     fn select(&mut self, query: &crate::query::Query) -> Result<Vec<Record>, LedgerError> {
-        use crate::query::Param;
-        let sql = query.sql(COLUMNS, true);
-        let params = query.params();
-        self.call(move |c| {
-            let values: Vec<Box<dyn tokio_postgres::types::ToSql + Sync + Send>> = params
-                .into_iter()
-                .map(|p| -> Box<dyn tokio_postgres::types::ToSql + Sync + Send> {
-                    match p {
-                        Param::Int(i) => Box::new(i),
-                        Param::Text(t) => Box::new(t),
-                        Param::MaybeText(t) => Box::new(t),
-                    }
-                })
-                .collect();
-            let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
-                values.iter().map(|v| v.as_ref() as _).collect();
-            let rows = c.runtime.block_on(c.client.query(&sql, &refs))?;
-            Ok(rows.iter().map(record).collect())
-        })
+        let rows = self.rows(query.sql(COLUMNS, true), query.params())?;
+        Ok(rows.iter().map(record).collect())
+    }
+
+    fn summaries(
+        &mut self,
+        query: &crate::summary::SummaryQuery,
+    ) -> Result<Vec<crate::summary::RawRow>, LedgerError> {
+        let rows = self.rows(query.sql(true), query.params())?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+            .collect())
     }
 
     fn count_kind(&mut self, kind: &str, seq: i64) -> Result<i64, LedgerError> {

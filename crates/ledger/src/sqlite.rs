@@ -58,6 +58,30 @@ impl Store {
         Ok(Store { conn, location })
     }
 
+    /// The rows of `sql` with `params`, each mapped by `map`.
+    fn rows<T>(
+        &self,
+        sql: &str,
+        params: Vec<crate::query::Param>,
+        map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, LedgerError> {
+        use crate::query::Param;
+        let values: Vec<rusqlite::types::Value> = params
+            .into_iter()
+            .map(|p| match p {
+                Param::Int(i) => rusqlite::types::Value::Integer(i),
+                Param::Text(t) | Param::MaybeText(Some(t)) => rusqlite::types::Value::Text(t),
+                Param::MaybeText(None) => rusqlite::types::Value::Null,
+            })
+            .collect();
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(values), map)
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>());
+        drop(stmt);
+        rows.map_err(|e| self.err(e))
+    }
+
     fn err(&self, e: rusqlite::Error) -> LedgerError {
         LedgerError::Sqlite {
             location: self.location.clone(),
@@ -83,6 +107,7 @@ impl super::Store for Store {
         kind: &str,
         body: &str,
         scope: Option<&Scope>,
+        summary: Option<&crate::summary::RawRow>,
         key: Option<&[u8]>,
     ) -> Result<Record, LedgerError> {
         let deployment = scope.map(|s| s.deployment.clone());
@@ -109,6 +134,13 @@ impl super::Store for Store {
             params![seq, kind, created_at, body, prev, hash, deployment, environment],
         )
         .map_err(err)?;
+        if let Some((_, d, e, json)) = summary {
+            tx.execute(
+                "INSERT INTO run_summaries (seq, deployment, environment, summary) VALUES (?1, ?2, ?3, ?4)",
+                params![seq, d, e, json],
+            )
+            .map_err(err)?;
+        }
         let mac = key.map(|k| chain::head_mac(k, seq, &hash));
         tx.execute(
             "UPDATE head SET seq = ?1, hash = ?2, mac = ?3 WHERE id = 1",
@@ -147,25 +179,16 @@ impl super::Store for Store {
     }
 
     fn select(&mut self, query: &crate::query::Query) -> Result<Vec<Record>, LedgerError> {
-        use crate::query::Param;
-        let values: Vec<rusqlite::types::Value> = query
-            .params()
-            .into_iter()
-            .map(|p| match p {
-                Param::Int(i) => rusqlite::types::Value::Integer(i),
-                Param::Text(t) | Param::MaybeText(Some(t)) => rusqlite::types::Value::Text(t),
-                Param::MaybeText(None) => rusqlite::types::Value::Null,
-            })
-            .collect();
-        let mut stmt = self
-            .conn
-            .prepare(&query.sql(COLUMNS, false))
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(rusqlite::params_from_iter(values), record)
-            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>());
-        drop(stmt);
-        rows.map_err(|e| self.err(e))
+        self.rows(&query.sql(COLUMNS, false), query.params(), record)
+    }
+
+    fn summaries(
+        &mut self,
+        query: &crate::summary::SummaryQuery,
+    ) -> Result<Vec<crate::summary::RawRow>, LedgerError> {
+        self.rows(&query.sql(false), query.params(), |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
     }
 
     fn count_kind(&mut self, kind: &str, seq: i64) -> Result<i64, LedgerError> {
@@ -218,6 +241,14 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     )?;
     for (version, sql, _) in MIGRATIONS.iter().filter(|(v, _, _)| *v > current) {
         tx.execute_batch(sql)?;
+        if *version == crate::summary::SUMMARY_MIGRATION {
+            for (seq, d, e, json) in crate::summary::backfill(&all_records(&tx)?) {
+                tx.execute(
+                    "INSERT INTO run_summaries (seq, deployment, environment, summary) VALUES (?1, ?2, ?3, ?4)",
+                    params![seq, d, e, json],
+                )?;
+            }
+        }
         if *version == super::SCOPE_MIGRATION {
             for (seq, deployment, environment) in super::backfill_rows(&all_records(&tx)?) {
                 tx.execute(

@@ -1,8 +1,9 @@
 //! The fleet: every deployment × environment with its latest run, and a deployment's runs
-//! over time. Each is a fixed number of indexed queries (`ledger::query`), whatever the
-//! size of the ledger.
+//! over time, from the run summaries (`ledger::summary`): a fixed number of indexed
+//! queries per row, whatever the size of the ledger.
 
 use shipcheck_ledger::query::Query;
+use shipcheck_ledger::summary::SummaryQuery;
 use shipcheck_ledger::{Kind, Ledger, LedgerError};
 
 use crate::model::{FleetRow, RunBrief};
@@ -19,10 +20,10 @@ pub fn overview(
     labels: &[(String, String)],
     now: jiff::Timestamp,
 ) -> Result<Vec<FleetRow>, LedgerError> {
-    let latest = ledger.select(&Query::LatestPerScope(Kind::Run.as_str().into()))?;
+    let latest = ledger.run_summaries(&SummaryQuery::LatestPerScope)?;
     let mut rows = Vec::with_capacity(latest.len());
-    for record in &latest {
-        let brief = RunBrief::of(record)?;
+    for row in latest {
+        let brief = RunBrief::of(row);
         if !labels
             .iter()
             .all(|(k, v)| brief.labels.get(k).is_some_and(|x| x == v))
@@ -63,17 +64,16 @@ pub fn runs(
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<RunBrief>, LedgerError> {
-    ledger
-        .select(&Query::Page {
-            kind: Kind::Run.as_str().into(),
+    Ok(ledger
+        .run_summaries(&SummaryQuery::Page {
             deployment: deployment.into(),
             environment: environment.map(str::to_string),
             before: before.unwrap_or(i64::MAX),
             limit: limit.clamp(1, MAX_PAGE),
         })?
-        .iter()
+        .into_iter()
         .map(RunBrief::of)
-        .collect()
+        .collect())
 }
 
 /// The stored run `id` (a run record, or not found).

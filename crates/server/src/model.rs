@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use shipcheck_ledger::Record;
+use shipcheck_ledger::summary::SummaryRow;
 
 use crate::error::ApiError;
 
@@ -41,63 +41,36 @@ pub struct RunBrief {
     pub labels: BTreeMap<String, String>,
 }
 
-/// The fields of a stored run that [`RunBrief`] needs; the rest is skipped unparsed.
-#[derive(Deserialize)]
-struct Head {
-    #[serde(default)]
-    deployment: String,
-    #[serde(default)]
-    profile: String,
-    #[serde(default)]
-    profile_id: String,
-    environment: String,
-    started_at: String,
-    counts: Counts,
-    score: HeadScore,
-    gate: HeadGate,
-    #[serde(default)]
-    unused_waivers: Vec<serde::de::IgnoredAny>,
-    #[serde(default)]
-    recorded_by: String,
-    #[serde(default)]
-    labels: BTreeMap<String, String>,
-}
-
-#[derive(Deserialize)]
-struct HeadScore {
-    value: Option<u32>,
-}
-
-#[derive(Deserialize)]
-struct HeadGate {
-    go: bool,
-}
-
 impl RunBrief {
-    /// Reads the brief of a stored run.
-    pub fn of(record: &Record) -> Result<RunBrief, shipcheck_ledger::LedgerError> {
-        let h: Head = serde_json::from_str(&record.body).map_err(|e| {
-            shipcheck_ledger::LedgerError::Body {
-                seq: record.seq,
-                message: e.to_string(),
-            }
-        })?;
-        Ok(RunBrief {
-            id: record.seq,
-            deployment: shipcheck_core::deployment::DeploymentId::of_recorded_run(
-                &h.deployment,
-                &h.profile_id,
-                &h.profile,
-            ),
-            environment: h.environment,
-            started_at: h.started_at,
-            go: h.gate.go,
-            score: h.score.value,
-            counts: h.counts,
-            unused_waivers: h.unused_waivers.len(),
-            recorded_by: h.recorded_by,
-            labels: h.labels,
-        })
+    /// The brief of a stored run summary.
+    pub fn of(row: SummaryRow) -> RunBrief {
+        let SummaryRow {
+            seq,
+            deployment,
+            environment,
+            summary: s,
+        } = row;
+        RunBrief {
+            id: seq,
+            deployment,
+            environment,
+            started_at: s.started_at,
+            go: s.go,
+            score: s.score,
+            counts: Counts {
+                pass: s.counts.pass,
+                fail: s.counts.fail,
+                warn: s.counts.warn,
+                error: s.counts.error,
+                pending: s.counts.pending,
+                waived: s.counts.waived,
+                not_applicable: s.counts.not_applicable,
+                total: s.counts.total,
+            },
+            unused_waivers: s.unused_waivers,
+            recorded_by: s.recorded_by,
+            labels: s.labels,
+        }
     }
 
     /// Seconds since the run started, at `now` (none when its time does not parse).
