@@ -484,6 +484,10 @@ fn attest_waive_and_sign_off_through_the_api_turn_the_gate_go() {
     assert_eq!(g["go"], false);
     assert_eq!(g["missing_signoffs"], serde_json::json!(["security"]));
     assert_eq!(g["pending"][0]["item"], "p:drill");
+    // The fleet shows the same gate (and caches it).
+    let fleet = server.json("/api/v1/deployments", &viewer);
+    assert_eq!(fleet[0]["gate"]["go"], false);
+    assert_eq!(fleet[0]["gate"]["pending"][0]["item"], "p:drill");
     assert_eq!(g["pending"][0]["roles"], serde_json::json!(["operations"]));
     let post = |path: &str, token: &str, body: serde_json::Value| {
         let auth = format!("Bearer {token}");
@@ -566,6 +570,11 @@ fn attest_waive_and_sign_off_through_the_api_turn_the_gate_go() {
     let g = gate("payments");
     assert_eq!(g["go"], true, "{g}");
     assert_eq!(g["signoffs"]["security"], "sue");
+    // The writes made the fleet compute the gate again: no stale NO-GO.
+    let fleet = server.json("/api/v1/deployments", &viewer);
+    assert_eq!(fleet[0]["deployment"], "payments");
+    assert_eq!(fleet[0]["gate"]["go"], true, "{fleet}");
+    assert_eq!(fleet[1]["gate"]["go"], false);
     // The other deployment saw none of it.
     let other = gate("search");
     assert_eq!(other["go"], false);

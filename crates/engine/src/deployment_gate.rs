@@ -8,7 +8,7 @@ use shipcheck_ledger::query::Query;
 use shipcheck_ledger::{Kind, Ledger, LedgerError, parse_body};
 
 use crate::finalize::WaiverSpec;
-use crate::history::{LedgerGate, Resolved, Target, statements};
+use crate::history::{Target, statements};
 
 /// The latest run of `target`, when there is one: one indexed query.
 pub fn latest(
@@ -46,26 +46,48 @@ pub fn run_waivers(run: &Run) -> Vec<WaiverSpec> {
         .collect()
 }
 
-/// The gate of `target` at `now`: its latest run re-finalized with the ledger's statements,
-/// as (the gate, the run's sequence number, the run as the gate sees it). `None` when the
-/// target has no run.
+/// The gate of `target` at `now`: its latest run re-finalized with the ledger's statements.
+/// `None` when the target has no run. The run is named by its sequence number (a server's
+/// run id) in the reasons.
 pub fn gate(
     ledger: &mut Ledger,
     target: Target<'_>,
     now: jiff::Timestamp,
-) -> Result<Option<(LedgerGate, i64, Run)>, LedgerError> {
+) -> Result<Option<Gated>, LedgerError> {
     let Some((seq, run)) = latest(ledger, target)? else {
         return Ok(None);
     };
+    gate_of(ledger, target, seq, run, now).map(Some)
+}
+
+/// A run re-finalized by [`gate`].
+#[derive(Clone, Debug)]
+pub struct Gated {
+    /// The run's sequence number.
+    pub seq: i64,
+    /// The run as the gate sees it now: attestations and waivers applied, its verdict.
+    pub run: Run,
+    /// Sign-offs on it, and the required roles without one.
+    pub signoffs: crate::finalize::Finalized,
+}
+
+/// [`gate`] of run `seq` (already read) of `target`.
+pub fn gate_of(
+    ledger: &mut Ledger,
+    target: Target<'_>,
+    seq: i64,
+    mut run: Run,
+    now: jiff::Timestamp,
+) -> Result<Gated, LedgerError> {
     let mut st = statements(ledger, target, None)?;
     st.waivers.extend(run_waivers(&run));
-    let number = ledger.run_number(seq)?.unwrap_or_default();
     let policy = run.gate.policy;
     let required = run.require_signoff.clone();
-    let found = Resolved { number, seq, run };
-    let mut shown = found.run.clone();
-    let g = crate::history::gate_from_ledger(found, &[], &st, &required, policy, now);
-    // The run as the gate now sees it (attestations and waivers applied).
-    crate::finalize::finalize(&mut shown, &[], &st, policy, None, now);
-    Ok(Some((g, seq, shown)))
+    let rule = crate::finalize::SignoffRule {
+        run: seq,
+        number: seq as u64,
+        required: &required,
+    };
+    let signoffs = crate::finalize::finalize(&mut run, &[], &st, policy, Some(rule), now);
+    Ok(Gated { seq, run, signoffs })
 }

@@ -182,6 +182,9 @@ pub trait Store: Send {
     fn count_kind(&mut self, kind: &str, seq: i64) -> Result<i64, LedgerError>;
     /// The records `query` selects, in its order: one indexed statement.
     fn select(&mut self, query: &query::Query) -> Result<Vec<Record>, LedgerError>;
+    /// The highest sequence number of the records of `deployment` (any kind, any
+    /// environment): an index-only query, to tell whether anything of it changed.
+    fn max_seq(&mut self, deployment: &str) -> Result<Option<i64>, LedgerError>;
     /// The chain head, when any record was written.
     fn head(&mut self) -> Result<Option<Head>, LedgerError>;
     /// Stores a blob under its SHA-256 (idempotent).
@@ -377,6 +380,12 @@ impl Ledger {
         Ok(shipcheck_core::account::live_tokens(
             records.iter().map(|(_, r)| r),
         ))
+    }
+
+    /// The highest sequence number among `deployment`'s records: it changes with every
+    /// record written for the deployment.
+    pub fn max_seq(&mut self, deployment: &str) -> Result<Option<i64>, LedgerError> {
+        self.backend.max_seq(deployment)
     }
 
     /// The run summaries `q` selects (see [`summary`]).

@@ -258,6 +258,17 @@ impl super::Store for Store {
             .collect())
     }
 
+    fn max_seq(&mut self, deployment: &str) -> Result<Option<i64>, LedgerError> {
+        let deployment = deployment.to_string();
+        self.call(move |c| {
+            let row = c.runtime.block_on(c.client.query_one(
+                "SELECT max(seq) FROM records WHERE deployment = $1",
+                &[&deployment],
+            ))?;
+            Ok(row.get::<_, Option<i64>>(0))
+        })
+    }
+
     fn count_kind(&mut self, kind: &str, seq: i64) -> Result<i64, LedgerError> {
         let kind = kind.to_string();
         self.call(move |c| {

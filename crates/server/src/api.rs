@@ -113,8 +113,9 @@ async fn deployments(
     uri: axum::http::Uri,
 ) -> Result<Json<Vec<FleetRow>>, ApiError> {
     let labels = label_filter(&FleetQuery::parse(uri.query()).labels)?;
+    let shared = Arc::clone(&app);
     let rows = app
-        .ledger(move |l| fleet::overview(l, &labels, jiff::Timestamp::now()))
+        .ledger(move |l| fleet::overview(l, &labels, jiff::Timestamp::now(), &shared.gates))
         .await?;
     Ok(Json(rows))
 }

@@ -7,6 +7,7 @@ use shipcheck_ledger::summary::SummaryQuery;
 use shipcheck_ledger::{Kind, Ledger, LedgerError};
 
 use crate::model::{FleetRow, RunBrief};
+use crate::statements::GateView;
 
 /// How many scores the trend shows.
 pub const TREND: i64 = 8;
@@ -19,6 +20,7 @@ pub fn overview(
     ledger: &mut Ledger,
     labels: &[(String, String)],
     now: jiff::Timestamp,
+    cache: &GateCache,
 ) -> Result<Vec<FleetRow>, LedgerError> {
     let latest = ledger.run_summaries(&SummaryQuery::LatestPerScope)?;
     let mut rows = Vec::with_capacity(latest.len());
@@ -41,7 +43,7 @@ pub fn overview(
         .map(|r| r.score)
         .collect();
         trend.reverse();
-        let gate = crate::statements::gate(ledger, &brief.deployment, &brief.environment)?;
+        let gate = cache.gate(ledger, &brief)?;
         rows.push(FleetRow {
             gate,
             deployment: brief.deployment.clone(),
@@ -53,6 +55,46 @@ pub fn overview(
         });
     }
     Ok(rows)
+}
+
+/// How long a cached gate may be shown without being recomputed: what changes without a
+/// write (an attestation or a waiver expiring) shows within this time.
+pub const GATE_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The fleet's gates, each kept until a record of its deployment is written (told by one
+/// index-only query) or [`GATE_CACHE_TTL`] passes. Recomputing a gate reads its whole run.
+#[derive(Default)]
+pub struct GateCache {
+    entries: std::sync::Mutex<
+        std::collections::HashMap<(String, String), (i64, std::time::Instant, GateView)>,
+    >,
+}
+
+impl GateCache {
+    /// The gate of the row's deployment and environment, whose latest run is `brief`.
+    pub fn gate(&self, ledger: &mut Ledger, brief: &RunBrief) -> Result<GateView, LedgerError> {
+        let key = (brief.deployment.clone(), brief.environment.clone());
+        let mark = ledger.max_seq(&brief.deployment)?.unwrap_or_default();
+        let now = std::time::Instant::now();
+        let mut entries = match self.entries.lock() {
+            Ok(e) => e,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some((seen, at, view)) = entries.get(&key)
+            && *seen == mark
+            && now.duration_since(*at) < GATE_CACHE_TTL
+        {
+            return Ok(view.clone());
+        }
+        let view = crate::statements::gate_of_latest(
+            ledger,
+            &brief.deployment,
+            &brief.environment,
+            brief.id,
+        )?;
+        entries.insert(key, (mark, now, view.clone()));
+        Ok(view)
+    }
 }
 
 /// A deployment's runs (in one environment, or all), newest first, before run `before`,

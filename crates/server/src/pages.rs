@@ -96,8 +96,9 @@ pub async fn fleet_page(
     let reader = reader?;
     let given = FleetQuery::parse(uri.query()).labels;
     let labels = crate::model::label_filter(&given)?;
+    let shared = Arc::clone(&app);
     let rows = app
-        .ledger(move |l| fleet::overview(l, &labels, jiff::Timestamp::now()))
+        .ledger(move |l| fleet::overview(l, &labels, jiff::Timestamp::now(), &shared.gates))
         .await?;
     let rows: Vec<minijinja::Value> = rows
         .into_iter()

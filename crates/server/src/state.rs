@@ -20,6 +20,8 @@ pub struct App {
     pub sessions: Sessions,
     /// The Content-Security-Policy of every response.
     pub csp: String,
+    /// The fleet overview's gates.
+    pub gates: crate::fleet::GateCache,
 }
 
 impl App {
@@ -31,6 +33,7 @@ impl App {
             limiter,
             sessions: Sessions::default(),
             csp: crate::security::content_security_policy(),
+            gates: crate::fleet::GateCache::default(),
         }
     }
 

@@ -138,8 +138,32 @@ pub fn gate(
     environment: &str,
 ) -> Result<GateView, LedgerError> {
     let now = jiff::Timestamp::now();
-    let (g, seq, run) = deployment_gate::gate(ledger, (deployment, environment), now)?
+    let gated = deployment_gate::gate(ledger, (deployment, environment), now)?
         .ok_or_else(|| unknown(deployment, environment))?;
+    Ok(view(deployment, environment, gated, now))
+}
+
+/// The gate of run `seq` (the latest of `deployment` in `environment`, as a run summary
+/// names it): one read of the run by its key.
+pub fn gate_of_latest(
+    ledger: &mut Ledger,
+    deployment: &str,
+    environment: &str,
+    seq: i64,
+) -> Result<GateView, LedgerError> {
+    let now = jiff::Timestamp::now();
+    let run = ledger.run(seq)?;
+    let gated = deployment_gate::gate_of(ledger, (deployment, environment), seq, run, now)?;
+    Ok(view(deployment, environment, gated, now))
+}
+
+fn view(
+    deployment: &str,
+    environment: &str,
+    gated: deployment_gate::Gated,
+    now: jiff::Timestamp,
+) -> GateView {
+    let deployment_gate::Gated { seq, run, signoffs } = gated;
     let soon = now + jiff::SignedDuration::from_hours(24 * EXPIRING_DAYS);
     let expiring_waivers = run
         .results
@@ -165,20 +189,20 @@ pub fn gate(
             })
         })
         .collect();
-    Ok(GateView {
+    GateView {
         deployment: deployment.into(),
         environment: environment.into(),
         run: seq,
-        go: g.verdict.go,
-        exit_code: g.verdict.exit_code,
-        reasons: g.verdict.reasons,
-        blocking: g.verdict.blocking,
-        signoffs: g
+        go: run.gate.go,
+        exit_code: run.gate.exit_code,
+        reasons: run.gate.reasons.clone(),
+        blocking: run.gate.blocking.clone(),
+        signoffs: signoffs
             .signoffs
             .iter()
             .map(|s| (s.role.as_str().to_string(), s.by.clone()))
             .collect(),
-        missing_signoffs: g
+        missing_signoffs: signoffs
             .missing_signoffs
             .iter()
             .map(|r| r.as_str().to_string())
@@ -186,7 +210,7 @@ pub fn gate(
         pending,
         expiring_waivers,
         unused_waivers: run.unused_waivers.iter().map(|w| w.item.clone()).collect(),
-    })
+    }
 }
 
 fn latest(

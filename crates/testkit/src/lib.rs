@@ -2,6 +2,7 @@
 //! throw-away PKI ([`pki`]). Used by the integration tests and by `scripts/demo.sh`.
 #![allow(dead_code)]
 
+pub mod fleet;
 pub mod oldtls;
 pub mod pki;
 pub mod standin;
