@@ -10,13 +10,15 @@ use serde::Deserialize;
 use shipcheck_core::deployment::{DeploymentId, check_labels};
 use shipcheck_core::outcome::{RUN_SCHEMA, Run};
 
-use crate::auth::{Caller, Reader};
+use crate::auth::Reader;
+use crate::caller::Caller;
 use crate::error::ApiError;
 use crate::fleet;
+use crate::model::GateView;
 use crate::model::{FleetRow, Health, Pushed, RunBrief, RunDocument, label_filter};
 use crate::openapi::{Operation, declare};
 use crate::state::App;
-use crate::statements::{GateView, NewAttestation, NewSignoff, NewWaiver, Recorded};
+use crate::statements::{NewAttestation, NewSignoff, NewWaiver, Recorded};
 
 type AppState = State<Arc<App>>;
 

@@ -7,21 +7,12 @@ use std::time::Instant;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use shipcheck_core::account::{Token, TokenRole};
+use shipcheck_core::account::Token;
 
+use crate::caller::Caller;
 use crate::error::ApiError;
 use crate::session::{COOKIE, same_secret};
 use crate::state::App;
-
-/// An authenticated caller.
-#[derive(Clone, Debug)]
-pub struct Caller {
-    /// The token's name: what the ledger records as who made a write.
-    pub name: String,
-    pub role: TokenRole,
-    /// The session's id and CSRF token, when the caller is a signed-in browser.
-    pub session: Option<(String, String)>,
-}
 
 /// A reader: a caller, or nobody when anonymous reading is on.
 pub struct Reader(pub Option<Caller>);
@@ -106,20 +97,6 @@ impl FromRequestParts<Arc<App>> for Reader {
             Some(c) => Ok(Reader(Some(c))),
             None if app.anonymous_read => Ok(Reader(None)),
             None => Err(ApiError::Unauthorized),
-        }
-    }
-}
-
-impl Caller {
-    /// A form posted by a browser must carry the session's CSRF token. A bearer-token
-    /// caller sends no cookie, so a cross-site form cannot act for it.
-    pub fn check_csrf(&self, posted: Option<&str>) -> Result<(), ApiError> {
-        match (&self.session, posted) {
-            (None, _) => Ok(()),
-            (Some((_, csrf)), Some(p)) if same_secret(csrf, p) => Ok(()),
-            (Some(_), _) => Err(ApiError::Forbidden(
-                "the form's CSRF token is missing or wrong: reload the page and try again".into(),
-            )),
         }
     }
 }

@@ -6,8 +6,8 @@ use shipcheck_ledger::query::Query;
 use shipcheck_ledger::summary::SummaryQuery;
 use shipcheck_ledger::{Kind, Ledger, LedgerError};
 
+use crate::model::GateView;
 use crate::model::{FleetRow, RunBrief};
-use crate::statements::GateView;
 
 /// How many scores the trend shows.
 pub const TREND: i64 = 8;
@@ -65,10 +65,11 @@ pub const GATE_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(3
 /// index-only query) or [`GATE_CACHE_TTL`] passes. Recomputing a gate reads its whole run.
 #[derive(Default)]
 pub struct GateCache {
-    entries: std::sync::Mutex<
-        std::collections::HashMap<(String, String), (i64, std::time::Instant, GateView)>,
-    >,
+    entries: std::sync::Mutex<std::collections::HashMap<(String, String), Cached>>,
 }
+
+/// A cached gate: the deployment's highest record number when it was computed, and when.
+type Cached = (i64, std::time::Instant, GateView);
 
 impl GateCache {
     /// The gate of the row's deployment and environment, whose latest run is `brief`.

@@ -94,7 +94,39 @@ pub struct FleetRow {
     pub trend: Vec<Option<u32>>,
     /// The gate as the ledger stands now (attestations, waivers and sign-offs since the
     /// run applied).
-    pub gate: crate::statements::GateView,
+    pub gate: GateView,
+}
+
+/// The gate of a deployment and environment as the ledger stands now.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct GateView {
+    pub deployment: String,
+    pub environment: String,
+    /// The run it judges (its ledger sequence number).
+    pub run: i64,
+    pub go: bool,
+    pub exit_code: i32,
+    pub reasons: Vec<String>,
+    pub blocking: Vec<String>,
+    /// Sign-offs on the run: role → who.
+    pub signoffs: BTreeMap<String, String>,
+    pub missing_signoffs: Vec<String>,
+    /// Manual items still pending, with who may attest them.
+    pub pending: Vec<PendingItem>,
+    /// Waived items whose waiver ends within `statements::EXPIRING_DAYS` days.
+    pub expiring_waivers: Vec<String>,
+    /// Waivers that matched no item of the run.
+    pub unused_waivers: Vec<String>,
+}
+
+/// A manual item still pending, with who may attest it.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct PendingItem {
+    pub item: String,
+    pub title: String,
+    pub roles: Vec<String>,
+    pub evidence_required: bool,
+    pub why: String,
 }
 
 /// The answer to a pushed run.

@@ -14,7 +14,8 @@ use minijinja::{Environment, context};
 use serde::Deserialize;
 
 use crate::api::{FleetQuery, RunsQuery};
-use crate::auth::{Caller, Reader, digest};
+use crate::auth::{Reader, digest};
+use crate::caller::Caller;
 use crate::error::ApiError;
 use crate::fleet;
 use crate::session::COOKIE;

@@ -2,8 +2,6 @@
 //! deployment's latest run (the server has the runs, not the packs) and recorded with the
 //! caller's token name as who made them. And the gate they lead to.
 
-use std::collections::BTreeMap;
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use shipcheck_core::pack::Role;
@@ -11,8 +9,9 @@ use shipcheck_engine::attest;
 use shipcheck_engine::deployment_gate;
 use shipcheck_ledger::{EvidenceRef, Ledger, LedgerError};
 
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::error::ApiError;
+use crate::model::{GateView, PendingItem};
 
 /// A checklist role, as packs write it.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
@@ -91,39 +90,8 @@ pub struct Recorded {
     pub by: String,
 }
 
-/// The gate of a deployment and environment as the ledger stands now.
-#[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct GateView {
-    pub deployment: String,
-    pub environment: String,
-    /// The run it judges (its ledger sequence number).
-    pub run: i64,
-    pub go: bool,
-    pub exit_code: i32,
-    pub reasons: Vec<String>,
-    pub blocking: Vec<String>,
-    /// Sign-offs on the run: role → who.
-    pub signoffs: BTreeMap<String, String>,
-    pub missing_signoffs: Vec<String>,
-    /// Manual items still pending, with who may attest them.
-    pub pending: Vec<PendingItem>,
-    /// Waived items whose waiver ends within [`EXPIRING_DAYS`] days.
-    pub expiring_waivers: Vec<String>,
-    /// Waivers that matched no item of the run.
-    pub unused_waivers: Vec<String>,
-}
-
 /// How close an end makes a waiver "expiring" on the dashboard.
 pub const EXPIRING_DAYS: i64 = 14;
-
-#[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct PendingItem {
-    pub item: String,
-    pub title: String,
-    pub roles: Vec<String>,
-    pub evidence_required: bool,
-    pub why: String,
-}
 
 fn unknown(deployment: &str, environment: &str) -> LedgerError {
     LedgerError::NotFound(format!(
