@@ -24,6 +24,9 @@ pub struct ServeArgs {
     /// after); beyond it 429.
     #[arg(long, default_value = "30/10s", value_parser = Rate::parse, value_name = "BURST/PERIOD")]
     pub rate_limit: Rate,
+    /// How long a browser session lasts after sign-in (e.g. 8h, 30m).
+    #[arg(long, default_value = "8h", value_parser = shipcheck_core::duration::Span::parse, value_name = "DURATION")]
+    pub session_ttl: shipcheck_core::duration::Span,
     /// Sign-in attempts per client address.
     #[arg(long, default_value = "5/1m", value_parser = Rate::parse, value_name = "BURST/PERIOD")]
     pub sign_in_limit: Rate,
@@ -38,6 +41,7 @@ pub fn serve(args: ServeArgs) -> Result<i32, Error> {
         rate: args.rate_limit,
         sign_in_rate: args.sign_in_limit,
         max_body: shipcheck_server::MAX_BODY,
+        session_ttl: args.session_ttl.0,
     };
     let location = config.ledger.display();
     let served = shipcheck_server::serve(config, |addr, tls| {

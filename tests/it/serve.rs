@@ -797,3 +797,52 @@ fn attest_sign_off_and_waive_from_the_command_line_with_server() {
     // Nothing went to a local ledger: none was even created.
     assert!(!dir.join("local.db").exists());
 }
+
+#[test]
+fn an_expired_session_gets_a_clear_401_and_the_openapi_document_validates() {
+    let server = Server::start(&["--session-ttl", "1s"]);
+    let viewer = server.token("dash", "viewer");
+    let (status, head, _) = server.request(
+        "POST",
+        "/signin",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        format!("token={viewer}").as_bytes(),
+    );
+    assert_eq!(status, 303);
+    assert!(head.contains("Max-Age=1"), "{head}");
+    let session = head
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        server
+            .request("GET", "/api/v1/deployments", &[("Cookie", &session)], b"")
+            .0,
+        200
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let (status, _, body) =
+        server.request("GET", "/api/v1/deployments", &[("Cookie", &session)], b"");
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("the session expired"), "{body}");
+    // The dashboard sends an expired browser to sign in again.
+    let (status, head, _) = server.request("GET", "/", &[("Cookie", &session)], b"");
+    assert_eq!(status, 303, "{head}");
+    // The OpenAPI document passes a real validator (openapi-spec-validator, PyPI).
+    let (_, _, doc) = server.request("GET", "/api/v1/openapi.json", &[], b"");
+    let file = server.dir.path().join("openapi.json");
+    std::fs::write(&file, doc).unwrap();
+    let out = std::process::Command::new("python3")
+        .args(["-m", "openapi_spec_validator"])
+        .arg(&file)
+        .output()
+        .expect("python3 (scripts/install-test-deps.sh installs openapi-spec-validator)");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -55,6 +55,8 @@ pub struct Config {
     pub rate: Rate,
     pub sign_in_rate: Rate,
     pub max_body: usize,
+    /// How long a browser session lasts.
+    pub session_ttl: Duration,
 }
 
 /// Why the server could not start.
@@ -170,6 +172,7 @@ pub fn serve(config: Config, ready: impl FnOnce(SocketAddr, bool)) -> Result<(),
         tls.is_some(),
         config.anonymous_read,
         Limiter::new(config.rate, config.sign_in_rate),
+        config.session_ttl,
     ));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -42,6 +42,14 @@ pub fn random_hex() -> Result<String, crate::error::ApiError> {
 }
 
 impl Sessions {
+    /// Sessions that last `ttl`.
+    pub fn new(ttl: Duration) -> Sessions {
+        Sessions {
+            ttl: Some(ttl),
+            ..Sessions::default()
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
         match self.map.lock() {
             Ok(g) => g,

@@ -25,13 +25,19 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(ledger: Ledger, tls: bool, anonymous_read: bool, limiter: Limiter) -> App {
+    pub fn new(
+        ledger: Ledger,
+        tls: bool,
+        anonymous_read: bool,
+        limiter: Limiter,
+        session_ttl: std::time::Duration,
+    ) -> App {
         App {
             ledger: Arc::new(Mutex::new(ledger)),
             tls,
             anonymous_read,
             limiter,
-            sessions: Sessions::default(),
+            sessions: Sessions::new(session_ttl),
             csp: crate::security::content_security_policy(),
             gates: crate::fleet::GateCache::default(),
         }
