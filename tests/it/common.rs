@@ -430,3 +430,21 @@ pub fn http(
         .unwrap_or_else(|| panic!("no status in {head:?}"));
     (status, head.to_string(), body.to_string())
 }
+
+/// A deployment folder at `dir`: a failing automated item `port` (the config says 9090,
+/// the item wants 8080) and a manual item `drill`.
+pub fn deployment(dir: &Path, profile_extra: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    write_pack(
+        dir,
+        &[
+            (
+                "port",
+                "check:\n  config: {path: a.json, query: .port}\n  expect: [{equals: 8080}]",
+            ),
+            ("drill", "attest: {roles: [operations]}"),
+        ],
+        &format!("environment: prod\nenvironments: {{prod: {{}}, staging: {{}}}}\n{profile_extra}"),
+    );
+    std::fs::write(dir.join("a.json"), r#"{"port": 9090}"#).unwrap();
+}

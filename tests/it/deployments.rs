@@ -8,24 +8,6 @@ use std::process::Output;
 
 use crate::common::*;
 
-/// A deployment folder at `dir`: a failing automated item `port` (the config says 9090,
-/// the item wants 8080) and a manual item `drill`.
-fn deployment(dir: &Path, profile_extra: &str) {
-    std::fs::create_dir_all(dir).unwrap();
-    write_pack(
-        dir,
-        &[
-            (
-                "port",
-                "check:\n  config: {path: a.json, query: .port}\n  expect: [{equals: 8080}]",
-            ),
-            ("drill", "attest: {roles: [operations]}"),
-        ],
-        &format!("environment: prod\nenvironments: {{prod: {{}}, staging: {{}}}}\n{profile_extra}"),
-    );
-    std::fs::write(dir.join("a.json"), r#"{"port": 9090}"#).unwrap();
-}
-
 struct Fleet {
     tmp: tempfile::TempDir,
     db: String,

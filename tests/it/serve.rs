@@ -122,21 +122,10 @@ impl Server {
 
 /// A host: a deployment folder with a failing item and a manual one, named `name`.
 pub fn host(dir: &Path, name: &str, team: &str) {
-    std::fs::create_dir_all(dir).unwrap();
-    write_pack(
+    deployment(
         dir,
-        &[
-            (
-                "port",
-                "check:\n  config: {path: a.json, query: .port}\n  expect: [{equals: 8080}]",
-            ),
-            ("drill", "attest: {roles: [operations]}"),
-        ],
-        &format!(
-            "deployment: {name}\nlabels: {{team: {team}}}\nenvironment: prod\nenvironments: {{prod: {{}}}}\n"
-        ),
+        &format!("deployment: {name}\nlabels: {{team: {team}}}\n"),
     );
-    std::fs::write(dir.join("a.json"), r#"{"port": 9090}"#).unwrap();
 }
 
 pub fn push(server: &Server, dir: &Path, token: &str) -> std::process::Output {

@@ -156,7 +156,7 @@ pub struct UnusedWaiver {
 }
 
 /// Counts of results by status.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct Counts {
     pub pass: usize,
     pub fail: usize,

@@ -2,6 +2,11 @@
 //! (`records_kind`, `records_scope`): no page of the dashboard reads the whole ledger. The
 //! SQL is written once for both backends; only the placeholder style differs.
 
+/// Writes a statement's `#N` placeholders as `?N` (SQLite) or `$N` (PostgreSQL).
+pub fn placeholders(text: &str, dollar: bool) -> String {
+    text.replace('#', if dollar { "$" } else { "?" })
+}
+
 /// A parameter of a [`Query`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Param {
@@ -44,7 +49,7 @@ impl Query {
                 "SELECT {columns} FROM records WHERE deployment = #1 AND kind = #2 AND (CAST(#3 AS TEXT) IS NULL OR environment = #3) AND seq < #4 ORDER BY seq DESC LIMIT #5"
             ),
         };
-        text.replace('#', if dollar { "$" } else { "?" })
+        placeholders(&text, dollar)
     }
 
     /// The parameters, in placeholder order.

@@ -107,7 +107,7 @@ impl SummaryQuery {
                 "SELECT {COLUMNS} FROM run_summaries WHERE deployment = #1 AND (CAST(#2 AS TEXT) IS NULL OR environment = #2) AND seq < #3 ORDER BY seq DESC LIMIT #4"
             ),
         };
-        text.replace('#', if dollar { "$" } else { "?" })
+        crate::query::placeholders(&text, dollar)
     }
 
     pub fn params(&self) -> Vec<Param> {

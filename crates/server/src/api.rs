@@ -247,43 +247,29 @@ fn body<T>(given: Result<Json<T>, axum::extract::rejection::JsonRejection>) -> R
         .map_err(|e| ApiError::Rejected(e.status(), e.body_text()))
 }
 
-async fn post_attestation(
-    State(app): AppState,
-    caller: Caller,
-    Path(deployment): Path<String>,
-    given: Result<Json<NewAttestation>, axum::extract::rejection::JsonRejection>,
-) -> Result<(StatusCode, Json<Recorded>), ApiError> {
-    let a = body(given)?;
-    let r = app
-        .ledger_api(move |l| crate::statements::attest(l, &caller, &deployment, a))
-        .await?;
-    Ok((StatusCode::CREATED, Json(r)))
+/// Declares a JSON handler per statement kind: its body and its write (201 with what was
+/// recorded).
+macro_rules! write_endpoints {
+    ($($name:ident: $body:ty => $write:path;)*) => {$(
+        async fn $name(
+            State(app): AppState,
+            caller: Caller,
+            Path(deployment): Path<String>,
+            given: Result<Json<$body>, axum::extract::rejection::JsonRejection>,
+        ) -> Result<(StatusCode, Json<Recorded>), ApiError> {
+            let fields = body(given)?;
+            let r = app
+                .ledger_api(move |l| $write(l, &caller, &deployment, fields))
+                .await?;
+            Ok((StatusCode::CREATED, Json(r)))
+        }
+    )*};
 }
 
-async fn post_signoff(
-    State(app): AppState,
-    caller: Caller,
-    Path(deployment): Path<String>,
-    given: Result<Json<NewSignoff>, axum::extract::rejection::JsonRejection>,
-) -> Result<(StatusCode, Json<Recorded>), ApiError> {
-    let s = body(given)?;
-    let r = app
-        .ledger_api(move |l| crate::statements::signoff(l, &caller, &deployment, s))
-        .await?;
-    Ok((StatusCode::CREATED, Json(r)))
-}
-
-async fn post_waiver(
-    State(app): AppState,
-    caller: Caller,
-    Path(deployment): Path<String>,
-    given: Result<Json<NewWaiver>, axum::extract::rejection::JsonRejection>,
-) -> Result<(StatusCode, Json<Recorded>), ApiError> {
-    let w = body(given)?;
-    let r = app
-        .ledger_api(move |l| crate::statements::waive(l, &caller, &deployment, w))
-        .await?;
-    Ok((StatusCode::CREATED, Json(r)))
+write_endpoints! {
+    post_attestation: NewAttestation => crate::statements::attest;
+    post_signoff: NewSignoff => crate::statements::signoff;
+    post_waiver: NewWaiver => crate::statements::waive;
 }
 
 async fn openapi(State(_app): AppState) -> Json<serde_json::Value> {

@@ -9,18 +9,7 @@ use shipcheck_ledger::summary::SummaryRow;
 
 use crate::error::ApiError;
 
-/// Item counts of a run, by status.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
-pub struct Counts {
-    pub pass: usize,
-    pub fail: usize,
-    pub warn: usize,
-    pub error: usize,
-    pub pending: usize,
-    pub waived: usize,
-    pub not_applicable: usize,
-    pub total: usize,
-}
+pub use shipcheck_core::outcome::Counts;
 
 /// What a list shows of a run. Read from the stored run without its results, so a list
 /// of many runs stays cheap.
@@ -57,16 +46,7 @@ impl RunBrief {
             started_at: s.started_at,
             go: s.go,
             score: s.score,
-            counts: Counts {
-                pass: s.counts.pass,
-                fail: s.counts.fail,
-                warn: s.counts.warn,
-                error: s.counts.error,
-                pending: s.counts.pending,
-                waived: s.counts.waived,
-                not_applicable: s.counts.not_applicable,
-                total: s.counts.total,
-            },
+            counts: s.counts,
             unused_waivers: s.unused_waivers,
             recorded_by: s.recorded_by,
             labels: s.labels,

@@ -369,67 +369,28 @@ async fn write_form<T: Send + 'static>(
     Ok(Redirect::to(&back).into_response())
 }
 
-/// `POST /deployments/{name}/attest`.
-pub async fn attest_form(
-    State(app): AppState,
-    caller: Result<Caller, ApiError>,
-    Path(deployment): Path<String>,
-    form: Result<
-        Form<WriteForm<crate::statements::NewAttestation>>,
-        axum::extract::rejection::FormRejection,
-    >,
-) -> Result<Response, PageError> {
-    write_form(
-        &app,
-        caller,
-        deployment,
-        form,
-        |a| a.environment.clone(),
-        crate::statements::attest,
-    )
-    .await
+/// Declares a form handler per statement kind: its form fields and its write.
+macro_rules! write_forms {
+    ($($(#[$doc:meta])* $name:ident: $fields:ty => $write:path;)*) => {$(
+        $(#[$doc])*
+        pub async fn $name(
+            State(app): AppState,
+            caller: Result<Caller, ApiError>,
+            Path(deployment): Path<String>,
+            form: Result<Form<WriteForm<$fields>>, axum::extract::rejection::FormRejection>,
+        ) -> Result<Response, PageError> {
+            write_form(&app, caller, deployment, form, |f| f.environment.clone(), $write).await
+        }
+    )*};
 }
 
-/// `POST /deployments/{name}/signoff`.
-pub async fn signoff_form(
-    State(app): AppState,
-    caller: Result<Caller, ApiError>,
-    Path(deployment): Path<String>,
-    form: Result<
-        Form<WriteForm<crate::statements::NewSignoff>>,
-        axum::extract::rejection::FormRejection,
-    >,
-) -> Result<Response, PageError> {
-    write_form(
-        &app,
-        caller,
-        deployment,
-        form,
-        |s| s.environment.clone(),
-        crate::statements::signoff,
-    )
-    .await
-}
-
-/// `POST /deployments/{name}/waive`.
-pub async fn waive_form(
-    State(app): AppState,
-    caller: Result<Caller, ApiError>,
-    Path(deployment): Path<String>,
-    form: Result<
-        Form<WriteForm<crate::statements::NewWaiver>>,
-        axum::extract::rejection::FormRejection,
-    >,
-) -> Result<Response, PageError> {
-    write_form(
-        &app,
-        caller,
-        deployment,
-        form,
-        |w| w.environment.clone(),
-        crate::statements::waive,
-    )
-    .await
+write_forms! {
+    /// `POST /deployments/{name}/attest`.
+    attest_form: crate::statements::NewAttestation => crate::statements::attest;
+    /// `POST /deployments/{name}/signoff`.
+    signoff_form: crate::statements::NewSignoff => crate::statements::signoff;
+    /// `POST /deployments/{name}/waive`.
+    waive_form: crate::statements::NewWaiver => crate::statements::waive;
 }
 
 #[derive(Deserialize)]

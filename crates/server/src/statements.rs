@@ -13,29 +13,6 @@ use crate::caller::Caller;
 use crate::error::ApiError;
 use crate::model::{GateView, PendingItem};
 
-/// A checklist role, as packs write it.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum ChecklistRole {
-    Security,
-    Operations,
-    Compliance,
-    Development,
-    Management,
-}
-
-impl From<ChecklistRole> for Role {
-    fn from(r: ChecklistRole) -> Role {
-        match r {
-            ChecklistRole::Security => Role::Security,
-            ChecklistRole::Operations => Role::Operations,
-            ChecklistRole::Compliance => Role::Compliance,
-            ChecklistRole::Development => Role::Development,
-            ChecklistRole::Management => Role::Management,
-        }
-    }
-}
-
 /// An attestation to record.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -43,7 +20,7 @@ pub struct NewAttestation {
     pub environment: String,
     /// `pack:id`, or an id unique in the latest run.
     pub item: String,
-    pub role: ChecklistRole,
+    pub role: Role,
     #[serde(default)]
     pub note: String,
     /// A link to the evidence (https://...).
@@ -59,7 +36,7 @@ pub struct NewAttestation {
 #[serde(deny_unknown_fields)]
 pub struct NewSignoff {
     pub environment: String,
-    pub role: ChecklistRole,
+    pub role: Role,
     /// The run to sign off (default: the latest of the deployment and environment).
     #[serde(default)]
     pub run: Option<i64>,
@@ -207,7 +184,7 @@ pub fn attest(
     deployment: &str,
     a: NewAttestation,
 ) -> Result<Recorded, ApiError> {
-    let role = Role::from(a.role);
+    let role = a.role;
     if !caller.role.can_attest(role) {
         return Err(ApiError::Forbidden(format!(
             "token `{}` has role {}, which may not attest as {}",
@@ -257,7 +234,7 @@ pub fn signoff(
     deployment: &str,
     s: NewSignoff,
 ) -> Result<Recorded, ApiError> {
-    let role = Role::from(s.role);
+    let role = s.role;
     if !caller.role.can_sign(role) {
         return Err(ApiError::Forbidden(format!(
             "token `{}` has role {}, which may not sign off as {}",
