@@ -68,6 +68,15 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The kinds that belong to a deployment.
+    pub const SCOPED: [Kind; 5] = [
+        Kind::Run,
+        Kind::Attestation,
+        Kind::Waiver,
+        Kind::Signoff,
+        Kind::Baseline,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Run => "run",
@@ -182,8 +191,9 @@ pub trait Store: Send {
     fn count_kind(&mut self, kind: &str, seq: i64) -> Result<i64, LedgerError>;
     /// The records `query` selects, in its order: one indexed statement.
     fn select(&mut self, query: &query::Query) -> Result<Vec<Record>, LedgerError>;
-    /// The highest sequence number of the records of `deployment` (any kind, any
-    /// environment): an index-only query, to tell whether anything of it changed.
+    /// The highest sequence number of the records of `deployment` (any kind of statement
+    /// or run, any environment): one index lookup per kind, to tell whether anything of it
+    /// changed.
     fn max_seq(&mut self, deployment: &str) -> Result<Option<i64>, LedgerError>;
     /// The chain head, when any record was written.
     fn head(&mut self) -> Result<Option<Head>, LedgerError>;
@@ -535,6 +545,24 @@ impl Ledger {
         }
         Ok(None)
     }
+}
+
+/// The statement of [`Store::max_seq`], with placeholder `p` (`?1` or `$1`): one index
+/// lookup (`records_scope`) per deployment-scoped kind.
+fn max_seq_sql(p: &str) -> String {
+    let per_kind: Vec<String> = Kind::SCOPED
+        .iter()
+        .map(|k| {
+            format!(
+                "SELECT max(seq) AS m FROM records WHERE deployment = {p} AND kind = '{}'",
+                k.as_str()
+            )
+        })
+        .collect();
+    format!(
+        "SELECT max(m) FROM ({}) AS per_kind",
+        per_kind.join(" UNION ALL ")
+    )
 }
 
 /// Where a statement with these fields belongs: the same placement [`scope::Placer`] gives

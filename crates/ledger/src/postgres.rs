@@ -261,10 +261,10 @@ impl super::Store for Store {
     fn max_seq(&mut self, deployment: &str) -> Result<Option<i64>, LedgerError> {
         let deployment = deployment.to_string();
         self.call(move |c| {
-            let row = c.runtime.block_on(c.client.query_one(
-                "SELECT max(seq) FROM records WHERE deployment = $1",
-                &[&deployment],
-            ))?;
+            let row = c.runtime.block_on(
+                c.client
+                    .query_one(&super::max_seq_sql("$1"), &[&deployment]),
+            )?;
             Ok(row.get::<_, Option<i64>>(0))
         })
     }

@@ -193,11 +193,7 @@ impl super::Store for Store {
 
     fn max_seq(&mut self, deployment: &str) -> Result<Option<i64>, LedgerError> {
         self.conn
-            .query_row(
-                "SELECT max(seq) FROM records WHERE deployment = ?1",
-                params![deployment],
-                |r| r.get(0),
-            )
+            .query_row(&super::max_seq_sql("?1"), params![deployment], |r| r.get(0))
             .map_err(|e| self.err(e))
     }
 

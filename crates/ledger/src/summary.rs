@@ -18,7 +18,8 @@ pub const SUMMARY_MIGRATION: i64 = 3;
 
 /// Both databases take the same statements.
 pub const SUMMARY_SQL: &str = "CREATE TABLE run_summaries (seq BIGINT PRIMARY KEY, deployment TEXT NOT NULL, environment TEXT NOT NULL, summary TEXT NOT NULL);
-     CREATE INDEX run_summaries_scope ON run_summaries (deployment, environment, seq);";
+     CREATE INDEX run_summaries_scope ON run_summaries (deployment, environment, seq);
+     CREATE INDEX run_summaries_deployment ON run_summaries (deployment, seq);";
 
 /// What a list shows of a run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -103,8 +104,17 @@ impl SummaryQuery {
             SummaryQuery::LatestPerScope => format!(
                 "SELECT {COLUMNS} FROM run_summaries WHERE seq IN (SELECT max(seq) FROM run_summaries GROUP BY deployment, environment) ORDER BY deployment, environment"
             ),
-            SummaryQuery::Page { .. } => format!(
-                "SELECT {COLUMNS} FROM run_summaries WHERE deployment = #1 AND (CAST(#2 AS TEXT) IS NULL OR environment = #2) AND seq < #3 ORDER BY seq DESC LIMIT #4"
+            // Two statements, so that with an environment the index gives the order.
+            SummaryQuery::Page {
+                environment: Some(_),
+                ..
+            } => format!(
+                "SELECT {COLUMNS} FROM run_summaries WHERE deployment = #1 AND environment = #2 AND seq < #3 ORDER BY seq DESC LIMIT #4"
+            ),
+            SummaryQuery::Page {
+                environment: None, ..
+            } => format!(
+                "SELECT {COLUMNS} FROM run_summaries WHERE deployment = #1 AND seq < #2 ORDER BY seq DESC LIMIT #3"
             ),
         };
         crate::query::placeholders(&text, dollar)
@@ -118,12 +128,12 @@ impl SummaryQuery {
                 environment,
                 before,
                 limit,
-            } => vec![
-                Param::Text(deployment.clone()),
-                Param::MaybeText(environment.clone()),
-                Param::Int(*before),
-                Param::Int(*limit),
-            ],
+            } => {
+                let mut p = vec![Param::Text(deployment.clone())];
+                p.extend(environment.clone().map(Param::Text));
+                p.extend([Param::Int(*before), Param::Int(*limit)]);
+                p
+            }
         }
     }
 }
