@@ -835,3 +835,47 @@ fn an_expired_session_gets_a_clear_401_and_the_openapi_document_validates() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_waiver_ending_changes_the_fleets_gate_without_any_write() {
+    let server = Server::start(&[]);
+    let ci = server.token("ci", "pusher");
+    let admin = server.token("ada", "admin");
+    let hosts = tempfile::tempdir().unwrap();
+    host(hosts.path(), "payments", "pay");
+    assert_eq!(push(&server, hosts.path(), &ci).status.code(), Some(1));
+    let auth = format!("Bearer {admin}");
+    let post = |path: &str, body: serde_json::Value| {
+        server.request(
+            "POST",
+            path,
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            body.to_string().as_bytes(),
+        )
+    };
+    let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3);
+    let (status, _, body) = post(
+        "/api/v1/deployments/payments/waivers",
+        serde_json::json!({"environment": "prod", "item": "port", "reason": "r", "owner": "o", "expires": soon.to_string()}),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (status, _, body) = post(
+        "/api/v1/deployments/payments/attestations",
+        serde_json::json!({"environment": "prod", "item": "drill", "role": "operations"}),
+    );
+    assert_eq!(status, 201, "{body}");
+    let fleet = server.json("/api/v1/deployments", &admin);
+    assert_eq!(fleet[0]["gate"]["go"], true, "{fleet}");
+    assert!(
+        fleet[0]["gate"]["expiring_waivers"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("p:port")
+    );
+    std::thread::sleep(std::time::Duration::from_millis(3500));
+    let fleet = server.json("/api/v1/deployments", &admin);
+    assert_eq!(fleet[0]["gate"]["go"], false, "the waiver ended: {fleet}");
+}

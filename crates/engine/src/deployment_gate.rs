@@ -69,6 +69,9 @@ pub struct Gated {
     pub run: Run,
     /// Sign-offs on it, and the required roles without one.
     pub signoffs: crate::finalize::Finalized,
+    /// When each attestation and waiver that applied ends: the gate can change with time
+    /// only at these instants.
+    pub expiries: Vec<jiff::Timestamp>,
 }
 
 /// [`gate`] of run `seq` (already read) of `target`.
@@ -89,5 +92,17 @@ pub fn gate_of(
         required: &required,
     };
     let signoffs = crate::finalize::finalize(&mut run, &[], &st, policy, Some(rule), now);
-    Ok(Gated { seq, run, signoffs })
+    let expiries = st
+        .attestations
+        .iter()
+        .filter_map(|a| a.expires.as_deref())
+        .chain(st.waivers.iter().map(|w| w.expires.as_str()))
+        .filter_map(|e| shipcheck_core::profile::expiry(e).ok())
+        .collect();
+    Ok(Gated {
+        seq,
+        run,
+        signoffs,
+        expiries,
+    })
 }

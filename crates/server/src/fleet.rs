@@ -57,43 +57,41 @@ pub fn overview(
     Ok(rows)
 }
 
-/// How long a cached gate may be shown without being recomputed: what changes without a
-/// write (an attestation or a waiver expiring) shows within this time.
-pub const GATE_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// The fleet's gates, each kept until a record of its deployment is written (told by one
-/// index-only query) or [`GATE_CACHE_TTL`] passes. Recomputing a gate reads its whole run.
+/// The fleet's gates, each kept until a record of its deployment is written (told by a few
+/// index lookups) or the time comes when it would change by itself (an attestation or a
+/// waiver ending). Recomputing a gate reads its whole run.
 #[derive(Default)]
 pub struct GateCache {
     entries: std::sync::Mutex<std::collections::HashMap<(String, String), Cached>>,
 }
 
-/// A cached gate: the deployment's highest record number when it was computed, and when.
-type Cached = (i64, std::time::Instant, GateView);
+/// A cached gate: the deployment's highest record number when it was computed, and until
+/// when it holds (`None`: until a write).
+type Cached = (i64, Option<jiff::Timestamp>, GateView);
 
 impl GateCache {
     /// The gate of the row's deployment and environment, whose latest run is `brief`.
     pub fn gate(&self, ledger: &mut Ledger, brief: &RunBrief) -> Result<GateView, LedgerError> {
         let key = (brief.deployment.clone(), brief.environment.clone());
         let mark = ledger.max_seq(&brief.deployment)?.unwrap_or_default();
-        let now = std::time::Instant::now();
+        let now = jiff::Timestamp::now();
         let mut entries = match self.entries.lock() {
             Ok(e) => e,
             Err(poisoned) => poisoned.into_inner(),
         };
-        if let Some((seen, at, view)) = entries.get(&key)
+        if let Some((seen, until, view)) = entries.get(&key)
             && *seen == mark
-            && now.duration_since(*at) < GATE_CACHE_TTL
+            && until.is_none_or(|t| now < t)
         {
             return Ok(view.clone());
         }
-        let view = crate::statements::gate_of_latest(
+        let (view, until) = crate::statements::gate_of_latest(
             ledger,
             &brief.deployment,
             &brief.environment,
             brief.id,
         )?;
-        entries.insert(key, (mark, now, view.clone()));
+        entries.insert(key, (mark, until, view.clone()));
         Ok(view)
     }
 }

@@ -90,16 +90,25 @@ pub fn gate(
 
 /// The gate of run `seq` (the latest of `deployment` in `environment`, as a run summary
 /// names it): one read of the run by its key.
+/// Also says when the view would next change with time alone (an attestation or a waiver
+/// ending, or a waiver coming within [`EXPIRING_DAYS`] of its end).
 pub fn gate_of_latest(
     ledger: &mut Ledger,
     deployment: &str,
     environment: &str,
     seq: i64,
-) -> Result<GateView, LedgerError> {
+) -> Result<(GateView, Option<jiff::Timestamp>), LedgerError> {
     let now = jiff::Timestamp::now();
     let run = ledger.run(seq)?;
     let gated = deployment_gate::gate_of(ledger, (deployment, environment), seq, run, now)?;
-    Ok(view(deployment, environment, gated, now))
+    let warning = jiff::SignedDuration::from_hours(24 * EXPIRING_DAYS);
+    let next = gated
+        .expiries
+        .iter()
+        .flat_map(|e| [*e, e.checked_sub(warning).unwrap_or(*e)])
+        .filter(|t| *t > now)
+        .min();
+    Ok((view(deployment, environment, gated, now), next))
 }
 
 fn view(
@@ -108,7 +117,9 @@ fn view(
     gated: deployment_gate::Gated,
     now: jiff::Timestamp,
 ) -> GateView {
-    let deployment_gate::Gated { seq, run, signoffs } = gated;
+    let deployment_gate::Gated {
+        seq, run, signoffs, ..
+    } = gated;
     let soon = now + jiff::SignedDuration::from_hours(24 * EXPIRING_DAYS);
     let expiring_waivers = run
         .results
