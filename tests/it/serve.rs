@@ -355,6 +355,18 @@ fn sign_in_gives_a_strict_session_and_forms_need_the_csrf_token() {
         .and_then(|r| r.split('"').next())
         .unwrap()
         .to_string();
+    // A write form without its CSRF token is refused, and writes nothing.
+    let (status, _, body) = server.request(
+        "POST",
+        "/deployments/payments/attest",
+        &[
+            ("Cookie", &session),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        b"environment=prod&item=drill&role=operations",
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("CSRF"), "{body}");
     // Signing out without the CSRF token is refused; with it, the session ends.
     let (status, _, body) = server.request(
         "POST",
@@ -559,6 +571,44 @@ fn attest_waive_and_sign_off_through_the_api_turn_the_gate_go() {
     let g = gate("payments");
     assert_eq!(g["go"], true, "{g}");
     assert_eq!(g["signoffs"]["security"], "sue");
+    // The statements are listed, with who made them; the other deployment has none.
+    let listed = server.json(
+        "/api/v1/deployments/payments/attestations?environment=prod",
+        &viewer,
+    );
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(
+        (listed[0]["by"].as_str(), listed[0]["item"].as_str()),
+        (Some("olga"), Some("p:drill"))
+    );
+    assert_eq!(listed[0]["evidence"]["url"], "https://wiki.example/drill");
+    let signoffs = server.json(
+        "/api/v1/deployments/payments/signoffs?environment=prod",
+        &viewer,
+    );
+    assert_eq!(signoffs[0]["by"], "sue");
+    let waivers = server.json(
+        "/api/v1/deployments/payments/waivers?environment=prod",
+        &viewer,
+    );
+    assert_eq!(waivers[0]["owner"], "ada");
+    let none = server.json(
+        "/api/v1/deployments/search/attestations?environment=prod",
+        &viewer,
+    );
+    assert!(none.as_array().unwrap().is_empty(), "{none}");
+    assert_eq!(
+        server
+            .get("/api/v1/deployments/payments/waivers", &viewer)
+            .0,
+        400,
+        "the environment is required"
+    );
+    // Phase progress: both items are pre-deploy, and both are done.
+    assert_eq!(
+        g["phases"],
+        serde_json::json!([{"phase": "pre-deploy", "done": 2, "total": 2}])
+    );
     // The writes made the fleet compute the gate again: no stale NO-GO.
     let fleet = server.json("/api/v1/deployments", &viewer);
     assert_eq!(fleet[0]["deployment"], "payments");

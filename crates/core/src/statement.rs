@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::pack::Role;
 
 /// A manual item attested by a person.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Attestation {
     /// `pack:id`.
     pub item: String,
@@ -29,7 +29,7 @@ pub struct Attestation {
 }
 
 /// Evidence of an attestation: a file stored by content hash, or a URL.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EvidenceRef {
     File {
@@ -43,7 +43,7 @@ pub enum EvidenceRef {
 }
 
 /// A role's sign-off on a run.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Signoff {
     pub run: i64,
     /// The signed run's deployment and environment (absent in old records: the run's).
@@ -59,7 +59,7 @@ pub struct Signoff {
 }
 
 /// A waiver recorded in the ledger (besides those in the profile).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Waiver {
     pub item: String,
     /// The deployment it is for (`None` only in records from before deployments existed).

@@ -14,11 +14,13 @@ use crate::auth::Reader;
 use crate::caller::Caller;
 use crate::error::ApiError;
 use crate::fleet;
-use crate::model::GateView;
 use crate::model::{FleetRow, Health, Pushed, RunBrief, RunDocument, label_filter};
+use crate::model::{GateView, Listed};
 use crate::openapi::{Operation, declare};
 use crate::state::App;
 use crate::statements::{NewAttestation, NewSignoff, NewWaiver, Recorded};
+use shipcheck_core::statement::{Attestation, Signoff, Waiver};
+use shipcheck_ledger::Kind;
 
 type AppState = State<Arc<App>>;
 
@@ -45,6 +47,9 @@ api_routes! {
     post "/api/v1/runs" => push_run, "Record a run made elsewhere (`shipcheck check --push`)", auth: "pusher", body: RunDocument, answers: Pushed;
     get "/api/v1/runs/{id}" => run, "One recorded run, as `check --format json` writes it", auth: "viewer", body: (), answers: RunDocument;
     get "/api/v1/deployments/{deployment}/gate" => gate, "The gate of a deployment in an environment, as the ledger stands now", auth: "viewer", body: (), answers: GateView;
+    get "/api/v1/deployments/{deployment}/attestations" => list_attestations, "The attestations that apply to a deployment in an environment, oldest first", auth: "viewer", body: (), answers: Vec<Listed<Attestation>>;
+    get "/api/v1/deployments/{deployment}/signoffs" => list_signoffs, "The sign-offs of a deployment's runs in an environment, oldest first", auth: "viewer", body: (), answers: Vec<Listed<Signoff>>;
+    get "/api/v1/deployments/{deployment}/waivers" => list_waivers, "The ledger's waivers for a deployment in an environment, oldest first", auth: "viewer", body: (), answers: Vec<Listed<Waiver>>;
     post "/api/v1/deployments/{deployment}/attestations" => post_attestation, "Attest a manual item of the deployment's latest run", auth: "attester:ROLE", body: NewAttestation, answers: Recorded;
     post "/api/v1/deployments/{deployment}/signoffs" => post_signoff, "Sign off a run (default: the latest)", auth: "signer:ROLE", body: NewSignoff, answers: Recorded;
     post "/api/v1/deployments/{deployment}/waivers" => post_waiver, "Waive an item until a date", auth: "admin", body: NewWaiver, answers: Recorded;
@@ -238,6 +243,36 @@ async fn gate(
         .ledger(move |l| crate::statements::gate(l, &deployment, &q.environment))
         .await?;
     Ok(Json(view))
+}
+
+/// Declares a JSON handler per statement kind that lists it for a deployment and
+/// environment (one indexed query).
+macro_rules! list_endpoints {
+    ($($name:ident: $kind:ident => $ty:ty;)*) => {$(
+        async fn $name(
+            State(app): AppState,
+            _reader: Reader,
+            Path(deployment): Path<String>,
+            query: Result<Query<EnvQuery>, axum::extract::rejection::QueryRejection>,
+        ) -> Result<Json<Vec<Listed<$ty>>>, ApiError> {
+            let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+            let listed = app
+                .ledger(move |l| l.scoped::<$ty>(Kind::$kind, &deployment, &q.environment))
+                .await?;
+            Ok(Json(
+                listed
+                    .into_iter()
+                    .map(|(seq, statement)| Listed { seq, statement })
+                    .collect(),
+            ))
+        }
+    )*};
+}
+
+list_endpoints! {
+    list_attestations: Attestation => Attestation;
+    list_signoffs: Signoff => Signoff;
+    list_waivers: Waiver => Waiver;
 }
 
 /// A JSON body, or the extractor's refusal as a typed error.

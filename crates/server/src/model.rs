@@ -97,6 +97,43 @@ pub struct GateView {
     pub expiring_waivers: Vec<String>,
     /// Waivers that matched no item of the run.
     pub unused_waivers: Vec<String>,
+    /// Each phase's progress, in phase order (phases with no applicable item left out).
+    pub phases: Vec<PhaseProgress>,
+}
+
+/// How far a phase's items are: done (passed, attested, waived) out of those that apply.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct PhaseProgress {
+    /// `pre-deploy`, `post-deploy-immediate`, `first-hour`, `first-day`, `first-week`,
+    /// `periodic`.
+    pub phase: String,
+    pub done: usize,
+    pub total: usize,
+}
+
+impl PhaseProgress {
+    /// The progress of each phase among `results`.
+    pub fn of(results: &[shipcheck_core::outcome::ItemResult]) -> Vec<PhaseProgress> {
+        use shipcheck_core::outcome::Status;
+        shipcheck_core::pack::Phase::ALL
+            .iter()
+            .filter_map(|phase| {
+                let applies: Vec<_> = results
+                    .iter()
+                    .filter(|r| r.phase == *phase && r.status != Status::NotApplicable)
+                    .collect();
+                let done = applies
+                    .iter()
+                    .filter(|r| matches!(r.status, Status::Pass | Status::Waived))
+                    .count();
+                (!applies.is_empty()).then(|| PhaseProgress {
+                    phase: phase.as_str().into(),
+                    done,
+                    total: applies.len(),
+                })
+            })
+            .collect()
+    }
 }
 
 /// A manual item still pending, with who may attest it.
@@ -107,6 +144,14 @@ pub struct PendingItem {
     pub roles: Vec<String>,
     pub evidence_required: bool,
     pub why: String,
+}
+
+/// A statement as the ledger holds it, with its sequence number.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct Listed<T> {
+    pub seq: i64,
+    #[serde(flatten)]
+    pub statement: T,
 }
 
 /// The answer to a pushed run.

@@ -166,6 +166,7 @@ fn view(
         pending,
         expiring_waivers,
         unused_waivers: run.unused_waivers.iter().map(|w| w.item.clone()).collect(),
+        phases: crate::model::PhaseProgress::of(&run.results),
     }
 }
 
