@@ -929,3 +929,44 @@ fn a_waiver_ending_changes_the_fleets_gate_without_any_write() {
     let fleet = server.json("/api/v1/deployments", &admin);
     assert_eq!(fleet[0]["gate"]["go"], false, "the waiver ended: {fleet}");
 }
+
+#[test]
+fn a_manual_item_of_a_run_from_before_attest_rules_gets_a_clear_refusal() {
+    let server = Server::start(&[]);
+    let ci = server.token("ci", "pusher");
+    let ops = server.token("olga", "attester:operations");
+    let hosts = tempfile::tempdir().unwrap();
+    host(hosts.path(), "payments", "pay");
+    assert_eq!(push(&server, hosts.path(), &ci).status.code(), Some(1));
+    // The same run as an older shipcheck recorded it: no attest rules on its results.
+    let mut old = server.json("/api/v1/runs/3", &ci);
+    for r in old["results"].as_array_mut().unwrap() {
+        r.as_object_mut().unwrap().remove("attest");
+    }
+    let auth = format!("Bearer {ci}");
+    let (status, _, body) = server.request(
+        "POST",
+        "/api/v1/runs",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        old.to_string().as_bytes(),
+    );
+    assert_eq!(status, 201, "{body}");
+    let auth = format!("Bearer {ops}");
+    let (status, _, body) = server.request(
+        "POST",
+        "/api/v1/deployments/payments/attestations",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        br#"{"environment": "prod", "item": "drill", "role": "operations"}"#,
+    );
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body.contains("recorded before runs carried who may attest it"),
+        "{body}"
+    );
+}

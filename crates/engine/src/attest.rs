@@ -62,6 +62,12 @@ pub fn known_in_run(run: &Run, wanted: &str) -> Result<Known, String> {
         .filter(|r| named.matches(&r.pack, &r.id))
         .collect();
     match found.as_slice() {
+        [r] if r.kind == shipcheck_core::outcome::ItemKind::Manual && r.attest.is_none() => {
+            Err(format!(
+                "`{}` is a manual item of a run recorded before runs carried who may attest it: record a new run (`shipcheck check`, or `check --push` to a server), then attest",
+                r.qualified_id()
+            ))
+        }
         [r] => Ok(Known {
             qualified: r.qualified_id(),
             attest: r.attest.clone(),
