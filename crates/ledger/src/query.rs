@@ -23,8 +23,6 @@ pub enum Query {
     Seq(i64),
     /// Every record of a kind, oldest first (small kinds: tokens).
     Kind(String),
-    /// The newest record of a kind in each deployment and environment.
-    LatestPerScope(String),
     /// Records of a kind in a deployment (and environment, when given), newest first, with a
     /// sequence number below `before`, at most `limit` of them.
     Page {
@@ -42,9 +40,6 @@ impl Query {
         let text = match self {
             Query::Seq(_) => format!("SELECT {columns} FROM records WHERE seq = #1"),
             Query::Kind(_) => format!("SELECT {columns} FROM records WHERE kind = #1 ORDER BY seq"),
-            Query::LatestPerScope(_) => format!(
-                "SELECT {columns} FROM records WHERE seq IN (SELECT max(seq) FROM records WHERE kind = #1 AND deployment IS NOT NULL GROUP BY deployment, environment) ORDER BY deployment, environment"
-            ),
             Query::Page { .. } => format!(
                 "SELECT {columns} FROM records WHERE deployment = #1 AND kind = #2 AND (CAST(#3 AS TEXT) IS NULL OR environment = #3) AND seq < #4 ORDER BY seq DESC LIMIT #5"
             ),
@@ -56,7 +51,7 @@ impl Query {
     pub fn params(&self) -> Vec<Param> {
         match self {
             Query::Seq(seq) => vec![Param::Int(*seq)],
-            Query::Kind(kind) | Query::LatestPerScope(kind) => vec![Param::Text(kind.clone())],
+            Query::Kind(kind) => vec![Param::Text(kind.clone())],
             Query::Page {
                 kind,
                 deployment,

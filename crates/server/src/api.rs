@@ -65,53 +65,17 @@ pub struct FleetQuery {
 impl FleetQuery {
     /// Reads `label=KEY=VALUE` pairs (repeatable) from a raw query string.
     pub fn parse(raw: Option<&str>) -> FleetQuery {
-        let labels = raw
-            .unwrap_or("")
-            .split('&')
-            .filter_map(|kv| kv.split_once('='))
-            .filter(|(k, _)| *k == "label")
-            .map(|(_, v)| percent_decode(v))
-            .filter(|v| !v.is_empty())
+        let labels = form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+            .filter(|(k, v)| k == "label" && !v.is_empty())
+            .map(|(_, v)| v.into_owned())
             .collect();
         FleetQuery { labels }
     }
 }
 
-/// Encodes a query value: every byte but unreserved ones as `%XX`.
+/// Encodes a query value (form encoding).
 pub fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
-}
-
-/// Decodes `%XX` and `+` in a query value (form encoding).
-pub fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let pair = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match pair.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
 async fn deployments(
@@ -168,7 +132,7 @@ async fn run(
     _reader: Reader,
     Path(id): Path<i64>,
 ) -> Result<Json<Run>, ApiError> {
-    Ok(Json(app.ledger(move |l| fleet::run(l, id)).await?))
+    Ok(Json(app.ledger(move |l| l.run(id)).await?))
 }
 
 async fn push_run(

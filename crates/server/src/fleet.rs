@@ -117,11 +117,6 @@ pub fn runs(
         .collect())
 }
 
-/// The stored run `id` (a run record, or not found).
-pub fn run(ledger: &mut Ledger, id: i64) -> Result<shipcheck_core::outcome::Run, LedgerError> {
-    ledger.run(id)
-}
-
 /// The id of the deployment's latest baseline run (in the environment, when given).
 pub fn baseline(
     ledger: &mut Ledger,

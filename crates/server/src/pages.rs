@@ -168,11 +168,10 @@ pub async fn diff_page(
     let diff = app
         .ledger(move |l| {
             let (ra, rb) = (l.run(a)?, l.run(b)?);
-            for r in [&ra, &rb] {
+            for (id, r) in [(a, &ra), (b, &rb)] {
                 if r.deployment_id() != name {
                     return Err(shipcheck_ledger::LedgerError::NotFound(format!(
-                        "run {} belongs to deployment `{}`, not `{name}`",
-                        if r.started_at == ra.started_at { a } else { b },
+                        "run {id} belongs to deployment `{}`, not `{name}`",
                         r.deployment_id()
                     )));
                 }
