@@ -147,9 +147,9 @@ pub fn check(args: CheckArgs, out_color: bool) -> Result<i32, Error> {
         match shipcheck_server::client::push(&url, &run) {
             Ok(p) => eprintln!(
                 "pushed run to {}: id {} ({}{})",
-                url.trim_end_matches('/'),
+                shipcheck_server::client::shown_base(url.trim_end_matches('/')),
                 p.id,
-                url.trim_end_matches('/'),
+                shipcheck_server::client::shown_base(url.trim_end_matches('/')),
                 p.url
             ),
             Err(e) => {

@@ -235,7 +235,7 @@ fn on_server(
         "recorded {} #{} on {} for {deployment} in {} by {}",
         answer["kind"].as_str().unwrap_or(what),
         answer["seq"],
-        url.trim_end_matches('/'),
+        shipcheck_server::client::shown_base(url.trim_end_matches('/')),
         answer["environment"].as_str().unwrap_or_default(),
         answer["by"].as_str().unwrap_or_default()
     );

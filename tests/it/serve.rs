@@ -970,3 +970,68 @@ fn a_manual_item_of_a_run_from_before_attest_rules_gets_a_clear_refusal() {
         "{body}"
     );
 }
+
+#[test]
+fn a_pushed_runs_verdict_counts_and_score_are_read_from_its_results() {
+    let server = Server::start(&[]);
+    let ci = server.token("ci", "pusher");
+    let hosts = tempfile::tempdir().unwrap();
+    host(hosts.path(), "payments", "pay");
+    assert_eq!(push(&server, hosts.path(), &ci).status.code(), Some(1));
+    let honest = server.json("/api/v1/runs/2", &ci);
+    // The same results, with a verdict, counts and score that claim all is well.
+    let mut lying = honest.clone();
+    lying["gate"]["go"] = true.into();
+    lying["gate"]["exit_code"] = 0.into();
+    lying["gate"]["blocking"] = serde_json::json!([]);
+    lying["counts"]["fail"] = 0.into();
+    lying["counts"]["pass"] = 2.into();
+    lying["score"]["value"] = 100.into();
+    let auth = format!("Bearer {ci}");
+    let (status, _, body) = server.request(
+        "POST",
+        "/api/v1/runs",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        lying.to_string().as_bytes(),
+    );
+    assert_eq!(status, 201, "{body}");
+    let id = serde_json::from_str::<serde_json::Value>(&body).unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let stored = server.json(&format!("/api/v1/runs/{id}"), &ci);
+    assert_eq!(stored["gate"]["go"], false);
+    assert_eq!(stored["counts"], honest["counts"]);
+    assert_eq!(stored["score"]["value"], honest["score"]["value"]);
+    let fleet = server.json("/api/v1/deployments", &ci);
+    assert_eq!(fleet[0]["latest"]["id"], id);
+    assert_eq!(fleet[0]["latest"]["go"], false);
+    assert_eq!(fleet[0]["latest"]["score"], honest["score"]["value"]);
+}
+
+#[test]
+fn a_password_in_the_server_url_is_never_printed() {
+    let hosts = tempfile::tempdir().unwrap();
+    host(hosts.path(), "payments", "pay");
+    let db = hosts.path().join("l.db").display().to_string();
+    for url in [
+        "http://ops:s3cret-CANARY@127.0.0.1:9",
+        "ftp://ops:s3cret-CANARY@127.0.0.1:9",
+    ] {
+        let o = shipcheck_db(
+            hosts.path(),
+            &db,
+            &[("SHIPCHECK_TOKEN", "shck_x")],
+            &["check", "--no-record", "-q", "--push", url],
+        );
+        assert_eq!(o.status.code(), Some(3));
+        assert!(stderr(&o).contains("127.0.0.1:9"), "{}", stderr(&o));
+        assert!(
+            !stderr(&o).contains("CANARY") && !stdout(&o).contains("CANARY"),
+            "{}",
+            stderr(&o)
+        );
+    }
+}

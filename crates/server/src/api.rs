@@ -148,6 +148,11 @@ async fn push_run(
     }
     let mut run = body(given)?;
     check_pushed(&run)?;
+    // The verdict, counts and score are the server's own reading of the results, never
+    // what the client says they are.
+    run.gate = shipcheck_core::gate::decide(&mut run.results, run.gate.policy);
+    run.counts = shipcheck_core::outcome::Counts::of(&run.results);
+    run.score = shipcheck_core::gate::score(&run.results);
     run.recorded_by = caller.name.clone();
     let (deployment, environment, go) =
         (run.deployment.clone(), run.environment.clone(), run.gate.go);

@@ -35,11 +35,23 @@ pub enum ClientError {
     },
 }
 
+/// `base` for a message: everything before an `@` in its authority is dropped.
+pub fn shown_base(base: &str) -> String {
+    match base.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            format!("{scheme}://{host}{tail}")
+        }
+        None => base.rsplit_once('@').map_or(base, |(_, h)| h).to_string(),
+    }
+}
+
 /// Sends `run` to the server at `base`: its id and page there.
 pub fn push(base: &str, run: &Run) -> Result<Pushed, ClientError> {
     let answer = post(base, "/api/v1/runs", run)?;
     serde_json::from_value(answer).map_err(|e| ClientError::Refused {
-        url: base.into(),
+        url: shown_base(base),
         status: 200,
         message: format!("unexpected answer: {e}"),
     })
@@ -58,9 +70,17 @@ pub fn post<T: serde::Serialize>(
         .ok_or(ClientError::NoToken)?;
     let base = base.trim_end_matches('/');
     if !(base.starts_with("http://") || base.starts_with("https://")) {
-        return Err(ClientError::BadUrl(base.into()));
+        return Err(ClientError::BadUrl(shown_base(base)));
     }
     let url = format!("{base}{path}");
+    // Messages name the URL without any user and password it carries.
+    let shown = reqwest::Url::parse(&url)
+        .map(|mut u| {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        })
+        .map_err(|_| ClientError::BadUrl(shown_base(base)))?;
     shipcheck_net::install_crypto_provider();
     let ca = std::env::var_os(CA_ENV).map(std::path::PathBuf::from);
     let tls = shipcheck_net::client_config(ca.as_deref(), false).map_err(ClientError::Setup)?;
@@ -78,7 +98,7 @@ pub fn post<T: serde::Serialize>(
         .map_err(|e| ClientError::Setup(e.to_string()))?;
     runtime.block_on(async {
         let unreachable = |e: reqwest::Error| ClientError::Unreachable {
-            url: url.clone(),
+            url: shown.clone(),
             message: e.without_url().to_string(),
         };
         let response = client
@@ -95,7 +115,7 @@ pub fn post<T: serde::Serialize>(
         let parsed = serde_json::from_slice::<serde_json::Value>(body).ok();
         if status.is_success() {
             parsed.ok_or_else(|| ClientError::Refused {
-                url: url.clone(),
+                url: shown.clone(),
                 status: status.as_u16(),
                 message: "the answer is not JSON".into(),
             })
@@ -104,7 +124,7 @@ pub fn post<T: serde::Serialize>(
                 .and_then(|v| v["error"].as_str().map(str::to_string))
                 .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(300).collect());
             Err(ClientError::Refused {
-                url: url.clone(),
+                url: shown.clone(),
                 status: status.as_u16(),
                 message,
             })
