@@ -92,6 +92,20 @@ impl Server {
         http(&self.addr, method, path, headers, body)
     }
 
+    /// POST of a JSON body with a bearer token.
+    pub fn post_json(&self, path: &str, token: &str, body: &[u8]) -> (u16, String, String) {
+        let auth = format!("Bearer {token}");
+        self.request(
+            "POST",
+            path,
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            body,
+        )
+    }
+
     pub fn get(&self, path: &str, token: &str) -> (u16, String, String) {
         let auth = format!("Bearer {token}");
         self.request("GET", path, &[("Authorization", &auth)], b"")
@@ -246,18 +260,7 @@ fn bad_requests_get_a_clear_4xx_and_write_nothing() {
     assert_eq!(push(&server, hosts.path(), &ci).status.code(), Some(1));
     let good = server.json("/api/v1/runs/3", &viewer);
     let before = server.records();
-    let post = |token: &str, body: &[u8]| {
-        let auth = format!("Bearer {token}");
-        server.request(
-            "POST",
-            "/api/v1/runs",
-            &[
-                ("Authorization", &auth),
-                ("Content-Type", "application/json"),
-            ],
-            body,
-        )
-    };
+    let post = |token: &str, body: &[u8]| server.post_json("/api/v1/runs", token, body);
     // No token, a wrong one, a viewer's.
     let (status, head, _) = server.request(
         "POST",
@@ -491,16 +494,7 @@ fn attest_waive_and_sign_off_through_the_api_turn_the_gate_go() {
     assert_eq!(fleet[0]["gate"]["pending"][0]["item"], "p:drill");
     assert_eq!(g["pending"][0]["roles"], serde_json::json!(["operations"]));
     let post = |path: &str, token: &str, body: serde_json::Value| {
-        let auth = format!("Bearer {token}");
-        let (status, _, text) = server.request(
-            "POST",
-            path,
-            &[
-                ("Authorization", &auth),
-                ("Content-Type", "application/json"),
-            ],
-            body.to_string().as_bytes(),
-        );
+        let (status, _, text) = server.post_json(path, token, body.to_string().as_bytes());
         (status, text)
     };
     let attest = |token: &str, role: &str, item: &str| {
@@ -705,14 +699,9 @@ fn two_servers_on_one_postgresql_ledger_see_each_others_writes() {
         "B sees A's run: {fleet}"
     );
     // An attestation made through B shows in A's gate.
-    let auth = format!("Bearer {ops}");
-    let (status, _, body) = b.request(
-        "POST",
+    let (status, _, body) = b.post_json(
         "/api/v1/deployments/payments/attestations",
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-        ],
+        &ops,
         br#"{"environment": "prod", "item": "drill", "role": "operations"}"#,
     );
     assert_eq!(status, 201, "{body}");
@@ -894,17 +883,8 @@ fn a_waiver_ending_changes_the_fleets_gate_without_any_write() {
     let hosts = tempfile::tempdir().unwrap();
     host(hosts.path(), "payments", "pay");
     assert_eq!(push(&server, hosts.path(), &ci).status.code(), Some(1));
-    let auth = format!("Bearer {admin}");
     let post = |path: &str, body: serde_json::Value| {
-        server.request(
-            "POST",
-            path,
-            &[
-                ("Authorization", &auth),
-                ("Content-Type", "application/json"),
-            ],
-            body.to_string().as_bytes(),
-        )
+        server.post_json(path, &admin, body.to_string().as_bytes())
     };
     let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3);
     let (status, _, body) = post(
@@ -943,25 +923,11 @@ fn a_manual_item_of_a_run_from_before_attest_rules_gets_a_clear_refusal() {
     for r in old["results"].as_array_mut().unwrap() {
         r.as_object_mut().unwrap().remove("attest");
     }
-    let auth = format!("Bearer {ci}");
-    let (status, _, body) = server.request(
-        "POST",
-        "/api/v1/runs",
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-        ],
-        old.to_string().as_bytes(),
-    );
+    let (status, _, body) = server.post_json("/api/v1/runs", &ci, old.to_string().as_bytes());
     assert_eq!(status, 201, "{body}");
-    let auth = format!("Bearer {ops}");
-    let (status, _, body) = server.request(
-        "POST",
+    let (status, _, body) = server.post_json(
         "/api/v1/deployments/payments/attestations",
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-        ],
+        &ops,
         br#"{"environment": "prod", "item": "drill", "role": "operations"}"#,
     );
     assert_eq!(status, 422, "{body}");
@@ -987,16 +953,7 @@ fn a_pushed_runs_verdict_counts_and_score_are_read_from_its_results() {
     lying["counts"]["fail"] = 0.into();
     lying["counts"]["pass"] = 2.into();
     lying["score"]["value"] = 100.into();
-    let auth = format!("Bearer {ci}");
-    let (status, _, body) = server.request(
-        "POST",
-        "/api/v1/runs",
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-        ],
-        lying.to_string().as_bytes(),
-    );
+    let (status, _, body) = server.post_json("/api/v1/runs", &ci, lying.to_string().as_bytes());
     assert_eq!(status, 201, "{body}");
     let id = serde_json::from_str::<serde_json::Value>(&body).unwrap()["id"]
         .as_i64()
