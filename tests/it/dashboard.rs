@@ -93,6 +93,14 @@ impl Browser {
 
     /// One WebDriver command: its `value`.
     fn call(&self, method: &str, path: &str, body: Value) -> Value {
+        match self.try_call(method, path, body) {
+            Ok(v) => v,
+            Err(answer) => panic!("{method} {path}: {answer}"),
+        }
+    }
+
+    /// One WebDriver command: its `value`, or the error answer.
+    fn try_call(&self, method: &str, path: &str, body: Value) -> Result<Value, String> {
         let text = body.to_string();
         let (status, _, answer) = http(
             &self.addr,
@@ -106,8 +114,11 @@ impl Browser {
             },
         );
         let v: Value = serde_json::from_str(&answer).unwrap_or(Value::Null);
-        assert_eq!(status, 200, "{method} {path}: {answer}");
-        v["value"].clone()
+        if status == 200 {
+            Ok(v["value"].clone())
+        } else {
+            Err(answer)
+        }
     }
 
     fn session_call(&self, method: &str, path: &str, body: Value) -> Value {
@@ -144,12 +155,24 @@ impl Browser {
         );
     }
 
+    /// The element's text. A page that replaces itself between finding the element and
+    /// reading it (a form's submit) makes the element stale: it is found again.
     fn text(&self, css: &str) -> String {
-        let e = self.find(css);
-        self.session_call("GET", &format!("/element/{e}/text"), Value::Null)
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let e = self.find(css);
+            match self.try_call(
+                "GET",
+                &format!("/session/{}/element/{e}/text", self.session),
+                Value::Null,
+            ) {
+                Ok(v) => return v.as_str().unwrap_or_default().to_string(),
+                Err(answer) if answer.contains("stale element") && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(answer) => panic!("text of {css}: {answer}"),
+            }
+        }
     }
 
     /// Waits (up to 10 s) until the element's text is `want`: a form's submit returns
