@@ -15,7 +15,8 @@ pub struct AttestArgs {
     pub server: Option<String>,
     #[arg(long, value_enum)]
     pub role: RoleArg,
-    /// Evidence: a file (stored in the ledger by content hash) or a URL.
+    /// Evidence: a file (stored in the ledger by content hash; with --server, sent with the
+    /// attestation, up to about 6 MiB) or a URL.
     #[arg(long)]
     pub evidence: Option<String>,
     #[arg(long, default_value = "")]
@@ -40,18 +41,20 @@ pub fn attest(args: AttestArgs) -> Result<i32, Error> {
     } = args;
     let (profile, packs, env) = load_target(&target)?;
     if let Some(url) = server {
-        if evidence
-            .as_deref()
-            .is_some_and(|e| !e.starts_with("https://") && !e.starts_with("http://"))
-        {
-            return Err(Error::usage(
-                "with --server, --evidence must be a link (https://...): evidence files are stored in a local ledger".into(),
-            ));
-        }
+        // A link goes as one; a file goes with the attestation, in its body.
+        let (link, file) = match evidence {
+            Some(e) if e.starts_with("https://") || e.starts_with("http://") => (Some(e), None),
+            Some(path) => {
+                let file = shipcheck_server::client::evidence_file(std::path::Path::new(&path))
+                    .map_err(|e| Error::usage(e.to_string()))?;
+                (None, Some(file))
+            }
+            None => (None, None),
+        };
         let role: pack::Role = role.into();
         let body = serde_json::json!({
             "environment": env, "item": item, "role": role.as_str(), "note": note,
-            "evidence_url": evidence, "expires": expires,
+            "evidence_url": link, "evidence_file": file, "expires": expires,
         });
         return on_server(&url, &profile, "attestations", &body);
     }

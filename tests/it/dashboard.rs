@@ -155,6 +155,13 @@ impl Browser {
         );
     }
 
+    /// An attribute of the element (resolved URLs for `href`).
+    fn attribute(&self, css: &str, name: &str) -> String {
+        let e = self.find(css);
+        let v = self.session_call("GET", &format!("/element/{e}/property/{name}"), json!(null));
+        v.as_str().unwrap_or_default().to_string()
+    }
+
     /// The element's text. A page that replaces itself between finding the element and
     /// reading it (a form's submit) makes the element stale: it is found again.
     fn text(&self, css: &str) -> String {
@@ -273,6 +280,13 @@ fn sign_in_attest_sign_off_and_watch_the_gate_turn_go_in_chromium() {
         "form.attest input[name=note]",
         "restore drill done on 2026-12-01",
     );
+    // The evidence goes up with the form, as a file.
+    let log = dir.join("drill.log");
+    std::fs::write(&log, "restored in 4 minutes\n").unwrap();
+    browser.type_into(
+        "form.attest input[name=evidence_file]",
+        &log.display().to_string(),
+    );
     browser.click("form.attest button");
     // The next page has the sign-off form and no attest form left.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -293,4 +307,15 @@ fn sign_in_attest_sign_off_and_watch_the_gate_turn_go_in_chromium() {
     let g = server.json("/api/v1/deployments/payments/gate?environment=prod", &admin);
     assert_eq!(g["go"], true, "{g}");
     assert_eq!(g["signoffs"]["security"], "ada");
+    let listed = server.json(
+        "/api/v1/deployments/payments/attestations?environment=prod",
+        &admin,
+    );
+    let evidence = &listed[0]["evidence"];
+    assert_eq!(evidence["name"], "drill.log", "{listed}");
+    assert_eq!(listed[0]["by"], "ada");
+    // The deployment page links the file, and the link gives it back.
+    let link = browser.attribute("#attestations a.evidence", "href");
+    let (status, _, body) = server.get(link.trim_start_matches(&base), &admin);
+    assert_eq!((status, body.as_str()), (200, "restored in 4 minutes\n"));
 }

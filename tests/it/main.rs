@@ -8,6 +8,7 @@ mod check;
 mod commands;
 mod dashboard;
 mod deployments;
+mod evidence;
 mod hostile;
 mod integrations;
 mod ledger;

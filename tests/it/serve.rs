@@ -123,7 +123,7 @@ impl Server {
     }
 
     /// Records in the ledger (every write adds one).
-    fn records(&self) -> usize {
+    pub fn records(&self) -> usize {
         let o = shipcheck_db(self.dir.path(), &self.db, &[], &["ledger", "verify"]);
         let text = stdout(&o);
         text.split_whitespace()
@@ -358,15 +358,25 @@ fn sign_in_gives_a_strict_session_and_forms_need_the_csrf_token() {
         .and_then(|r| r.split('"').next())
         .unwrap()
         .to_string();
-    // A write form without its CSRF token is refused, and writes nothing.
+    // A write form without its CSRF token is refused, and writes nothing (the attest form
+    // is multipart, as a browser sends it).
+    let multipart: String = [
+        ("environment", "prod"),
+        ("item", "drill"),
+        ("role", "operations"),
+    ]
+    .iter()
+    .map(|(k, v)| format!("--XyZ\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"))
+    .chain(["--XyZ--\r\n".to_string()])
+    .collect();
     let (status, _, body) = server.request(
         "POST",
         "/deployments/payments/attest",
         &[
             ("Cookie", &session),
-            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Content-Type", "multipart/form-data; boundary=XyZ"),
         ],
-        b"environment=prod&item=drill&role=operations",
+        multipart.as_bytes(),
     );
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("CSRF"), "{body}");
@@ -671,6 +681,24 @@ fn over_tls_the_server_passes_shipchecks_own_web_service_pack() {
     }
     assert_eq!(s["http.redirect"], "waived");
     assert_eq!(out.status.code(), Some(0), "GO: {}", stdout(&out));
+    // Under TLS the session cookie is Secure as well (curl: a real TLS client).
+    let admin = server.token("ada", "admin");
+    let signin = std::process::Command::new("curl")
+        .args(["-s", "-i", "--max-time", "20", "--cacert"])
+        .arg(&ca_file)
+        .args(["--resolve", &format!("localhost:{port}:127.0.0.1")])
+        .args(["--data-urlencode", &format!("token={admin}")])
+        .arg(format!("https://localhost:{port}/signin"))
+        .output()
+        .unwrap();
+    let head = String::from_utf8_lossy(&signin.stdout).to_string();
+    let cookie = head
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .unwrap_or_else(|| panic!("no cookie: {head}"));
+    for part in ["HttpOnly", "SameSite=Strict", "Secure"] {
+        assert!(cookie.contains(part), "{part}: {cookie}");
+    }
 }
 
 #[test]
@@ -755,8 +783,8 @@ fn attest_sign_off_and_waive_from_the_command_line_with_server() {
             "notes.txt",
         ],
     );
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("must be a link"), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(2), "no such evidence file");
+    assert!(stderr(&o).contains("notes.txt"), "{}", stderr(&o));
     let o = shipcheck_db(
         &dir,
         &local,
@@ -991,4 +1019,51 @@ fn a_password_in_the_server_url_is_never_printed() {
             stderr(&o)
         );
     }
+}
+
+#[test]
+fn a_runs_items_list_filters_by_status_and_one_item_reads_by_id() {
+    let server = Server::start(&[]);
+    let ci = server.token("ci", "pusher");
+    let viewer = server.token("dash", "viewer");
+    let hosts = tempfile::tempdir().unwrap();
+    host(hosts.path(), "payments", "pay");
+    let o = push(&server, hosts.path(), &ci);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let runs = server.json("/api/v1/deployments/payments/runs", &viewer);
+    let id = runs[0]["id"].as_i64().unwrap();
+    let items = server.json(&format!("/api/v1/runs/{id}/items"), &viewer);
+    let ids: Vec<&str> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["port", "drill"], "{items}");
+    let failing = server.json(&format!("/api/v1/runs/{id}/items?status=fail"), &viewer);
+    assert_eq!(failing.as_array().unwrap().len(), 1, "{failing}");
+    assert_eq!(failing[0]["id"], "port");
+    assert_eq!(failing[0]["status"], "fail");
+    // One item, by id or pack:id.
+    let one = server.json(&format!("/api/v1/runs/{id}/items/p:drill"), &viewer);
+    assert_eq!(one["status"], "pending", "{one}");
+    assert_eq!(
+        server.json(&format!("/api/v1/runs/{id}/items/drill"), &viewer)["id"],
+        "drill"
+    );
+    // Bad input: an unknown status (with the known ones), an unknown item (with a
+    // suggestion), an unknown run.
+    let (status, _, body) = server.get(&format!("/api/v1/runs/{id}/items?status=failed"), &viewer);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("fail"), "{body}");
+    let (status, _, body) = server.get(&format!("/api/v1/runs/{id}/items/dril"), &viewer);
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("did you mean `p:drill`"), "{body}");
+    assert_eq!(server.get("/api/v1/runs/999/items", &viewer).0, 404);
+    assert_eq!(
+        server
+            .request("GET", &format!("/api/v1/runs/{id}/items"), &[], b"")
+            .0,
+        401
+    );
 }

@@ -53,8 +53,13 @@ pub fn known_in_packs(packs: &[Arc<LoadedPack>], wanted: &str) -> Result<Known, 
     })
 }
 
-/// `pack:id` or a unique `id` among the results of `run`.
-pub fn known_in_run(run: &Run, wanted: &str) -> Result<Known, String> {
+/// The result of `pack:id`, or of a unique `id`, in `run`; else why not, with the
+/// nearest id when one is close (`place` names the run in the message).
+pub fn find_in_run<'a>(
+    run: &'a Run,
+    wanted: &str,
+    place: &str,
+) -> Result<&'a shipcheck_core::outcome::ItemResult, String> {
     let named = ItemRef::parse(wanted);
     let found: Vec<&shipcheck_core::outcome::ItemResult> = run
         .results
@@ -62,33 +67,38 @@ pub fn known_in_run(run: &Run, wanted: &str) -> Result<Known, String> {
         .filter(|r| named.matches(&r.pack, &r.id))
         .collect();
     match found.as_slice() {
-        [r] if r.kind == shipcheck_core::outcome::ItemKind::Manual && r.attest.is_none() => {
-            Err(format!(
-                "`{}` is a manual item of a run recorded before runs carried who may attest it: record a new run (`shipcheck check`, or `check --push` to a server), then attest",
-                r.qualified_id()
-            ))
-        }
-        [r] => Ok(Known {
-            qualified: r.qualified_id(),
-            attest: r.attest.clone(),
-        }),
+        [r] => Ok(r),
         [] => {
-            let ids: Vec<String> = run.results.iter().map(|r| r.qualified_id()).collect();
-            let hint = ids
+            let hint = run
+                .results
                 .iter()
-                .map(|id| (strsim::jaro_winkler(id, wanted), id))
+                .map(|r| r.qualified_id())
+                .map(|id| (strsim::jaro_winkler(&id, wanted), id))
                 .filter(|(score, _)| *score > 0.85)
                 .max_by(|a, b| a.0.total_cmp(&b.0))
                 .map(|(_, id)| format!(" (did you mean `{id}`?)"))
                 .unwrap_or_default();
-            Err(format!(
-                "no item `{wanted}` in the deployment's latest run{hint}"
-            ))
+            Err(format!("no item `{wanted}` in {place}{hint}"))
         }
         _ => Err(format!(
             "`{wanted}` is in several packs; write it as pack:id"
         )),
     }
+}
+
+/// `pack:id` or a unique `id` among the results of `run` (the deployment's latest).
+pub fn known_in_run(run: &Run, wanted: &str) -> Result<Known, String> {
+    let r = find_in_run(run, wanted, "the deployment's latest run")?;
+    if r.kind == shipcheck_core::outcome::ItemKind::Manual && r.attest.is_none() {
+        return Err(format!(
+            "`{}` is a manual item of a run recorded before runs carried who may attest it: record a new run (`shipcheck check`, or `check --push` to a server), then attest",
+            r.qualified_id()
+        ));
+    }
+    Ok(Known {
+        qualified: r.qualified_id(),
+        attest: r.attest.clone(),
+    })
 }
 
 /// Evidence given on the command line: a URL, or a file stored in the ledger by content.

@@ -316,6 +316,11 @@ impl Ledger {
         Ok(digest)
     }
 
+    /// The blob stored under `digest` (a SHA-256 in hex), if any.
+    pub fn blob(&mut self, digest: &str) -> Result<Option<Vec<u8>>, LedgerError> {
+        self.backend.get_blob(digest)
+    }
+
     /// Records a run (already redacted by the engine).
     pub fn record_run(&mut self, run: &Run) -> Result<i64, LedgerError> {
         let body = serde_json::to_string(run).map_err(|e| LedgerError::Invalid(e.to_string()))?;

@@ -8,14 +8,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use shipcheck_core::deployment::{DeploymentId, check_labels};
-use shipcheck_core::outcome::{RUN_SCHEMA, Run};
+use shipcheck_core::outcome::{ItemResult, RUN_SCHEMA, Run, Status};
 
 use crate::auth::Reader;
 use crate::caller::Caller;
 use crate::error::ApiError;
 use crate::fleet;
+use crate::model::{EvidenceBytes, GateView, ItemDocument, Listed};
 use crate::model::{FleetRow, Health, Pushed, RunBrief, RunDocument, label_filter};
-use crate::model::{GateView, Listed};
 use crate::openapi::{Operation, declare};
 use crate::state::App;
 use crate::statements::{NewAttestation, NewSignoff, NewWaiver, Recorded};
@@ -46,6 +46,9 @@ api_routes! {
     get "/api/v1/deployments/{deployment}/runs" => deployment_runs, "A deployment's runs, newest first (environment, before, limit)", auth: "viewer", body: (), answers: Vec<RunBrief>;
     post "/api/v1/runs" => push_run, "Record a run made elsewhere (`shipcheck check --push`)", auth: "pusher", body: RunDocument, answers: Pushed;
     get "/api/v1/runs/{id}" => run, "One recorded run, as `check --format json` writes it", auth: "viewer", body: (), answers: RunDocument;
+    get "/api/v1/runs/{id}/items" => run_items, "A run's item results in pack order (filter: status=S, repeatable)", auth: "viewer", body: (), answers: Vec<ItemDocument>;
+    get "/api/v1/runs/{id}/items/{item}" => run_item, "One item result of a run, by pack:id or a unique id", auth: "viewer", body: (), answers: ItemDocument;
+    get "/api/v1/evidence/{sha256}" => evidence, "An attestation's evidence file, by its SHA-256 (name=FILE names the download)", auth: "viewer", body: (), answers: EvidenceBytes;
     get "/api/v1/deployments/{deployment}/gate" => gate, "The gate of a deployment in an environment, as the ledger stands now", auth: "viewer", body: (), answers: GateView;
     get "/api/v1/deployments/{deployment}/attestations" => list_attestations, "The attestations that apply to a deployment in an environment, oldest first", auth: "viewer", body: (), answers: Vec<Listed<Attestation>>;
     get "/api/v1/deployments/{deployment}/signoffs" => list_signoffs, "The sign-offs of a deployment's runs in an environment, oldest first", auth: "viewer", body: (), answers: Vec<Listed<Signoff>>;
@@ -133,6 +136,118 @@ async fn run(
     Path(id): Path<i64>,
 ) -> Result<Json<Run>, ApiError> {
     Ok(Json(app.ledger(move |l| l.run(id)).await?))
+}
+
+async fn run_items(
+    State(app): AppState,
+    _reader: Reader,
+    Path(id): Path<i64>,
+    uri: axum::http::Uri,
+) -> Result<Json<Vec<ItemResult>>, ApiError> {
+    let mut wanted = Vec::new();
+    for (key, value) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
+        if key != "status" {
+            return Err(ApiError::BadRequest(format!(
+                "unknown query parameter `{key}` (status=S filters)"
+            )));
+        }
+        wanted.push(parse_status(&value)?);
+    }
+    let run = app.ledger(move |l| l.run(id)).await?;
+    Ok(Json(
+        run.results
+            .into_iter()
+            .filter(|r| wanted.is_empty() || wanted.contains(&r.status))
+            .collect(),
+    ))
+}
+
+/// A status as the API writes it (`fail`, `not_applicable`, ...).
+fn parse_status(given: &str) -> Result<Status, ApiError> {
+    Status::ALL
+        .into_iter()
+        .find(|s| serde_json::to_value(s).is_ok_and(|v| v == given))
+        .ok_or_else(|| {
+            let known: Vec<String> = Status::ALL
+                .iter()
+                .filter_map(|s| serde_json::to_value(s).ok())
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect();
+            ApiError::BadRequest(format!(
+                "unknown status `{given}`; the statuses are {}",
+                known.join(", ")
+            ))
+        })
+}
+
+async fn run_item(
+    State(app): AppState,
+    _reader: Reader,
+    Path((id, item)): Path<(i64, String)>,
+) -> Result<Json<ItemResult>, ApiError> {
+    let run = app.ledger(move |l| l.run(id)).await?;
+    let found = shipcheck_engine::attest::find_in_run(&run, &item, &format!("run {id}"))
+        .map_err(ApiError::NotFound)?;
+    Ok(Json(found.clone()))
+}
+
+async fn evidence(
+    State(app): AppState,
+    _reader: Reader,
+    Path(sha256): Path<String>,
+    uri: axum::http::Uri,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    if sha256.len() != 64
+        || !sha256
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return Err(ApiError::BadRequest(
+            "an evidence file is named by its SHA-256: 64 lowercase hex digits".into(),
+        ));
+    }
+    let name = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "name")
+        .map(|(_, v)| download_name(&v))
+        .unwrap_or_else(|| format!("evidence-{}", &sha256[..12]));
+    let digest = sha256.clone();
+    let data = app
+        .ledger(move |l| l.blob(&digest))
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no evidence file {sha256} on this server")))?;
+    let disposition = format!("attachment; filename=\"{name}\"");
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/octet-stream".to_string(),
+            ),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+        ],
+        data,
+    )
+        .into_response())
+}
+
+/// A file name safe in a Content-Disposition header: letters, digits, `.`, `-` and `_`.
+fn download_name(given: &str) -> String {
+    let name: String = given
+        .chars()
+        .take(100)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if name.trim_matches('.').is_empty() {
+        "evidence".into()
+    } else {
+        name
+    }
 }
 
 async fn push_run(

@@ -47,6 +47,32 @@ pub fn shown_base(base: &str) -> String {
     }
 }
 
+/// The largest evidence file sent to a server: its base64 in a JSON body stays within the
+/// server's body limit ([`crate::MAX_BODY`]).
+pub const MAX_EVIDENCE: u64 = (crate::MAX_BODY as u64 / 4 * 3) - 64 * 1024;
+
+/// An attestation's `evidence_file`: the file at `path`, named by its file name, in base64.
+pub fn evidence_file(path: &std::path::Path) -> Result<serde_json::Value, ClientError> {
+    use base64::Engine;
+    let mib = |n: u64| format!("{:.1} MiB", n as f64 / (1024.0 * 1024.0));
+    let data = shipcheck_core::bounded::read_bounded(path, MAX_EVIDENCE).map_err(|e| match e {
+        shipcheck_core::bounded::ReadError::TooLarge { .. } => ClientError::Setup(format!(
+            "evidence file {} is larger than a server takes ({}): store it elsewhere and give a link",
+            path.display(),
+            mib(MAX_EVIDENCE)
+        )),
+        other => ClientError::Setup(format!("evidence: {other}")),
+    })?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(serde_json::json!({
+        "name": name,
+        "content_base64": base64::engine::general_purpose::STANDARD.encode(&data),
+    }))
+}
+
 /// Sends `run` to the server at `base`: its id and page there.
 pub fn push(base: &str, run: &Run) -> Result<Pushed, ClientError> {
     let answer = post(base, "/api/v1/runs", run)?;

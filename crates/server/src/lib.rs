@@ -4,7 +4,7 @@
 //!
 //! Layers inside: [`state`] (what handlers share), [`auth`] and [`session`] (tokens,
 //! cookies, CSRF), [`limit`] (rate limits), [`fleet`] (indexed reads), [`api`] and
-//! [`openapi`] (JSON), [`pages`] (HTML), [`listen`] (TCP/TLS), [`client`] (the command
+//! [`openapi`] (JSON), [`pages`] and [`forms`] (HTML), [`listen`] (TCP/TLS), [`client`] (the command
 //! line's side: `check --push`).
 
 pub mod api;
@@ -13,6 +13,7 @@ pub mod caller;
 pub mod client;
 pub mod error;
 pub mod fleet;
+pub mod forms;
 pub mod limit;
 pub mod listen;
 pub mod model;
@@ -81,12 +82,12 @@ pub fn router(app: Arc<App>, max_body: usize) -> axum::Router {
         .route("/", get(pages::fleet_page))
         .route("/deployments/{deployment}", get(pages::deployment_page))
         .route("/deployments/{deployment}/diff", get(pages::diff_page))
-        .route("/deployments/{deployment}/attest", post(pages::attest_form))
+        .route("/deployments/{deployment}/attest", post(forms::attest_form))
         .route(
             "/deployments/{deployment}/signoff",
-            post(pages::signoff_form),
+            post(forms::signoff_form),
         )
-        .route("/deployments/{deployment}/waive", post(pages::waive_form))
+        .route("/deployments/{deployment}/waive", post(forms::waive_form))
         .route("/runs/{id}", get(pages::run_page))
         .route("/signin", get(pages::signin_page).post(pages::signin))
         .route("/signout", post(pages::signout))

@@ -181,6 +181,27 @@ pub struct RunDocument(
     pub serde_json::Map<String, serde_json::Value>,
 );
 
+/// One item's result, as in a run's `results` (docs/json-report.md).
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct ItemDocument(
+    /// The item result: id, pack, status, summary, evidence, ...
+    pub serde_json::Map<String, serde_json::Value>,
+);
+
+/// An evidence file's bytes (`application/octet-stream`).
+pub struct EvidenceBytes;
+
+impl schemars::JsonSchema for EvidenceBytes {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "EvidenceBytes".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "string", "contentMediaType": "application/octet-stream"})
+    }
+}
+
 /// A label filter, `key=value`.
 pub fn label_filter(given: &[String]) -> Result<Vec<(String, String)>, ApiError> {
     given

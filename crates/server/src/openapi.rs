@@ -14,10 +14,12 @@ pub struct Operation {
     pub auth: &'static str,
     pub request: Option<Schema>,
     pub response: Schema,
+    /// The response's media type: JSON, but for evidence files.
+    pub media: &'static str,
 }
 
 /// Declares an operation taking `Req` (`()`: no body) and answering `Resp`.
-pub fn declare<Req: JsonSchema + 'static, Resp: JsonSchema>(
+pub fn declare<Req: JsonSchema + 'static, Resp: JsonSchema + 'static>(
     generator: &mut SchemaGenerator,
     method: &'static str,
     path: &'static str,
@@ -33,6 +35,13 @@ pub fn declare<Req: JsonSchema + 'static, Resp: JsonSchema>(
         auth,
         request,
         response: generator.subschema_for::<Resp>(),
+        media: if std::any::TypeId::of::<Resp>()
+            == std::any::TypeId::of::<crate::model::EvidenceBytes>()
+        {
+            "application/octet-stream"
+        } else {
+            "application/json"
+        },
     }
 }
 
@@ -57,7 +66,7 @@ pub fn document(operations: fn(&mut SchemaGenerator) -> Vec<Operation>) -> Value
             "operationId": format!("{}{}", op.method, op.path.replace(['/', '{', '}', '.'], "_")),
             "parameters": params,
             "responses": {
-                ok: {"description": "success", "content": {"application/json": {"schema": op.response}}},
+                ok: {"description": "success", "content": {op.media: {"schema": op.response}}},
                 "default": {"description": "an error", "content": {"application/json": {"schema": error}}}
             },
         });

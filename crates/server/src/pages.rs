@@ -20,6 +20,7 @@ use crate::error::ApiError;
 use crate::fleet;
 use crate::session::COOKIE;
 use crate::state::App;
+use shipcheck_core::statement::Attestation;
 
 type AppState = State<Arc<App>>;
 
@@ -198,17 +199,26 @@ async fn deployment_view(
     let environment = q.environment.clone().filter(|e| !e.is_empty());
     let env = environment.clone();
     let limit = q.limit.unwrap_or(50);
-    let (runs, baseline, gate) = app
+    let (runs, baseline, gate, attested) = app
         .ledger(move |l| {
             let runs = fleet::runs(l, &name, env.as_deref(), q.before, limit)?;
             let baseline = fleet::baseline(l, &name, env.as_deref())?;
-            let gate = match env.as_deref() {
-                Some(e) if !runs.is_empty() => Some(crate::statements::gate(l, &name, e)?),
-                _ => None,
+            let (gate, attested) = match env.as_deref() {
+                Some(e) if !runs.is_empty() => (
+                    Some(crate::statements::gate(l, &name, e)?),
+                    l.scoped::<Attestation>(shipcheck_ledger::Kind::Attestation, &name, e)?,
+                ),
+                _ => (None, Vec::new()),
             };
-            Ok((runs, baseline, gate))
+            Ok((runs, baseline, gate, attested))
         })
         .await?;
+    let attestations: Vec<AttestationRow> = attested
+        .into_iter()
+        .rev()
+        .take(SHOWN_ATTESTATIONS)
+        .map(|(_, a)| AttestationRow::of(a))
+        .collect();
     if runs.is_empty() && q.before.is_none() {
         return Err(ApiError::NotFound(format!(
             "no deployment `{deployment}` has runs on this server"
@@ -230,9 +240,56 @@ async fn deployment_view(
         context! {
             deployment => deployment, environment => environment, runs => runs,
             baseline => baseline, older => older, diff => diff, a => a, b => b, gate => gate,
-            ..who(reader)
+            attestations => attestations, ..who(reader)
         },
     )
+}
+
+/// How many of the newest attestations a deployment's page lists.
+const SHOWN_ATTESTATIONS: usize = 20;
+
+/// An attestation as the deployment's page lists it, with a link to its evidence.
+#[derive(serde::Serialize)]
+struct AttestationRow {
+    item: String,
+    role: &'static str,
+    by: String,
+    at: String,
+    expires: Option<String>,
+    note: String,
+    /// The evidence's name, and where to read it (a file on this server, or the link).
+    evidence: Option<(String, String)>,
+}
+
+impl AttestationRow {
+    fn of(a: Attestation) -> AttestationRow {
+        use shipcheck_core::statement::EvidenceRef;
+        let evidence = match a.evidence {
+            Some(EvidenceRef::File { name, sha256, size }) => {
+                let href = format!(
+                    "/api/v1/evidence/{sha256}?name={}",
+                    crate::api::percent_encode(&name)
+                );
+                Some((format!("{name} ({size} bytes)"), href))
+            }
+            // Only web links become links (never `javascript:` or the like).
+            Some(EvidenceRef::Url { url })
+                if url.starts_with("https://") || url.starts_with("http://") =>
+            {
+                Some((url.clone(), url))
+            }
+            Some(EvidenceRef::Url { .. }) | None => None,
+        };
+        AttestationRow {
+            item: a.item,
+            role: a.role.as_str(),
+            by: a.by,
+            at: a.attested_at,
+            expires: a.expires,
+            note: a.note,
+            evidence,
+        }
+    }
 }
 
 /// `/runs/{id}`: the run, rendered by the HTML report, with its sign-offs.
@@ -329,67 +386,6 @@ pub async fn signin(
         response.headers_mut().insert(header::SET_COOKIE, v);
     }
     Ok(response)
-}
-
-/// A form that writes: its CSRF token and the environment it is for.
-#[derive(Deserialize)]
-pub struct WriteForm<T> {
-    csrf: Option<String>,
-    #[serde(flatten)]
-    fields: T,
-}
-
-/// Checks a posted form's CSRF token, runs the write, and sends the browser back to the
-/// deployment's page.
-async fn write_form<T: Send + 'static>(
-    app: &App,
-    caller: Result<Caller, ApiError>,
-    deployment: String,
-    form: Result<Form<WriteForm<T>>, axum::extract::rejection::FormRejection>,
-    environment: fn(&T) -> String,
-    write: fn(
-        &mut shipcheck_ledger::Ledger,
-        &Caller,
-        &str,
-        T,
-    ) -> Result<crate::statements::Recorded, ApiError>,
-) -> Result<Response, PageError> {
-    let caller = caller?;
-    let Form(form) = form.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    caller.check_csrf(form.csrf.as_deref())?;
-    let back = format!(
-        "/deployments/{}?environment={}",
-        crate::api::percent_encode(&deployment),
-        crate::api::percent_encode(&environment(&form.fields))
-    );
-    let fields = form.fields;
-    app.ledger_api(move |l| write(l, &caller, &deployment, fields))
-        .await?;
-    Ok(Redirect::to(&back).into_response())
-}
-
-/// Declares a form handler per statement kind: its form fields and its write.
-macro_rules! write_forms {
-    ($($(#[$doc:meta])* $name:ident: $fields:ty => $write:path;)*) => {$(
-        $(#[$doc])*
-        pub async fn $name(
-            State(app): AppState,
-            caller: Result<Caller, ApiError>,
-            Path(deployment): Path<String>,
-            form: Result<Form<WriteForm<$fields>>, axum::extract::rejection::FormRejection>,
-        ) -> Result<Response, PageError> {
-            write_form(&app, caller, deployment, form, |f| f.environment.clone(), $write).await
-        }
-    )*};
-}
-
-write_forms! {
-    /// `POST /deployments/{name}/attest`.
-    attest_form: crate::statements::NewAttestation => crate::statements::attest;
-    /// `POST /deployments/{name}/signoff`.
-    signoff_form: crate::statements::NewSignoff => crate::statements::signoff;
-    /// `POST /deployments/{name}/waive`.
-    waive_form: crate::statements::NewWaiver => crate::statements::waive;
 }
 
 #[derive(Deserialize)]

@@ -26,9 +26,75 @@ pub struct NewAttestation {
     /// A link to the evidence (https://...).
     #[serde(default)]
     pub evidence_url: Option<String>,
+    /// An evidence file, stored in the ledger by content with the attestation (not with
+    /// `evidence_url`).
+    #[serde(default)]
+    pub evidence_file: Option<EvidenceFile>,
     /// End of validity: a date or an RFC 3339 instant (default: the item's `valid_for`).
     #[serde(default)]
     pub expires: Option<String>,
+}
+
+/// An evidence file sent with an attestation. The request's body limit bounds its size.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceFile {
+    /// The file's name, without folders.
+    pub name: String,
+    /// Its content in base64 (standard alphabet, padded).
+    pub content_base64: String,
+}
+
+/// An evidence file as received: a checked name and its bytes.
+#[derive(Debug)]
+pub struct Upload {
+    name: String,
+    data: Vec<u8>,
+}
+
+impl Upload {
+    /// Checks the name (no folders, no control characters, at most 255 bytes) and that
+    /// there is content.
+    pub fn new(name: &str, data: Vec<u8>) -> Result<Upload, ApiError> {
+        let bad = |why: &str| {
+            Err(ApiError::Unprocessable(format!(
+                "evidence file name `{}` {why}",
+                name.escape_debug()
+            )))
+        };
+        if name.is_empty() || name == "." || name == ".." {
+            return bad("is not a file name");
+        }
+        if name.len() > 255 {
+            return bad("is longer than 255 bytes");
+        }
+        if name.contains(['/', '\\']) || name.chars().any(char::is_control) {
+            return bad("must be a bare file name, without folders or control characters");
+        }
+        if data.is_empty() {
+            return Err(ApiError::Unprocessable(format!(
+                "evidence file `{name}` is empty"
+            )));
+        }
+        Ok(Upload {
+            name: name.to_string(),
+            data,
+        })
+    }
+
+    /// Decodes a JSON body's file.
+    pub fn decode(file: &EvidenceFile) -> Result<Upload, ApiError> {
+        use base64::Engine;
+        let data = base64::engine::general_purpose::STANDARD
+            .decode(file.content_base64.trim())
+            .map_err(|e| {
+                ApiError::Unprocessable(format!(
+                    "evidence file `{}`: content_base64 is not base64 ({e})",
+                    file.name.escape_debug()
+                ))
+            })?;
+        Upload::new(&file.name, data)
+    }
 }
 
 /// A sign-off to record.
@@ -189,12 +255,29 @@ fn recorded(seq: i64, kind: &str, deployment: &str, environment: &str, by: &Call
     }
 }
 
-/// Records an attestation by `caller`, who must be an attester of the role (or admin).
+/// Records an attestation by `caller` from a JSON body (its evidence file in base64).
 pub fn attest(
     ledger: &mut Ledger,
     caller: &Caller,
     deployment: &str,
+    mut a: NewAttestation,
+) -> Result<Recorded, ApiError> {
+    let upload = a
+        .evidence_file
+        .take()
+        .map(|f| Upload::decode(&f))
+        .transpose()?;
+    attest_with(ledger, caller, deployment, a, upload)
+}
+
+/// Records an attestation by `caller`, who must be an attester of the role (or admin),
+/// with its evidence: a link, or a file stored in the ledger once all else is valid.
+pub fn attest_with(
+    ledger: &mut Ledger,
+    caller: &Caller,
+    deployment: &str,
     a: NewAttestation,
+    upload: Option<Upload>,
 ) -> Result<Recorded, ApiError> {
     let role = a.role;
     if !caller.role.can_attest(role) {
@@ -207,16 +290,27 @@ pub fn attest(
     }
     let (_, run) = latest(ledger, deployment, &a.environment)?;
     let known = attest::known_in_run(&run, &a.item).map_err(ApiError::Unprocessable)?;
-    let evidence = match a.evidence_url.filter(|u| !u.trim().is_empty()) {
-        Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
+    let evidence = match (a.evidence_url.filter(|u| !u.trim().is_empty()), &upload) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::Unprocessable(
+                "give the evidence as a link (evidence_url) or as a file (evidence_file), not both"
+                    .into(),
+            ));
+        }
+        (Some(url), None) if url.starts_with("https://") || url.starts_with("http://") => {
             Some(EvidenceRef::Url { url })
         }
-        Some(other) => {
+        (Some(other), None) => {
             return Err(ApiError::Unprocessable(format!(
                 "evidence_url `{other}` is not an http(s) link"
             )));
         }
-        None => None,
+        (None, Some(file)) => Some(EvidenceRef::File {
+            name: file.name.clone(),
+            sha256: shipcheck_ledger::chain::digest(&file.data),
+            size: file.data.len() as u64,
+        }),
+        (None, None) => None,
     };
     let statement = attest::attestation(
         known,
@@ -229,6 +323,9 @@ pub fn attest(
         jiff::Timestamp::now(),
     )
     .map_err(ApiError::Unprocessable)?;
+    if let Some(file) = upload {
+        ledger.put_blob(&file.data)?;
+    }
     let seq = ledger.record_attestation(&statement)?;
     Ok(recorded(
         seq,
