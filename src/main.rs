@@ -48,6 +48,8 @@ enum Command {
     Report(cli::runs::ReportArgs),
     /// Mark a run as the deploy-time baseline that drift is measured against.
     Baseline(cli::runs::BaselineArgs),
+    /// Record a deploy: the phases after it fall due from now on.
+    Deployed(cli::deploy::DeployedArgs),
     /// Go / no-go from the latest run plus current attestations, waivers and sign-offs.
     Gate(cli::gate::GateArgs),
     /// Work with the ledger.
@@ -121,6 +123,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
         Command::Report(a) => cli::runs::report(a, out_color),
         Command::Baseline(a) => cli::runs::baseline(a),
         Command::Gate(a) => cli::gate::gate(a),
+        Command::Deployed(a) => cli::deploy::deployed(a),
         Command::Ledger(a) => cli::ledger::ledger(a),
         Command::Pack(a) => cli::packs::pack(a),
         Command::Init(a) => cli::init::init(a),

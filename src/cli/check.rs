@@ -39,8 +39,8 @@ pub struct CheckArgs {
     /// Do not record the run in the ledger.
     #[arg(long)]
     pub no_record: bool,
-    /// Only this phase's items: pre-deploy, post-deploy-immediate, first-hour, first-day,
-    /// first-week or periodic.
+    /// Only the items due by this phase (its own and the earlier phases'): pre-deploy,
+    /// post-deploy-immediate, first-hour, first-day, first-week or periodic (all).
     #[arg(long, value_name = "PHASE")]
     pub phase: Option<pack::Phase>,
     /// Run no program: items that would (`command` checks) are not_applicable.

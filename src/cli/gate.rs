@@ -12,6 +12,10 @@ pub struct GateArgs {
     pub allow_pending: bool,
     #[arg(long, short, value_enum, default_value_t = OutFormat::Human)]
     pub format: OutFormat,
+    /// Consider only the items due by this phase (default: by the time since the last
+    /// deploy, for manual items).
+    #[arg(long, value_name = "PHASE")]
+    pub phase: Option<pack::Phase>,
 }
 
 pub fn gate(args: GateArgs) -> Result<i32, Error> {
@@ -20,10 +24,14 @@ pub fn gate(args: GateArgs) -> Result<i32, Error> {
         fail_on,
         allow_pending,
         format,
+        phase,
     } = args;
     let (profile, packs, env) = load_target(&target)?;
     let mut ledger = target.db.open_existing()?;
-    let (seq, run) = history::latest_run(&mut ledger, &profile, &env)?;
+    let (seq, mut run) = history::latest_run(&mut ledger, &profile, &env)?;
+    if let Some(wanted) = phase {
+        engine::finalize::for_phase(&mut run, wanted).map_err(Error::usage)?;
+    }
     let found = history::Resolved {
         number: ledger.run_number(seq)?.unwrap_or_default(),
         seq,

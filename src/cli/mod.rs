@@ -55,6 +55,7 @@ pub fn write_stdout(args: std::fmt::Arguments<'_>, newline: bool) {
 }
 
 pub mod check;
+pub mod deploy;
 pub mod gate;
 pub mod init;
 pub mod ledger;

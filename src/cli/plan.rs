@@ -12,7 +12,7 @@ pub struct PlanArgs {
     /// Environment of the profile (default: the profile's `environment`).
     #[arg(long, short, env = "SHIPCHECK_ENV")]
     pub env: Option<String>,
-    /// Only this phase's items.
+    /// Only the items due by this phase (its own and the earlier phases').
     #[arg(long, value_name = "PHASE")]
     pub phase: Option<pack::Phase>,
     /// Run no program: items that would (`command` checks) are not_applicable.

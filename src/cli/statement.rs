@@ -56,7 +56,7 @@ pub fn attest(args: AttestArgs) -> Result<i32, Error> {
             "environment": env, "item": item, "role": role.as_str(), "note": note,
             "evidence_url": link, "evidence_file": file, "expires": expires,
         });
-        return on_server(&url, &profile, "attestations", &body);
+        return on_server(&url, profile.deployment().as_str(), "attestations", &body);
     }
     let by = by.unwrap_or_default();
     let mut ledger = target.db.open()?;
@@ -136,7 +136,7 @@ pub fn signoff(args: SignoffArgs) -> Result<i32, Error> {
         };
         let role: pack::Role = role.into();
         let body = serde_json::json!({"environment": env, "role": role.as_str(), "run": run, "note": note});
-        return on_server(&url, &profile, "signoffs", &body);
+        return on_server(&url, profile.deployment().as_str(), "signoffs", &body);
     }
     let by = by.unwrap_or_default();
     let mut ledger = target.db.open_existing()?;
@@ -196,7 +196,7 @@ pub fn waive(args: WaiveArgs) -> Result<i32, Error> {
         let body = serde_json::json!({
             "environment": env, "item": item, "reason": reason, "owner": owner, "expires": expires,
         });
-        return on_server(&url, &profile, "waivers", &body);
+        return on_server(&url, profile.deployment().as_str(), "waivers", &body);
     }
     let mut ledger = target.db.open()?;
     let env_scope = target.env.as_ref().map(|_| env.as_str());
@@ -224,14 +224,16 @@ pub fn waive(args: WaiveArgs) -> Result<i32, Error> {
 
 /// Posts a statement to the server at `url` for the profile's deployment, and says what it
 /// recorded. A refusal, or no answer, is exit 2 with the server's reason.
-fn on_server(
+pub fn on_server(
     url: &str,
-    profile: &Profile,
+    deployment: &str,
     what: &str,
     body: &serde_json::Value,
 ) -> Result<i32, Error> {
-    let deployment = profile.deployment();
-    let path = format!("/api/v1/deployments/{}/{what}", deployment.as_str());
+    let path = format!(
+        "/api/v1/deployments/{}/{what}",
+        shipcheck_server::api::percent_encode(deployment)
+    );
     let answer = shipcheck_server::client::post(url, &path, body)
         .map_err(|e| Error::usage(e.to_string()))?;
     outln!(

@@ -16,6 +16,7 @@ mod ledger_integrity;
 mod ledger_postgres;
 mod malformed;
 mod nginx;
+mod phases;
 mod postgres;
 mod proxy;
 mod realistic;

@@ -611,7 +611,7 @@ fn attest_waive_and_sign_off_through_the_api_turn_the_gate_go() {
     // Phase progress: both items are pre-deploy, and both are done.
     assert_eq!(
         g["phases"],
-        serde_json::json!([{"phase": "pre-deploy", "done": 2, "total": 2}])
+        serde_json::json!([{"phase": "pre-deploy", "done": 2, "total": 2, "open": 0, "not_due": 0}])
     );
     // The writes made the fleet compute the gate again: no stale NO-GO.
     let fleet = server.json("/api/v1/deployments", &viewer);

@@ -34,6 +34,9 @@ impl Default for Policy {
 impl Policy {
     /// Whether this result keeps the gate from saying go.
     pub fn blocks(&self, r: &ItemResult) -> bool {
+        if r.not_due.is_some() {
+            return false;
+        }
         let severe = r.severity >= self.fail_on;
         match r.status {
             Status::Fail | Status::Error => severe,
@@ -90,7 +93,7 @@ pub fn weight(s: Severity) -> f64 {
 
 fn tally<'a>(results: impl IntoIterator<Item = &'a ItemResult>) -> (f64, f64) {
     let (mut earned, mut possible) = (0.0, 0.0);
-    for r in results {
+    for r in results.into_iter().filter(|r| r.not_due.is_none()) {
         let w = weight(r.severity);
         match r.status {
             Status::Pass => {
@@ -170,10 +173,26 @@ mod tests {
             evidence: None,
             waiver: None,
             waiver_expired: None,
+            not_due: None,
             attest: None,
             blocking: false,
             duration_ms: 0,
         }
+    }
+
+    #[test]
+    fn an_item_not_due_neither_blocks_nor_counts_in_the_score() {
+        let mut later = result(Status::Pending, Severity::Critical);
+        later.not_due = Some(crate::outcome::NotDue {
+            at: None,
+            why: "not due".into(),
+        });
+        let mut rs = vec![later, result(Status::Pass, Severity::Low)];
+        let v = decide(&mut rs, Policy::default());
+        assert!(v.go && !rs[0].blocking, "{:?}", v.reasons);
+        assert_eq!(score(&rs).value, Some(100));
+        rs[0].not_due = None;
+        assert!(!decide(&mut rs, Policy::default()).go);
     }
 
     #[test]

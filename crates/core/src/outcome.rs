@@ -127,6 +127,21 @@ pub struct ItemResult {
     /// can be recomputed where the pack is not (a server). Absent in runs recorded before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attest: Option<AttestRule>,
+    /// Set when the item does not count yet: its phase's time has not come (a manual item
+    /// before its phase after the deploy, or any item after the phase the gate was asked
+    /// for). It neither blocks nor counts in the score.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_due: Option<NotDue>,
+}
+
+/// Why a result does not count yet.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NotDue {
+    /// When it falls due (RFC 3339), when that is known: a deploy was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    /// Why, in a line.
+    pub why: String,
 }
 
 impl ItemResult {
@@ -225,6 +240,13 @@ pub struct Run {
     /// The roles whose sign-off the profile's gate required when the run was made.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub require_signoff: Vec<crate::pack::Role>,
+    /// The phase the run was made for (`check --phase`): it holds the items due by then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<crate::pack::Phase>,
+    /// When each phase falls due after a deploy (the profile's `schedule`), recorded so a
+    /// server can tell which manual items are due without the profile.
+    #[serde(default, skip_serializing_if = "crate::schedule::Schedule::is_default")]
+    pub schedule: crate::schedule::Schedule,
 }
 
 /// What attesting a manual item takes: who may, whether evidence is required, and how

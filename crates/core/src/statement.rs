@@ -84,3 +84,19 @@ pub struct Baseline {
     pub environment: Option<String>,
     pub at: String,
 }
+
+/// A deploy of a deployment in an environment (`shipcheck deployed`, or a server's
+/// `POST /api/v1/deployments/NAME/deploys`): it starts the clock of the phases after it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
+pub struct Deploy {
+    pub deployment: String,
+    pub environment: String,
+    /// The version deployed, as the team names it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub version: String,
+    pub by: String,
+    /// When it was deployed (RFC 3339).
+    pub deployed_at: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}

@@ -69,9 +69,11 @@ pub struct Gated {
     pub run: Run,
     /// Sign-offs on it, and the required roles without one.
     pub signoffs: crate::finalize::Finalized,
-    /// When each attestation and waiver that applied ends: the gate can change with time
-    /// only at these instants.
+    /// When each attestation and waiver that applied ends, and when each item not yet due
+    /// falls due: the gate can change with time only at these instants.
     pub expiries: Vec<jiff::Timestamp>,
+    /// The last deploy of the deployment in the environment.
+    pub deployed_at: Option<jiff::Timestamp>,
 }
 
 /// [`gate`] of run `seq` (already read) of `target`.
@@ -98,11 +100,17 @@ pub fn gate_of(
         .filter_map(|a| a.expires.as_deref())
         .chain(st.waivers.iter().map(|w| w.expires.as_str()))
         .filter_map(|e| shipcheck_core::profile::expiry(e).ok())
+        .chain(
+            run.results
+                .iter()
+                .filter_map(|r| r.not_due.as_ref()?.at.as_deref()?.parse().ok()),
+        )
         .collect();
     Ok(Gated {
         seq,
         run,
         signoffs,
         expiries,
+        deployed_at: st.deployed_at,
     })
 }

@@ -8,11 +8,12 @@ use std::sync::Arc;
 use shipcheck_core::gate::{self, Policy, Verdict};
 use shipcheck_core::id::ItemRef;
 use shipcheck_core::outcome::{
-    AttestRule, Counts, ItemKind, ItemResult, Run, Status, UnusedWaiver, WaiverNote,
+    AttestRule, Counts, ItemKind, ItemResult, NotDue, Run, Status, UnusedWaiver, WaiverNote,
 };
-use shipcheck_core::pack::{LoadedPack, Role};
+use shipcheck_core::pack::{LoadedPack, Phase, Role};
 use shipcheck_core::profile::Profile;
 use shipcheck_core::redact::Redactor;
+use shipcheck_core::schedule::DueAt;
 use shipcheck_core::statement::{Attestation, Signoff, Waiver};
 
 /// What people decided, as the ledger (and the profile) hold it.
@@ -22,6 +23,9 @@ pub struct Statements {
     /// The profile's waivers and the ledger's.
     pub waivers: Vec<WaiverSpec>,
     pub signoffs: Vec<Signoff>,
+    /// When the deployment was last deployed in the environment (`shipcheck deployed`):
+    /// manual items of the phases after it fall due from then on.
+    pub deployed_at: Option<jiff::Timestamp>,
 }
 
 /// Sign-offs a gate requires on one recorded run.
@@ -64,6 +68,7 @@ pub fn finalize(
     );
     run.unused_waivers =
         apply_waivers(&statements.waivers, &run.environment, &mut run.results, now);
+    apply_due(run, statements.deployed_at, now);
     let mut verdict = gate::decide(&mut run.results, policy);
     let out = match signoffs {
         Some(rule) => require_signoffs(&mut verdict, rule, &statements.signoffs),
@@ -329,6 +334,68 @@ pub fn apply_attestations(
         r.status = status;
         r.summary = why;
     }
+}
+
+/// Marks the results that do not count yet (see [`NotDue`]), afresh: with a phase (the
+/// run's, `check --phase`, or the one `gate --phase` asks for), the items after it; without
+/// one, the manual items still pending whose phase's time after the deploy has not come.
+pub fn apply_due(run: &mut Run, deployed_at: Option<jiff::Timestamp>, now: jiff::Timestamp) {
+    for r in run.results.iter_mut() {
+        r.not_due = match run.phase {
+            Some(phase) if r.phase > phase => Some(NotDue {
+                at: None,
+                why: format!(
+                    "not due: a {} item, and the gate is for {}",
+                    r.phase.as_str(),
+                    phase.as_str()
+                ),
+            }),
+            Some(_) => None,
+            None if r.kind == ItemKind::Manual && r.status == Status::Pending => {
+                let after = run
+                    .schedule
+                    .offset(r.phase)
+                    .map(|o| shipcheck_core::duration::Span(o).to_string())
+                    .unwrap_or_default();
+                match run.schedule.due_at(r.phase, deployed_at) {
+                    DueAt::Always => None,
+                    DueAt::At(at) if at <= now => None,
+                    DueAt::At(at) => Some(NotDue {
+                        at: Some(at.to_string()),
+                        why: format!(
+                            "not due until {at}: {} items fall due {after} after the deploy",
+                            r.phase.as_str()
+                        ),
+                    }),
+                    DueAt::AfterDeploy => Some(NotDue {
+                        at: None,
+                        why: format!(
+                            "not due: {} items fall due {after} after a deploy, and none is recorded (`shipcheck deployed`)",
+                            r.phase.as_str()
+                        ),
+                    }),
+                }
+            }
+            None => None,
+        };
+    }
+}
+
+/// Makes `run` gate for `phase`: the items after it stop counting. Refused when the run
+/// was made for an earlier phase, as it holds none of the items due between the two.
+pub fn for_phase(run: &mut Run, phase: Phase) -> Result<(), String> {
+    if let Some(made_for) = run.phase
+        && made_for < phase
+    {
+        return Err(format!(
+            "the latest run was made for phase {} (`check --phase {}`), so it holds no item due after it: run `shipcheck check --phase {}` first",
+            made_for.as_str(),
+            made_for.as_str(),
+            phase.as_str()
+        ));
+    }
+    run.phase = Some(phase);
+    Ok(())
 }
 
 /// Scrubs every known secret from a result's text.

@@ -255,10 +255,14 @@ pub fn statements(
         .into_iter()
         .map(|(_, s)| s)
         .collect();
+    let deployed_at = ledger
+        .latest_deploy(deployment, environment)?
+        .and_then(|(_, d)| d.deployed_at.parse::<jiff::Timestamp>().ok());
     Ok(Statements {
         attestations,
         waivers,
         signoffs,
+        deployed_at,
     })
 }
 
@@ -387,6 +391,8 @@ mod tests {
             labels: Default::default(),
             recorded_by: String::new(),
             require_signoff: Vec::new(),
+            phase: None,
+            schedule: Default::default(),
             profile_digest: String::new(),
             environment: "prod".into(),
             packs: vec![],

@@ -179,6 +179,8 @@ pub fn run(profile: &Profile, opts: &Options) -> Result<Run, Error> {
         labels: profile.labels(),
         recorded_by: String::new(),
         require_signoff: profile.file.gate.require_signoff.clone(),
+        phase: opts.phase,
+        schedule: profile.file.schedule.clone(),
         profile_digest: profile.digest.clone(),
         environment: plan.environment.clone(),
         packs: plan

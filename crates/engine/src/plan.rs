@@ -82,7 +82,8 @@ pub struct Plan {
     pub secret_values: Vec<String>,
     /// Other environments' variables, for `distinct_across_environments`.
     pub others: Arc<OtherEnvs>,
-    /// Only this phase's items are in the plan, when set.
+    /// When set, only the items due by this phase are in the plan (its own and the earlier
+    /// phases').
     pub phase: Option<Phase>,
     pub items: Vec<Planned>,
     /// The packs' endpoints, resolved, or why one could not be.
@@ -181,7 +182,8 @@ impl Plan {
     }
 }
 
-/// Plans a run of `profile` in `environment` (default: the profile's), limited to `phase`.
+/// Plans a run of `profile` in `environment` (default: the profile's), limited to the
+/// items due by `phase`.
 pub fn plan(
     profile: &Profile,
     environment: Option<&str>,
@@ -231,7 +233,7 @@ pub fn plan(
     for (p, lp) in packs.iter().enumerate() {
         for (s, section) in lp.pack.sections.iter().enumerate() {
             for (i, item) in section.items.iter().enumerate() {
-                if phase.is_some_and(|ph| ph != item.phase) {
+                if phase.is_some_and(|ph| item.phase > ph) {
                     continue;
                 }
                 let at = At {
@@ -389,6 +391,7 @@ fn blank(
         evidence: None,
         waiver: None,
         waiver_expired: None,
+        not_due: None,
         attest: item
             .attest
             .as_ref()

@@ -65,16 +65,19 @@ pub enum Kind {
     Baseline,
     /// An API token of `shipcheck serve` created or revoked: server-wide, no deployment's.
     Token,
+    /// A deploy: the start of the post-deploy phases.
+    Deploy,
 }
 
 impl Kind {
     /// The kinds that belong to a deployment.
-    pub const SCOPED: [Kind; 5] = [
+    pub const SCOPED: [Kind; 6] = [
         Kind::Run,
         Kind::Attestation,
         Kind::Waiver,
         Kind::Signoff,
         Kind::Baseline,
+        Kind::Deploy,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -85,6 +88,7 @@ impl Kind {
             Kind::Waiver => "waiver",
             Kind::Baseline => "baseline",
             Kind::Token => "token",
+            Kind::Deploy => "deploy",
         }
     }
 }
@@ -113,7 +117,7 @@ pub struct Head {
     pub mac: Option<String>,
 }
 
-pub use shipcheck_core::statement::{Attestation, Baseline, EvidenceRef, Signoff, Waiver};
+pub use shipcheck_core::statement::{Attestation, Baseline, Deploy, EvidenceRef, Signoff, Waiver};
 
 /// Where the ledger lives.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -364,6 +368,29 @@ impl Ledger {
             b,
             statement_scope(&b.deployment, &b.environment),
         )
+    }
+
+    pub fn record_deploy(&mut self, d: &Deploy) -> Result<i64, LedgerError> {
+        self.append_json(
+            Kind::Deploy,
+            d,
+            Some(scope::Scope {
+                deployment: d.deployment.clone(),
+                environment: Some(d.environment.clone()),
+            }),
+        )
+    }
+
+    /// The latest deploy of `deployment` in `environment`, with its sequence number: one
+    /// indexed query.
+    pub fn latest_deploy(
+        &mut self,
+        deployment: &str,
+        environment: &str,
+    ) -> Result<Option<(i64, Deploy)>, LedgerError> {
+        Ok(self
+            .scoped::<Deploy>(Kind::Deploy, deployment, environment)?
+            .pop())
     }
 
     fn append_json<T: Serialize>(

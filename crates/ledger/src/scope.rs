@@ -187,6 +187,16 @@ impl Placer {
                 };
                 (None, placement)
             }
+            k if k == Kind::Deploy.as_str() => {
+                let d: shipcheck_core::statement::Deploy = parse(r)?;
+                (
+                    None,
+                    Placement::Placed(Scope {
+                        deployment: d.deployment,
+                        environment: Some(d.environment),
+                    }),
+                )
+            }
             k if k == Kind::Token.as_str() => (None, Placement::Server),
             other => (
                 None,

@@ -18,8 +18,8 @@ use crate::model::{EvidenceBytes, GateView, ItemDocument, Listed};
 use crate::model::{FleetRow, Health, Pushed, RunBrief, RunDocument, label_filter};
 use crate::openapi::{Operation, declare};
 use crate::state::App;
-use crate::statements::{NewAttestation, NewSignoff, NewWaiver, Recorded};
-use shipcheck_core::statement::{Attestation, Signoff, Waiver};
+use crate::statements::{NewAttestation, NewDeploy, NewSignoff, NewWaiver, Recorded};
+use shipcheck_core::statement::{Attestation, Deploy, Signoff, Waiver};
 use shipcheck_ledger::Kind;
 
 type AppState = State<Arc<App>>;
@@ -49,13 +49,15 @@ api_routes! {
     get "/api/v1/runs/{id}/items" => run_items, "A run's item results in pack order (filter: status=S, repeatable)", auth: "viewer", body: (), answers: Vec<ItemDocument>;
     get "/api/v1/runs/{id}/items/{item}" => run_item, "One item result of a run, by pack:id or a unique id", auth: "viewer", body: (), answers: ItemDocument;
     get "/api/v1/evidence/{sha256}" => evidence, "An attestation's evidence file, by its SHA-256 (name=FILE names the download)", auth: "viewer", body: (), answers: EvidenceBytes;
-    get "/api/v1/deployments/{deployment}/gate" => gate, "The gate of a deployment in an environment, as the ledger stands now", auth: "viewer", body: (), answers: GateView;
+    get "/api/v1/deployments/{deployment}/gate" => gate, "The gate of a deployment in an environment, as the ledger stands now (phase=P: for the items due by P)", auth: "viewer", body: (), answers: GateView;
     get "/api/v1/deployments/{deployment}/attestations" => list_attestations, "The attestations that apply to a deployment in an environment, oldest first", auth: "viewer", body: (), answers: Vec<Listed<Attestation>>;
     get "/api/v1/deployments/{deployment}/signoffs" => list_signoffs, "The sign-offs of a deployment's runs in an environment, oldest first", auth: "viewer", body: (), answers: Vec<Listed<Signoff>>;
     get "/api/v1/deployments/{deployment}/waivers" => list_waivers, "The ledger's waivers for a deployment in an environment, oldest first", auth: "viewer", body: (), answers: Vec<Listed<Waiver>>;
     post "/api/v1/deployments/{deployment}/attestations" => post_attestation, "Attest a manual item of the deployment's latest run", auth: "attester:ROLE", body: NewAttestation, answers: Recorded;
     post "/api/v1/deployments/{deployment}/signoffs" => post_signoff, "Sign off a run (default: the latest)", auth: "signer:ROLE", body: NewSignoff, answers: Recorded;
     post "/api/v1/deployments/{deployment}/waivers" => post_waiver, "Waive an item until a date", auth: "admin", body: NewWaiver, answers: Recorded;
+    get "/api/v1/deployments/{deployment}/deploys" => list_deploys, "A deployment's recorded deploys in an environment, oldest first", auth: "viewer", body: (), answers: Vec<Listed<Deploy>>;
+    post "/api/v1/deployments/{deployment}/deploys" => post_deploy, "Record a deploy (at the server's time): the phases after it fall due from now on", auth: "pusher", body: NewDeploy, answers: Recorded;
     get "/api/v1/openapi.json" => openapi, "This document", auth: "none", body: (), answers: serde_json::Value;
 }
 
@@ -263,15 +265,22 @@ async fn push_run(
     }
     let mut run = body(given)?;
     check_pushed(&run)?;
-    // The verdict, counts and score are the server's own reading of the results, never
-    // what the client says they are.
-    run.gate = shipcheck_core::gate::decide(&mut run.results, run.gate.policy);
-    run.counts = shipcheck_core::outcome::Counts::of(&run.results);
-    run.score = shipcheck_core::gate::score(&run.results);
     run.recorded_by = caller.name.clone();
-    let (deployment, environment, go) =
-        (run.deployment.clone(), run.environment.clone(), run.gate.go);
-    let id = app.ledger(move |l| l.record_run(&run)).await?;
+    let (id, run) = app
+        .ledger(move |l| {
+            // What is due, the verdict, counts and score are the server's own reading of
+            // the results and its deploys, never what the client says they are.
+            let deployed_at = l
+                .latest_deploy(&run.deployment, &run.environment)?
+                .and_then(|(_, d)| d.deployed_at.parse().ok());
+            shipcheck_engine::finalize::apply_due(&mut run, deployed_at, jiff::Timestamp::now());
+            run.gate = shipcheck_core::gate::decide(&mut run.results, run.gate.policy);
+            run.counts = shipcheck_core::outcome::Counts::of(&run.results);
+            run.score = shipcheck_core::gate::score(&run.results);
+            Ok((l.record_run(&run)?, run))
+        })
+        .await?;
+    let (deployment, environment, go) = (run.deployment, run.environment, run.gate.go);
     Ok((
         StatusCode::CREATED,
         Json(Pushed {
@@ -316,15 +325,26 @@ pub struct EnvQuery {
     pub environment: String,
 }
 
+/// `?environment=E[&phase=P]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateQuery {
+    pub environment: String,
+    pub phase: Option<shipcheck_core::pack::Phase>,
+}
+
 async fn gate(
     State(app): AppState,
     _reader: Reader,
     Path(deployment): Path<String>,
-    query: Result<Query<EnvQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<GateQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<GateView>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let view = app
-        .ledger(move |l| crate::statements::gate(l, &deployment, &q.environment))
+        .ledger_api(move |l| match q.phase {
+            Some(phase) => crate::statements::gate_for_phase(l, &deployment, &q.environment, phase),
+            None => Ok(crate::statements::gate(l, &deployment, &q.environment)?),
+        })
         .await?;
     Ok(Json(view))
 }
@@ -357,6 +377,7 @@ list_endpoints! {
     list_attestations: Attestation => Attestation;
     list_signoffs: Signoff => Signoff;
     list_waivers: Waiver => Waiver;
+    list_deploys: Deploy => Deploy;
 }
 
 /// A JSON body, or the extractor's refusal as a typed error.
@@ -389,6 +410,7 @@ write_endpoints! {
     post_attestation: NewAttestation => crate::statements::attest;
     post_signoff: NewSignoff => crate::statements::signoff;
     post_waiver: NewWaiver => crate::statements::waive;
+    post_deploy: NewDeploy => crate::statements::deploy;
 }
 
 async fn openapi(State(_app): AppState) -> Json<serde_json::Value> {

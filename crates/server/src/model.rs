@@ -99,6 +99,13 @@ pub struct GateView {
     pub unused_waivers: Vec<String>,
     /// Each phase's progress, in phase order (phases with no applicable item left out).
     pub phases: Vec<PhaseProgress>,
+    /// The phase the gate is for (`?phase=`, or the run's `check --phase`); absent: by the
+    /// time since the last deploy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase: Option<shipcheck_core::pack::Phase>,
+    /// The last deploy recorded for the deployment in the environment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployed_at: Option<String>,
 }
 
 /// How far a phase's items are: done (passed, attested, waived) out of those that apply.
@@ -109,6 +116,13 @@ pub struct PhaseProgress {
     pub phase: String,
     pub done: usize,
     pub total: usize,
+    /// Items due and not done (failing, erroring or pending).
+    pub open: usize,
+    /// Items not due yet (a manual item before its phase's time after the deploy).
+    pub not_due: usize,
+    /// When the first of those falls due (RFC 3339), when a deploy is recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<String>,
 }
 
 impl PhaseProgress {
@@ -122,14 +136,19 @@ impl PhaseProgress {
                     .iter()
                     .filter(|r| r.phase == *phase && r.status != Status::NotApplicable)
                     .collect();
+                let not_due: Vec<_> = applies.iter().filter_map(|r| r.not_due.as_ref()).collect();
                 let done = applies
                     .iter()
+                    .filter(|r| r.not_due.is_none())
                     .filter(|r| matches!(r.status, Status::Pass | Status::Waived))
                     .count();
                 (!applies.is_empty()).then(|| PhaseProgress {
                     phase: phase.as_str().into(),
                     done,
                     total: applies.len(),
+                    open: applies.len() - done - not_due.len(),
+                    not_due: not_due.len(),
+                    due_at: not_due.iter().filter_map(|n| n.at.clone()).min(),
                 })
             })
             .collect()

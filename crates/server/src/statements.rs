@@ -4,7 +4,7 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use shipcheck_core::pack::Role;
+use shipcheck_core::pack::{Phase, Role};
 use shipcheck_engine::attest;
 use shipcheck_engine::deployment_gate;
 use shipcheck_ledger::{EvidenceRef, Ledger, LedgerError};
@@ -154,6 +154,73 @@ pub fn gate(
     Ok(view(deployment, environment, gated, now))
 }
 
+/// The gate of `deployment` in `environment` now, for the items due by `phase`.
+pub fn gate_for_phase(
+    ledger: &mut Ledger,
+    deployment: &str,
+    environment: &str,
+    phase: Phase,
+) -> Result<GateView, ApiError> {
+    let now = jiff::Timestamp::now();
+    let (seq, mut run) = latest(ledger, deployment, environment)?;
+    shipcheck_engine::finalize::for_phase(&mut run, phase).map_err(ApiError::Unprocessable)?;
+    let gated = deployment_gate::gate_of(ledger, (deployment, environment), seq, run, now)?;
+    Ok(view(deployment, environment, gated, now))
+}
+
+/// A deploy to record: it starts the clock of the phases after it.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDeploy {
+    pub environment: String,
+    /// The version deployed, as the team names it.
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Records a deploy by `caller` (a pusher or admin), at the server's time. The deployment
+/// need not have runs yet: a deploy may come first.
+pub fn deploy(
+    ledger: &mut Ledger,
+    caller: &Caller,
+    deployment: &str,
+    d: NewDeploy,
+) -> Result<Recorded, ApiError> {
+    if !caller.role.can_push() {
+        return Err(ApiError::Forbidden(format!(
+            "token `{}` has role {}, which may not record deploys (pusher or admin may)",
+            caller.name, caller.role
+        )));
+    }
+    let bad = |m: String| Err(ApiError::Unprocessable(m));
+    if let Err(e) = shipcheck_core::deployment::DeploymentId::parse(deployment) {
+        return bad(format!("deployment: {e}"));
+    }
+    if d.environment.is_empty() || d.environment.len() > 64 {
+        return bad("environment must be 1 to 64 characters".into());
+    }
+    if d.version.len() > 128 || d.version.chars().any(char::is_control) {
+        return bad(
+            "version must be at most 128 characters, none of them control characters".into(),
+        );
+    }
+    if d.note.len() > 2000 {
+        return bad("note must be at most 2000 characters".into());
+    }
+    let statement = shipcheck_core::statement::Deploy {
+        deployment: deployment.into(),
+        environment: d.environment.clone(),
+        version: d.version,
+        by: caller.name.clone(),
+        deployed_at: jiff::Timestamp::now().to_string(),
+        note: d.note,
+    };
+    let seq = ledger.record_deploy(&statement)?;
+    Ok(recorded(seq, "deploy", deployment, &d.environment, caller))
+}
+
 /// The gate of run `seq` (the latest of `deployment` in `environment`, as a run summary
 /// names it): one read of the run by its key.
 /// Also says when the view would next change with time alone (an attestation or a waiver
@@ -184,7 +251,11 @@ fn view(
     now: jiff::Timestamp,
 ) -> GateView {
     let deployment_gate::Gated {
-        seq, run, signoffs, ..
+        seq,
+        run,
+        signoffs,
+        deployed_at,
+        ..
     } = gated;
     let soon = now + jiff::SignedDuration::from_hours(24 * EXPIRING_DAYS);
     let expiring_waivers = run
@@ -199,7 +270,7 @@ fn view(
     let pending = run
         .results
         .iter()
-        .filter(|r| r.status == shipcheck_core::outcome::Status::Pending)
+        .filter(|r| r.status == shipcheck_core::outcome::Status::Pending && r.not_due.is_none())
         .filter_map(|r| {
             let rule = r.attest.as_ref()?;
             Some(PendingItem {
@@ -233,6 +304,8 @@ fn view(
         expiring_waivers,
         unused_waivers: run.unused_waivers.iter().map(|w| w.item.clone()).collect(),
         phases: crate::model::PhaseProgress::of(&run.results),
+        phase: run.phase,
+        deployed_at: deployed_at.map(|t| t.to_string()),
     }
 }
 

@@ -364,8 +364,11 @@ impl std::str::FromStr for Phase {
     }
 }
 
-/// When in a deployment's life an item is checked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+/// When in a deployment's life an item is checked. Ordered as a deploy's timeline:
+/// `periodic` comes last.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
     PreDeploy,

@@ -67,6 +67,10 @@ pub struct ProfileFile {
     /// (`url`, `address`, `ca_file`, `host_header`, `user_agent`), by endpoint name.
     #[serde(default)]
     pub endpoints: BTreeMap<String, crate::endpoint::EndpointOverride>,
+    /// When each phase falls due after a deploy (`shipcheck deployed`): offsets by phase,
+    /// and the interval of periodic items.
+    #[serde(default)]
+    pub schedule: crate::schedule::Schedule,
 }
 
 /// One environment's values.
@@ -178,6 +182,9 @@ impl Profile {
             if let Err((_, e)) = crate::deployment::check_labels(&one) {
                 problems.push(Problem::new(e, Pos::from_location(&value.referenced)));
             }
+        }
+        if let Err(e) = file.schedule.check() {
+            problems.push(Problem::new(e, None));
         }
         if let Some(env) = &file.environment
             && !file.environments.is_empty()

@@ -63,6 +63,7 @@ pub fn to_run(reports: &[AuditReport], info: &RunInfo) -> Run {
             }),
             waiver: None,
             waiver_expired: None,
+            not_due: None,
             attest: None,
             blocking: false,
             duration_ms: 0,
@@ -117,6 +118,8 @@ pub fn to_run(reports: &[AuditReport], info: &RunInfo) -> Run {
         labels: Default::default(),
         recorded_by: String::new(),
         require_signoff: Vec::new(),
+        phase: None,
+        schedule: Default::default(),
         profile_digest: String::new(),
         environment: "probe".into(),
         packs: vec![PackRef {
