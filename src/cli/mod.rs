@@ -240,6 +240,7 @@ pub enum ReportFormat {
     Junit,
     Markdown,
     Html,
+    Prometheus,
 }
 
 impl From<ReportFormat> for report::Format {
@@ -251,6 +252,7 @@ impl From<ReportFormat> for report::Format {
             ReportFormat::Junit => report::Format::Junit,
             ReportFormat::Markdown => report::Format::Markdown,
             ReportFormat::Html => report::Format::Html,
+            ReportFormat::Prometheus => report::Format::Prometheus,
         }
     }
 }

@@ -15,6 +15,7 @@ mod ledger;
 mod ledger_integrity;
 mod ledger_postgres;
 mod malformed;
+mod metrics;
 mod nginx;
 mod phases;
 mod postgres;

@@ -8,7 +8,7 @@ use crate::common::*;
 
 /// A deployment with a pre-deploy check (passes), a pre-deploy manual item, a first-hour
 /// check (passes) and a first-week manual item.
-fn phased(dir: &Path, profile_extra: &str) {
+pub fn phased(dir: &Path, profile_extra: &str) {
     let pack = "name: p\nversion: \"1\"\ntitle: P\nsections:\n  - id: s\n    title: S\n    items:\n".to_string()
         + &[
             ("port", "pre-deploy", "check:\n  config: {path: a.json, query: .port}\n  expect: [{equals: 8080}]"),

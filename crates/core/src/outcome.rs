@@ -144,6 +144,51 @@ pub struct NotDue {
     pub why: String,
 }
 
+/// How far one phase's items are, among results.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PhaseCount {
+    pub phase: crate::pack::Phase,
+    /// Items that apply (not `not_applicable`).
+    pub total: usize,
+    /// Due and done: passed, attested or waived.
+    pub done: usize,
+    /// Due and not done: failing, erroring or pending.
+    pub open: usize,
+    /// Not due yet.
+    pub not_due: usize,
+    /// When the first item not due yet falls due (RFC 3339), when known.
+    pub due_at: Option<String>,
+}
+
+/// Each phase's [`PhaseCount`] among `results`, in phase order; phases with no item that
+/// applies are left out.
+pub fn phase_counts(results: &[ItemResult]) -> Vec<PhaseCount> {
+    crate::pack::Phase::ALL
+        .iter()
+        .filter_map(|phase| {
+            let applies: Vec<&ItemResult> = results
+                .iter()
+                .filter(|r| r.phase == *phase && r.status != Status::NotApplicable)
+                .collect();
+            let not_due: Vec<&NotDue> = applies.iter().filter_map(|r| r.not_due.as_ref()).collect();
+            let done = applies
+                .iter()
+                .filter(|r| {
+                    r.not_due.is_none() && matches!(r.status, Status::Pass | Status::Waived)
+                })
+                .count();
+            (!applies.is_empty()).then(|| PhaseCount {
+                phase: *phase,
+                total: applies.len(),
+                done,
+                open: applies.len() - done - not_due.len(),
+                not_due: not_due.len(),
+                due_at: not_due.iter().filter_map(|n| n.at.clone()).min(),
+            })
+        })
+        .collect()
+}
+
 impl ItemResult {
     /// `pack:id`, unique within a run.
     pub fn qualified_id(&self) -> String {

@@ -6,6 +6,7 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod prometheus;
 pub mod sarif;
 
 /// Report formats.
@@ -17,6 +18,9 @@ pub enum Format {
     Junit,
     Markdown,
     Html,
+    /// Gauges in the Prometheus text format (OpenMetrics), for node_exporter's textfile
+    /// collector.
+    Prometheus,
 }
 
 impl std::str::FromStr for Format {
@@ -29,9 +33,10 @@ impl std::str::FromStr for Format {
             "junit" => Format::Junit,
             "markdown" | "md" => Format::Markdown,
             "html" => Format::Html,
+            "prometheus" => Format::Prometheus,
             other => {
                 return Err(format!(
-                    "`{other}` is not a report format (human, json, sarif, junit, markdown, html)"
+                    "`{other}` is not a report format (human, json, sarif, junit, markdown, html, prometheus)"
                 ));
             }
         })
@@ -52,6 +57,7 @@ pub fn render(
         Format::Junit => junit::render(run),
         Format::Markdown => markdown::render(run),
         Format::Html => html::render(run, signoffs),
+        Format::Prometheus => prometheus::render(run),
     }
 }
 

@@ -280,6 +280,7 @@ async fn push_run(
             Ok((l.record_run(&run)?, run))
         })
         .await?;
+    app.events.recorded(&run, "pushed");
     let (deployment, environment, go) = (run.deployment, run.environment, run.gate.go);
     Ok((
         StatusCode::CREATED,
@@ -422,6 +423,27 @@ pub async fn healthz() -> Json<Health> {
     Json(Health {
         status: "ok".into(),
     })
+}
+
+/// `/metrics`: the fleet's gauges and the server's events (OpenMetrics text).
+pub async fn metrics(
+    State(app): AppState,
+    _reader: Reader,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let shared = Arc::clone(&app);
+    let rows = app
+        .ledger(move |l| fleet::overview(l, &[], jiff::Timestamp::now(), &shared.gates))
+        .await?;
+    let text = crate::metrics::render(&rows, &app.events);
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            crate::metrics::CONTENT_TYPE,
+        )],
+        text,
+    )
+        .into_response())
 }
 
 /// `/readyz`: the ledger answers a query.

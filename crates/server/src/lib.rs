@@ -16,6 +16,7 @@ pub mod fleet;
 pub mod forms;
 pub mod limit;
 pub mod listen;
+pub mod metrics;
 pub mod model;
 pub mod openapi;
 pub mod pages;
@@ -94,6 +95,7 @@ pub fn router(app: Arc<App>, max_body: usize) -> axum::Router {
         .route("/static/app.css", get(pages::stylesheet))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
+        .route("/metrics", get(api::metrics))
         .merge(api::router())
         .fallback(|| async { ApiError::NotFound("no such page or endpoint".into()) })
         .layer(middleware::from_fn_with_state(Arc::clone(&app), guard))

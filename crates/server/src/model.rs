@@ -128,28 +128,15 @@ pub struct PhaseProgress {
 impl PhaseProgress {
     /// The progress of each phase among `results`.
     pub fn of(results: &[shipcheck_core::outcome::ItemResult]) -> Vec<PhaseProgress> {
-        use shipcheck_core::outcome::Status;
-        shipcheck_core::pack::Phase::ALL
-            .iter()
-            .filter_map(|phase| {
-                let applies: Vec<_> = results
-                    .iter()
-                    .filter(|r| r.phase == *phase && r.status != Status::NotApplicable)
-                    .collect();
-                let not_due: Vec<_> = applies.iter().filter_map(|r| r.not_due.as_ref()).collect();
-                let done = applies
-                    .iter()
-                    .filter(|r| r.not_due.is_none())
-                    .filter(|r| matches!(r.status, Status::Pass | Status::Waived))
-                    .count();
-                (!applies.is_empty()).then(|| PhaseProgress {
-                    phase: phase.as_str().into(),
-                    done,
-                    total: applies.len(),
-                    open: applies.len() - done - not_due.len(),
-                    not_due: not_due.len(),
-                    due_at: not_due.iter().filter_map(|n| n.at.clone()).min(),
-                })
+        shipcheck_core::outcome::phase_counts(results)
+            .into_iter()
+            .map(|c| PhaseProgress {
+                phase: c.phase.as_str().into(),
+                done: c.done,
+                total: c.total,
+                open: c.open,
+                not_due: c.not_due,
+                due_at: c.due_at,
             })
             .collect()
     }

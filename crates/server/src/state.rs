@@ -22,6 +22,8 @@ pub struct App {
     pub csp: String,
     /// The fleet overview's gates.
     pub gates: crate::fleet::GateCache,
+    /// What `/metrics` counts.
+    pub events: crate::metrics::Events,
 }
 
 impl App {
@@ -40,6 +42,7 @@ impl App {
             sessions: Sessions::new(session_ttl),
             csp: crate::security::content_security_policy(),
             gates: crate::fleet::GateCache::default(),
+            events: crate::metrics::Events::default(),
         }
     }
 
