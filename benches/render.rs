@@ -67,6 +67,7 @@ fn synthetic(n: usize) -> Run {
         require_signoff: Vec::new(),
         phase: None,
         schedule: Default::default(),
+        scheduled: None,
         profile_digest: "sha256:00".into(),
         environment: "production".into(),
         packs: vec![],

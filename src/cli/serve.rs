@@ -30,6 +30,17 @@ pub struct ServeArgs {
     /// Sign-in attempts per client address.
     #[arg(long, default_value = "5/1m", value_parser = Rate::parse, value_name = "BURST/PERIOD")]
     pub sign_in_limit: Rate,
+    /// Run the phases of this profile's deployment on schedule after each deploy
+    /// (repeatable; a folder: every `*/shipcheck.yaml` in it).
+    #[arg(long, value_name = "PROFILE")]
+    pub watch: Vec<PathBuf>,
+    /// How often the scheduler looks for due jobs.
+    #[arg(long, default_value = "1s", value_parser = shipcheck_core::duration::Span::parse, value_name = "DURATION")]
+    pub scheduler_poll: shipcheck_core::duration::Span,
+    /// How long a server's claim on a running job lasts before another may take it (a
+    /// job's checks must finish within it).
+    #[arg(long, default_value = "10m", value_parser = shipcheck_core::duration::Span::parse, value_name = "DURATION")]
+    pub job_lease: shipcheck_core::duration::Span,
 }
 
 pub fn serve(args: ServeArgs) -> Result<i32, Error> {
@@ -42,6 +53,14 @@ pub fn serve(args: ServeArgs) -> Result<i32, Error> {
         sign_in_rate: args.sign_in_limit,
         max_body: shipcheck_server::MAX_BODY,
         session_ttl: args.session_ttl.0,
+        scheduler: shipcheck_server::scheduler::Settings {
+            watch: args.watch,
+            poll: args
+                .scheduler_poll
+                .0
+                .max(std::time::Duration::from_millis(10)),
+            lease: args.job_lease.0,
+        },
     };
     let location = config.ledger.display();
     let served = shipcheck_server::serve(config, |addr, tls| {

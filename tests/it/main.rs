@@ -22,6 +22,7 @@ mod postgres;
 mod proxy;
 mod realistic;
 mod reports;
+mod schedule;
 mod secrets;
 mod serve;
 mod systems;

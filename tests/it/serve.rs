@@ -10,7 +10,7 @@ use crate::common::*;
 
 /// A running server on its own ledger; killed when dropped.
 pub struct Server {
-    child: Child,
+    pub child: Child,
     pub addr: String,
     /// The first line the server printed.
     pub banner: String,
@@ -33,9 +33,20 @@ impl Server {
     }
 
     pub fn start_on(dir: tempfile::TempDir, db: String, extra: &[&str]) -> Server {
+        Self::start_with(dir, db, extra, &[])
+    }
+
+    /// [`Server::start_on`] with more environment variables.
+    pub fn start_with(
+        dir: tempfile::TempDir,
+        db: String,
+        extra: &[&str],
+        envs: &[(&str, &str)],
+    ) -> Server {
         let mut child = Command::new(assert_cmd::cargo::cargo_bin("shipcheck"))
             .args(["serve", "--listen", "127.0.0.1:0", "--db", &db])
             .args(extra)
+            .envs(envs.iter().copied())
             .env_remove("SHIPCHECK_LEDGER_KEY")
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(dir.path().join("serve.log")).unwrap())

@@ -134,6 +134,18 @@ pub struct ItemResult {
     pub not_due: Option<NotDue>,
 }
 
+/// The job of a scheduled run.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Scheduled {
+    /// The job's id in the server's database.
+    pub job: i64,
+    /// When it was due (RFC 3339, in the scheduler's clock).
+    pub due_at: String,
+    /// It ran later than its time allows (the server was down).
+    #[serde(default)]
+    pub late: bool,
+}
+
 /// Why a result does not count yet.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct NotDue {
@@ -292,6 +304,10 @@ pub struct Run {
     /// server can tell which manual items are due without the profile.
     #[serde(default, skip_serializing_if = "crate::schedule::Schedule::is_default")]
     pub schedule: crate::schedule::Schedule,
+    /// Set when a server's scheduler made the run: which job, when it was due, whether it
+    /// ran late.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled: Option<Scheduled>,
 }
 
 /// What attesting a manual item takes: who may, whether evidence is required, and how

@@ -393,6 +393,7 @@ mod tests {
             require_signoff: Vec::new(),
             phase: None,
             schedule: Default::default(),
+            scheduled: None,
             profile_digest: String::new(),
             environment: "prod".into(),
             packs: vec![],

@@ -181,6 +181,7 @@ pub fn run(profile: &Profile, opts: &Options) -> Result<Run, Error> {
         require_signoff: profile.file.gate.require_signoff.clone(),
         phase: opts.phase,
         schedule: profile.file.schedule.clone(),
+        scheduled: None,
         profile_digest: profile.digest.clone(),
         environment: plan.environment.clone(),
         packs: plan

@@ -3,6 +3,7 @@
 //! URL), with versioned migrations for both. See [`chain`] for the tamper evidence.
 
 pub mod chain;
+pub mod jobs;
 mod postgres;
 pub mod query;
 pub mod scope;
@@ -52,6 +53,9 @@ pub enum LedgerError {
     WrongKey,
     #[error("{0}")]
     Invalid(String),
+    /// A scheduled job's claim ended and another worker took it: its run is not recorded.
+    #[error("job {0} is no longer this worker's")]
+    JobTaken(i64),
 }
 
 /// Kinds of records.
@@ -174,7 +178,16 @@ pub trait Store: Send {
         scope: Option<&scope::Scope>,
         summary: Option<&summary::RawRow>,
         key: Option<&[u8]>,
+        done: Option<&jobs::Done>,
     ) -> Result<Record, LedgerError>;
+    /// The jobs a statement over the jobs table returns (`sql` with `#N` placeholders).
+    fn jobs(
+        &mut self,
+        sql: &str,
+        params: Vec<query::Param>,
+    ) -> Result<Vec<jobs::JobRow>, LedgerError>;
+    /// PostgreSQL (rows can be locked and skipped) rather than SQLite.
+    fn is_postgres(&self) -> bool;
     /// The run summaries `query` selects (see [`summary`]).
     fn summaries(
         &mut self,
@@ -271,7 +284,7 @@ impl Ledger {
         body: &str,
         scope: Option<scope::Scope>,
     ) -> Result<Record, LedgerError> {
-        self.append_with(kind, body, scope, None)
+        self.append_with(kind, body, scope, None, None)
     }
 
     /// [`Ledger::append`] with a run's summary row, written in the same transaction (its
@@ -282,6 +295,7 @@ impl Ledger {
         body: &str,
         scope: Option<scope::Scope>,
         summary: Option<summary::RawRow>,
+        done: Option<&jobs::Done>,
     ) -> Result<Record, LedgerError> {
         if !self.rekey
             && let Some(head) = self.backend.head()?
@@ -301,6 +315,7 @@ impl Ledger {
             scope.as_ref(),
             summary.as_ref(),
             self.key.as_deref(),
+            done,
         )
     }
 
@@ -327,6 +342,15 @@ impl Ledger {
 
     /// Records a run (already redacted by the engine).
     pub fn record_run(&mut self, run: &Run) -> Result<i64, LedgerError> {
+        self.record_run_with(run, None)
+    }
+
+    /// [`Ledger::record_run`], marking a scheduled job done in the same transaction.
+    fn record_run_with(
+        &mut self,
+        run: &Run,
+        done: Option<&jobs::Done>,
+    ) -> Result<i64, LedgerError> {
         let body = serde_json::to_string(run).map_err(|e| LedgerError::Invalid(e.to_string()))?;
         let scope = scope::Scope {
             deployment: run.deployment_id(),
@@ -334,7 +358,7 @@ impl Ledger {
         };
         let row = summary::row_of(0, run)?;
         Ok(self
-            .append_with(Kind::Run, &body, Some(scope), Some(row))?
+            .append_with(Kind::Run, &body, Some(scope), Some(row), done)?
             .seq)
     }
 
@@ -823,6 +847,10 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
     summary::SUMMARY_MIGRATION,
     summary::SUMMARY_SQL,
     summary::SUMMARY_SQL,
+), (
+    jobs::JOBS_MIGRATION,
+    jobs::JOBS_SQLITE,
+    jobs::JOBS_POSTGRES,
 )];
 
 /// Both databases take the same statements.

@@ -207,8 +207,10 @@ impl super::Store for Store {
         scope: Option<&Scope>,
         summary: Option<&crate::summary::RawRow>,
         key: Option<&[u8]>,
+        done: Option<&crate::jobs::Done>,
     ) -> Result<Record, LedgerError> {
         let summary = summary.cloned();
+        let done = done.cloned();
         let (kind, body, key) = (kind.to_string(), body.to_string(), key.map(<[u8]>::to_vec));
         let deployment = scope.map(|s| s.deployment.clone());
         let environment = scope.and_then(|s| s.environment.clone());
@@ -233,13 +235,50 @@ impl super::Store for Store {
                     )
                     .await?;
                 }
+                if let Some(d) = &done {
+                    let sql = crate::query::placeholders(crate::jobs::DONE_SQL, true);
+                    let finished = jiff::Timestamp::now().as_millisecond();
+                    let marked = tx.execute(&sql, &[&seq, &finished, &d.job, &d.worker]).await?;
+                    if marked == 0 {
+                        // Dropping the transaction rolls the run back.
+                        return Ok(Err(LedgerError::JobTaken(d.job)));
+                    }
+                }
                 let mac = key.as_deref().map(|k| chain::head_mac(k, seq, &hash));
                 tx.execute("UPDATE head SET seq = $1, hash = $2, mac = $3 WHERE id = 1", &[&seq, &hash, &mac]).await?;
                 super::failpoint_slow_commit();
                 tx.commit().await?;
-                Ok(Record { seq, kind, created_at, body, prev_hash: prev, hash, deployment, environment })
+                Ok(Ok(Record { seq, kind, created_at, body, prev_hash: prev, hash, deployment, environment }))
             })
-        })
+        })?
+    }
+
+    fn jobs(
+        &mut self,
+        sql: &str,
+        params: Vec<crate::query::Param>,
+    ) -> Result<Vec<crate::jobs::JobRow>, LedgerError> {
+        let rows = self.rows(crate::query::placeholders(sql, true), params)?;
+        Ok(rows
+            .iter()
+            .map(|r| crate::jobs::JobRow {
+                id: r.get(0),
+                deployment: r.get(1),
+                environment: r.get(2),
+                phase: r.get(3),
+                deploy_seq: r.get(4),
+                due_ms: r.get(5),
+                state: r.get(6),
+                attempts: r.get(7),
+                late: r.get::<_, i64>(8) != 0,
+                run_seq: r.get(9),
+                error: r.get(10),
+            })
+            .collect())
+    }
+
+    fn is_postgres(&self) -> bool {
+        true
     }
 
     fn select(&mut self, query: &crate::query::Query) -> Result<Vec<Record>, LedgerError> {

@@ -91,6 +91,33 @@ impl Store {
 }
 
 impl super::Store for Store {
+    fn jobs(
+        &mut self,
+        sql: &str,
+        params: Vec<crate::query::Param>,
+    ) -> Result<Vec<crate::jobs::JobRow>, LedgerError> {
+        let sql = crate::query::placeholders(sql, false);
+        self.rows(&sql, params, |r| {
+            Ok(crate::jobs::JobRow {
+                id: r.get(0)?,
+                deployment: r.get(1)?,
+                environment: r.get(2)?,
+                phase: r.get(3)?,
+                deploy_seq: r.get(4)?,
+                due_ms: r.get(5)?,
+                state: r.get(6)?,
+                attempts: r.get(7)?,
+                late: r.get::<_, i64>(8)? != 0,
+                run_seq: r.get(9)?,
+                error: r.get(10)?,
+            })
+        })
+    }
+
+    fn is_postgres(&self) -> bool {
+        false
+    }
+
     fn get_blob(&mut self, digest: &str) -> Result<Option<Vec<u8>>, LedgerError> {
         self.conn
             .query_row(
@@ -109,6 +136,7 @@ impl super::Store for Store {
         scope: Option<&Scope>,
         summary: Option<&crate::summary::RawRow>,
         key: Option<&[u8]>,
+        done: Option<&crate::jobs::Done>,
     ) -> Result<Record, LedgerError> {
         let deployment = scope.map(|s| s.deployment.clone());
         let environment = scope.and_then(|s| s.environment.clone());
@@ -140,6 +168,16 @@ impl super::Store for Store {
                 params![seq, d, e, json],
             )
             .map_err(err)?;
+        }
+        if let Some(d) = done {
+            let sql = crate::query::placeholders(crate::jobs::DONE_SQL, false);
+            let finished = jiff::Timestamp::now().as_millisecond();
+            let marked = tx
+                .execute(&sql, params![seq, finished, d.job, d.worker])
+                .map_err(err)?;
+            if marked == 0 {
+                return Err(LedgerError::JobTaken(d.job));
+            }
         }
         let mac = key.map(|k| chain::head_mac(k, seq, &hash));
         tx.execute(

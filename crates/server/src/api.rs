@@ -14,7 +14,7 @@ use crate::auth::Reader;
 use crate::caller::Caller;
 use crate::error::ApiError;
 use crate::fleet;
-use crate::model::{EvidenceBytes, GateView, ItemDocument, Listed};
+use crate::model::{EvidenceBytes, GateView, ItemDocument, JobView, Listed};
 use crate::model::{FleetRow, Health, Pushed, RunBrief, RunDocument, label_filter};
 use crate::openapi::{Operation, declare};
 use crate::state::App;
@@ -57,6 +57,7 @@ api_routes! {
     post "/api/v1/deployments/{deployment}/signoffs" => post_signoff, "Sign off a run (default: the latest)", auth: "signer:ROLE", body: NewSignoff, answers: Recorded;
     post "/api/v1/deployments/{deployment}/waivers" => post_waiver, "Waive an item until a date", auth: "admin", body: NewWaiver, answers: Recorded;
     get "/api/v1/deployments/{deployment}/deploys" => list_deploys, "A deployment's recorded deploys in an environment, oldest first", auth: "viewer", body: (), answers: Vec<Listed<Deploy>>;
+    get "/api/v1/deployments/{deployment}/jobs" => jobs, "The scheduler's jobs of a deployment, by due time", auth: "viewer", body: (), answers: Vec<JobView>;
     post "/api/v1/deployments/{deployment}/deploys" => post_deploy, "Record a deploy (at the server's time): the phases after it fall due from now on", auth: "pusher", body: NewDeploy, answers: Recorded;
     get "/api/v1/openapi.json" => openapi, "This document", auth: "none", body: (), answers: serde_json::Value;
 }
@@ -411,7 +412,29 @@ write_endpoints! {
     post_attestation: NewAttestation => crate::statements::attest;
     post_signoff: NewSignoff => crate::statements::signoff;
     post_waiver: NewWaiver => crate::statements::waive;
-    post_deploy: NewDeploy => crate::statements::deploy;
+}
+
+async fn jobs(
+    State(app): AppState,
+    _reader: Reader,
+    Path(deployment): Path<String>,
+) -> Result<Json<Vec<JobView>>, ApiError> {
+    let rows = app.ledger(move |l| l.jobs_of(&deployment)).await?;
+    Ok(Json(rows.into_iter().map(JobView::of).collect()))
+}
+
+async fn post_deploy(
+    State(app): AppState,
+    caller: Caller,
+    Path(deployment): Path<String>,
+    given: Result<Json<NewDeploy>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Recorded>), ApiError> {
+    let fields = body(given)?;
+    let now = app.clock.now();
+    let r = app
+        .ledger_api(move |l| crate::statements::deploy(l, &caller, &deployment, fields, now))
+        .await?;
+    Ok((StatusCode::CREATED, Json(r)))
 }
 
 async fn openapi(State(_app): AppState) -> Json<serde_json::Value> {

@@ -11,6 +11,7 @@ pub mod api;
 pub mod auth;
 pub mod caller;
 pub mod client;
+pub mod clock;
 pub mod error;
 pub mod fleet;
 pub mod forms;
@@ -20,6 +21,7 @@ pub mod metrics;
 pub mod model;
 pub mod openapi;
 pub mod pages;
+pub mod scheduler;
 pub mod security;
 pub mod session;
 pub mod state;
@@ -59,6 +61,8 @@ pub struct Config {
     pub max_body: usize,
     /// How long a browser session lasts.
     pub session_ttl: Duration,
+    /// The scheduler (no watched profile: none runs).
+    pub scheduler: scheduler::Settings,
 }
 
 /// Why the server could not start.
@@ -75,6 +79,8 @@ pub enum ServeError {
     },
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Config(String),
 }
 
 /// The whole application: pages, API, health, behind the limits and security headers.
@@ -170,13 +176,15 @@ pub fn serve(config: Config, ready: impl FnOnce(SocketAddr, bool)) -> Result<(),
         Some((cert, key)) => Some(listen::tls_acceptor(cert, key).map_err(ServeError::Tls)?),
         None => None,
     };
-    let app = Arc::new(App::new(
+    let mut app = App::new(
         ledger,
         tls.is_some(),
         config.anonymous_read,
         Limiter::new(config.rate, config.sign_in_rate),
         config.session_ttl,
-    ));
+    );
+    app.clock = clock::Clock::from_env().map_err(ServeError::Config)?;
+    let app = Arc::new(app);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -187,6 +195,7 @@ pub fn serve(config: Config, ready: impl FnOnce(SocketAddr, bool)) -> Result<(),
                 addr: config.listen,
                 source,
             })?;
+        scheduler::start(Arc::clone(&app), config.scheduler.clone()).map_err(ServeError::Config)?;
         ready(listener.local_addr()?, tls.is_some());
         listen::serve(listener, tls, router(app, config.max_body)).await?;
         Ok(())

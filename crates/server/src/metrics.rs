@@ -20,7 +20,7 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 struct Recorded {
     deployment: String,
     environment: String,
-    /// `pushed` (`check --push`).
+    /// `pushed` (`check --push`) or `scheduled` (the scheduler).
     source: &'static str,
 }
 
@@ -35,6 +35,8 @@ fn duration_buckets() -> Histogram {
 pub struct Events {
     runs: Family<Recorded, Counter>,
     durations: Durations,
+    /// How late scheduled jobs ran after their time (wall-clock seconds).
+    lag: Histogram,
 }
 
 impl Default for Events {
@@ -42,11 +44,18 @@ impl Default for Events {
         Events {
             runs: Family::default(),
             durations: Family::new_with_constructor(duration_buckets),
+            // 10 ms to about 80 s.
+            lag: Histogram::new(exponential_buckets(0.01, 2.0, 14)),
         }
     }
 }
 
 impl Events {
+    /// A scheduled job ran `lag` seconds after its time.
+    pub fn scheduled(&self, lag: f64) {
+        self.lag.observe(lag);
+    }
+
     /// A run was recorded: counted, and its duration observed.
     pub fn recorded(&self, run: &Run, source: &'static str) {
         self.runs
@@ -106,6 +115,12 @@ pub fn render(rows: &[FleetRow], events: &Events) -> String {
         "How long the checks of the runs recorded by this server took",
         Unit::Seconds,
         events.durations.clone(),
+    );
+    registry.register_with_unit(
+        "shipcheck_scheduler_lag",
+        "How long after its time each scheduled job started",
+        Unit::Seconds,
+        events.lag.clone(),
     );
     shipcheck_report::prometheus::encode(&registry)
 }

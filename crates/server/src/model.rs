@@ -208,6 +208,43 @@ impl schemars::JsonSchema for EvidenceBytes {
     }
 }
 
+/// A scheduled job of a deployment.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct JobView {
+    pub id: i64,
+    pub environment: String,
+    pub phase: String,
+    /// When it is due, in the scheduler's clock (RFC 3339).
+    pub due_at: String,
+    /// `pending`, `running`, `done`, `failed` or `superseded` (a newer deploy came).
+    pub state: String,
+    pub attempts: i64,
+    /// It ran later than its time allows (no server was up).
+    pub late: bool,
+    /// The run it recorded.
+    pub run: Option<i64>,
+    pub error: Option<String>,
+    /// The deploy it follows (its ledger sequence number).
+    pub deploy: i64,
+}
+
+impl JobView {
+    pub fn of(j: shipcheck_ledger::jobs::JobRow) -> JobView {
+        JobView {
+            id: j.id,
+            environment: j.environment,
+            phase: j.phase,
+            due_at: crate::clock::to_timestamp(j.due_ms).to_string(),
+            state: j.state,
+            attempts: j.attempts,
+            late: j.late,
+            run: j.run_seq,
+            error: j.error,
+            deploy: j.deploy_seq,
+        }
+    }
+}
+
 /// A label filter, `key=value`.
 pub fn label_filter(given: &[String]) -> Result<Vec<(String, String)>, ApiError> {
     given

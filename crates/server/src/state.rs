@@ -24,6 +24,8 @@ pub struct App {
     pub gates: crate::fleet::GateCache,
     /// What `/metrics` counts.
     pub events: crate::metrics::Events,
+    /// The scheduler's clock (deploys are stamped with it).
+    pub clock: crate::clock::Clock,
 }
 
 impl App {
@@ -43,6 +45,7 @@ impl App {
             csp: crate::security::content_security_policy(),
             gates: crate::fleet::GateCache::default(),
             events: crate::metrics::Events::default(),
+            clock: crate::clock::Clock::default(),
         }
     }
 

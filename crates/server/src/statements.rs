@@ -180,13 +180,14 @@ pub struct NewDeploy {
     pub note: String,
 }
 
-/// Records a deploy by `caller` (a pusher or admin), at the server's time. The deployment
-/// need not have runs yet: a deploy may come first.
+/// Records a deploy by `caller` (a pusher or admin) at `now` (the scheduler's clock). The
+/// deployment need not have runs yet: a deploy may come first.
 pub fn deploy(
     ledger: &mut Ledger,
     caller: &Caller,
     deployment: &str,
     d: NewDeploy,
+    now: jiff::Timestamp,
 ) -> Result<Recorded, ApiError> {
     if !caller.role.can_push() {
         return Err(ApiError::Forbidden(format!(
@@ -214,7 +215,7 @@ pub fn deploy(
         environment: d.environment.clone(),
         version: d.version,
         by: caller.name.clone(),
-        deployed_at: jiff::Timestamp::now().to_string(),
+        deployed_at: now.to_string(),
         note: d.note,
     };
     let seq = ledger.record_deploy(&statement)?;

@@ -120,6 +120,7 @@ pub fn to_run(reports: &[AuditReport], info: &RunInfo) -> Run {
         require_signoff: Vec::new(),
         phase: None,
         schedule: Default::default(),
+        scheduled: None,
         profile_digest: String::new(),
         environment: "probe".into(),
         packs: vec![PackRef {
