@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::common::{shipcheck_db, stdout};
 use crate::phases::phased;
 use crate::serve::Server;
 
@@ -239,4 +240,98 @@ fn a_job_whose_server_was_killed_mid_run_is_taken_again_and_recorded_once() {
     assert_eq!(runs.len(), 1, "recorded once");
     assert_eq!(runs[0]["scheduled"]["job"], job["id"]);
     assert_eq!(status_of(&runs[0], "slow").as_deref(), Some("pass"));
+}
+
+/// `psql` on `url`: the rows of `sql`, one per line.
+fn psql(url: &str, sql: &str) -> String {
+    let o = std::process::Command::new("psql")
+        .args([url, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .output()
+        .expect("psql");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+#[test]
+fn two_replicas_on_one_postgresql_run_each_of_100_due_jobs_exactly_once() {
+    let pg = crate::common::Postgres::start();
+    let url = pg.lax_url();
+    let fleet = tempfile::tempdir().unwrap();
+    std::fs::write(
+        fleet.path().join("pack.yaml"),
+        "name: p\nversion: \"1\"\ntitle: P\nsections:\n  - id: s\n    title: S\n    items:\n      - id: up\n        title: up\n        severity: high\n        phase: post-deploy-immediate\n        why: test\n        fix: test\n        check:\n          config: {path: ../a.json, query: .up}\n          expect: [{equals: true}]\n",
+    )
+    .unwrap();
+    std::fs::write(fleet.path().join("a.json"), r#"{"up": true}"#).unwrap();
+    let names: Vec<String> = (0..100).map(|i| format!("svc-{i:03}")).collect();
+    for name in &names {
+        let dir = fleet.path().join(name);
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(
+            dir.join("shipcheck.yaml"),
+            format!("deployment: {name}\npacks: [../pack.yaml]\nenvironment: prod\n"),
+        )
+        .unwrap();
+    }
+    // The wall clock: of each deploy's jobs only the first immediate one comes due.
+    let clock = format!("{}:1", jiff::Timestamp::now().as_millisecond());
+    let a = watching(&url, fleet.path(), &clock, &[]);
+    let b = watching(&url, fleet.path(), &clock, &[]);
+    let ci = a.token("ci", "pusher");
+    for (i, name) in names.iter().enumerate() {
+        let replica = if i % 2 == 0 { &a } else { &b };
+        let (status, _, body) = replica.post_json(
+            &format!("/api/v1/deployments/{name}/deploys"),
+            &ci,
+            br#"{"environment": "prod"}"#,
+        );
+        assert_eq!(status, 201, "{body}");
+    }
+    wait_until("100 due jobs done", Duration::from_secs(120), || {
+        psql(&url, "SELECT count(*) FROM jobs WHERE state = 'done'") == "100"
+    });
+    // Give a replica that would run a job twice the time to do it.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        psql(&url, "SELECT count(*) FROM records WHERE kind = 'run'"),
+        "100"
+    );
+    assert_eq!(
+        psql(
+            &url,
+            "SELECT count(*) FROM (SELECT body::jsonb->'scheduled'->>'job' FROM records WHERE kind = 'run' GROUP BY 1 HAVING count(*) > 1) AS twice"
+        ),
+        "0",
+        "no job ran twice"
+    );
+    assert_eq!(
+        psql(
+            &url,
+            "SELECT count(*) FROM jobs j WHERE j.state = 'done' AND NOT EXISTS (SELECT 1 FROM records r WHERE r.seq = j.run_seq AND (r.body::jsonb->'scheduled'->>'job')::bigint = j.id)"
+        ),
+        "0",
+        "each done job names its own run"
+    );
+    assert_eq!(
+        psql(
+            &url,
+            "SELECT count(*) FROM jobs WHERE state = 'running' OR attempts > 1"
+        ),
+        "0"
+    );
+    // Both replicas took jobs: they ran them side by side.
+    let viewer = a.token("dash", "viewer");
+    let ran = |s: &Server| {
+        let (_, _, text) = s.get("/metrics", &viewer);
+        text.lines()
+            .filter(|l| l.starts_with("shipcheck_runs_recorded_total") && l.contains("scheduled"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>()
+    };
+    let (by_a, by_b) = (ran(&a), ran(&b));
+    assert_eq!(by_a + by_b, 100.0);
+    assert!(by_a > 0.0 && by_b > 0.0, "{by_a} and {by_b}");
+    // The chain holds across both writers.
+    let o = shipcheck_db(fleet.path(), &url, &[], &["ledger", "verify"]);
+    assert!(o.status.success(), "{}", stdout(&o));
 }
