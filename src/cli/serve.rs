@@ -41,9 +41,23 @@ pub struct ServeArgs {
     /// job's checks must finish within it).
     #[arg(long, default_value = "10m", value_parser = shipcheck_core::duration::Span::parse, value_name = "DURATION")]
     pub job_lease: shipcheck_core::duration::Span,
+    /// Send drift alerts to URL (repeatable): `URL` or `json=URL` (generic JSON, signed
+    /// with HMAC-SHA256 keyed by $SHIPCHECK_WEBHOOK_SECRET), `slack=URL` (Slack-compatible).
+    #[arg(long, value_name = "URL", value_parser = shipcheck_server::webhook::Webhook::parse)]
+    pub webhook: Vec<shipcheck_server::webhook::Webhook>,
 }
 
 pub fn serve(args: ServeArgs) -> Result<i32, Error> {
+    use shipcheck_server::webhook::{Format, SECRET_ENV};
+    let secret = std::env::var(SECRET_ENV)
+        .ok()
+        .filter(|s| !s.is_empty())
+        .map(String::into_bytes);
+    if secret.is_none() && args.webhook.iter().any(|h| h.format == Format::Json) {
+        return Err(Error::usage(format!(
+            "a JSON --webhook is signed: set {SECRET_ENV} to the key its receiver checks"
+        )));
+    }
     let config = shipcheck_server::Config {
         listen: args.listen,
         ledger: args.db.location(),
@@ -60,6 +74,10 @@ pub fn serve(args: ServeArgs) -> Result<i32, Error> {
                 .0
                 .max(std::time::Duration::from_millis(10)),
             lease: args.job_lease.0,
+            alerting: shipcheck_server::drift::Alerting {
+                webhooks: args.webhook,
+                secret,
+            },
         },
     };
     let location = config.ledger.display();

@@ -714,6 +714,7 @@ fn every_command_in_the_docs_parses() {
             "TEXT" | "R" | "O" => "text",
             "DATE" => "2099-01-01",
             "VERSION" => "1.4.2",
+            "PROFILE" => "shipcheck.yaml",
             "PATH" => "out.txt",
             "TARGET" => "example.test:443",
             "KIND" => "tls",

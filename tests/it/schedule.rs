@@ -22,6 +22,16 @@ fn test_clock() -> String {
 
 /// A server watching `profile` on ledger `db`, on `clock`.
 fn watching(db: &str, profile: &Path, clock: &str, extra: &[&str]) -> Server {
+    watching_with(db, profile, clock, extra, &[])
+}
+
+fn watching_with(
+    db: &str,
+    profile: &Path,
+    clock: &str,
+    extra: &[&str],
+    envs: &[(&str, &str)],
+) -> Server {
     let profile = profile.display().to_string();
     let mut args = vec![
         "--watch",
@@ -32,12 +42,102 @@ fn watching(db: &str, profile: &Path, clock: &str, extra: &[&str]) -> Server {
         "100000/1s",
     ];
     args.extend(extra);
-    Server::start_with(
-        tempfile::tempdir().unwrap(),
-        db.to_string(),
-        &args,
-        &[("SHIPCHECK_TEST_CLOCK", clock)],
-    )
+    let mut all = vec![("SHIPCHECK_TEST_CLOCK", clock)];
+    all.extend(envs);
+    Server::start_with(tempfile::tempdir().unwrap(), db.to_string(), &args, &all)
+}
+
+/// A request a webhook receiver got.
+#[derive(Clone, Debug)]
+struct Received {
+    path: String,
+    head: String,
+    body: Vec<u8>,
+}
+
+type Inbox = std::sync::Arc<std::sync::Mutex<Vec<Received>>>;
+
+/// One request from `s`: its head and body (by Content-Length).
+fn read_request(s: &mut std::net::TcpStream) -> (String, Vec<u8>) {
+    use std::io::Read;
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return (String::new(), Vec::new()),
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+        }
+        if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&raw[..end]).to_string();
+            let length = head
+                .to_ascii_lowercase()
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:")?.trim().parse().ok())
+                .unwrap_or(0usize);
+            if raw.len() >= end + 4 + length {
+                return (head, raw[end + 4..end + 4 + length].to_vec());
+            }
+        }
+    }
+}
+
+/// A webhook receiver on loopback: it answers 500 to the first request to `/hooks/json`
+/// and 200 to every other,
+/// and keeps every request. Each connection has a time limit; it takes 200 at most.
+fn receiver() -> (String, Inbox) {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let got: Inbox = Default::default();
+    let keep = std::sync::Arc::clone(&got);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(200) {
+            let Ok(mut s) = stream else { continue };
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            let (head, body) = read_request(&mut s);
+            let path = head
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or_default()
+                .to_string();
+            let first = {
+                let mut g = keep.lock().unwrap();
+                let first = path.starts_with("/hooks/json")
+                    && !g.iter().any(|r| r.path.starts_with("/hooks/json"));
+                g.push(Received { path, head, body });
+                first
+            };
+            let status = if first {
+                "500 Internal Server Error"
+            } else {
+                "200 OK"
+            };
+            let _ = s.write_all(
+                format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            );
+        }
+    });
+    (addr, got)
+}
+
+/// HMAC-SHA256 of `body` keyed with `key`, by Python's `hmac` (an implementation other
+/// than the server's).
+fn hmac_sha256(key: &str, body: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import hmac, hashlib, sys; print(hmac.new(sys.argv[1].encode(), sys.stdin.buffer.read(), hashlib.sha256).hexdigest())",
+            key,
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(body).unwrap();
+    let o = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
 }
 
 fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
@@ -114,7 +214,17 @@ fn a_week_of_phases_runs_in_seconds_each_once_with_its_phase() {
     let dir = tmp.path().join("payments");
     phased(&dir, "");
     let db = tmp.path().join("ledger.db").display().to_string();
-    let server = watching(&db, &dir.join("shipcheck.yaml"), &test_clock(), &[]);
+    let (hooks, received) = receiver();
+    let json_hook = format!("json=http://{hooks}/hooks/json?token=QUERYSECRET");
+    let slack_hook = format!("slack=http://{hooks}/services/T0/B0/SLACKSECRET");
+    let secret = "whsec-CANARY-5f4e3d";
+    let server = watching_with(
+        &db,
+        &dir.join("shipcheck.yaml"),
+        &test_clock(),
+        &["--webhook", &json_hook, "--webhook", &slack_hook],
+        &[("SHIPCHECK_WEBHOOK_SECRET", secret)],
+    );
     let ci = server.token("ci", "pusher");
     let viewer = server.token("dash", "viewer");
     deploy(&server, &ci);
@@ -157,6 +267,107 @@ fn a_week_of_phases_runs_in_seconds_each_once_with_its_phase() {
         metrics.contains("shipcheck_scheduler_lag_seconds_count"),
         "{metrics}"
     );
+
+    // The item broken between the first hour and the first day raised a drift alert
+    // against the deploy's baseline (the first immediate run).
+    let alerts = server.json(
+        "/api/v1/deployments/payments/alerts?environment=prod",
+        &viewer,
+    );
+    let list = alerts.as_array().unwrap();
+    let first = list
+        .iter()
+        .find(|a| a["phase"] == "first-day")
+        .unwrap_or_else(|| panic!("no first-day alert: {alerts}"));
+    assert_eq!(first["findings"][0]["kind"], "regressed", "{first}");
+    assert_eq!(first["findings"][0]["item"], "p:errors");
+    // The baseline is the first immediate run recorded.
+    let first_immediate = jobs(&server, &viewer)
+        .into_iter()
+        .filter(|j| j["phase"] == "post-deploy-immediate")
+        .filter_map(|j| j["run"].as_i64())
+        .min()
+        .unwrap();
+    assert_eq!(first["baseline"], first_immediate, "{first}");
+    assert!(
+        list.iter().all(|a| a["phase"] != "first-hour"),
+        "no drift before the break: {alerts}"
+    );
+    // It reached the JSON webhook (after one refused attempt) with a valid signature, and
+    // the Slack one as Slack's JSON.
+    let alert_of =
+        |r: &Received| serde_json::from_slice::<Value>(&r.body).unwrap()["alert"].clone();
+    wait_until("the webhooks", Duration::from_secs(20), || {
+        let got = received.lock().unwrap();
+        let json: Vec<&Received> = got
+            .iter()
+            .filter(|r| r.path.starts_with("/hooks/json"))
+            .collect();
+        json.len() >= 2
+            && json[1..].iter().any(|r| alert_of(r) == alert_of(json[0]))
+            && got.iter().any(|r| r.path.starts_with("/services/"))
+    });
+    let got = received.lock().unwrap().clone();
+    let json_posts: Vec<&Received> = got
+        .iter()
+        .filter(|r| r.path.starts_with("/hooks/json"))
+        .collect();
+    // The first post was refused; its retry carries the same alert.
+    let refused = json_posts[0];
+    let delivered = *json_posts[1..]
+        .iter()
+        .find(|r| alert_of(r) == alert_of(refused))
+        .expect("the refused alert is sent again");
+    let signature = delivered
+        .head
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("x-shipcheck-signature")
+                .then(|| value.trim().to_string())
+        })
+        .unwrap_or_else(|| panic!("no signature: {}", delivered.head));
+    assert_eq!(
+        signature,
+        format!("sha256={}", hmac_sha256(secret, &delivered.body))
+    );
+    assert_ne!(
+        signature,
+        format!("sha256={}", hmac_sha256("another key", &delivered.body))
+    );
+    let payload: Value = serde_json::from_slice(&delivered.body).unwrap();
+    assert_eq!(payload["event"], "shipcheck.drift");
+    assert_eq!(payload["deployment"], "payments");
+    let slack = got
+        .iter()
+        .find(|r| r.path.starts_with("/services/"))
+        .unwrap();
+    let text: Value = serde_json::from_slice(&slack.body).unwrap();
+    assert!(
+        text["text"].as_str().unwrap().contains("p:errors"),
+        "{text}"
+    );
+    // Every attempt is recorded, and no record or message shows the webhooks' secrets.
+    let alert_seq = payload["alert"].as_i64().unwrap();
+    let deliveries = server.json(&format!("/api/v1/alerts/{alert_seq}/deliveries"), &viewer);
+    let json_tries: Vec<i64> = deliveries
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["format"] == "json")
+        .map(|d| d["status"].as_i64().unwrap())
+        .collect();
+    assert_eq!(json_tries, [500, 200], "{deliveries}");
+    let (_, _, page) = server.get("/deployments/payments?environment=prod", &viewer);
+    assert!(
+        page.contains("regressed p:errors"),
+        "the dashboard shows the alert"
+    );
+    for text in [deliveries.to_string(), server.log(), page] {
+        for hidden in ["QUERYSECRET", "SLACKSECRET", secret] {
+            assert!(!text.contains(hidden), "{hidden} shown");
+        }
+    }
 }
 
 #[test]
@@ -334,4 +545,36 @@ fn two_replicas_on_one_postgresql_run_each_of_100_due_jobs_exactly_once() {
     // The chain holds across both writers.
     let o = shipcheck_db(fleet.path(), &url, &[], &["ledger", "verify"]);
     assert!(o.status.success(), "{}", stdout(&o));
+}
+
+#[test]
+fn serve_refuses_an_unsigned_json_webhook_and_a_watched_profile_that_does_not_load() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("l.db").display().to_string();
+    let run = |args: &[&str]| {
+        let mut all = vec!["serve", "--listen", "127.0.0.1:0"];
+        all.extend(args);
+        shipcheck_db(tmp.path(), &db, &[], &all)
+    };
+    let o = run(&[
+        "--webhook",
+        "json=http://127.0.0.1:9/hook?token=QUERYSECRET",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = crate::common::stderr(&o);
+    assert!(
+        err.contains("SHIPCHECK_WEBHOOK_SECRET") && !err.contains("QUERYSECRET"),
+        "{err}"
+    );
+    let o = run(&["--webhook", "gopher://x/"]);
+    assert_eq!(o.status.code(), Some(2));
+    std::fs::write(tmp.path().join("broken.yaml"), "packs: [\n").unwrap();
+    let broken = tmp.path().join("broken.yaml").display().to_string();
+    let o = run(&["--watch", &broken]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        crate::common::stderr(&o).contains("broken.yaml"),
+        "{}",
+        crate::common::stderr(&o)
+    );
 }

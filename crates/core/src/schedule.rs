@@ -23,6 +23,30 @@ pub struct Schedule {
     pub every: Option<Span>,
 }
 
+/// A profile's `alerts:`: what drift against the deploy's baseline raises an alert (an
+/// item that passed and now fails, and a new error, always do).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Alerts {
+    /// A fall of the score by this many points or more (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_drop: Option<u32>,
+    /// A waiver or attestation that ends within this time (default 7d).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiring: Option<Span>,
+}
+
+impl Alerts {
+    pub fn score_drop(&self) -> u32 {
+        self.score_drop.unwrap_or(10)
+    }
+
+    pub fn expiring(&self) -> Duration {
+        self.expiring
+            .map_or(Duration::from_secs(7 * 24 * 3600), |s| s.0)
+    }
+}
+
 /// When an item of some phase is due.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DueAt {

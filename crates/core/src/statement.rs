@@ -100,3 +100,43 @@ pub struct Deploy {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub note: String,
 }
+
+/// Drift found by a scheduled run against the baseline taken at the deploy.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
+pub struct Alert {
+    pub deployment: String,
+    pub environment: String,
+    /// The scheduled run that found it, and the baseline run it was compared with
+    /// (ledger sequence numbers).
+    pub run: i64,
+    pub baseline: i64,
+    /// The phase of the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    pub raised_at: String,
+    pub findings: Vec<DriftFinding>,
+}
+
+/// One drift.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+pub struct DriftFinding {
+    pub kind: DriftKind,
+    /// The item (`pack:id`), when the drift is an item's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+    pub detail: String,
+}
+
+/// Kinds of drift.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DriftKind {
+    /// It passed at the deploy and fails now.
+    Regressed,
+    /// It could not be checked now, and could at the deploy.
+    NewError,
+    /// The score fell by the threshold or more.
+    ScoreDrop,
+    /// A waiver or attestation it relies on ends soon.
+    Expiring,
+}

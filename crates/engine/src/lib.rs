@@ -12,6 +12,7 @@
 
 pub mod attest;
 pub mod deployment_gate;
+pub mod drift;
 pub mod endpoint;
 pub mod execute;
 pub mod finalize;

@@ -17,11 +17,15 @@ pub const JOBS_MIGRATION: i64 = 4;
 
 pub const JOBS_SQLITE: &str = "CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, deployment TEXT NOT NULL, environment TEXT NOT NULL, phase TEXT NOT NULL, deploy_seq INTEGER NOT NULL, due_ms INTEGER NOT NULL, state TEXT NOT NULL DEFAULT 'pending', worker TEXT, lease_ms INTEGER, attempts INTEGER NOT NULL DEFAULT 0, late INTEGER NOT NULL DEFAULT 0, run_seq INTEGER, error TEXT, finished_ms INTEGER, UNIQUE (deployment, environment, phase, deploy_seq, due_ms));
      CREATE INDEX jobs_due ON jobs (state, due_ms);
-     CREATE INDEX jobs_target ON jobs (deployment, environment, due_ms);";
+     CREATE INDEX jobs_target ON jobs (deployment, environment, due_ms);
+     CREATE TABLE deliveries (id INTEGER PRIMARY KEY AUTOINCREMENT, alert_seq INTEGER NOT NULL, target TEXT NOT NULL, format TEXT NOT NULL, attempt INTEGER NOT NULL, status INTEGER NOT NULL, error TEXT, at_ms INTEGER NOT NULL);
+     CREATE INDEX deliveries_alert ON deliveries (alert_seq, id);";
 
 pub const JOBS_POSTGRES: &str = "CREATE TABLE jobs (id BIGSERIAL PRIMARY KEY, deployment TEXT NOT NULL, environment TEXT NOT NULL, phase TEXT NOT NULL, deploy_seq BIGINT NOT NULL, due_ms BIGINT NOT NULL, state TEXT NOT NULL DEFAULT 'pending', worker TEXT, lease_ms BIGINT, attempts BIGINT NOT NULL DEFAULT 0, late BIGINT NOT NULL DEFAULT 0, run_seq BIGINT, error TEXT, finished_ms BIGINT, UNIQUE (deployment, environment, phase, deploy_seq, due_ms));
      CREATE INDEX jobs_due ON jobs (state, due_ms);
-     CREATE INDEX jobs_target ON jobs (deployment, environment, due_ms);";
+     CREATE INDEX jobs_target ON jobs (deployment, environment, due_ms);
+     CREATE TABLE deliveries (id BIGSERIAL PRIMARY KEY, alert_seq BIGINT NOT NULL, target TEXT NOT NULL, format TEXT NOT NULL, attempt BIGINT NOT NULL, status BIGINT NOT NULL, error TEXT, at_ms BIGINT NOT NULL);
+     CREATE INDEX deliveries_alert ON deliveries (alert_seq, id);";
 
 /// The columns every job statement returns, in [`JobRow`]'s order.
 pub const COLUMNS: &str =

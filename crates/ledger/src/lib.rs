@@ -3,6 +3,7 @@
 //! URL), with versioned migrations for both. See [`chain`] for the tamper evidence.
 
 pub mod chain;
+pub mod deliveries;
 pub mod jobs;
 mod postgres;
 pub mod query;
@@ -71,17 +72,20 @@ pub enum Kind {
     Token,
     /// A deploy: the start of the post-deploy phases.
     Deploy,
+    /// Drift a scheduled run found against the deploy's baseline.
+    Alert,
 }
 
 impl Kind {
     /// The kinds that belong to a deployment.
-    pub const SCOPED: [Kind; 6] = [
+    pub const SCOPED: [Kind; 7] = [
         Kind::Run,
         Kind::Attestation,
         Kind::Waiver,
         Kind::Signoff,
         Kind::Baseline,
         Kind::Deploy,
+        Kind::Alert,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -93,6 +97,7 @@ impl Kind {
             Kind::Baseline => "baseline",
             Kind::Token => "token",
             Kind::Deploy => "deploy",
+            Kind::Alert => "alert",
         }
     }
 }
@@ -121,7 +126,9 @@ pub struct Head {
     pub mac: Option<String>,
 }
 
-pub use shipcheck_core::statement::{Attestation, Baseline, Deploy, EvidenceRef, Signoff, Waiver};
+pub use shipcheck_core::statement::{
+    Alert, Attestation, Baseline, Deploy, EvidenceRef, Signoff, Waiver,
+};
 
 /// Where the ledger lives.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -186,6 +193,12 @@ pub trait Store: Send {
         sql: &str,
         params: Vec<query::Param>,
     ) -> Result<Vec<jobs::JobRow>, LedgerError>;
+    /// The deliveries a statement over the deliveries table returns.
+    fn deliveries(
+        &mut self,
+        sql: &str,
+        params: Vec<query::Param>,
+    ) -> Result<Vec<deliveries::DeliveryRow>, LedgerError>;
     /// PostgreSQL (rows can be locked and skipped) rather than SQLite.
     fn is_postgres(&self) -> bool;
     /// The run summaries `query` selects (see [`summary`]).
@@ -401,6 +414,17 @@ impl Ledger {
             Some(scope::Scope {
                 deployment: d.deployment.clone(),
                 environment: Some(d.environment.clone()),
+            }),
+        )
+    }
+
+    pub fn record_alert(&mut self, a: &Alert) -> Result<i64, LedgerError> {
+        self.append_json(
+            Kind::Alert,
+            a,
+            Some(scope::Scope {
+                deployment: a.deployment.clone(),
+                environment: Some(a.environment.clone()),
             }),
         )
     }

@@ -277,6 +277,27 @@ impl super::Store for Store {
             .collect())
     }
 
+    fn deliveries(
+        &mut self,
+        sql: &str,
+        params: Vec<crate::query::Param>,
+    ) -> Result<Vec<crate::deliveries::DeliveryRow>, LedgerError> {
+        let rows = self.rows(crate::query::placeholders(sql, true), params)?;
+        Ok(rows
+            .iter()
+            .map(|r| crate::deliveries::DeliveryRow {
+                id: r.get(0),
+                alert_seq: r.get(1),
+                target: r.get(2),
+                format: r.get(3),
+                attempt: r.get(4),
+                status: r.get(5),
+                error: r.get(6),
+                at_ms: r.get(7),
+            })
+            .collect())
+    }
+
     fn is_postgres(&self) -> bool {
         true
     }

@@ -94,6 +94,13 @@ struct ResultHead {
     id: String,
 }
 
+/// What placement reads from a deploy or an alert: they always name both.
+#[derive(Deserialize)]
+struct DeploymentHead {
+    deployment: String,
+    environment: String,
+}
+
 /// What placement reads from an attestation or a waiver.
 #[derive(Deserialize)]
 struct StatementHead {
@@ -187,8 +194,8 @@ impl Placer {
                 };
                 (None, placement)
             }
-            k if k == Kind::Deploy.as_str() => {
-                let d: shipcheck_core::statement::Deploy = parse(r)?;
+            k if k == Kind::Deploy.as_str() || k == Kind::Alert.as_str() => {
+                let d: DeploymentHead = parse(r)?;
                 (
                     None,
                     Placement::Placed(Scope {

@@ -114,6 +114,26 @@ impl super::Store for Store {
         })
     }
 
+    fn deliveries(
+        &mut self,
+        sql: &str,
+        params: Vec<crate::query::Param>,
+    ) -> Result<Vec<crate::deliveries::DeliveryRow>, LedgerError> {
+        let sql = crate::query::placeholders(sql, false);
+        self.rows(&sql, params, |r| {
+            Ok(crate::deliveries::DeliveryRow {
+                id: r.get(0)?,
+                alert_seq: r.get(1)?,
+                target: r.get(2)?,
+                format: r.get(3)?,
+                attempt: r.get(4)?,
+                status: r.get(5)?,
+                error: r.get(6)?,
+                at_ms: r.get(7)?,
+            })
+        })
+    }
+
     fn is_postgres(&self) -> bool {
         false
     }

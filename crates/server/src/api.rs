@@ -14,12 +14,12 @@ use crate::auth::Reader;
 use crate::caller::Caller;
 use crate::error::ApiError;
 use crate::fleet;
-use crate::model::{EvidenceBytes, GateView, ItemDocument, JobView, Listed};
+use crate::model::{DeliveryView, EvidenceBytes, GateView, ItemDocument, JobView, Listed};
 use crate::model::{FleetRow, Health, Pushed, RunBrief, RunDocument, label_filter};
 use crate::openapi::{Operation, declare};
 use crate::state::App;
 use crate::statements::{NewAttestation, NewDeploy, NewSignoff, NewWaiver, Recorded};
-use shipcheck_core::statement::{Attestation, Deploy, Signoff, Waiver};
+use shipcheck_core::statement::{Alert, Attestation, Deploy, Signoff, Waiver};
 use shipcheck_ledger::Kind;
 
 type AppState = State<Arc<App>>;
@@ -57,6 +57,8 @@ api_routes! {
     post "/api/v1/deployments/{deployment}/signoffs" => post_signoff, "Sign off a run (default: the latest)", auth: "signer:ROLE", body: NewSignoff, answers: Recorded;
     post "/api/v1/deployments/{deployment}/waivers" => post_waiver, "Waive an item until a date", auth: "admin", body: NewWaiver, answers: Recorded;
     get "/api/v1/deployments/{deployment}/deploys" => list_deploys, "A deployment's recorded deploys in an environment, oldest first", auth: "viewer", body: (), answers: Vec<Listed<Deploy>>;
+    get "/api/v1/deployments/{deployment}/alerts" => list_alerts, "Drift alerts of a deployment in an environment, oldest first", auth: "viewer", body: (), answers: Vec<Listed<Alert>>;
+    get "/api/v1/alerts/{id}/deliveries" => deliveries, "Every attempt to deliver an alert to the webhooks", auth: "viewer", body: (), answers: Vec<DeliveryView>;
     get "/api/v1/deployments/{deployment}/jobs" => jobs, "The scheduler's jobs of a deployment, by due time", auth: "viewer", body: (), answers: Vec<JobView>;
     post "/api/v1/deployments/{deployment}/deploys" => post_deploy, "Record a deploy (at the server's time): the phases after it fall due from now on", auth: "pusher", body: NewDeploy, answers: Recorded;
     get "/api/v1/openapi.json" => openapi, "This document", auth: "none", body: (), answers: serde_json::Value;
@@ -380,6 +382,7 @@ list_endpoints! {
     list_signoffs: Signoff => Signoff;
     list_waivers: Waiver => Waiver;
     list_deploys: Deploy => Deploy;
+    list_alerts: Alert => Alert;
 }
 
 /// A JSON body, or the extractor's refusal as a typed error.
@@ -412,6 +415,15 @@ write_endpoints! {
     post_attestation: NewAttestation => crate::statements::attest;
     post_signoff: NewSignoff => crate::statements::signoff;
     post_waiver: NewWaiver => crate::statements::waive;
+}
+
+async fn deliveries(
+    State(app): AppState,
+    _reader: Reader,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<DeliveryView>>, ApiError> {
+    let rows = app.ledger(move |l| l.deliveries_of(id)).await?;
+    Ok(Json(rows.into_iter().map(DeliveryView::of).collect()))
 }
 
 async fn jobs(

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod caller;
 pub mod client;
 pub mod clock;
+pub mod drift;
 pub mod error;
 pub mod fleet;
 pub mod forms;
@@ -27,6 +28,7 @@ pub mod session;
 pub mod state;
 pub mod statements;
 pub mod tokens;
+pub mod webhook;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -31,17 +31,26 @@ fn duration_buckets() -> Histogram {
     Histogram::new(exponential_buckets(0.05, 2.0, 12))
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Delivery {
+    format: &'static str,
+    /// `delivered` or `failed` (one attempt).
+    outcome: &'static str,
+}
+
 /// The server's events since it started.
 pub struct Events {
+    deliveries: Family<Delivery, Counter>,
     runs: Family<Recorded, Counter>,
     durations: Durations,
-    /// How late scheduled jobs ran after their time (wall-clock seconds).
+    /// How late scheduled jobs started after their time (wall-clock seconds).
     lag: Histogram,
 }
 
 impl Default for Events {
     fn default() -> Self {
         Events {
+            deliveries: Family::default(),
             runs: Family::default(),
             durations: Family::new_with_constructor(duration_buckets),
             // 10 ms to about 80 s.
@@ -51,6 +60,14 @@ impl Default for Events {
 }
 
 impl Events {
+    /// One attempt to deliver an alert to a webhook.
+    pub fn delivery(&self, format: &'static str, delivered: bool) {
+        let outcome = if delivered { "delivered" } else { "failed" };
+        self.deliveries
+            .get_or_create(&Delivery { format, outcome })
+            .inc();
+    }
+
     /// A scheduled job ran `lag` seconds after its time.
     pub fn scheduled(&self, lag: f64) {
         self.lag.observe(lag);
@@ -115,6 +132,11 @@ pub fn render(rows: &[FleetRow], events: &Events) -> String {
         "How long the checks of the runs recorded by this server took",
         Unit::Seconds,
         events.durations.clone(),
+    );
+    registry.register(
+        "shipcheck_webhook_deliveries",
+        "Attempts to deliver alerts to webhooks, by format and outcome",
+        events.deliveries.clone(),
     );
     registry.register_with_unit(
         "shipcheck_scheduler_lag",

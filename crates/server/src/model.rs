@@ -245,6 +245,33 @@ impl JobView {
     }
 }
 
+/// One attempt to deliver an alert to a webhook.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct DeliveryView {
+    /// Where it went, as shown (no path or query: they may hold a secret).
+    pub target: String,
+    /// `json` or `slack`.
+    pub format: String,
+    pub attempt: i64,
+    /// The HTTP status (0: no answer).
+    pub status: i64,
+    pub error: Option<String>,
+    pub at: String,
+}
+
+impl DeliveryView {
+    pub fn of(d: shipcheck_ledger::deliveries::DeliveryRow) -> DeliveryView {
+        DeliveryView {
+            target: d.target,
+            format: d.format,
+            attempt: d.attempt,
+            status: d.status,
+            error: d.error,
+            at: crate::clock::to_timestamp(d.at_ms).to_string(),
+        }
+    }
+}
+
 /// A label filter, `key=value`.
 pub fn label_filter(given: &[String]) -> Result<Vec<(String, String)>, ApiError> {
     given

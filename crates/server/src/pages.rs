@@ -20,7 +20,7 @@ use crate::error::ApiError;
 use crate::fleet;
 use crate::session::COOKIE;
 use crate::state::App;
-use shipcheck_core::statement::Attestation;
+use shipcheck_core::statement::{Alert, Attestation};
 
 type AppState = State<Arc<App>>;
 
@@ -199,20 +199,22 @@ async fn deployment_view(
     let environment = q.environment.clone().filter(|e| !e.is_empty());
     let env = environment.clone();
     let limit = q.limit.unwrap_or(50);
-    let (runs, baseline, gate, attested) = app
+    let (runs, baseline, gate, attested, alerted) = app
         .ledger(move |l| {
             let runs = fleet::runs(l, &name, env.as_deref(), q.before, limit)?;
             let baseline = fleet::baseline(l, &name, env.as_deref())?;
-            let (gate, attested) = match env.as_deref() {
+            let (gate, attested, alerted) = match env.as_deref() {
                 Some(e) if !runs.is_empty() => (
                     Some(crate::statements::gate(l, &name, e)?),
                     l.scoped::<Attestation>(shipcheck_ledger::Kind::Attestation, &name, e)?,
+                    l.scoped::<Alert>(shipcheck_ledger::Kind::Alert, &name, e)?,
                 ),
-                _ => (None, Vec::new()),
+                _ => (None, Vec::new(), Vec::new()),
             };
-            Ok((runs, baseline, gate, attested))
+            Ok((runs, baseline, gate, attested, alerted))
         })
         .await?;
+    let alerts: Vec<(i64, Alert)> = alerted.into_iter().rev().take(SHOWN_ATTESTATIONS).collect();
     let attestations: Vec<AttestationRow> = attested
         .into_iter()
         .rev()
@@ -240,12 +242,12 @@ async fn deployment_view(
         context! {
             deployment => deployment, environment => environment, runs => runs,
             baseline => baseline, older => older, diff => diff, a => a, b => b, gate => gate,
-            attestations => attestations, ..who(reader)
+            attestations => attestations, alerts => alerts, ..who(reader)
         },
     )
 }
 
-/// How many of the newest attestations a deployment's page lists.
+/// How many of the newest attestations (and alerts) a deployment's page lists.
 const SHOWN_ATTESTATIONS: usize = 20;
 
 /// An attestation as the deployment's page lists it, with a link to its evidence.

@@ -35,6 +35,8 @@ pub struct Settings {
     pub poll: Duration,
     /// How long a claim on a job lasts before another server may take it (wall-clock).
     pub lease: Duration,
+    /// Where drift alerts go.
+    pub alerting: crate::drift::Alerting,
 }
 
 /// A watched deployment.
@@ -161,9 +163,9 @@ async fn run(app: Arc<App>, settings: Settings, watched: Vec<Watched>, worker: S
                             return;
                         };
                         let (app, worker) = (Arc::clone(&app), worker.clone());
-                        let lease = settings.lease;
+                        let (lease, alerting) = (settings.lease, settings.alerting.clone());
                         tokio::spawn(async move {
-                            run_job(&app, &w, job, &worker, lease).await;
+                            run_job(&app, &w, job, &worker, lease, &alerting).await;
                             drop(permit);
                         });
                     }
@@ -216,8 +218,18 @@ async fn plan(
 
 /// Runs one job: the profile's check for the job's phase, recorded with the job marked
 /// done in the same transaction; a periodic job adds the next one.
-async fn run_job(app: &Arc<App>, w: &Watched, job: JobRow, worker: &str, lease: Duration) {
+async fn run_job(
+    app: &Arc<App>,
+    w: &Watched,
+    job: JobRow,
+    worker: &str,
+    lease: Duration,
+    alerting: &crate::drift::Alerting,
+) {
     let id = job.id;
+    // How late it starts, in wall-clock seconds.
+    let lag = (app.clock.now_ms() - job.due_ms).max(0) as f64 / 1000.0 / app.clock.scale();
+    app.events.scheduled(lag);
     // The claim is renewed while the check runs, so another server takes the job only
     // when this one stops (dies).
     let renewal = {
@@ -239,7 +251,7 @@ async fn run_job(app: &Arc<App>, w: &Watched, job: JobRow, worker: &str, lease: 
     let outcome = check(app, w, &job).await;
     renewal.abort();
     let result = match outcome {
-        Ok(mut run) => {
+        Ok((mut run, alerts)) => {
             run.recorded_by = "scheduler".into();
             run.scheduled = Some(Scheduled {
                 job: id,
@@ -252,12 +264,9 @@ async fn run_job(app: &Arc<App>, w: &Watched, job: JobRow, worker: &str, lease: 
             };
             let recorded = run.clone();
             match app.ledger(move |l| l.record_job_run(&run, &done)).await {
-                Ok(Some(_)) => {
-                    let lag = (app.clock.now_ms() - job.due_ms).max(0) as f64
-                        / 1000.0
-                        / app.clock.scale();
+                Ok(Some(seq)) => {
                     app.events.recorded(&recorded, "scheduled");
-                    app.events.scheduled(lag);
+                    crate::drift::after_run(app, alerting, &job, seq, recorded, alerts).await;
                     Ok(())
                 }
                 Ok(None) => Ok(()),
@@ -294,7 +303,13 @@ async fn check(
     app: &Arc<App>,
     w: &Watched,
     job: &JobRow,
-) -> Result<shipcheck_core::outcome::Run, String> {
+) -> Result<
+    (
+        shipcheck_core::outcome::Run,
+        shipcheck_core::schedule::Alerts,
+    ),
+    String,
+> {
     let phase = Phase::ALL
         .into_iter()
         .find(|p| p.as_str() == job.phase)
@@ -321,10 +336,12 @@ async fn check(
         runtime: Some(tokio::runtime::Handle::current()),
         ..shipcheck_engine::Options::default()
     };
-    tokio::task::spawn_blocking(move || shipcheck_engine::run(&profile, &opts))
+    let alerts = profile.file.alerts.clone();
+    let run = tokio::task::spawn_blocking(move || shipcheck_engine::run(&profile, &opts))
         .await
         .map_err(|e| format!("the check's task failed: {e}"))?
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    Ok((run, alerts))
 }
 
 fn load(path: &Path) -> Result<Profile, String> {

@@ -71,6 +71,9 @@ pub struct ProfileFile {
     /// and the interval of periodic items.
     #[serde(default)]
     pub schedule: crate::schedule::Schedule,
+    /// What drift a scheduled run reports against the deploy's baseline.
+    #[serde(default)]
+    pub alerts: crate::schedule::Alerts,
 }
 
 /// One environment's values.
