@@ -23,6 +23,12 @@ pub enum Query {
     Seq(i64),
     /// Every record of a kind, oldest first (small kinds: tokens).
     Kind(String),
+    /// Records of a kind after a sequence number, oldest first, at most `limit` of them.
+    After {
+        kind: String,
+        after: i64,
+        limit: i64,
+    },
     /// Records of a kind in a deployment (and environment, when given), newest first, with a
     /// sequence number below `before`, at most `limit` of them.
     Page {
@@ -40,6 +46,9 @@ impl Query {
         let text = match self {
             Query::Seq(_) => format!("SELECT {columns} FROM records WHERE seq = #1"),
             Query::Kind(_) => format!("SELECT {columns} FROM records WHERE kind = #1 ORDER BY seq"),
+            Query::After { .. } => format!(
+                "SELECT {columns} FROM records WHERE kind = #1 AND seq > #2 ORDER BY seq LIMIT #3"
+            ),
             Query::Page { .. } => format!(
                 "SELECT {columns} FROM records WHERE deployment = #1 AND kind = #2 AND (CAST(#3 AS TEXT) IS NULL OR environment = #3) AND seq < #4 ORDER BY seq DESC LIMIT #5"
             ),
@@ -52,6 +61,11 @@ impl Query {
         match self {
             Query::Seq(seq) => vec![Param::Int(*seq)],
             Query::Kind(kind) => vec![Param::Text(kind.clone())],
+            Query::After { kind, after, limit } => vec![
+                Param::Text(kind.clone()),
+                Param::Int(*after),
+                Param::Int(*limit),
+            ],
             Query::Page {
                 kind,
                 deployment,

@@ -24,7 +24,7 @@ use crate::state::App;
 /// The second run of the immediate phase, after the deploy.
 pub const IMMEDIATE_AGAIN: Duration = Duration::from_secs(15 * 60);
 /// Jobs one server runs at once.
-pub const CONCURRENCY: usize = 4;
+pub const CONCURRENCY: usize = 8;
 
 /// How the scheduler runs.
 #[derive(Clone, Debug)]
@@ -131,12 +131,13 @@ pub fn start(app: Arc<App>, settings: Settings) -> Result<(), String> {
 async fn run(app: Arc<App>, settings: Settings, watched: Vec<Watched>, worker: String) {
     let clock = app.clock;
     let busy = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
-    let mut planned: std::collections::HashMap<(String, String), i64> = Default::default();
+    let mut seen = 0;
     loop {
-        if let Err(e) = plan(&app, &watched, &mut planned).await {
+        if let Err(e) = plan(&app, &watched, &mut seen).await {
             eprintln!("shipcheck serve: scheduler: {e}");
         }
         let free = busy.available_permits();
+        let mut full = free == 0;
         if free > 0 {
             let wall = jiff::Timestamp::now().as_millisecond();
             let claim = Claim {
@@ -149,6 +150,8 @@ async fn run(app: Arc<App>, settings: Settings, watched: Vec<Watched>, worker: S
             };
             match app.ledger(move |l| l.claim_jobs(&claim)).await {
                 Ok(jobs) => {
+                    // As many as it could take: more may be due.
+                    full = jobs.len() == free;
                     for job in jobs {
                         let Some(w) = watched
                             .iter()
@@ -157,6 +160,13 @@ async fn run(app: Arc<App>, settings: Settings, watched: Vec<Watched>, worker: S
                             })
                             .cloned()
                         else {
+                            // Every replica on a ledger must watch the same profiles.
+                            let (id, w) = (job.id, worker.clone());
+                            let why = format!(
+                                "a server that does not watch {} in {} took it: give every replica the same --watch",
+                                job.deployment, job.environment
+                            );
+                            let _ = app.ledger(move |l| l.fail_job(id, &w, &why)).await;
                             continue;
                         };
                         let Ok(permit) = Arc::clone(&busy).acquire_owned().await else {
@@ -173,47 +183,70 @@ async fn run(app: Arc<App>, settings: Settings, watched: Vec<Watched>, worker: S
                 Err(e) => eprintln!("shipcheck serve: scheduler: {e}"),
             }
         }
-        tokio::time::sleep(settings.poll).await;
+        if full {
+            // Every slot is busy, or more jobs may be due: go on as soon as a slot frees.
+            match Arc::clone(&busy).acquire_owned().await {
+                Ok(permit) => drop(permit),
+                Err(_) => return,
+            }
+        } else {
+            tokio::time::sleep(settings.poll).await;
+        }
     }
 }
 
-/// Adds the jobs of each watched deployment's latest deploy (once per deploy).
+/// Adds the jobs of the deploys recorded since `seen` (a deploy record's sequence
+/// number) for the watched deployments: one indexed read of the new deploy records per
+/// poll, however many deployments are watched.
 async fn plan(
     app: &App,
     watched: &[Watched],
-    planned: &mut std::collections::HashMap<(String, String), i64>,
+    seen: &mut i64,
 ) -> Result<(), crate::error::ApiError> {
-    let targets: Vec<Watched> = watched.to_vec();
-    let latest = app
-        .ledger(move |l| {
-            targets
-                .iter()
-                .map(|w| Ok((w.clone(), l.latest_deploy(&w.deployment, &w.environment)?)))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .await?;
-    let mut jobs = Vec::new();
-    for (w, deploy) in latest {
-        let Some((seq, d)) = deploy else { continue };
-        let key = (w.deployment.clone(), w.environment.clone());
-        if planned.get(&key) == Some(&seq) {
-            continue;
-        }
-        let Ok(at) = d.deployed_at.parse::<jiff::Timestamp>() else {
-            continue;
+    loop {
+        let after = *seen;
+        let records = app
+            .ledger(move |l| {
+                l.select(&shipcheck_ledger::query::Query::After {
+                    kind: shipcheck_ledger::Kind::Deploy.as_str().into(),
+                    after,
+                    limit: 500,
+                })
+            })
+            .await?;
+        let Some(last) = records.last().map(|r| r.seq) else {
+            return Ok(());
         };
-        jobs.extend(jobs_of_deploy(
-            (&w.deployment, &w.environment),
-            seq,
-            at.as_millisecond(),
-            &w.schedule,
-        ));
-        planned.insert(key, seq);
+        let mut jobs = Vec::new();
+        for r in &records {
+            let Ok((seq, d)) = shipcheck_ledger::parse_body::<shipcheck_core::statement::Deploy>(r)
+            else {
+                continue;
+            };
+            let Some(w) = watched
+                .iter()
+                .find(|w| w.deployment == d.deployment && w.environment == d.environment)
+            else {
+                continue;
+            };
+            let Ok(at) = d.deployed_at.parse::<jiff::Timestamp>() else {
+                continue;
+            };
+            jobs.extend(jobs_of_deploy(
+                (&w.deployment, &w.environment),
+                seq,
+                at.as_millisecond(),
+                &w.schedule,
+            ));
+        }
+        if !jobs.is_empty() {
+            app.ledger(move |l| l.add_jobs(&jobs)).await?;
+        }
+        *seen = last;
+        if records.len() < 500 {
+            return Ok(());
+        }
     }
-    if !jobs.is_empty() {
-        app.ledger(move |l| l.add_jobs(&jobs)).await?;
-    }
-    Ok(())
 }
 
 /// Runs one job: the profile's check for the job's phase, recorded with the job marked
