@@ -578,3 +578,46 @@ fn serve_refuses_an_unsigned_json_webhook_and_a_watched_profile_that_does_not_lo
         crate::common::stderr(&o)
     );
 }
+
+#[test]
+fn a_periodic_item_runs_at_its_own_interval_and_every_is_only_for_periodic_items() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("payments");
+    phased(&dir, "");
+    let pack = std::fs::read_to_string(dir.join("pack.yaml")).unwrap();
+    let periodic = "      - id: rotate\n        title: rotate\n        severity: low\n        phase: periodic\n        every: 2h\n        why: test\n        fix: test\n        check:\n          config: {path: a.json, query: .port}\n          expect: [{equals: 8080}]\n";
+    std::fs::write(dir.join("pack.yaml"), pack.clone() + periodic).unwrap();
+    let db = tmp.path().join("ledger.db").display().to_string();
+    let server = watching(&db, &dir.join("shipcheck.yaml"), &test_clock(), &[]);
+    let ci = server.token("ci", "pusher");
+    let viewer = server.token("dash", "viewer");
+    deploy(&server, &ci);
+    // Every 2 hours of the test clock (120 ms), not every day (1.44 s).
+    wait_until("three periodic runs", Duration::from_secs(20), || {
+        job_state(&server, &viewer, "periodic")
+            .iter()
+            .filter(|s| *s == "done")
+            .count()
+            >= 3
+    });
+    let due: Vec<jiff::Timestamp> = jobs(&server, &viewer)
+        .iter()
+        .filter(|j| j["phase"] == "periodic")
+        .map(|j| j["due_at"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(
+        due[1].duration_since(due[0]),
+        jiff::SignedDuration::from_hours(2),
+        "{due:?}"
+    );
+    // `every` on an item of another phase is refused by pack lint, with the item named.
+    std::fs::write(
+        dir.join("pack.yaml"),
+        pack + &periodic.replace("phase: periodic", "phase: first-day"),
+    )
+    .unwrap();
+    let o = shipcheck_db(&dir, &db, &[], &["pack", "lint", "pack.yaml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    let err = crate::common::stderr(&o) + &stdout(&o);
+    assert!(err.contains("rotate") && err.contains("periodic"), "{err}");
+}

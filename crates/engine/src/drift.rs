@@ -186,4 +186,62 @@ mod tests {
             .collect();
         assert_eq!(kinds, [DriftKind::Regressed, DriftKind::ScoreDrop]);
     }
+
+    #[test]
+    fn a_waiver_or_attestation_ending_within_the_window_is_drift() {
+        let now: jiff::Timestamp = "2026-12-01T00:00:00Z".parse().unwrap();
+        let mut later = run(
+            &[
+                ("w", Status::Waived),
+                ("m", Status::Pass),
+                ("x", Status::Pass),
+            ],
+            None,
+        );
+        later.results[0].waiver = Some(shipcheck_core::outcome::WaiverNote {
+            reason: "r".into(),
+            owner: "ada".into(),
+            expires: "2026-12-03".into(),
+            underlying: Status::Fail,
+            underlying_summary: String::new(),
+        });
+        let attested = |item: &str, at: &str, expires: &str| Attestation {
+            item: item.into(),
+            deployment: None,
+            environment: None,
+            by: "olga".into(),
+            role: shipcheck_core::pack::Role::Operations,
+            evidence: None,
+            note: String::new(),
+            attested_at: at.into(),
+            expires: Some(expires.into()),
+        };
+        let attestations = [
+            attested("p:m", "2026-11-01T00:00:00Z", "2026-12-04T00:00:00Z"),
+            // x was attested again since: the newer one, ending in a year, applies.
+            attested("p:x", "2026-11-01T00:00:00Z", "2026-12-02T00:00:00Z"),
+            attested("p:x", "2026-11-20T00:00:00Z", "2027-12-01T00:00:00Z"),
+        ];
+        let found = findings(
+            &later.results,
+            &later,
+            &attestations,
+            &Alerts::default(),
+            now,
+        );
+        let items: Vec<(DriftKind, Option<&str>)> =
+            found.iter().map(|f| (f.kind, f.item.as_deref())).collect();
+        assert_eq!(
+            items,
+            [
+                (DriftKind::Expiring, Some("p:w")),
+                (DriftKind::Expiring, Some("p:m"))
+            ]
+        );
+        let narrow = Alerts {
+            score_drop: None,
+            expiring: Some(shipcheck_core::duration::Span::parse("1d").unwrap()),
+        };
+        assert!(findings(&later.results, &later, &attestations, &narrow, now).is_empty());
+    }
 }

@@ -73,16 +73,39 @@ fn watched(paths: &[PathBuf]) -> Result<Vec<Watched>, String> {
         .into_iter()
         .map(|f| {
             let profile = Profile::load(&f).map_err(|e| format!("--watch {}: {e}", f.display()))?;
+            let packs = shipcheck_core::include::load_packs(&profile)
+                .map_err(|e| format!("--watch {}: {e}", f.display()))?;
             Ok(Watched {
                 deployment: profile.deployment().to_string(),
                 environment: profile
                     .environment(None)
                     .map_err(|e| format!("--watch {}: {e}", f.display()))?,
-                schedule: profile.file.schedule.clone(),
+                schedule: periodic_schedule(&profile.file.schedule, &packs),
                 profile: std::path::absolute(&f).unwrap_or(f),
             })
         })
         .collect()
+}
+
+/// The profile's schedule, its periodic interval the shortest of its own and its periodic
+/// items' `every`: a periodic run checks every item, so it runs as often as the most
+/// frequent one needs.
+fn periodic_schedule(
+    schedule: &Schedule,
+    packs: &[Arc<shipcheck_core::pack::LoadedPack>],
+) -> Schedule {
+    let shortest = packs
+        .iter()
+        .flat_map(|lp| lp.pack.sections.iter().flat_map(|s| s.items.iter()))
+        .filter_map(|i| i.every)
+        .map(|s| s.0)
+        .chain([schedule.every()])
+        .min()
+        .unwrap_or_else(|| schedule.every());
+    Schedule {
+        every: Some(shipcheck_core::duration::Span(shortest)),
+        ..schedule.clone()
+    }
 }
 
 /// The jobs a deploy at `deployed_ms` (in the clock's time) starts.

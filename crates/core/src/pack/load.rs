@@ -363,6 +363,27 @@ fn validate_item(
             pos(when),
         ));
     }
+    if item.every.is_some() && item.phase != super::Phase::Periodic {
+        problems.push(
+            Problem::new(
+                format!(
+                    "item `{id}`: `every` is for periodic items, and this one is {}",
+                    item.phase.as_str()
+                ),
+                at,
+            )
+            .with_help("set `phase: periodic`, or drop `every`"),
+        );
+    }
+    if item
+        .every
+        .is_some_and(|e| e.0 < std::time::Duration::from_secs(60))
+    {
+        problems.push(Problem::new(
+            format!("item `{id}`: `every` must be at least 1m"),
+            at,
+        ));
+    }
     if let Some(attest) = &item.attest
         && attest.roles.is_empty()
     {

@@ -182,6 +182,10 @@ pub struct Item {
     /// How to fix a failure.
     pub fix: String,
     pub phase: Phase,
+    /// For a periodic item: how often it runs after a deploy (default: the profile's
+    /// `schedule.every`).
+    #[serde(default)]
+    pub every: Option<crate::duration::Span>,
     #[serde(default)]
     pub tags: Vec<String>,
     /// jq condition over `{vars, environment}`; the item is not_applicable when it is false.
