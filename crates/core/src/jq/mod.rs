@@ -90,10 +90,56 @@ fn to_json(v: &Val, room: &mut usize) -> Result<Value, String> {
     serde_json::from_str(&text).or_else(|_| Ok(Value::String(text)))
 }
 
-fn with_filter<T>(
-    code: &str,
-    f: impl FnOnce(&jaq_core::Filter<data::JustLut<Val>>) -> T,
-) -> Result<T, JqError> {
+type JaqFilter = jaq_core::Filter<data::JustLut<Val>>;
+
+/// Compiled expressions kept per thread, by their text.
+const MAX_CACHED: usize = 4096;
+
+thread_local! {
+    /// Each distinct expression is compiled once per thread (compiling parses jaq's
+    /// standard definitions: about half a millisecond), then reused. Only expressions that
+    /// compiled are kept; the cache is emptied when full.
+    static CACHE: std::cell::RefCell<std::collections::HashMap<String, std::rc::Rc<JaqFilter>>> =
+        Default::default();
+    static COMPILES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many expressions this thread has compiled (the cache's misses), for tests.
+pub fn compiles() -> u64 {
+    COMPILES.with(|c| c.get())
+}
+
+fn with_filter<T>(code: &str, f: impl FnOnce(&JaqFilter) -> T) -> Result<T, JqError> {
+    if let Some(filter) = CACHE.with(|c| c.borrow().get(code).cloned()) {
+        return Ok(f(&filter));
+    }
+    let filter = std::rc::Rc::new(compile(code)?);
+    COMPILES.with(|c| c.set(c.get() + 1));
+    CACHE.with(|c| {
+        let mut cache = c.borrow_mut();
+        if cache.len() >= MAX_CACHED {
+            cache.clear();
+        }
+        cache.insert(code.to_string(), std::rc::Rc::clone(&filter));
+    });
+    Ok(f(&filter))
+}
+
+/// jaq's standard definitions and the budget's prelude, parsed once per process.
+fn standard_defs() -> &'static [jaq_core::load::parse::Def<&'static str>] {
+    static DEFS: std::sync::OnceLock<Vec<jaq_core::load::parse::Def<&'static str>>> =
+        std::sync::OnceLock::new();
+    DEFS.get_or_init(|| {
+        jaq_core::defs()
+            .chain(jaq_std::defs())
+            .chain(jaq_json::defs())
+            .chain(budget::prelude().iter().cloned())
+            .collect()
+    })
+}
+
+/// Parses and compiles `code`, refusing what could not end within the budgets.
+fn compile(code: &str) -> Result<JaqFilter, JqError> {
     if let Some((name, offset)) = recursive_def(code) {
         return Err(JqError {
             message: format!(
@@ -108,11 +154,7 @@ fn with_filter<T>(
             offset: Some(offset),
         });
     }
-    let prelude = budget::prelude().iter().cloned();
-    let defs = jaq_core::defs()
-        .chain(jaq_std::defs())
-        .chain(jaq_json::defs())
-        .chain(prelude);
+    let defs = standard_defs().iter().cloned();
     let funs = jaq_core::funs()
         .chain(jaq_std::funs())
         .chain(jaq_json::funs())
@@ -164,7 +206,7 @@ fn with_filter<T>(
                 offset: first,
             }
         })?;
-    Ok(f(&filter))
+    Ok(filter)
 }
 
 fn near(at: &str) -> String {
@@ -179,6 +221,28 @@ fn near(at: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_expression_is_compiled_once_per_thread_and_gives_the_same_results() {
+        let input = serde_json::json!({"a": {"b": [1, 2, 3]}});
+        let code = ".a.b | map(. * 10) | add";
+        let before = compiles();
+        for _ in 0..50 {
+            assert_eq!(first(code, &input).unwrap(), serde_json::json!(60));
+        }
+        assert_eq!(compiles() - before, 1, "compiled once, reused 49 times");
+        // Another input, the same compiled expression.
+        assert_eq!(
+            first(code, &serde_json::json!({"a": {"b": [5]}})).unwrap(),
+            serde_json::json!(50)
+        );
+        assert_eq!(compiles() - before, 1);
+        // An expression that does not compile is not kept: it fails every time.
+        for _ in 0..2 {
+            assert!(check(".a |").is_err());
+        }
+        assert_eq!(compiles() - before, 1);
+    }
 
     #[test]
     fn recursive_definitions_are_refused() {
