@@ -64,15 +64,15 @@ pub fn pack_command(command: PackCommand) -> Result<i32, Error> {
             }
         }
         PackCommand::List => {
+            // Names, versions and titles only: nothing is compiled.
             for name in builtin::names() {
-                if let Some(Ok(lp)) = builtin::load(name) {
-                    let items: usize = lp.pack.sections.iter().map(|s| s.items.len()).sum();
+                if let Some(Ok(s)) = builtin::summary(name) {
                     outln!(
                         "{:<16} {:<8} {:>4} items  {}",
-                        lp.pack.name,
-                        lp.pack.version,
-                        items,
-                        lp.pack.title
+                        s.name,
+                        s.version,
+                        s.items(),
+                        s.title
                     );
                 }
             }

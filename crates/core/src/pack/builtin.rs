@@ -60,6 +60,33 @@ pub fn load(name: &str) -> Option<Result<LoadedPack, Error>> {
     Some(load_pack_text(&format!("builtin:{n}"), (*text).to_string()))
 }
 
+/// What `pack list` shows of a pack: read without compiling its checks (the built-in
+/// packs are validated by their tests, and by every run that loads them).
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+pub struct Summary {
+    pub name: String,
+    pub version: String,
+    pub title: String,
+    pub sections: Vec<SectionSummary>,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+pub struct SectionSummary {
+    pub items: Vec<serde::de::IgnoredAny>,
+}
+
+impl Summary {
+    pub fn items(&self) -> usize {
+        self.sections.iter().map(|s| s.items.len()).sum()
+    }
+}
+
+/// The summary of a built-in pack; `None` when there is no such pack.
+pub fn summary(name: &str) -> Option<Result<Summary, String>> {
+    let text = text(name)?;
+    Some(super::load::parse_yaml::<Summary>(text).map_err(|p| p.message))
+}
+
 /// The YAML text of a built-in pack.
 pub fn text(name: &str) -> Option<&'static str> {
     PACKS.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
@@ -67,6 +94,19 @@ pub fn text(name: &str) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_summary_says_what_the_full_load_does() {
+        for name in super::names() {
+            let full = super::load(name).unwrap().unwrap();
+            let summary = super::summary(name).unwrap().unwrap();
+            assert_eq!(summary.name, full.pack.name);
+            assert_eq!(summary.version, full.pack.version);
+            assert_eq!(summary.title, full.pack.title);
+            let items: usize = full.pack.sections.iter().map(|s| s.items.len()).sum();
+            assert_eq!(summary.items(), items, "{name}");
+        }
+    }
+
     #[test]
     fn every_builtin_pack_is_valid() {
         for name in super::names() {
