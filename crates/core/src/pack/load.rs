@@ -48,70 +48,7 @@ pub fn load_pack_text(file: &str, text: String) -> Result<LoadedPack, Error> {
     })
 }
 
-/// Parses YAML into `T`, turning a parse error into a located [`Problem`].
-pub fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Problem> {
-    if text.trim().is_empty() {
-        return Err(Problem::new(
-            "the file is empty; expected a YAML mapping",
-            None,
-        ));
-    }
-    serde_saphyr::from_str::<T>(text).map_err(|e| {
-        let pos = e.location().as_ref().and_then(Pos::from_location);
-        let message = crate::diag::one_line(&e.without_snippet().to_string());
-        // serde-saphyr appends its own "at line X column Y"; we show positions ourselves.
-        let message = strip_position_suffix(&message);
-        let (message, help) = for_a_person(&message);
-        let problem = Problem::new(message, pos).with_label("here");
-        match help {
-            Some(h) => problem.with_help(h),
-            None => problem,
-        }
-    })
-}
-
-/// The parser's words said for a person, with a suggestion where one helps.
-fn for_a_person(message: &str) -> (String, Option<String>) {
-    let help = |h: &str| Some(h.to_string());
-    if message == "invalid boolean" {
-        return ("invalid boolean: expected true or false".into(), None);
-    }
-    if message.starts_with("expected sequence start") {
-        return (
-            "expected a list here".into(),
-            help("write a list as `[a, b]`, or as lines starting with `- `"),
-        );
-    }
-    if message.starts_with("expected mapping start") {
-        return (
-            "expected a mapping (`key: value` lines) here, and found none".into(),
-            help(
-                "a key that holds only comments is empty: give it `key: value` lines, or remove it",
-            ),
-        );
-    }
-    if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
-        let key = rest.split(',').next().unwrap_or(rest).trim();
-        return (
-            format!("`{key}` is given twice in the same mapping"),
-            help("keep one of them"),
-        );
-    }
-    (message.to_string(), None)
-}
-
-fn strip_position_suffix(message: &str) -> String {
-    let lower = message.to_ascii_lowercase();
-    for marker in [" at line ", " (line "] {
-        if let Some(i) = lower.rfind(marker) {
-            let tail = &lower[i + marker.len()..];
-            if tail.chars().next().is_some_and(|c| c.is_ascii_digit()) && tail.contains("column") {
-                return message[..i].trim_end_matches([',', ' ']).to_string();
-            }
-        }
-    }
-    message.to_string()
-}
+pub use super::yaml::parse_yaml;
 
 fn pos(t: &Text) -> Option<Pos> {
     Pos::from_location(&t.referenced)

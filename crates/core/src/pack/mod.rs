@@ -8,6 +8,7 @@ pub mod builtin;
 pub mod coverage;
 pub mod load;
 pub mod vartype;
+pub mod yaml;
 
 use std::collections::BTreeMap;
 
