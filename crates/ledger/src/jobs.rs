@@ -92,21 +92,11 @@ pub const DONE_SQL: &str = "UPDATE jobs SET state = 'done', run_seq = #1, finish
 pub const MAX_ATTEMPTS: i64 = 3;
 
 impl Ledger {
-    /// Adds jobs (those already there are kept as they are), and supersedes the pending
+    /// Adds jobs (those already there are kept as they are), then supersedes the pending
     /// jobs of earlier deploys of the same deployments. Returns the jobs added.
     pub fn add_jobs(&mut self, jobs: &[NewJob]) -> Result<Vec<JobRow>, LedgerError> {
         let mut added = Vec::new();
         for j in jobs {
-            self.backend.jobs(
-                &format!(
-                    "UPDATE jobs SET state = 'superseded' WHERE deployment = #1 AND environment = #2 AND deploy_seq < #3 AND state = 'pending' RETURNING {COLUMNS}"
-                ),
-                vec![
-                    Param::Text(j.deployment.clone()),
-                    Param::Text(j.environment.clone()),
-                    Param::Int(j.deploy_seq),
-                ],
-            )?;
             added.extend(self.backend.jobs(
                 &format!(
                     "INSERT INTO jobs (deployment, environment, phase, deploy_seq, due_ms) VALUES (#1, #2, #3, #4, #5) ON CONFLICT DO NOTHING RETURNING {COLUMNS}"
@@ -119,6 +109,26 @@ impl Ledger {
                     Param::Int(j.due_ms),
                 ],
             )?);
+        }
+        // Once per deployment and environment, for its latest deploy among these.
+        let mut latest: std::collections::BTreeMap<(&str, &str), i64> = Default::default();
+        for j in jobs {
+            let seq = latest
+                .entry((j.deployment.as_str(), j.environment.as_str()))
+                .or_default();
+            *seq = (*seq).max(j.deploy_seq);
+        }
+        for ((deployment, environment), deploy_seq) in latest {
+            self.backend.jobs(
+                &format!(
+                    "UPDATE jobs SET state = 'superseded' WHERE deployment = #1 AND environment = #2 AND deploy_seq < #3 AND state = 'pending' RETURNING {COLUMNS}"
+                ),
+                vec![
+                    Param::Text(deployment.into()),
+                    Param::Text(environment.into()),
+                    Param::Int(deploy_seq),
+                ],
+            )?;
         }
         Ok(added)
     }

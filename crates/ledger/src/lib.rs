@@ -436,9 +436,16 @@ impl Ledger {
         deployment: &str,
         environment: &str,
     ) -> Result<Option<(i64, Deploy)>, LedgerError> {
-        Ok(self
-            .scoped::<Deploy>(Kind::Deploy, deployment, environment)?
-            .pop())
+        self.select(&query::Query::Page {
+            kind: Kind::Deploy.as_str().into(),
+            deployment: deployment.into(),
+            environment: Some(environment.into()),
+            before: i64::MAX,
+            limit: 1,
+        })?
+        .first()
+        .map(parse_body)
+        .transpose()
     }
 
     fn append_json<T: Serialize>(

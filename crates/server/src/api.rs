@@ -171,13 +171,9 @@ async fn run_items(
 fn parse_status(given: &str) -> Result<Status, ApiError> {
     Status::ALL
         .into_iter()
-        .find(|s| serde_json::to_value(s).is_ok_and(|v| v == given))
+        .find(|s| s.as_str() == given)
         .ok_or_else(|| {
-            let known: Vec<String> = Status::ALL
-                .iter()
-                .filter_map(|s| serde_json::to_value(s).ok())
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect();
+            let known: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
             ApiError::BadRequest(format!(
                 "unknown status `{given}`; the statuses are {}",
                 known.join(", ")

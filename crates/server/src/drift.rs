@@ -57,14 +57,17 @@ fn baseline_or_alert(
     now: jiff::Timestamp,
 ) -> Result<Option<(i64, Alert)>, LedgerError> {
     let (deployment, environment) = (job.deployment.as_str(), job.environment.as_str());
+    // The jobs of the same deploy (a deploy record is one deployment's in one environment).
+    let of_deploy: Vec<JobRow> = l
+        .jobs_of(deployment)?
+        .into_iter()
+        .filter(|j| j.deploy_seq == job.deploy_seq)
+        .collect();
     // The deploy's first immediate run is its baseline.
     let first_of_deploy = job.phase == Phase::PostDeployImmediate.as_str()
-        && !l.jobs_of(deployment)?.iter().any(|j| {
-            j.deploy_seq == job.deploy_seq
-                && j.id != job.id
-                && j.phase == job.phase
-                && j.run_seq.is_some_and(|r| r < seq)
-        });
+        && !of_deploy
+            .iter()
+            .any(|j| j.id != job.id && j.phase == job.phase && j.run_seq.is_some_and(|r| r < seq));
     if first_of_deploy {
         l.record_baseline(&Baseline {
             run: seq,
@@ -81,10 +84,8 @@ fn baseline_or_alert(
     // each phase of this deploy, from the baseline on.
     let mut firsts: Vec<i64> = Vec::new();
     let mut phases = std::collections::BTreeSet::new();
-    let mut done: Vec<(i64, String)> = l
-        .jobs_of(deployment)?
+    let mut done: Vec<(i64, String)> = of_deploy
         .into_iter()
-        .filter(|j| j.deploy_seq == job.deploy_seq && j.environment == environment)
         .filter_map(|j| Some((j.run_seq?, j.phase)))
         .filter(|(r, _)| *r >= base_seq && *r < seq)
         .collect();

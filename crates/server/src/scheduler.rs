@@ -318,14 +318,16 @@ async fn run_job(
                 job: id,
                 worker: worker.to_string(),
             };
-            let recorded = run.clone();
-            match app.ledger(move |l| l.record_job_run(&run, &done)).await {
-                Ok(Some(seq)) => {
-                    app.events.recorded(&recorded, "scheduled");
-                    crate::drift::after_run(app, alerting, &job, seq, recorded, alerts).await;
+            match app
+                .ledger(move |l| Ok((l.record_job_run(&run, &done)?, run)))
+                .await
+            {
+                Ok((Some(seq), run)) => {
+                    app.events.recorded(&run, "scheduled");
+                    crate::drift::after_run(app, alerting, &job, seq, run, alerts).await;
                     Ok(())
                 }
-                Ok(None) => Ok(()),
+                Ok((None, _)) => Ok(()),
                 Err(e) => Err(e.to_string()),
             }
         }

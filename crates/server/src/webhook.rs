@@ -123,8 +123,7 @@ pub fn body(alert: &Alert, seq: i64, format: Format) -> Vec<u8> {
 pub fn signature(secret: &[u8], body: &[u8]) -> String {
     let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret);
     let tag = ring::hmac::sign(&key, body);
-    let hex: String = tag.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256={hex}")
+    format!("sha256={}", shipcheck_core::hex::hex(tag.as_ref()))
 }
 
 /// Delivers alert `seq` to every webhook, each on its own task.
