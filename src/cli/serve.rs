@@ -49,6 +49,12 @@ pub struct ServeArgs {
 
 pub fn serve(args: ServeArgs) -> Result<i32, Error> {
     use shipcheck_server::webhook::{Format, SECRET_ENV};
+    if args.job_lease.0 < std::time::Duration::from_secs(1) {
+        return Err(Error::usage(format!(
+            "--job-lease {} is too short: a server renews its claim every third of it; give at least 1s",
+            args.job_lease
+        )));
+    }
     let secret = std::env::var(SECRET_ENV)
         .ok()
         .filter(|s| !s.is_empty())

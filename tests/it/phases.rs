@@ -72,6 +72,19 @@ fn a_first_week_attestation_does_not_block_before_its_time_after_the_deploy() {
             .contains("shipcheck deployed"),
         "{week}"
     );
+    // The terminal and Markdown reports say why it does not block.
+    let o = run(dir, &["check", "--no-record"]);
+    assert!(
+        stdout(&o).contains("not due: first-week items fall due"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(dir, &["check", "--no-record", "--format", "markdown"]);
+    assert!(
+        stdout(&o).contains("not due: first-week items"),
+        "{}",
+        stdout(&o)
+    );
     let o = run(
         dir,
         &["attest", "review", "--by", "olga", "--role", "operations"],

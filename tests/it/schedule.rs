@@ -568,6 +568,14 @@ fn serve_refuses_an_unsigned_json_webhook_and_a_watched_profile_that_does_not_lo
     );
     let o = run(&["--webhook", "gopher://x/"]);
     assert_eq!(o.status.code(), Some(2));
+    // A lease too short to renew would spin on the database and hand jobs around.
+    let o = run(&["--job-lease", "0s"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        crate::common::stderr(&o).contains("--job-lease"),
+        "{}",
+        crate::common::stderr(&o)
+    );
     std::fs::write(tmp.path().join("broken.yaml"), "packs: [\n").unwrap();
     let broken = tmp.path().join("broken.yaml").display().to_string();
     let o = run(&["--watch", &broken]);

@@ -283,6 +283,9 @@ fn item(out: &mut String, r: &ItemResult, style: Style) {
         return;
     }
     let _ = writeln!(out, "      {}", r.summary);
+    if let Some(n) = &r.not_due {
+        let _ = writeln!(out, "      {}", style.paint("90", &n.why));
+    }
     if let Some(e) = &r.evidence
         && !e.source.is_empty()
     {

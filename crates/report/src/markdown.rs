@@ -169,7 +169,10 @@ fn row(r: &ItemResult, qualified: bool) -> String {
         },
         r.severity.as_str(),
         r.status.as_str(),
-        cell(&r.summary)
+        cell(&match &r.not_due {
+            Some(n) => format!("{} ({})", r.summary, n.why),
+            None => r.summary.clone(),
+        })
     )
 }
 
