@@ -142,7 +142,7 @@ pub fn check(args: CheckArgs, out_color: bool) -> Result<i32, Error> {
             source,
         })?;
     }
-    out!("{}", report::render(&run, format.into(), style, &[]));
+    super::write_stdout_with(|w| report::write(&run, format.into(), style, &[], w));
     if let Some(url) = push {
         match shipcheck_server::client::push(&url, &run) {
             Ok(p) => eprintln!(

@@ -26,22 +26,25 @@ static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicB
 
 /// Writes to stdout, dropping the output once the reader has gone away.
 pub fn write_stdout(args: std::fmt::Arguments<'_>, newline: bool) {
+    write_stdout_with(|stdout| {
+        stdout.write_fmt(args)?;
+        if newline {
+            stdout.write_all(b"\n")?;
+        }
+        Ok(())
+    });
+}
+
+/// Lets `write` write to stdout (buffered), dropping the output once the reader has gone
+/// away: a large report is streamed rather than built in memory first.
+pub fn write_stdout_with(write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) {
     use std::io::Write;
     use std::sync::atomic::Ordering;
     if STDOUT_CLOSED.load(Ordering::Relaxed) {
         return;
     }
-    let mut stdout = std::io::stdout().lock();
-    let result = stdout
-        .write_fmt(args)
-        .and_then(|()| {
-            if newline {
-                stdout.write_all(b"\n")
-            } else {
-                Ok(())
-            }
-        })
-        .and_then(|()| stdout.flush());
+    let mut stdout = std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock());
+    let result = write(&mut stdout).and_then(|()| stdout.flush());
     match result {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {

@@ -1,7 +1,7 @@
 //! The execute stage: the plan's checks on a bounded concurrent pool, each on a blocking
 //! worker under its own timeout; rate-limit bursts in a second wave after every other check.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -50,7 +50,6 @@ pub fn execute(
         if let Some(progress) = &opts.progress {
             progress(0, total);
         }
-        let permits = Arc::new(tokio::sync::Semaphore::new(concurrency));
         let mut set = tokio::task::JoinSet::new();
         let mut out = HashMap::new();
         // Request bursts (rate-limit checks) run after every other check, so a limiter they
@@ -59,52 +58,21 @@ pub fn execute(
         let (bursts, rest): (Wave, Wave) = todo.iter().partition(|(_, at)| {
             packs[at.pack].pack.sections[at.section].items[at.item]
                 .check
-                .as_ref()
+                .as_deref()
                 .is_some_and(shipcheck_core::pack::Check::is_burst)
         });
         for wave in [rest, bursts] {
-            for (idx, at) in wave {
-                let (packs, vars, others, cache, permits) = (
-                    Arc::clone(&packs),
-                    Arc::clone(vars),
-                    Arc::clone(others),
-                    Arc::clone(cache),
-                    Arc::clone(&permits),
-                );
-                let base_dir = base_dir.clone();
-                set.spawn(async move {
-                    let _permit = permits.acquire_owned().await;
-                    let started = Instant::now();
-                    let item_timeout = {
-                        let item = &packs[at.pack].pack.sections[at.section].items[at.item];
-                        item.check
-                            .as_ref()
-                            .and_then(|c| c.timeout)
-                            .map_or(DEFAULT_TIMEOUT, |s| s.0)
-                    };
-                    let job = tokio::task::spawn_blocking(move || {
-                        let lp = &packs[at.pack];
-                        let item = &lp.pack.sections[at.section].items[at.item];
-                        let ctx = ProbeCtx {
-                            vars,
-                            base_dir: base_dir.clone(),
-                            cache: Arc::clone(&cache),
-                        };
-                        crate::judge::evaluate(item, &ctx, &others, &base_dir, &cache)
-                    });
-                    let mut ev = match tokio::time::timeout(item_timeout, job).await {
-                        Ok(Ok(ev)) => ev,
-                        Ok(Err(join)) => failed(format!("the check crashed: {join}")),
-                        Err(_) => failed(format!(
-                            "did not finish within {}",
-                            shipcheck_core::duration::Span(item_timeout)
-                        )),
-                    };
-                    ev.duration = started.elapsed();
-                    (idx, ev)
-                });
-            }
-            while let Some(joined) = set.join_next().await {
+            // At most `concurrency` checks in flight; the next is started as one ends (not
+            // all spawned at once: 100,000 waiting tasks held memory for nothing).
+            let mut wave = wave.into_iter();
+            loop {
+                while set.len() < concurrency {
+                    let Some((idx, at)) = wave.next() else { break };
+                    set.spawn(one(idx, at, &packs, vars, others, cache, &base_dir));
+                }
+                let Some(joined) = set.join_next().await else {
+                    break;
+                };
                 if let Ok((idx, ev)) = joined {
                     out.insert(idx, ev);
                 }
@@ -121,4 +89,53 @@ pub fn execute(
         rt.shutdown_background();
     }
     result
+}
+
+/// The task that checks one item, within its timeout.
+fn one(
+    idx: usize,
+    at: At,
+    packs: &Arc<Vec<Arc<LoadedPack>>>,
+    vars: &Arc<BTreeMap<String, String>>,
+    others: &Arc<crate::plan::OtherEnvs>,
+    cache: &Arc<Cache>,
+    base_dir: &Path,
+) -> impl std::future::Future<Output = (usize, Evaluated)> + Send + 'static {
+    let (packs, vars, others, cache) = (
+        Arc::clone(packs),
+        Arc::clone(vars),
+        Arc::clone(others),
+        Arc::clone(cache),
+    );
+    let base_dir = base_dir.to_owned();
+    async move {
+        let started = Instant::now();
+        let item_timeout = {
+            let item = &packs[at.pack].pack.sections[at.section].items[at.item];
+            item.check
+                .as_ref()
+                .and_then(|c| c.timeout)
+                .map_or(DEFAULT_TIMEOUT, |s| s.0)
+        };
+        let job = tokio::task::spawn_blocking(move || {
+            let lp = &packs[at.pack];
+            let item = &lp.pack.sections[at.section].items[at.item];
+            let ctx = ProbeCtx {
+                vars,
+                base_dir: base_dir.clone(),
+                cache: Arc::clone(&cache),
+            };
+            crate::judge::evaluate(item, &ctx, &others, &base_dir, &cache)
+        });
+        let mut ev = match tokio::time::timeout(item_timeout, job).await {
+            Ok(Ok(ev)) => ev,
+            Ok(Err(join)) => failed(format!("the check crashed: {join}")),
+            Err(_) => failed(format!(
+                "did not finish within {}",
+                shipcheck_core::duration::Span(item_timeout)
+            )),
+        };
+        ev.duration = started.elapsed();
+        (idx, ev)
+    }
 }

@@ -50,7 +50,7 @@ pub fn evaluate(
         Ok(p) => p,
         Err(e) => return failed(e),
     };
-    let obs = match shipcheck_probes::observe(probe, ctx) {
+    let mut obs = match shipcheck_probes::observe(probe, ctx) {
         Ok(o) => o,
         Err(e) => {
             let mut ev = failed(format!("could not check: {e}"));
@@ -66,7 +66,7 @@ pub fn evaluate(
     let secret = check
         .secret
         .unwrap_or(obs.secret_hint || secret_spec.is_some());
-    let mut findings = obs.findings.clone();
+    let mut findings = std::mem::take(&mut obs.findings);
     let mut error = None;
     for m in check.expect.iter().filter(|_| !obs.settled) {
         match m.judge(&obs.value, secret) {
@@ -76,7 +76,7 @@ pub fn evaluate(
             }
         }
     }
-    let mut secrets = obs.secrets.clone();
+    let mut secrets = std::mem::take(&mut obs.secrets);
     if secret {
         collect_strings(&obs.value, &mut secrets);
     } else {
@@ -118,11 +118,6 @@ pub fn evaluate(
             }
         }
     }
-    let observed = if secret {
-        Value::String(shipcheck_core::redact::mask_value(&obs.value))
-    } else {
-        obs.value.clone()
-    };
     let (mut status, mut summary) = match &error {
         Some(e) => (Status::Error, format!("could not judge: {e}")),
         None => summarize(
@@ -147,6 +142,11 @@ pub fn evaluate(
             }
         }
     }
+    let observed = if secret {
+        Value::String(shipcheck_core::redact::mask_value(&obs.value))
+    } else {
+        obs.value
+    };
     Evaluated {
         status,
         summary,

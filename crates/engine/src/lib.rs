@@ -168,7 +168,22 @@ pub fn run(profile: &Profile, opts: &Options) -> Result<Run, Error> {
         slots[*idx] = Some(r);
     }
 
-    let results: Vec<ItemResult> = slots.into_iter().flatten().collect();
+    // Every slot is filled by now; mapped (not flattened) so the Vec is reused in place
+    // rather than grown anew by doubling (a 100,000-item run's largest allocation).
+    let results: Vec<ItemResult> = slots
+        .into_iter()
+        .enumerate()
+        .map(|(idx, slot)| {
+            slot.unwrap_or_else(|| {
+                let at = plan.items[idx].at;
+                plan.blank(
+                    at,
+                    shipcheck_core::outcome::Status::Error,
+                    "internal: no result".into(),
+                )
+            })
+        })
+        .collect();
     let mut run = Run {
         schema: RUN_SCHEMA.into(),
         shipcheck_version: env!("CARGO_PKG_VERSION").into(),

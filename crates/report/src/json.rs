@@ -10,3 +10,9 @@ pub fn render(run: &Run) -> String {
     out.push('\n');
     out
 }
+
+/// [`render`], streamed to `out`.
+pub fn write(run: &Run, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, run).map_err(std::io::Error::from)?;
+    out.write_all(b"\n")
+}

@@ -61,6 +61,21 @@ pub fn render(
     }
 }
 
+/// Writes the report to `out`. JSON is streamed (a run of 100,000 items is about 100 MB
+/// of it); the other formats are rendered, then written.
+pub fn write(
+    run: &shipcheck_core::outcome::Run,
+    format: Format,
+    style: human::Style,
+    signoffs: &[shipcheck_core::statement::Signoff],
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    match format {
+        Format::Json => json::write(run, out),
+        _ => out.write_all(render(run, format, style, signoffs).as_bytes()),
+    }
+}
+
 /// Escapes text for XML and HTML, dropping characters XML 1.0 cannot carry.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -93,7 +93,7 @@ fn to_json(v: &Val, room: &mut usize) -> Result<Value, String> {
 type JaqFilter = jaq_core::Filter<data::JustLut<Val>>;
 
 /// Compiled expressions kept per thread, by their text.
-const MAX_CACHED: usize = 4096;
+const MAX_CACHED: usize = 1024;
 
 thread_local! {
     /// Each distinct expression is compiled once per thread (compiling parses jaq's
@@ -126,9 +126,8 @@ fn with_filter<T>(code: &str, f: impl FnOnce(&JaqFilter) -> T) -> Result<T, JqEr
 }
 
 /// jaq's standard definitions and the budget's prelude, parsed once per process.
-fn standard_defs() -> &'static [jaq_core::load::parse::Def<&'static str>] {
-    static DEFS: std::sync::OnceLock<Vec<jaq_core::load::parse::Def<&'static str>>> =
-        std::sync::OnceLock::new();
+fn standard_defs() -> &'static [Def] {
+    static DEFS: std::sync::OnceLock<Vec<Def>> = std::sync::OnceLock::new();
     DEFS.get_or_init(|| {
         jaq_core::defs()
             .chain(jaq_std::defs())
@@ -154,11 +153,32 @@ fn compile(code: &str) -> Result<JaqFilter, JqError> {
             offset: Some(offset),
         });
     }
+    // Most pack queries are paths and comparisons (`.gateway.auth.token`, `.a // []`,
+    // `. == "x"`) that name no filter at all. Compiling them without the standard
+    // definitions skips most of the cost of a compile (jaq compiles every definition it is
+    // given). An expression that names any filter does not compile bare and is compiled
+    // with all of them, so no name can resolve differently.
+    compile_with(code, std::iter::empty(), std::iter::empty()).or_else(|_| compile_full(code))
+}
+
+/// Compiles `code` with jaq's standard definitions and native filters and the budget's.
+fn compile_full(code: &str) -> Result<JaqFilter, JqError> {
     let defs = standard_defs().iter().cloned();
     let funs = jaq_core::funs()
         .chain(jaq_std::funs())
         .chain(jaq_json::funs())
         .chain(budget::funs());
+    compile_with(code, defs, funs)
+}
+
+type Def = jaq_core::load::parse::Def<&'static str>;
+
+/// Loads and compiles `code` with the definitions `defs` and native filters `funs`.
+fn compile_with(
+    code: &str,
+    defs: impl IntoIterator<Item = Def>,
+    funs: impl IntoIterator<Item = jaq_core::native::Fun<data::JustLut<Val>>>,
+) -> Result<JaqFilter, JqError> {
     let loader = Loader::new(defs);
     let arena = Arena::default();
     let program = File { code, path: () };
@@ -242,6 +262,69 @@ mod tests {
             assert!(check(".a |").is_err());
         }
         assert_eq!(compiles() - before, 1);
+    }
+
+    /// Every output of `filter` on `input`, or the error's text.
+    fn run(filter: &JaqFilter, input: &Value) -> Result<Vec<String>, String> {
+        let input = Val::deserialize(input).map_err(|e| e.to_string())?;
+        let ctx = Ctx::<data::JustLut<Val>>::new(&filter.lut, Vars::new([]));
+        filter
+            .id
+            .run((ctx, input))
+            .map(|r| r.map(|v| v.to_string()).map_err(|e| format!("{e:?}")))
+            .collect()
+    }
+
+    #[test]
+    fn expressions_naming_no_filter_compile_bare_with_the_same_results() {
+        let inputs = [
+            json!({"a": {"b": [1, "x", null]}, "c": "x", "n": 5}),
+            json!([1, 2]),
+            json!("text"),
+            json!(null),
+        ];
+        for code in [
+            ".a.b",
+            ".a.b[1]",
+            ".a.b[]",
+            ".a // []",
+            ".c == \"x\"",
+            ".n <= 100 and .n > 1",
+            ".missing.deep",
+            "[.a.b[] | . == 1]",
+            "{k: .c, m: .n}",
+            "\"at \\(.n)\"",
+            "if .c then .n + 1 else -1 end",
+            "reduce .a.b[] as $x (0; . + 1)",
+            ".a?.b?",
+            "try .c.d catch \"no\"",
+            "def f: .n; f * 2",
+            // jaq compiles `..` natively, with or without the definitions.
+            "[..]",
+        ] {
+            let bare = compile_with(code, std::iter::empty(), std::iter::empty())
+                .unwrap_or_else(|e| panic!("{code} compiles bare: {e}"));
+            let full = compile_full(code).unwrap();
+            for input in &inputs {
+                assert_eq!(run(&bare, input), run(&full, input), "{code} on {input}");
+            }
+        }
+        // Anything naming a filter (a native one or a definition) needs the standard set,
+        // where the step budget's definitions are.
+        for code in [
+            "length",
+            ".a | keys",
+            "[range(3)]",
+            "recurse",
+            "not",
+            ".a | tostring",
+        ] {
+            assert!(
+                compile_with(code, std::iter::empty(), std::iter::empty()).is_err(),
+                "{code} must not compile bare"
+            );
+            assert!(check(code).is_ok(), "{code}");
+        }
     }
 
     #[test]
