@@ -684,3 +684,75 @@ fn runs_have_their_own_numbers_and_names() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("#3"), "{}", stdout(&out));
 }
+
+/// `diff`, `gate` and `report` read the runs they need by index, not the whole ledger: with
+/// an older run's body made unreadable they still answer (and `ledger verify`, which does
+/// read everything, finds the damage), while naming that run is an error about that run.
+#[test]
+fn diff_gate_and_report_read_only_the_runs_they_need() {
+    let app = App::new();
+    for _ in 0..4 {
+        check(&app, "bad");
+    }
+    // Run #1 is unreadable now (record seq 1 is the migration's; find the first run's).
+    sql(
+        &app.db,
+        "UPDATE records SET body = 'not json' WHERE seq = (SELECT min(seq) FROM records WHERE kind = 'run');",
+    );
+    for args in [
+        &["diff", "--profile", "app/shipcheck.yaml", "--env", "bad"][..],
+        &["gate", "--profile", "app/shipcheck.yaml", "--env", "bad"],
+        &[
+            "report",
+            "latest",
+            "--profile",
+            "app/shipcheck.yaml",
+            "--env",
+            "bad",
+            "--format",
+            "json",
+        ],
+        &[
+            "report",
+            "latest~2",
+            "--profile",
+            "app/shipcheck.yaml",
+            "--env",
+            "bad",
+            "--format",
+            "json",
+        ],
+        &["report", "3", "--format", "json"],
+        &["diff", "2", "4"],
+    ] {
+        let out = app.run(args);
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{args:?}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        assert!(
+            !stderr(&out).contains("not json") && !stderr(&out).contains("record #"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    // `report latest~2` is run #2: counted back among the four, numbered from the oldest.
+    let out = app.run(&[
+        "report",
+        "latest~2",
+        "--profile",
+        "app/shipcheck.yaml",
+        "--env",
+        "bad",
+        "--format",
+        "json",
+    ]);
+    let run: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(run["environment"], "bad");
+    // The damaged run itself cannot be read, and says so.
+    let out = app.run(&["report", "1", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(verify_sqlite(&app.db, false).0 == 1);
+}

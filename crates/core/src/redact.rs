@@ -44,12 +44,36 @@ pub fn mask_value(value: &Value) -> String {
 }
 
 /// Known secret values of a run, scrubbed from every string before output.
+///
+/// All forms of all secrets are found in one pass over a text, by one Aho-Corasick
+/// automaton built on the first scrub after a secret was added (adding is a set insert:
+/// a run with thousands of secrets does not re-sort or re-scan per secret).
 #[derive(Debug, Default, Clone)]
 pub struct Redactor {
     /// Each form a secret may take in text (as is, JSON-escaped, shell-quoted), with the
-    /// length of the secret it stands for; longest first.
+    /// length in characters of the secret it stands for.
     forms: Vec<(String, usize)>,
+    seen: std::collections::HashSet<String>,
+    matchers: std::sync::OnceLock<Matchers>,
 }
+
+/// The automata over the current forms.
+#[derive(Debug, Clone)]
+struct Matchers {
+    /// Every form, the longest at a position winning (a secret containing another is
+    /// masked whole). `None`: the automaton could not be built (beyond its size limits);
+    /// texts are then withheld whole rather than shown unscrubbed.
+    whole: Option<aho_corasick::AhoCorasick>,
+    /// The first [`MIN_CUT_PREFIX`] characters of each longer form, overlapping, to find
+    /// a secret cut short at the end of a text.
+    heads: Option<aho_corasick::AhoCorasick>,
+    /// The form index of each pattern of `heads`.
+    head_forms: Vec<usize>,
+    longest: usize,
+}
+
+/// What a text becomes when the secrets' automaton could not be built.
+const WITHHELD: &str = "<withheld: too many secrets to scrub this text>";
 
 /// Shorter values are not scrubbed from free text: replacing every `a` or `on` would
 /// destroy the report while protecting nothing (the value is weak anyway and is flagged).
@@ -113,47 +137,88 @@ impl Redactor {
             return;
         }
         for form in escaped_forms(s) {
-            if !self.forms.iter().any(|(k, _)| *k == form) {
+            if self.seen.insert(form.clone()) {
                 self.forms.push((form, n));
+                self.matchers = std::sync::OnceLock::new();
             }
         }
-        // Longest first, so a secret containing another is masked whole.
-        self.forms.sort_by_key(|(k, _)| std::cmp::Reverse(k.len()));
+    }
+
+    fn matchers(&self) -> &Matchers {
+        self.matchers.get_or_init(|| {
+            use aho_corasick::{AhoCorasick, MatchKind};
+            let whole = AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(self.forms.iter().map(|(f, _)| f))
+                .ok();
+            let mut head_forms = Vec::new();
+            let mut heads = Vec::new();
+            for (i, (form, _)) in self.forms.iter().enumerate() {
+                if let Some((at, _)) = form.char_indices().nth(MIN_CUT_PREFIX) {
+                    heads.push(&form[..at]);
+                    head_forms.push(i);
+                }
+            }
+            let heads = AhoCorasick::new(heads).ok();
+            let longest = self.forms.iter().map(|(f, _)| f.len()).max().unwrap_or(0);
+            Matchers {
+                whole,
+                heads,
+                head_forms,
+                longest,
+            }
+        })
     }
 
     /// Replaces every known secret in `text` with a mask, and a secret's prefix at the end
     /// of a text that was cut short.
     pub fn scrub(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for (form, n) in &self.forms {
-            if out.contains(form.as_str()) {
-                out = out.replace(form.as_str(), &format!("<secret: {n} chars>"));
-            }
+        if self.forms.is_empty() {
+            return text.to_string();
         }
+        let m = self.matchers();
+        let (Some(whole), Some(_)) = (&m.whole, &m.heads) else {
+            return WITHHELD.to_string();
+        };
+        let mut out = String::with_capacity(text.len());
+        let mut last = 0;
+        for hit in whole.find_iter(text) {
+            out.push_str(&text[last..hit.start()]);
+            let n = self.forms[hit.pattern().as_usize()].1;
+            out.push_str(&format!("<secret: {n} chars>"));
+            last = hit.end();
+        }
+        out.push_str(&text[last..]);
         self.scrub_cut_tail(&mut out);
         out
     }
 
-    /// Masks the longest prefix of a secret that ends `text` (before a closing `…`).
+    /// Masks the longest prefix of a secret (at least [`MIN_CUT_PREFIX`] characters) that
+    /// ends `text` (before a closing `…`).
     fn scrub_cut_tail(&self, text: &mut String) {
+        let m = self.matchers();
+        let Some(heads) = &m.heads else {
+            *text = WITHHELD.to_string();
+            return;
+        };
         let ellipsis = text.ends_with('…');
         let body_len = text.len() - if ellipsis { '…'.len_utf8() } else { 0 };
-        for (form, n) in &self.forms {
-            let ends: Vec<usize> = form
-                .char_indices()
-                .map(|(i, _)| i)
-                .skip(MIN_CUT_PREFIX)
-                .chain(std::iter::once(form.len()))
-                .collect();
-            let cut = ends
-                .into_iter()
-                .rev()
-                .find(|&end| text[..body_len].ends_with(&form[..end]));
-            if let Some(end) = cut {
-                let start = body_len - end;
-                text.replace_range(start..body_len, &format!("<secret: {n} chars>"));
-                return;
-            }
+        // A cut secret starts within the last `longest` bytes.
+        let mut from = body_len.saturating_sub(m.longest);
+        while !text.is_char_boundary(from) {
+            from += 1;
+        }
+        let window = &text[from..body_len];
+        let cut = heads
+            .find_overlapping_iter(window)
+            .filter_map(|hit| {
+                let (form, n) = &self.forms[m.head_forms[hit.pattern().as_usize()]];
+                form.starts_with(&window[hit.start()..])
+                    .then_some((hit.start(), *n))
+            })
+            .min_by_key(|(start, _)| *start);
+        if let Some((start, n)) = cut {
+            text.replace_range(from + start..body_len, &format!("<secret: {n} chars>"));
         }
     }
 
@@ -261,6 +326,31 @@ mod tests {
         let mut s = r#"cut pa"ss'w"#.to_string();
         r.scrub_in_place(&mut s);
         assert_eq!(s, "cut <secret: 15 chars>");
+    }
+
+    #[test]
+    fn thousands_of_secrets_are_scrubbed_in_one_pass() {
+        let mut r = Redactor::default();
+        let secrets: Vec<String> = (0..5000).map(|i| format!("tok-{i:05}-xyz")).collect();
+        for s in &secrets {
+            r.add(s);
+            r.add(s); // a repeat adds nothing
+        }
+        // A secret that contains another is masked whole, not in part.
+        r.add("tok-00007-xyz-and-more");
+        let text = format!(
+            "a {} b {} c tok-00007-xyz-and-more d",
+            secrets[0], secrets[4999]
+        );
+        assert_eq!(
+            r.scrub(&text),
+            "a <secret: 13 chars> b <secret: 13 chars> c <secret: 22 chars> d"
+        );
+        // A mask is never scrubbed again (a secret such as "chars" must not eat it).
+        r.add("chars>");
+        assert_eq!(r.scrub("x tok-00001-xyz"), "x <secret: 13 chars>");
+        // Cut in the middle of the last one.
+        assert_eq!(r.scrub("end tok-04999-x…"), "end <secret: 13 chars>…");
     }
 
     #[test]

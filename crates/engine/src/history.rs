@@ -66,10 +66,9 @@ pub fn history(
 /// The current baseline run of each deployment and environment.
 fn baselines(ledger: &mut Ledger) -> Result<BTreeMap<(String, String), i64>, LedgerError> {
     let mut out = BTreeMap::new();
-    for r in ledger.records()? {
-        if r.kind != Kind::Baseline.as_str() {
-            continue;
-        }
+    for r in ledger.select(&shipcheck_ledger::query::Query::Kind(
+        Kind::Baseline.as_str().into(),
+    ))? {
         if let Some(deployment) = r.deployment {
             let b: Baseline = serde_json::from_str(&r.body).map_err(|e| LedgerError::Body {
                 seq: r.seq,
@@ -266,27 +265,15 @@ pub fn statements(
     })
 }
 
-/// Recorded runs of `profile` in `environment`, oldest first.
-pub fn runs_of(
-    ledger: &mut Ledger,
-    profile: &shipcheck_core::profile::Profile,
-    environment: &str,
-) -> Result<Vec<(i64, Run)>, LedgerError> {
-    let deployment = profile.deployment();
-    Ok(ledger
-        .runs()?
-        .into_iter()
-        .filter(|(_, r)| same_target(r, Some(deployment.as_str()), Some(environment)))
-        .collect())
-}
-
-/// The latest recorded run of `profile` in `environment`.
+/// The latest recorded run of `profile` in `environment`: one indexed read.
 pub fn latest_run(
     ledger: &mut Ledger,
     profile: &shipcheck_core::profile::Profile,
     environment: &str,
 ) -> Result<(i64, Run), crate::Error> {
-    runs_of(ledger, profile, environment)?
+    let deployment = profile.deployment();
+    ledger
+        .latest_runs_in(deployment.as_str(), environment, 1)?
         .pop()
         .ok_or_else(|| crate::Error::NoRun {
             profile: profile.path.clone(),
@@ -321,25 +308,30 @@ pub fn resolve(
             })
         }
         RunRef::Latest(back) => {
-            let mut runs: Vec<(u64, i64, Run)> = ledger
-                .numbered_runs()?
-                .into_iter()
-                .filter(|(_, _, run)| scope.is_none_or(|(p, e)| same_target(run, Some(p), Some(e))))
-                .collect();
-            let total = runs.len();
-            let index =
-                total
-                    .checked_sub(1 + back as usize)
-                    .ok_or_else(|| crate::Error::NoSuchRun {
-                        name: r.to_string(),
-                        scope: match scope {
-                            Some((d, e)) => format!("deployment {d} in environment {e}"),
-                            None => "the ledger".into(),
-                        },
-                        total,
-                    })?;
-            let (number, seq, run) = runs.swap_remove(index);
-            Ok(Resolved { number, seq, run })
+            let no_such = |total: u64| crate::Error::NoSuchRun {
+                name: r.to_string(),
+                scope: match scope {
+                    Some((d, e)) => format!("deployment {d} in environment {e}"),
+                    None => "the ledger".into(),
+                },
+                total: total as usize,
+            };
+            // Indexed reads of the runs needed, not the whole ledger.
+            match scope {
+                Some((d, e)) => {
+                    let mut runs = ledger.latest_runs_in(d, e, back.saturating_add(1))?;
+                    if runs.len() as u64 <= back {
+                        return Err(no_such(ledger.count_runs_in(d, e)?));
+                    }
+                    let (seq, run) = runs.swap_remove(back as usize);
+                    let number = ledger.run_number(seq)?.unwrap_or_default();
+                    Ok(Resolved { number, seq, run })
+                }
+                None => match ledger.nth_newest_run(back)? {
+                    Ok((number, seq, run)) => Ok(Resolved { number, seq, run }),
+                    Err(total) => Err(no_such(total)),
+                },
+            }
         }
     }
 }

@@ -507,7 +507,11 @@ impl Ledger {
         &mut self,
         kind: Kind,
     ) -> Result<Vec<(i64, T)>, LedgerError> {
-        parse_kind(&self.records()?, kind)
+        // One indexed read of that kind (`records_kind`), not the whole ledger.
+        let records = self
+            .backend
+            .select(&query::Query::Kind(kind.as_str().into()))?;
+        parse_kind(&records, kind)
     }
 
     /// Records of `kind` that apply to `deployment` in `environment` (see [`scope`]),
@@ -541,20 +545,88 @@ impl Ledger {
             .collect())
     }
 
-    /// Run number `n` (see [`Ledger::numbered_runs`]) and its sequence number.
+    /// Run number `n` (see [`Ledger::numbered_runs`]) and its sequence number: one indexed
+    /// read, whatever the size of the ledger.
     pub fn run_by_number(&mut self, n: u64) -> Result<(i64, Run), LedgerError> {
-        let mut runs = self.numbered_runs()?;
-        let total = runs.len();
-        match runs.iter().position(|(k, _, _)| *k == n) {
-            Some(i) => {
-                let (_, seq, run) = runs.swap_remove(i);
-                Ok((seq, run))
+        let found = match n.checked_sub(1) {
+            Some(offset) => self.one_run(query::Query::Nth {
+                kind: Kind::Run.as_str().into(),
+                offset: i64::try_from(offset).unwrap_or(i64::MAX),
+            })?,
+            None => None,
+        };
+        match found {
+            Some(found) => Ok(found),
+            None => {
+                let total = self.backend.count_kind(Kind::Run.as_str(), i64::MAX)?;
+                Err(LedgerError::NotFound(format!(
+                    "no run #{n} in the ledger (it holds {total} run{}; `shipcheck history --all` lists them)",
+                    if total == 1 { "" } else { "s" }
+                )))
             }
-            None => Err(LedgerError::NotFound(format!(
-                "no run #{n} in the ledger (it holds {total} run{}; `shipcheck history --all` lists them)",
-                if total == 1 { "" } else { "s" }
-            ))),
         }
+    }
+
+    /// The run `back` places before the newest of the ledger (0: the newest), with its
+    /// number and sequence number, or the number of runs when there are not that many.
+    pub fn nth_newest_run(
+        &mut self,
+        back: u64,
+    ) -> Result<Result<(u64, i64, Run), u64>, LedgerError> {
+        let found = self.one_run(query::Query::NthNewest {
+            kind: Kind::Run.as_str().into(),
+            offset: i64::try_from(back).unwrap_or(i64::MAX),
+        })?;
+        Ok(match found {
+            Some((seq, run)) => Ok((self.run_number(seq)?.unwrap_or_default(), seq, run)),
+            None => Err(self.backend.count_kind(Kind::Run.as_str(), i64::MAX)? as u64),
+        })
+    }
+
+    /// The newest runs of `deployment` in `environment`, newest first, at most `limit`:
+    /// one indexed read.
+    pub fn latest_runs_in(
+        &mut self,
+        deployment: &str,
+        environment: &str,
+        limit: u64,
+    ) -> Result<Vec<(i64, Run)>, LedgerError> {
+        self.backend
+            .select(&query::Query::Page {
+                kind: Kind::Run.as_str().into(),
+                deployment: deployment.into(),
+                environment: Some(environment.into()),
+                before: i64::MAX,
+                limit: i64::try_from(limit).unwrap_or(i64::MAX),
+            })?
+            .iter()
+            .map(parse_body)
+            .collect()
+    }
+
+    /// The runs of `deployment` in `environment`, counted without reading them.
+    pub fn count_runs_in(
+        &mut self,
+        deployment: &str,
+        environment: &str,
+    ) -> Result<u64, LedgerError> {
+        Ok(self
+            .run_summaries(&summary::SummaryQuery::Page {
+                deployment: deployment.into(),
+                environment: Some(environment.into()),
+                before: i64::MAX,
+                limit: i64::MAX,
+            })?
+            .len() as u64)
+    }
+
+    fn one_run(&mut self, q: query::Query) -> Result<Option<(i64, Run)>, LedgerError> {
+        self.backend
+            .select(&q)?
+            .iter()
+            .find(|r| r.kind == Kind::Run.as_str())
+            .map(parse_body)
+            .transpose()
     }
 
     /// The number of the run recorded under sequence number `seq` (runs counted up to it,

@@ -29,6 +29,10 @@ pub enum Query {
         after: i64,
         limit: i64,
     },
+    /// The record of a kind at this position counted from the oldest (0: the oldest).
+    Nth { kind: String, offset: i64 },
+    /// The record of a kind at this position counted from the newest (0: the newest).
+    NthNewest { kind: String, offset: i64 },
     /// Records of a kind in a deployment (and environment, when given), newest first, with a
     /// sequence number below `before`, at most `limit` of them.
     Page {
@@ -49,6 +53,12 @@ impl Query {
             Query::After { .. } => format!(
                 "SELECT {columns} FROM records WHERE kind = #1 AND seq > #2 ORDER BY seq LIMIT #3"
             ),
+            Query::Nth { .. } => format!(
+                "SELECT {columns} FROM records WHERE kind = #1 ORDER BY seq LIMIT 1 OFFSET #2"
+            ),
+            Query::NthNewest { .. } => format!(
+                "SELECT {columns} FROM records WHERE kind = #1 ORDER BY seq DESC LIMIT 1 OFFSET #2"
+            ),
             Query::Page { .. } => format!(
                 "SELECT {columns} FROM records WHERE deployment = #1 AND kind = #2 AND (CAST(#3 AS TEXT) IS NULL OR environment = #3) AND seq < #4 ORDER BY seq DESC LIMIT #5"
             ),
@@ -66,6 +76,9 @@ impl Query {
                 Param::Int(*after),
                 Param::Int(*limit),
             ],
+            Query::Nth { kind, offset } | Query::NthNewest { kind, offset } => {
+                vec![Param::Text(kind.clone()), Param::Int(*offset)]
+            }
             Query::Page {
                 kind,
                 deployment,
