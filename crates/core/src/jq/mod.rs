@@ -92,15 +92,18 @@ fn to_json(v: &Val, room: &mut usize) -> Result<Value, String> {
 
 type JaqFilter = jaq_core::Filter<data::JustLut<Val>>;
 
-/// Compiled expressions kept per thread, by their text.
+/// Compiled expressions kept, by their text.
 const MAX_CACHED: usize = 1024;
 
+/// Each distinct expression is compiled once per process (loading validates it, then every
+/// worker thread evaluates it: a compile that names a standard filter costs about half a
+/// millisecond), then shared. Only expressions that compiled are kept; the cache is emptied
+/// when full. A compile runs outside the lock.
+static CACHE: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<JaqFilter>>>,
+> = std::sync::LazyLock::new(Default::default);
+
 thread_local! {
-    /// Each distinct expression is compiled once per thread (compiling parses jaq's
-    /// standard definitions: about half a millisecond), then reused. Only expressions that
-    /// compiled are kept; the cache is emptied when full.
-    static CACHE: std::cell::RefCell<std::collections::HashMap<String, std::rc::Rc<JaqFilter>>> =
-        Default::default();
     static COMPILES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
@@ -109,19 +112,27 @@ pub fn compiles() -> u64 {
     COMPILES.with(|c| c.get())
 }
 
+fn cache() -> std::sync::MutexGuard<
+    'static,
+    std::collections::HashMap<String, std::sync::Arc<JaqFilter>>,
+> {
+    CACHE.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn with_filter<T>(code: &str, f: impl FnOnce(&JaqFilter) -> T) -> Result<T, JqError> {
-    if let Some(filter) = CACHE.with(|c| c.borrow().get(code).cloned()) {
+    let cached = cache().get(code).cloned();
+    if let Some(filter) = cached {
         return Ok(f(&filter));
     }
-    let filter = std::rc::Rc::new(compile(code)?);
+    let filter = std::sync::Arc::new(compile(code)?);
     COMPILES.with(|c| c.set(c.get() + 1));
-    CACHE.with(|c| {
-        let mut cache = c.borrow_mut();
+    {
+        let mut cache = cache();
         if cache.len() >= MAX_CACHED {
             cache.clear();
         }
-        cache.insert(code.to_string(), std::rc::Rc::clone(&filter));
-    });
+        cache.insert(code.to_string(), std::sync::Arc::clone(&filter));
+    }
     Ok(f(&filter))
 }
 
@@ -243,7 +254,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_expression_is_compiled_once_per_thread_and_gives_the_same_results() {
+    fn an_expression_is_compiled_once_and_gives_the_same_results() {
         let input = serde_json::json!({"a": {"b": [1, 2, 3]}});
         let code = ".a.b | map(. * 10) | add";
         let before = compiles();
@@ -251,6 +262,14 @@ mod tests {
             assert_eq!(first(code, &input).unwrap(), serde_json::json!(60));
         }
         assert_eq!(compiles() - before, 1, "compiled once, reused 49 times");
+        // Another thread (a check's worker, after the load validated it) reuses it too.
+        let other = std::thread::spawn(move || {
+            let r = first(code, &input).unwrap();
+            (r, compiles())
+        })
+        .join()
+        .unwrap();
+        assert_eq!(other, (serde_json::json!(60), 0));
         // Another input, the same compiled expression.
         assert_eq!(
             first(code, &serde_json::json!({"a": {"b": [5]}})).unwrap(),
