@@ -697,7 +697,7 @@ fn diff_gate_and_report_read_only_the_runs_they_need() {
     // Run #1 is unreadable now (record seq 1 is the migration's; find the first run's).
     sql(
         &app.db,
-        "UPDATE records SET body = 'not json' WHERE seq = (SELECT min(seq) FROM records WHERE kind = 'run');",
+        "UPDATE records SET body_z = X'00FF', body = '' WHERE seq = (SELECT min(seq) FROM records WHERE kind = 'run');",
     );
     for args in [
         &["diff", "--profile", "app/shipcheck.yaml", "--env", "bad"][..],

@@ -3,6 +3,7 @@
 //! URL), with versioned migrations for both. See [`chain`] for the tamper evidence.
 
 pub mod chain;
+pub mod codec;
 pub mod deliveries;
 pub mod jobs;
 mod postgres;
@@ -954,6 +955,10 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
     jobs::JOBS_MIGRATION,
     jobs::JOBS_SQLITE,
     jobs::JOBS_POSTGRES,
+), (
+    codec::CODEC_MIGRATION,
+    codec::CODEC_SQLITE,
+    codec::CODEC_POSTGRES,
 )];
 
 /// Both databases take the same statements.

@@ -13,14 +13,19 @@ use tokio_postgres::Client;
 use super::{Head, LedgerError, MIGRATIONS, Record, chain, scope::Scope};
 
 /// The columns of a record, in [`record`]'s order.
-const COLUMNS: &str = "seq, kind, created_at, body, prev_hash, hash, deployment, environment";
+const COLUMNS: &str =
+    "seq, kind, created_at, body, prev_hash, hash, deployment, environment, body_z";
+
+/// [`COLUMNS`] during the migrations before 5, which adds `body_z` (every body is text then).
+const BEFORE_CODEC_COLUMNS: &str =
+    "seq, kind, created_at, body, prev_hash, hash, deployment, environment, NULL::BYTEA";
 
 fn record(r: &tokio_postgres::Row) -> Record {
     Record {
         seq: r.get(0),
         kind: r.get(1),
         created_at: r.get(2),
-        body: r.get(3),
+        body: crate::codec::decode(r.get(3), r.get(8)),
         prev_hash: r.get(4),
         hash: r.get(5),
         deployment: r.get(6),
@@ -163,7 +168,7 @@ impl Store {
                 for (version, _, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > current) {
                     tx.batch_execute(sql).await?;
                     if *version == crate::summary::SUMMARY_MIGRATION {
-                        let rows = tx.query(&format!("SELECT {COLUMNS} FROM records ORDER BY seq"), &[]).await?;
+                        let rows = tx.query(&format!("SELECT {BEFORE_CODEC_COLUMNS} FROM records ORDER BY seq"), &[]).await?;
                         let records: Vec<Record> = rows.iter().map(record).collect();
                         for (seq, d, e, json) in crate::summary::backfill(&records) {
                             tx.execute(
@@ -174,7 +179,7 @@ impl Store {
                         }
                     }
                     if *version == super::SCOPE_MIGRATION {
-                        let rows = tx.query(&format!("SELECT {COLUMNS} FROM records ORDER BY seq"), &[]).await?;
+                        let rows = tx.query(&format!("SELECT {BEFORE_CODEC_COLUMNS} FROM records ORDER BY seq"), &[]).await?;
                         let records: Vec<Record> = rows.iter().map(record).collect();
                         for (seq, deployment, environment) in super::backfill_rows(&records) {
                             tx.execute(
@@ -223,9 +228,10 @@ impl super::Store for Store {
                 let seq = seq + 1;
                 let created_at = super::now();
                 let hash = chain::link(seq, &kind, &created_at, &prev, &body);
+                let (text, deflated) = crate::codec::encode(&body);
                 tx.execute(
-                    "INSERT INTO records (seq, kind, created_at, body, prev_hash, hash, deployment, environment) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    &[&seq, &kind, &created_at, &body, &prev, &hash, &deployment, &environment],
+                    "INSERT INTO records (seq, kind, created_at, body, prev_hash, hash, deployment, environment, body_z) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    &[&seq, &kind, &created_at, &text, &prev, &hash, &deployment, &environment, &deflated],
                 )
                 .await?;
                 if let Some((_, d, e, json)) = &summary {

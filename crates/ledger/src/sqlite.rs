@@ -9,19 +9,33 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use super::{Head, LedgerError, MIGRATIONS, Record, chain, scope::Scope};
 
 /// The columns of a record, in [`record`]'s order.
-const COLUMNS: &str = "seq, kind, created_at, body, prev_hash, hash, deployment, environment";
+const COLUMNS: &str =
+    "seq, kind, created_at, body, prev_hash, hash, deployment, environment, body_z";
 
 fn record(r: &rusqlite::Row<'_>) -> rusqlite::Result<Record> {
     Ok(Record {
         seq: r.get(0)?,
         kind: r.get(1)?,
         created_at: r.get(2)?,
-        body: r.get(3)?,
+        body: crate::codec::decode(r.get(3)?, stored_bytes(r.get_ref(8)?)),
         prev_hash: r.get(4)?,
         hash: r.get(5)?,
         deployment: r.get(6)?,
         environment: r.get(7)?,
     })
+}
+
+/// `body_z` as stored. SQLite keeps any type in any column: a value that is not a blob
+/// (someone edited it) is read as its bytes, so it fails to inflate and `verify` reports
+/// the record rather than stopping on a type error.
+fn stored_bytes(v: rusqlite::types::ValueRef<'_>) -> Option<Vec<u8>> {
+    use rusqlite::types::ValueRef;
+    match v {
+        ValueRef::Null => None,
+        ValueRef::Blob(b) | ValueRef::Text(b) => Some(b.to_vec()),
+        ValueRef::Integer(i) => Some(i.to_string().into_bytes()),
+        ValueRef::Real(f) => Some(f.to_string().into_bytes()),
+    }
 }
 
 pub struct Store {
@@ -177,9 +191,10 @@ impl super::Store for Store {
         let seq = seq + 1;
         let created_at = super::now();
         let hash = chain::link(seq, kind, &created_at, &prev, body);
+        let (text, deflated) = crate::codec::encode(body);
         tx.execute(
-            "INSERT INTO records (seq, kind, created_at, body, prev_hash, hash, deployment, environment) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![seq, kind, created_at, body, prev, hash, deployment, environment],
+            "INSERT INTO records (seq, kind, created_at, body, prev_hash, hash, deployment, environment, body_z) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![seq, kind, created_at, text, prev, hash, deployment, environment, deflated],
         )
         .map_err(err)?;
         if let Some((_, d, e, json)) = summary {
@@ -306,7 +321,7 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     for (version, sql, _) in MIGRATIONS.iter().filter(|(v, _, _)| *v > current) {
         tx.execute_batch(sql)?;
         if *version == crate::summary::SUMMARY_MIGRATION {
-            for (seq, d, e, json) in crate::summary::backfill(&all_records(&tx)?) {
+            for (seq, d, e, json) in crate::summary::backfill(&records_before_codec(&tx)?) {
                 tx.execute(
                     "INSERT INTO run_summaries (seq, deployment, environment, summary) VALUES (?1, ?2, ?3, ?4)",
                     params![seq, d, e, json],
@@ -314,7 +329,8 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
             }
         }
         if *version == super::SCOPE_MIGRATION {
-            for (seq, deployment, environment) in super::backfill_rows(&all_records(&tx)?) {
+            for (seq, deployment, environment) in super::backfill_rows(&records_before_codec(&tx)?)
+            {
                 tx.execute(
                     "UPDATE records SET deployment = ?1, environment = ?2 WHERE seq = ?3",
                     params![deployment, environment, seq],
@@ -333,6 +349,18 @@ fn all_records(conn: &Connection) -> rusqlite::Result<Vec<Record>> {
     let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM records ORDER BY seq"))?;
     stmt.query_map([], record)?.collect()
 }
+
+/// Every record during a migration before `body_z` exists (every body is text then).
+fn records_before_codec(conn: &Connection) -> rusqlite::Result<Vec<Record>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {BEFORE_CODEC_COLUMNS} FROM records ORDER BY seq"
+    ))?;
+    stmt.query_map([], record)?.collect()
+}
+
+/// [`COLUMNS`] before migration 5.
+const BEFORE_CODEC_COLUMNS: &str =
+    "seq, kind, created_at, body, prev_hash, hash, deployment, environment, NULL";
 
 /// Retries `op` while SQLite reports the database busy or locked, for up to 30 s.
 fn retry_busy<T>(mut op: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {

@@ -112,11 +112,11 @@ pub fn compiles() -> u64 {
     COMPILES.with(|c| c.get())
 }
 
-fn cache() -> std::sync::MutexGuard<
-    'static,
-    std::collections::HashMap<String, std::sync::Arc<JaqFilter>>,
-> {
-    CACHE.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+fn cache()
+-> std::sync::MutexGuard<'static, std::collections::HashMap<String, std::sync::Arc<JaqFilter>>> {
+    CACHE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn with_filter<T>(code: &str, f: impl FnOnce(&JaqFilter) -> T) -> Result<T, JqError> {

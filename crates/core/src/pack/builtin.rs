@@ -124,7 +124,8 @@ fn scan(text: &str) -> Option<Summary> {
             let value = line.strip_prefix(key)?.strip_prefix(':')?.trim();
             let simple = !value.is_empty()
                 && !value.contains(" #")
-                && !value.starts_with(['"', '\'', '|', '>', '&', '*', '{', '[', '!', '%', '@', '`']);
+                && !value
+                    .starts_with(['"', '\'', '|', '>', '&', '*', '{', '[', '!', '%', '@', '`']);
             Some(simple.then(|| value.to_string()))
         };
         if let Some(v) = plain("name") {
@@ -156,7 +157,10 @@ mod tests {
             let full = super::load(name).unwrap().unwrap();
             let summary = super::summary(name).unwrap().unwrap();
             // Read off the lines, not parsed: the fast path is the one tested.
-            assert_eq!(super::scan(super::text(name).unwrap()), Some(summary.clone()));
+            assert_eq!(
+                super::scan(super::text(name).unwrap()),
+                Some(summary.clone())
+            );
             assert_eq!(summary.name, full.pack.name);
             assert_eq!(summary.version, full.pack.version);
             assert_eq!(summary.title, full.pack.title);
