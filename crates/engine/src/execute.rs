@@ -1,7 +1,7 @@
 //! The execute stage: the plan's checks on a bounded concurrent pool, each on a blocking
 //! worker under its own timeout; rate-limit bursts in a second wave after every other check.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,15 +16,16 @@ use crate::{Error, Options};
 /// Default time allowed for one check.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Executes the plan's `todo` checks on a bounded pool, each under its timeout, and returns
-/// what each produced, by result slot. Uses `opts.runtime` when given (call from outside
+/// Executes the plan's `todo` checks on a bounded pool, each under its timeout, and hands
+/// what each produced to `sink` with its result slot, as it finishes. Uses `opts.runtime` when given (call from outside
 /// that runtime's threads), else a runtime of its own.
 pub fn execute(
     plan: &Plan,
     todo: &[(usize, At)],
     base_dir: &Path,
     opts: &Options,
-) -> Result<HashMap<usize, Evaluated>, Error> {
+    sink: &mut dyn FnMut(usize, Evaluated),
+) -> Result<(), Error> {
     let concurrency = opts.concurrency.max(1);
     let mut own = None;
     let handle = match &opts.runtime {
@@ -51,7 +52,7 @@ pub fn execute(
             progress(0, total);
         }
         let mut set = tokio::task::JoinSet::new();
-        let mut out = HashMap::new();
+        let mut done = 0;
         // Request bursts (rate-limit checks) run after every other check, so a limiter they
         // trip cannot turn another check's request into a 429.
         type Wave = Vec<(usize, At)>;
@@ -74,14 +75,15 @@ pub fn execute(
                     break;
                 };
                 if let Ok((idx, ev)) = joined {
-                    out.insert(idx, ev);
+                    done += 1;
+                    sink(idx, ev);
                 }
                 if let Some(progress) = &opts.progress {
-                    progress(out.len(), total);
+                    progress(done, total);
                 }
             }
         }
-        Ok(out)
+        Ok(())
     });
     // A check that timed out may still run on a blocking thread (a jq loop, a read that
     // never ends): its result is in, so do not wait for it; the process exits with it.

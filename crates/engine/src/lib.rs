@@ -143,29 +143,50 @@ pub fn run(profile: &Profile, opts: &Options) -> Result<Run, Error> {
         .filter(|(idx, _)| !prechecked.settled.contains_key(idx))
         .copied()
         .collect();
-    let mut evaluated = execute::execute(&plan, &to_probe, &profile.dir, opts)?;
-    evaluated.extend(prechecked.settled);
-
+    // Each evaluation becomes its result as it arrives (holding 100,000 evaluations until
+    // the last one was most of a large run's memory), except the few items whose secret is
+    // compared with other items' (`distinct_from`, `same_as`): they wait for all of them.
     let mut redactor = Redactor::default();
     plan.secret_values.iter().for_each(|s| redactor.add(s));
-    let mut named: HashMap<String, (String, String)> = HashMap::new();
-    for (idx, at) in &todo {
-        let ev = &evaluated[idx];
-        ev.secrets.iter().for_each(|s| redactor.add(s));
-        if let Some((name, value)) = &ev.named_secret {
-            let qualified = plan.qualified(*at).to_string();
-            named.insert(name.clone(), (qualified, value.clone()));
+    // Secret name → (slot, item, value); the last item in plan order wins, as the arrival
+    // order is not fixed.
+    let mut named: HashMap<String, (usize, String, String)> = HashMap::new();
+    let mut held: Vec<(usize, judge::Evaluated)> = Vec::new();
+    {
+        let mut take = |idx: usize, ev: judge::Evaluated| {
+            let at = plan.items[idx].at;
+            ev.secrets.iter().for_each(|s| redactor.add(s));
+            if let Some((name, value)) = &ev.named_secret {
+                let later = named.get(name).is_none_or(|(seen, _, _)| *seen < idx);
+                if later {
+                    let qualified = plan.qualified(at).to_string();
+                    named.insert(name.clone(), (idx, qualified, value.clone()));
+                }
+            }
+            if plan
+                .item(at)
+                .check
+                .as_deref()
+                .is_some_and(|c| c.secret_spec().is_some())
+            {
+                held.push((idx, ev));
+            } else {
+                slots[idx] = Some(result_of(&plan, at, ev));
+            }
+        };
+        execute::execute(&plan, &to_probe, &profile.dir, opts, &mut take)?;
+        for (idx, ev) in prechecked.settled {
+            take(idx, ev);
         }
     }
-    for (idx, at) in &todo {
-        let mut ev = evaluated
-            .remove(idx)
-            .unwrap_or_else(|| judge::failed("internal: no result".into()));
-        judge::check_reuse(plan.item(*at), &plan.pack(*at).pack.name, &named, &mut ev);
-        let mut r = plan.blank(*at, ev.status, ev.summary);
-        r.evidence = ev.evidence;
-        r.duration_ms = ev.duration.as_millis() as u64;
-        slots[*idx] = Some(r);
+    let named: HashMap<String, (String, String)> = named
+        .into_iter()
+        .map(|(name, (_, id, value))| (name, (id, value)))
+        .collect();
+    for (idx, mut ev) in held {
+        let at = plan.items[idx].at;
+        judge::check_reuse(plan.item(at), &plan.pack(at).pack.name, &named, &mut ev);
+        slots[idx] = Some(result_of(&plan, at, ev));
     }
 
     // Every slot is filled by now; mapped (not flattened) so the Vec is reused in place
@@ -245,3 +266,11 @@ pub fn run(profile: &Profile, opts: &Options) -> Result<Run, Error> {
 
 /// Default time allowed for one check.
 pub const DEFAULT_TIMEOUT: Duration = execute::DEFAULT_TIMEOUT;
+
+/// The result of an evaluated item.
+fn result_of(plan: &plan::Plan, at: plan::At, ev: judge::Evaluated) -> ItemResult {
+    let mut r = plan.blank(at, ev.status, ev.summary);
+    r.evidence = ev.evidence;
+    r.duration_ms = ev.duration.as_millis() as u64;
+    r
+}
