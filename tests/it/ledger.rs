@@ -685,16 +685,19 @@ fn runs_have_their_own_numbers_and_names() {
     assert!(stdout(&out).contains("#3"), "{}", stdout(&out));
 }
 
-const LATEST_2: [&str; 8] = [
-    "report",
-    "latest~2",
-    "--profile",
-    "app/shipcheck.yaml",
-    "--env",
-    "bad",
-    "--format",
-    "json",
-];
+/// `report RUN` of the fixture's `bad` environment, as JSON.
+fn report_bad(run: &str) -> [&str; 8] {
+    [
+        "report",
+        run,
+        "--profile",
+        "app/shipcheck.yaml",
+        "--env",
+        "bad",
+        "--format",
+        "json",
+    ]
+}
 
 /// `diff`, `gate` and `report` read the runs they need by index, not the whole ledger: with
 /// an older run's body made unreadable they still answer (and `ledger verify`, which does
@@ -713,17 +716,8 @@ fn diff_gate_and_report_read_only_the_runs_they_need() {
     for args in [
         &["diff", "--profile", "app/shipcheck.yaml", "--env", "bad"][..],
         &["gate", "--profile", "app/shipcheck.yaml", "--env", "bad"],
-        &[
-            "report",
-            "latest",
-            "--profile",
-            "app/shipcheck.yaml",
-            "--env",
-            "bad",
-            "--format",
-            "json",
-        ],
-        &LATEST_2[..],
+        &report_bad("latest")[..],
+        &report_bad("latest~2")[..],
         &["report", "3", "--format", "json"],
         &["diff", "2", "4"],
     ] {
@@ -742,7 +736,7 @@ fn diff_gate_and_report_read_only_the_runs_they_need() {
     }
     // `report latest~2` is run #2: counted back among the four, numbered from the oldest.
     assert_eq!(
-        stdout(&app.run(&LATEST_2)),
+        stdout(&app.run(&report_bad("latest~2"))),
         stdout(&app.run(&["report", "2", "--format", "json"]))
     );
     // The damaged run itself cannot be read, and says so.
