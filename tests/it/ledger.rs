@@ -699,7 +699,8 @@ fn report_bad(run: &str) -> [&str; 8] {
     ]
 }
 
-/// `diff`, `gate` and `report` read the runs they need by index, not the whole ledger: with
+/// `diff`, `gate`, `report` and `history` read the runs (or run summaries) they need by
+/// index, not the whole ledger: with
 /// an older run's body made unreadable they still answer (and `ledger verify`, which does
 /// read everything, finds the damage), while naming that run is an error about that run.
 #[test]
@@ -720,6 +721,7 @@ fn diff_gate_and_report_read_only_the_runs_they_need() {
         &report_bad("latest~2")[..],
         &["report", "3", "--format", "json"],
         &["diff", "2", "4"],
+        &["history", "--all", "--format", "json"],
     ] {
         let out = app.run(args);
         assert!(
@@ -734,6 +736,23 @@ fn diff_gate_and_report_read_only_the_runs_they_need() {
             stderr(&out)
         );
     }
+    // `history` lists all four from the run summaries, the damaged one too.
+    let list: serde_json::Value =
+        serde_json::from_str(&stdout(&app.run(&["history", "--all", "--format", "json"]))).unwrap();
+    let numbers: Vec<i64> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["run"].as_i64().unwrap())
+        .collect();
+    assert_eq!(numbers, [1, 2, 3, 4]);
+    assert!(
+        list[0]["profile"]
+            .as_str()
+            .unwrap()
+            .ends_with("shipcheck.yaml"),
+        "{list}"
+    );
     // `report latest~2` is run #2: counted back among the four, numbered from the oldest.
     assert_eq!(
         stdout(&app.run(&report_bad("latest~2"))),

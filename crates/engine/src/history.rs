@@ -38,29 +38,51 @@ pub fn same_target(run: &Run, deployment: Option<&str>, environment: Option<&str
         && environment.is_none_or(|e| run.environment == e)
 }
 
-/// Recorded runs, oldest first, optionally for one deployment and environment.
+/// Recorded runs, oldest first, optionally for one deployment and environment: read from
+/// the run summaries (a few hundred bytes per run), not the runs.
 pub fn history(
     ledger: &mut Ledger,
     deployment: Option<&str>,
     environment: Option<&str>,
 ) -> Result<Vec<RunSummary>, LedgerError> {
     let baselines = baselines(ledger)?;
-    Ok(ledger
-        .numbered_runs()?
-        .into_iter()
-        .filter(|(_, _, r)| same_target(r, deployment, environment))
-        .map(|(number, seq, r)| RunSummary {
-            run: number as i64,
-            started_at: r.started_at.clone(),
-            deployment: r.deployment_id(),
-            profile: r.profile.clone(),
-            environment: r.environment.clone(),
-            go: r.gate.go,
-            score: r.score.value,
-            counts: r.counts.clone(),
-            baseline: baselines.get(&(r.deployment_id(), r.environment.clone())) == Some(&seq),
-        })
-        .collect())
+    let rows = ledger.run_summaries(&shipcheck_ledger::summary::SummaryQuery::All)?;
+    let mut out = Vec::new();
+    // Runs are numbered among all runs. Every run has its summary (`verify` checks it);
+    // when one lacks it, each number is counted instead.
+    let complete = ledger.run_number(i64::MAX)?.unwrap_or(0) == rows.len() as u64;
+    for (position, row) in (1i64..).zip(rows) {
+        let number = if complete {
+            position
+        } else {
+            ledger.run_number(row.seq)?.unwrap_or_default() as i64
+        };
+        if deployment.is_some_and(|d| row.deployment != d)
+            || environment.is_some_and(|e| row.environment != e)
+        {
+            continue;
+        }
+        let s = row.summary;
+        let profile = if s.profile.is_empty() {
+            ledger.run(row.seq)?.profile
+        } else {
+            s.profile
+        };
+        let baseline =
+            baselines.get(&(row.deployment.clone(), row.environment.clone())) == Some(&row.seq);
+        out.push(RunSummary {
+            run: number,
+            started_at: s.started_at,
+            deployment: row.deployment,
+            profile,
+            environment: row.environment,
+            go: s.go,
+            score: s.score,
+            counts: s.counts,
+            baseline,
+        });
+    }
+    Ok(out)
 }
 
 /// The current baseline run of each deployment and environment.

@@ -34,6 +34,10 @@ pub struct RunSummary {
     pub recorded_by: String,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    /// The profile the run was made with, as `history` lists it (empty in summaries written
+    /// before it was kept: the run itself is read for those).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub profile: String,
 }
 
 impl RunSummary {
@@ -46,6 +50,7 @@ impl RunSummary {
             unused_waivers: run.unused_waivers.len(),
             recorded_by: run.recorded_by.clone(),
             labels: run.labels.clone(),
+            profile: run.profile.clone(),
         }
     }
 }
@@ -171,7 +176,15 @@ pub fn disagreement(records: &[Record], stored: Vec<RawRow>) -> Option<(i64, Str
         match stored.remove(&r.seq) {
             None => return Some((r.seq, "its run summary is missing".into())),
             Some((_, d, e, json)) => {
-                let same = serde_json::from_str::<RunSummary>(&json).is_ok_and(|s| s == expected);
+                // A summary written before `profile` was kept lacks it, and is right.
+                let same = serde_json::from_str::<RunSummary>(&json).is_ok_and(|s| {
+                    s == expected
+                        || (s.profile.is_empty()
+                            && s == RunSummary {
+                                profile: String::new(),
+                                ..expected.clone()
+                            })
+                });
                 if !same || (d, e) != place {
                     return Some((
                         r.seq,
