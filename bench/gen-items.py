@@ -27,9 +27,11 @@ def main():
     fail_every = 0
     if "--fail-every" in args:
         i = args.index("--fail-every")
+        if i + 1 >= len(args) or not args[i + 1].isdigit():
+            sys.exit("--fail-every needs a whole number")
         fail_every = int(args[i + 1])
         del args[i : i + 2]
-    if len(args) != 3:
+    if len(args) != 3 or not (args[0].isdigit() and args[1].isdigit()):
         sys.exit(__doc__)
     n, m, out = int(args[0]), int(args[1]), args[2]
     if n < 1 or m < 1:

@@ -4,8 +4,7 @@
 //! the ledger adds the attestations, waivers and sign-offs recorded since.
 
 use shipcheck_core::outcome::Run;
-use shipcheck_ledger::query::Query;
-use shipcheck_ledger::{Kind, Ledger, LedgerError, parse_body};
+use shipcheck_ledger::{Ledger, LedgerError};
 
 use crate::finalize::WaiverSpec;
 use crate::history::{Target, statements};
@@ -15,17 +14,7 @@ pub fn latest(
     ledger: &mut Ledger,
     (deployment, environment): Target<'_>,
 ) -> Result<Option<(i64, Run)>, LedgerError> {
-    ledger
-        .select(&Query::Page {
-            kind: Kind::Run.as_str().into(),
-            deployment: deployment.into(),
-            environment: Some(environment.into()),
-            before: i64::MAX,
-            limit: 1,
-        })?
-        .first()
-        .map(parse_body::<Run>)
-        .transpose()
+    Ok(ledger.latest_runs_in(deployment, environment, 1)?.pop())
 }
 
 /// The waivers `run` was judged with (the profile's of that time, and the ledger's), as

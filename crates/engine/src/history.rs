@@ -32,12 +32,6 @@ pub struct RunSummary {
 /// A deployment and an environment: what runs and statements belong to.
 pub type Target<'a> = (&'a str, &'a str);
 
-/// Whether `run` belongs to `deployment` and `environment`.
-pub fn same_target(run: &Run, deployment: Option<&str>, environment: Option<&str>) -> bool {
-    deployment.is_none_or(|d| run.deployment_id() == d)
-        && environment.is_none_or(|e| run.environment == e)
-}
-
 /// Recorded runs, oldest first, optionally for one deployment and environment: read from
 /// the run summaries (a few hundred bytes per run), not the runs.
 pub fn history(

@@ -437,16 +437,31 @@ impl Ledger {
         deployment: &str,
         environment: &str,
     ) -> Result<Option<(i64, Deploy)>, LedgerError> {
-        self.select(&query::Query::Page {
-            kind: Kind::Deploy.as_str().into(),
-            deployment: deployment.into(),
-            environment: Some(environment.into()),
-            before: i64::MAX,
-            limit: 1,
-        })?
-        .first()
-        .map(parse_body)
-        .transpose()
+        Ok(self
+            .latest_in(Kind::Deploy, deployment, environment, 1)?
+            .pop())
+    }
+
+    /// The newest records of `kind` in `deployment` and `environment`, newest first, at
+    /// most `limit`, bodies parsed: one indexed query.
+    pub fn latest_in<T: for<'de> Deserialize<'de>>(
+        &mut self,
+        kind: Kind,
+        deployment: &str,
+        environment: &str,
+        limit: u64,
+    ) -> Result<Vec<(i64, T)>, LedgerError> {
+        self.backend
+            .select(&query::Query::Page {
+                kind: kind.as_str().into(),
+                deployment: deployment.into(),
+                environment: Some(environment.into()),
+                before: i64::MAX,
+                limit: i64::try_from(limit).unwrap_or(i64::MAX),
+            })?
+            .iter()
+            .map(parse_body)
+            .collect()
     }
 
     fn append_json<T: Serialize>(
@@ -530,24 +545,9 @@ impl Ledger {
             .collect()
     }
 
-    /// Runs, oldest first, with their sequence numbers.
-    pub fn runs(&mut self) -> Result<Vec<(i64, Run)>, LedgerError> {
-        self.all(Kind::Run)
-    }
-
-    /// Runs, oldest first, as (number, sequence number, run): runs are numbered 1, 2, ... on
-    /// their own, as `history` shows them; the other records between them do not count.
-    pub fn numbered_runs(&mut self) -> Result<Vec<(u64, i64, Run)>, LedgerError> {
-        Ok(self
-            .runs()?
-            .into_iter()
-            .zip(1u64..)
-            .map(|((seq, run), n)| (n, seq, run))
-            .collect())
-    }
-
-    /// Run number `n` (see [`Ledger::numbered_runs`]) and its sequence number: one indexed
-    /// read, whatever the size of the ledger.
+    /// Run number `n` (runs are numbered 1, 2, ... on their own, as `history` shows them;
+    /// other records between them do not count) and its sequence number: one indexed read,
+    /// whatever the size of the ledger.
     pub fn run_by_number(&mut self, n: u64) -> Result<(i64, Run), LedgerError> {
         let found = match n.checked_sub(1) {
             Some(offset) => self.one_run(query::Query::Nth {
@@ -592,17 +592,7 @@ impl Ledger {
         environment: &str,
         limit: u64,
     ) -> Result<Vec<(i64, Run)>, LedgerError> {
-        self.backend
-            .select(&query::Query::Page {
-                kind: Kind::Run.as_str().into(),
-                deployment: deployment.into(),
-                environment: Some(environment.into()),
-                before: i64::MAX,
-                limit: i64::try_from(limit).unwrap_or(i64::MAX),
-            })?
-            .iter()
-            .map(parse_body)
-            .collect()
+        self.latest_in(Kind::Run, deployment, environment, limit)
     }
 
     /// The runs of `deployment` in `environment`, counted without reading them.
@@ -639,12 +629,7 @@ impl Ledger {
 
     /// One run by sequence number.
     pub fn run(&mut self, seq: i64) -> Result<Run, LedgerError> {
-        self.backend
-            .select(&query::Query::Seq(seq))?
-            .iter()
-            .find(|r| r.kind == Kind::Run.as_str())
-            .map(parse_body)
-            .transpose()?
+        self.one_run(query::Query::Seq(seq))?
             .map(|(_, r)| r)
             .ok_or_else(|| LedgerError::NotFound(format!("no run #{seq} in the ledger")))
     }

@@ -5,10 +5,11 @@ use shipcheck_core::outcome::Run;
 
 /// Pretty-printed JSON of a run.
 pub fn render(run: &Run) -> String {
-    let mut out = serde_json::to_string_pretty(run)
-        .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialize run: {e}\"}}"));
-    out.push('\n');
-    out
+    let mut out = Vec::new();
+    match write(run, &mut out) {
+        Ok(()) => String::from_utf8(out).unwrap_or_default(),
+        Err(e) => format!("{{\"error\": \"cannot serialize run: {e}\"}}\n"),
+    }
 }
 
 /// [`render`], streamed to `out`.
