@@ -221,3 +221,72 @@ fn runs_are_stored_deflated_and_still_verified() {
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("does not match its hash"), "{text}");
 }
+
+/// Runs of a deployment are stored as zstd deltas against a shared base (a blob): an
+/// unchanged run costs a few hundred bytes, every run still reads back as it was checked,
+/// and a missing or replaced base is caught by `verify` on the runs that use it.
+#[test]
+fn unchanged_runs_are_small_deltas_of_a_shared_base() {
+    let app = App::new();
+    let outputs: Vec<String> = ["bad", "bad", "good", "bad"]
+        .iter()
+        .map(|env| stdout(&check(&app, env)))
+        .collect();
+    let json_len = outputs[0].len() as i64;
+    let conn = rusqlite::Connection::open(&app.db).unwrap();
+    let rows: Vec<(i64, i64, Option<String>)> = conn
+        .prepare(
+            "SELECT seq, length(body_z), body_base FROM records WHERE kind = 'run' ORDER BY seq",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(rows.len(), 4);
+    let base = rows[0].2.clone().expect("the first run starts a base");
+    assert!(
+        rows.iter().all(|r| r.2.as_deref() == Some(base.as_str())),
+        "{rows:?}"
+    );
+    let (blob_len,): (i64,) = conn
+        .query_row(
+            "SELECT length(content) FROM blobs WHERE sha256 = ?1",
+            [&base],
+            |r| Ok((r.get(0)?,)),
+        )
+        .unwrap();
+    assert!(
+        blob_len * 3 < json_len,
+        "base {blob_len} bytes, run {json_len}"
+    );
+    // The repeated bad run: a delta of the first, tiny next to the base.
+    assert!(rows[1].1 * 20 < blob_len, "{rows:?}, base {blob_len}");
+    drop(conn);
+    // Every run reads back as the check printed it (same items, statuses and evidence).
+    for (n, printed) in outputs.iter().enumerate() {
+        let seq = rows[n].0;
+        let out = app.run(&["report", &format!("{}", n + 1), "--format", "json"]);
+        let stored: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let printed: serde_json::Value = serde_json::from_str(printed).unwrap();
+        assert_eq!(stored["results"], printed["results"], "run {n} (seq {seq})");
+    }
+    assert_eq!(verify_sqlite(&app.db, false).0, 0);
+    // The base removed, then replaced by other bytes: every run using it is reported.
+    for (name, statement) in [
+        ("no-base.db", "DELETE FROM blobs;"),
+        (
+            "other-base.db",
+            "UPDATE blobs SET content = X'28B52FFD2000010000';",
+        ),
+    ] {
+        let db = copy_db(&app, name);
+        sql(&db, statement);
+        let (code, text) = verify_sqlite(&db, false);
+        assert_eq!(code, 1, "{name}: {text}");
+        assert!(text.contains("does not match its hash"), "{name}: {text}");
+        let out = shipcheck_db(Path::new("."), &db, &[], &["report", "1"]);
+        assert_ne!(out.status.code(), Some(0), "{name}");
+        assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    }
+}

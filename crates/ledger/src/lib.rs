@@ -183,6 +183,7 @@ pub trait Store: Send {
         &mut self,
         kind: &str,
         body: &str,
+        stored: codec::Stored,
         scope: Option<&scope::Scope>,
         summary: Option<&summary::RawRow>,
         key: Option<&[u8]>,
@@ -222,6 +223,13 @@ pub trait Store: Send {
     fn count_kind(&mut self, kind: &str, seq: i64) -> Result<i64, LedgerError>;
     /// The records `query` selects, in its order: one indexed statement.
     fn select(&mut self, query: &query::Query) -> Result<Vec<Record>, LedgerError>;
+    /// The bases (`body_base`) of the latest `limit` runs of `deployment`, newest first:
+    /// one index range (`records_scope`).
+    fn recent_bases(
+        &mut self,
+        deployment: &str,
+        limit: i64,
+    ) -> Result<Vec<Option<String>>, LedgerError>;
     /// The highest sequence number of the records of `deployment` (any kind of statement
     /// or run, any environment): one index lookup per kind, to tell whether anything of it
     /// changed.
@@ -323,14 +331,45 @@ impl Ledger {
                 Some(_) => {}
             }
         }
+        let stored = match &scope {
+            Some(s) if kind == Kind::Run && codec::wants_base(body) => {
+                self.stored_run(body, &s.deployment)?
+            }
+            _ => codec::encode(body),
+        };
         self.backend.append(
             kind.as_str(),
             body,
+            stored,
             scope.as_ref(),
             summary.as_ref(),
             self.key.as_deref(),
             done,
         )
+    }
+
+    /// How a run of `deployment` is stored: as a delta against the deployment's current
+    /// base while that base has served fewer than [`codec::BASE_USES`] runs and the delta
+    /// is small; else the run becomes the new base ([`codec`]).
+    fn stored_run(&mut self, body: &str, deployment: &str) -> Result<codec::Stored, LedgerError> {
+        let recent = self.backend.recent_bases(deployment, codec::BASE_USES)?;
+        if let Some(Some(digest)) = recent.first() {
+            let uses = recent.iter().filter(|b| b.as_ref() == Some(digest)).count();
+            if (uses as i64) < codec::BASE_USES
+                && let Some(blob) = self.backend.get_blob(digest)?
+                && chain::digest(&blob) == *digest
+                && let Ok(base) = codec::base_text(&blob)
+                && let Some(stored) = codec::delta(body, digest, &base, blob.len())
+            {
+                return Ok(stored);
+            }
+        }
+        let Some(blob) = codec::base_blob(body) else {
+            return Ok(codec::encode(body));
+        };
+        let digest = self.put_blob(&blob)?;
+        Ok(codec::delta(body, &digest, body.as_bytes(), blob.len())
+            .unwrap_or_else(|| codec::encode(body)))
     }
 
     /// All records in sequence order.
@@ -944,6 +983,10 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
     codec::CODEC_MIGRATION,
     codec::CODEC_SQLITE,
     codec::CODEC_POSTGRES,
+), (
+    codec::DELTA_MIGRATION,
+    codec::DELTA_SQL,
+    codec::DELTA_SQL,
 )];
 
 /// Both databases take the same statements.

@@ -10,27 +10,33 @@ use std::sync::mpsc;
 
 use tokio_postgres::Client;
 
-use super::{Head, LedgerError, MIGRATIONS, Record, chain, scope::Scope};
+use super::{
+    Head, LedgerError, MIGRATIONS, Record, chain, codec::Delta, codec::Stored, scope::Scope,
+};
 
 /// The columns of a record, in [`record`]'s order.
 const COLUMNS: &str =
-    "seq, kind, created_at, body, prev_hash, hash, deployment, environment, body_z";
+    "seq, kind, created_at, body, prev_hash, hash, deployment, environment, body_z, body_base";
 
 /// [`COLUMNS`] during the migrations before 5, which adds `body_z` (every body is text then).
-const BEFORE_CODEC_COLUMNS: &str =
-    "seq, kind, created_at, body, prev_hash, hash, deployment, environment, NULL::BYTEA";
+const BEFORE_CODEC_COLUMNS: &str = "seq, kind, created_at, body, prev_hash, hash, deployment, environment, NULL::BYTEA, NULL::TEXT";
 
-fn record(r: &tokio_postgres::Row) -> Record {
-    Record {
-        seq: r.get(0),
-        kind: r.get(1),
-        created_at: r.get(2),
-        body: crate::codec::decode(r.get(3), r.get(8)),
-        prev_hash: r.get(4),
-        hash: r.get(5),
-        deployment: r.get(6),
-        environment: r.get(7),
-    }
+/// A record as stored: its body may still be a delta ([`crate::codec::resolve`]).
+fn record(r: &tokio_postgres::Row) -> (Record, Option<Delta>) {
+    let (body, delta) = crate::codec::decode(r.get(3), r.get(8), r.get(9));
+    (
+        Record {
+            seq: r.get(0),
+            kind: r.get(1),
+            created_at: r.get(2),
+            body,
+            prev_hash: r.get(4),
+            hash: r.get(5),
+            deployment: r.get(6),
+            environment: r.get(7),
+        },
+        delta,
+    )
 }
 
 /// The connection and the runtime that drives it, owned by the worker thread.
@@ -134,6 +140,12 @@ impl Store {
         })
     }
 
+    /// `rows` with their deltas applied.
+    fn resolved(&mut self, rows: Vec<(Record, Option<Delta>)>) -> Result<Vec<Record>, LedgerError> {
+        use super::Store as _;
+        crate::codec::resolve(rows, &mut |digest| self.get_blob(digest))
+    }
+
     fn call<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Conn) -> Result<R, tokio_postgres::Error> + Send + 'static,
@@ -169,7 +181,7 @@ impl Store {
                     tx.batch_execute(sql).await?;
                     if *version == crate::summary::SUMMARY_MIGRATION {
                         let rows = tx.query(&format!("SELECT {BEFORE_CODEC_COLUMNS} FROM records ORDER BY seq"), &[]).await?;
-                        let records: Vec<Record> = rows.iter().map(record).collect();
+                        let records: Vec<Record> = rows.iter().map(|r| record(r).0).collect();
                         for (seq, d, e, json) in crate::summary::backfill(&records) {
                             tx.execute(
                                 "INSERT INTO run_summaries (seq, deployment, environment, summary) VALUES ($1, $2, $3, $4)",
@@ -180,7 +192,7 @@ impl Store {
                     }
                     if *version == super::SCOPE_MIGRATION {
                         let rows = tx.query(&format!("SELECT {BEFORE_CODEC_COLUMNS} FROM records ORDER BY seq"), &[]).await?;
-                        let records: Vec<Record> = rows.iter().map(record).collect();
+                        let records: Vec<Record> = rows.iter().map(|r| record(r).0).collect();
                         for (seq, deployment, environment) in super::backfill_rows(&records) {
                             tx.execute(
                                 "UPDATE records SET deployment = $1, environment = $2 WHERE seq = $3",
@@ -209,6 +221,7 @@ impl super::Store for Store {
         &mut self,
         kind: &str,
         body: &str,
+        stored: Stored,
         scope: Option<&Scope>,
         summary: Option<&crate::summary::RawRow>,
         key: Option<&[u8]>,
@@ -228,10 +241,9 @@ impl super::Store for Store {
                 let seq = seq + 1;
                 let created_at = super::now();
                 let hash = chain::link(seq, &kind, &created_at, &prev, &body);
-                let (text, deflated) = crate::codec::encode(&body);
                 tx.execute(
-                    "INSERT INTO records (seq, kind, created_at, body, prev_hash, hash, deployment, environment, body_z) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                    &[&seq, &kind, &created_at, &text, &prev, &hash, &deployment, &environment, &deflated],
+                    "INSERT INTO records (seq, kind, created_at, body, prev_hash, hash, deployment, environment, body_z, body_base) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    &[&seq, &kind, &created_at, &stored.text, &prev, &hash, &deployment, &environment, &stored.z, &stored.base],
                 )
                 .await?;
                 if let Some((_, d, e, json)) = &summary {
@@ -310,7 +322,23 @@ impl super::Store for Store {
 
     fn select(&mut self, query: &crate::query::Query) -> Result<Vec<Record>, LedgerError> {
         let rows = self.rows(query.sql(COLUMNS, true), query.params())?;
-        Ok(rows.iter().map(record).collect())
+        let rows = rows.iter().map(record).collect();
+        self.resolved(rows)
+    }
+
+    fn recent_bases(
+        &mut self,
+        deployment: &str,
+        limit: i64,
+    ) -> Result<Vec<Option<String>>, LedgerError> {
+        let rows = self.rows(
+            "SELECT body_base FROM records WHERE deployment = $1 AND kind = 'run' ORDER BY seq DESC LIMIT $2".to_string(),
+            vec![
+                crate::query::Param::Text(deployment.to_string()),
+                crate::query::Param::Int(limit),
+            ],
+        )?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
     fn summaries(
@@ -354,6 +382,7 @@ impl super::Store for Store {
             )?;
             Ok(rows.iter().map(record).collect())
         })
+        .and_then(|rows| self.resolved(rows))
     }
 
     fn scoped(
@@ -374,6 +403,7 @@ impl super::Store for Store {
             ))?;
             Ok(rows.iter().map(record).collect())
         })
+        .and_then(|rows| self.resolved(rows))
     }
 
     fn head(&mut self) -> Result<Option<Head>, LedgerError> {

@@ -6,23 +6,30 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::{Head, LedgerError, MIGRATIONS, Record, chain, scope::Scope};
+use super::{
+    Head, LedgerError, MIGRATIONS, Record, chain, codec::Delta, codec::Stored, scope::Scope,
+};
 
 /// The columns of a record, in [`record`]'s order.
 const COLUMNS: &str =
-    "seq, kind, created_at, body, prev_hash, hash, deployment, environment, body_z";
+    "seq, kind, created_at, body, prev_hash, hash, deployment, environment, body_z, body_base";
 
-fn record(r: &rusqlite::Row<'_>) -> rusqlite::Result<Record> {
-    Ok(Record {
-        seq: r.get(0)?,
-        kind: r.get(1)?,
-        created_at: r.get(2)?,
-        body: crate::codec::decode(r.get(3)?, stored_bytes(r.get_ref(8)?)),
-        prev_hash: r.get(4)?,
-        hash: r.get(5)?,
-        deployment: r.get(6)?,
-        environment: r.get(7)?,
-    })
+/// A record as stored: its body may still be a delta ([`crate::codec::resolve`]).
+fn record(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Record, Option<Delta>)> {
+    let (body, delta) = crate::codec::decode(r.get(3)?, stored_bytes(r.get_ref(8)?), r.get(9)?);
+    Ok((
+        Record {
+            seq: r.get(0)?,
+            kind: r.get(1)?,
+            created_at: r.get(2)?,
+            body,
+            prev_hash: r.get(4)?,
+            hash: r.get(5)?,
+            deployment: r.get(6)?,
+            environment: r.get(7)?,
+        },
+        delta,
+    ))
 }
 
 /// `body_z` as stored. SQLite keeps any type in any column: a value that is not a blob
@@ -96,6 +103,12 @@ impl Store {
         rows.map_err(|e| self.err(e))
     }
 
+    /// `rows` with their deltas applied.
+    fn resolved(&mut self, rows: Vec<(Record, Option<Delta>)>) -> Result<Vec<Record>, LedgerError> {
+        use super::Store as _;
+        crate::codec::resolve(rows, &mut |digest| self.get_blob(digest))
+    }
+
     fn err(&self, e: rusqlite::Error) -> LedgerError {
         LedgerError::Sqlite {
             location: self.location.clone(),
@@ -167,6 +180,7 @@ impl super::Store for Store {
         &mut self,
         kind: &str,
         body: &str,
+        stored: Stored,
         scope: Option<&Scope>,
         summary: Option<&crate::summary::RawRow>,
         key: Option<&[u8]>,
@@ -191,10 +205,9 @@ impl super::Store for Store {
         let seq = seq + 1;
         let created_at = super::now();
         let hash = chain::link(seq, kind, &created_at, &prev, body);
-        let (text, deflated) = crate::codec::encode(body);
         tx.execute(
-            "INSERT INTO records (seq, kind, created_at, body, prev_hash, hash, deployment, environment, body_z) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![seq, kind, created_at, text, prev, hash, deployment, environment, deflated],
+            "INSERT INTO records (seq, kind, created_at, body, prev_hash, hash, deployment, environment, body_z, body_base) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![seq, kind, created_at, stored.text, prev, hash, deployment, environment, stored.z, stored.base],
         )
         .map_err(err)?;
         if let Some((_, d, e, json)) = summary {
@@ -248,11 +261,28 @@ impl super::Store for Store {
             .query_map(params![deployment, kind, environment], record)
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>());
         drop(stmt);
-        rows.map_err(|e| self.err(e))
+        let rows = rows.map_err(|e| self.err(e))?;
+        self.resolved(rows)
     }
 
     fn select(&mut self, query: &crate::query::Query) -> Result<Vec<Record>, LedgerError> {
-        self.rows(&query.sql(COLUMNS, false), query.params(), record)
+        let rows = self.rows(&query.sql(COLUMNS, false), query.params(), record)?;
+        self.resolved(rows)
+    }
+
+    fn recent_bases(
+        &mut self,
+        deployment: &str,
+        limit: i64,
+    ) -> Result<Vec<Option<String>>, LedgerError> {
+        self.rows(
+            "SELECT body_base FROM records WHERE deployment = ?1 AND kind = 'run' ORDER BY seq DESC LIMIT ?2",
+            vec![
+                crate::query::Param::Text(deployment.to_string()),
+                crate::query::Param::Int(limit),
+            ],
+            |r| r.get(0),
+        )
     }
 
     fn summaries(
@@ -281,8 +311,8 @@ impl super::Store for Store {
     }
 
     fn records(&mut self) -> Result<Vec<Record>, LedgerError> {
-        let records = all_records(&self.conn);
-        records.map_err(|e| self.err(e))
+        let rows = all_records(&self.conn).map_err(|e| self.err(e))?;
+        self.resolved(rows)
     }
 
     fn head(&mut self) -> Result<Option<Head>, LedgerError> {
@@ -345,7 +375,7 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     tx.commit()
 }
 
-fn all_records(conn: &Connection) -> rusqlite::Result<Vec<Record>> {
+fn all_records(conn: &Connection) -> rusqlite::Result<Vec<(Record, Option<Delta>)>> {
     let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM records ORDER BY seq"))?;
     stmt.query_map([], record)?.collect()
 }
@@ -355,12 +385,13 @@ fn records_before_codec(conn: &Connection) -> rusqlite::Result<Vec<Record>> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {BEFORE_CODEC_COLUMNS} FROM records ORDER BY seq"
     ))?;
-    stmt.query_map([], record)?.collect()
+    stmt.query_map([], |r| record(r).map(|(record, _)| record))?
+        .collect()
 }
 
 /// [`COLUMNS`] before migration 5.
 const BEFORE_CODEC_COLUMNS: &str =
-    "seq, kind, created_at, body, prev_hash, hash, deployment, environment, NULL";
+    "seq, kind, created_at, body, prev_hash, hash, deployment, environment, NULL, NULL";
 
 /// Retries `op` while SQLite reports the database busy or locked, for up to 30 s.
 fn retry_busy<T>(mut op: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
