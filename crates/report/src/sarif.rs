@@ -4,7 +4,12 @@
 //! evidence was read from, else the profile), relative to the `PROFILE` base, a stable
 //! fingerprint, and the deployment and environment as the automation id.
 
-use serde::Serialize;
+use std::borrow::Cow;
+use std::fmt::Display;
+
+use sha2::Digest;
+
+use serde::{Serialize, Serializer};
 use serde_json::Value;
 
 use shipcheck_core::outcome::{ItemResult, Run, Status};
@@ -38,18 +43,20 @@ fn kind(s: Status) -> &'static str {
 
 /// An artifact location: relative to the `PROFILE` base when the file is inside the
 /// profile's folder (or given relative), an absolute `file://` URI otherwise.
-fn artifact(path: &str, base: &str) -> ArtifactLocation {
+fn artifact<'a>(path: &'a str, base: &str) -> ArtifactLocation<'a> {
     match std::path::Path::new(path).strip_prefix(base) {
         Ok(rel) => ArtifactLocation {
-            uri: rel.display().to_string(),
+            uri: rel
+                .to_str()
+                .map_or_else(|| Cow::Owned(rel.display().to_string()), Cow::Borrowed),
             uri_base_id: Some("PROFILE"),
         },
         Err(_) if path.starts_with('/') => ArtifactLocation {
-            uri: format!("file://{path}"),
+            uri: Cow::Owned(format!("file://{path}")),
             uri_base_id: None,
         },
         Err(_) => ArtifactLocation {
-            uri: path.to_string(),
+            uri: Cow::Borrowed(path),
             uri_base_id: Some("PROFILE"),
         },
     }
@@ -94,11 +101,11 @@ struct Driver<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Rule<'a> {
-    id: String,
+    id: &'a str,
     name: &'a str,
     short_description: Text<'a>,
     full_description: Text<'a>,
-    help: Help,
+    help: Help<'a>,
     default_configuration: LevelOnly,
     properties: RuleProps<'a>,
 }
@@ -108,10 +115,49 @@ struct Text<'a> {
     text: &'a str,
 }
 
-#[derive(Serialize)]
-struct Help {
-    text: String,
-    markdown: String,
+/// A value written as the text its `Display` makes, escaped straight into the log: no
+/// string is built for it.
+struct Shown<T>(T);
+
+impl<T: Display> Serialize for Shown<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+/// A rule's help, as text and as Markdown.
+struct Help<'a> {
+    why: &'a str,
+    fix: &'a str,
+}
+
+impl Serialize for Help<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let (why, fix) = (self.why, self.fix);
+        let mut help = s.serialize_struct("Help", 2)?;
+        help.serialize_field("text", &Shown(format_args!("{why}\n\nFix: {fix}")))?;
+        help.serialize_field(
+            "markdown",
+            &Shown(format_args!("**Why:** {why}\n\n**Fix:** {fix}")),
+        )?;
+        help.end()
+    }
+}
+
+/// A result's message: its status and summary.
+struct Message<'a> {
+    status: &'static str,
+    summary: &'a str,
+}
+
+impl Serialize for Message<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut m = s.serialize_struct("Message", 1)?;
+        m.serialize_field("text", &Shown(format_args!("{}: {}", self.status, self.summary)))?;
+        m.end()
+    }
 }
 
 #[derive(Serialize)]
@@ -175,21 +221,16 @@ struct PackProps<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct SarifResult<'a> {
-    rule_id: String,
+    rule_id: &'a str,
     rule_index: usize,
     kind: &'static str,
     level: &'static str,
-    message: OwnedText,
+    message: Message<'a>,
     properties: ResultProps<'a>,
     partial_fingerprints: Fingerprints,
-    locations: [Location; 1],
+    locations: [Location<'a>; 1],
     #[serde(skip_serializing_if = "Option::is_none")]
     suppressions: Option<[Suppression; 1]>,
-}
-
-#[derive(Serialize)]
-struct OwnedText {
-    text: String,
 }
 
 #[derive(Serialize)]
@@ -215,21 +256,21 @@ struct Fingerprints {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Location {
-    physical_location: Physical,
+struct Location<'a> {
+    physical_location: Physical<'a>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Physical {
-    artifact_location: ArtifactLocation,
+struct Physical<'a> {
+    artifact_location: ArtifactLocation<'a>,
     region: Region,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct ArtifactLocation {
-    uri: String,
+struct ArtifactLocation<'a> {
+    uri: Cow<'a, str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     uri_base_id: Option<&'static str>,
 }
@@ -253,17 +294,25 @@ pub fn render(run: &Run) -> String {
         .parent()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
+    let ids: Vec<String> = run.results.iter().map(|r| r.qualified_id()).collect();
+    // One alert per deployment, environment and item, tracked from run to run: the digest
+    // of the three, the first two hashed once.
+    let fingerprint = sha2::Sha256::new()
+        .chain_update(&run.profile_id)
+        .chain_update([0])
+        .chain_update(&run.environment)
+        .chain_update([0]);
     let mut rules = Vec::with_capacity(run.results.len());
     let mut results = Vec::new();
-    for (index, r) in run.results.iter().enumerate() {
+    for ((index, r), id) in run.results.iter().enumerate().zip(&ids) {
         rules.push(Rule {
-            id: r.qualified_id(),
+            id,
             name: &r.title,
             short_description: Text { text: &r.title },
             full_description: Text { text: &r.why },
             help: Help {
-                text: format!("{}\n\nFix: {}", r.why, r.fix),
-                markdown: format!("**Why:** {}\n\n**Fix:** {}", r.why, r.fix),
+                why: &r.why,
+                fix: &r.fix,
             },
             default_configuration: LevelOnly {
                 level: match r.severity {
@@ -290,12 +339,13 @@ pub fn render(run: &Run) -> String {
             None => (run.profile_id.as_str(), None),
         };
         results.push(SarifResult {
-            rule_id: r.qualified_id(),
+            rule_id: id,
             rule_index: index,
             kind: kind(r.status),
             level: level(r),
-            message: OwnedText {
-                text: format!("{}: {}", r.status.as_str(), r.summary),
+            message: Message {
+                status: r.status.as_str(),
+                summary: &r.summary,
             },
             properties: ResultProps {
                 status: r.status.as_str(),
@@ -306,17 +356,8 @@ pub fn render(run: &Run) -> String {
                     observed: &e.observed,
                 }),
             },
-            // One alert per deployment, environment and item, tracked from run to run.
             partial_fingerprints: Fingerprints {
-                item: shipcheck_core::hex::sha256(
-                    format!(
-                        "{}\0{}\0{}",
-                        run.profile_id,
-                        run.environment,
-                        r.qualified_id()
-                    )
-                    .as_bytes(),
-                ),
+                item: shipcheck_core::hex::hex(&fingerprint.clone().chain_update(id).finalize()),
             },
             locations: [Location {
                 physical_location: Physical {
