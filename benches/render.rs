@@ -104,7 +104,10 @@ fn main() {
             bytes = report::render(&run, f, human::Style::default(), &[]).len();
         }
         let ms = (started.elapsed() / rounds).as_secs_f64() * 1000.0;
-        print!("{name:<9} 5000 items: {ms:>8.1} ms  {:>6} KiB", bytes / 1024);
+        print!(
+            "{name:<9} 5000 items: {ms:>8.1} ms  {:>6} KiB",
+            bytes / 1024
+        );
         match f {
             Format::Json => json_ms = ms,
             // Issue #17's goal: SARIF within 1.5× of JSON.

@@ -155,7 +155,10 @@ impl Serialize for Message<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let mut m = s.serialize_struct("Message", 1)?;
-        m.serialize_field("text", &Shown(format_args!("{}: {}", self.status, self.summary)))?;
+        m.serialize_field(
+            "text",
+            &Shown(format_args!("{}: {}", self.status, self.summary)),
+        )?;
         m.end()
     }
 }
