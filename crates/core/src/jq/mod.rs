@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 mod budget;
+mod prune;
 mod recursion;
 
 pub use budget::{MAX_EVAL_BYTES, MAX_OUTPUT_BYTES, MAX_STEPS, set_memory_meter};
@@ -167,19 +168,25 @@ fn compile(code: &str) -> Result<JaqFilter, JqError> {
     // Most pack queries are paths and comparisons (`.gateway.auth.token`, `.a // []`,
     // `. == "x"`) that name no filter at all. Compiling them without the standard
     // definitions skips most of the cost of a compile (jaq compiles every definition it is
-    // given). An expression that names any filter does not compile bare and is compiled
-    // with all of them, so no name can resolve differently.
-    compile_with(code, std::iter::empty(), std::iter::empty()).or_else(|_| compile_full(code))
+    // given). An expression that names a filter does not compile bare; it is compiled with
+    // the definitions it can reach (see `prune`), and, should that fail, with all of them,
+    // whose error is the one reported.
+    compile_with(code, std::iter::empty(), std::iter::empty())
+        .or_else(|_| compile_with(code, prune::reachable(code), all_funs()))
+        .or_else(|_| compile_full(code))
+}
+
+/// jaq's native filters and the budget's.
+fn all_funs() -> impl Iterator<Item = jaq_core::native::Fun<data::JustLut<Val>>> {
+    jaq_core::funs()
+        .chain(jaq_std::funs())
+        .chain(jaq_json::funs())
+        .chain(budget::funs())
 }
 
 /// Compiles `code` with jaq's standard definitions and native filters and the budget's.
 fn compile_full(code: &str) -> Result<JaqFilter, JqError> {
-    let defs = standard_defs().iter().cloned();
-    let funs = jaq_core::funs()
-        .chain(jaq_std::funs())
-        .chain(jaq_json::funs())
-        .chain(budget::funs());
-    compile_with(code, defs, funs)
+    compile_with(code, standard_defs().iter().cloned(), all_funs())
 }
 
 type Def = jaq_core::load::parse::Def<&'static str>;
@@ -343,6 +350,121 @@ mod tests {
                 "{code} must not compile bare"
             );
             assert!(check(code).is_ok(), "{code}");
+        }
+    }
+
+    /// Compiled with only the definitions it reaches, an expression gives what it gives with
+    /// all of them: results, errors and the step budget.
+    #[test]
+    fn expressions_compiled_with_the_definitions_they_reach_give_the_same_results() {
+        let inputs = [
+            json!({"a": {"b": [1, "x", null, 2.5]}, "c": "Hello, World", "n": 5, "e": {}}),
+            json!([3, 1, 2, 2]),
+            json!("a,b,c"),
+            json!(null),
+            json!([{"k": "x", "v": 1}, {"k": "y", "v": 2}]),
+        ];
+        let codes = [
+            "length",
+            "keys",
+            "[.[]?] | map(type)",
+            "map(select(. != null))",
+            "to_entries",
+            "to_entries | from_entries",
+            "with_entries(.value |= tostring)",
+            ".c | test(\"world\"; \"i\")",
+            ".c | ascii_downcase | split(\", \") | join(\"-\")",
+            ".c | sub(\"l+\"; \"L\")",
+            ".c | gsub(\"o\"; \"0\")",
+            ".c | [scan(\"[A-Z]\")]",
+            ".c | capture(\"(?<first>\\\\w+)\")",
+            ".c | startswith(\"He\"), endswith(\"d\"), ltrimstr(\"He\")",
+            "any, all",
+            "any(.[]?; . == 1)",
+            "first, last",
+            "first(.[]?)",
+            "[limit(2; .[]?)]",
+            "[range(3)], [range(1; 4)], [range(0; 10; 3)]",
+            "[paths]",
+            "[paths(type == \"number\")]",
+            "getpath([\"a\", \"b\"])",
+            "del(.a)",
+            "has(\"a\")",
+            "[.[]?] | add",
+            "[.[]?] | min, max",
+            "[.[]?] | sort, unique",
+            "sort_by(.v?)",
+            "group_by(.k?)",
+            "tostring, tojson",
+            "tojson | fromjson",
+            "@base64, @json, @text, @csv?",
+            "@base64 \"v: \\(.)\"",
+            ".c | explode | implode",
+            "[recurse] | length",
+            "[.. | numbers]",
+            "[.. | strings]",
+            "walk(if type == \"number\" then . + 1 else . end)",
+            "[leaf_paths]",
+            "until(. == null or (type == \"number\" and . > 100); if type == \"number\" then . * 2 else null end)",
+            "[limit(3; repeat(1))]",
+            "[while(type == \"number\" and . < 4; . + 1)]?",
+            "try error(\"boom\") catch .",
+            "error(\"boom\")",
+            "not",
+            "if .n? then .n + 1 else empty end",
+            "tostream",
+            "[splits(\",\")]?",
+            "indices(1)?",
+            "inside([1, 2, 3, 4])?",
+            "contains(\"a\")?",
+            "ascii?",
+            "values",
+            "nulls, booleans, iterables, scalars",
+            "isvalid(.a)?",
+            "env | type",
+            "$ENV | type",
+            "splits(\"x\")?",
+            "map_values(. )?",
+            "min_by(.v?)?, max_by(.v?)?",
+            "unique_by(.k?)?",
+            "[.[]?] | flatten",
+            "input_line_number?",
+            "last(range(2000000))",
+            "[range(1e7)] | length",
+        ];
+        for code in codes {
+            let full = compile_full(code);
+            let pruned = compile_with(code, prune::reachable(code), all_funs());
+            match (&full, &pruned) {
+                (Ok(full), Ok(pruned)) => {
+                    // The two that exhaust the step budget, on one input (a debug build
+                    // takes seconds for a million steps).
+                    let some = if code.contains("range(2000000)") || code.contains("1e7") {
+                        &inputs[..1]
+                    } else {
+                        &inputs[..]
+                    };
+                    for input in some {
+                        budget::start();
+                        let a = run(full, input);
+                        budget::start();
+                        let b = run(pruned, input);
+                        assert_eq!(a, b, "{code} on {input}");
+                    }
+                }
+                (Err(_), Err(_)) => {}
+                _ => panic!(
+                    "{code}: compiles with all definitions: {}, with those it reaches: {}",
+                    full.is_ok(),
+                    pruned.is_ok()
+                ),
+            }
+            assert!(
+                prune::reachable(code).len() < standard_defs().len() / 2,
+                "{code} reaches {} of {} definitions",
+                prune::reachable(code).len(),
+                standard_defs().len()
+            );
         }
     }
 
