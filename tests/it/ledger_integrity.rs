@@ -290,3 +290,40 @@ fn unchanged_runs_are_small_deltas_of_a_shared_base() {
         assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
     }
 }
+
+/// A ledger a newer shipcheck migrated may hold records in a form this build cannot read:
+/// every command refuses it with the reason, and writes nothing.
+#[test]
+fn a_ledger_from_a_newer_shipcheck_is_refused_with_the_reason() {
+    let app = App::new();
+    check(&app, "bad");
+    sql(
+        &app.db,
+        "INSERT INTO schema_migrations (version, applied_at) VALUES (99, 'later');",
+    );
+    let count = || {
+        rusqlite::Connection::open(&app.db)
+            .unwrap()
+            .query_row("SELECT count(*) FROM records", [], |r| r.get::<_, i64>(0))
+            .unwrap()
+    };
+    let before = count();
+    for args in [
+        &["report", "latest"][..],
+        &["ledger", "verify"],
+        &["check", "--profile", "app/shipcheck.yaml", "--env", "bad"],
+    ] {
+        let out = app.run(args);
+        let err = stderr(&out);
+        assert!(
+            !matches!(out.status.code(), Some(0) | Some(1) | None),
+            "{args:?}: {err}"
+        );
+        assert!(
+            err.contains("written by a newer shipcheck (schema version 99")
+                && err.contains("upgrade shipcheck"),
+            "{args:?}: {err}"
+        );
+    }
+    assert_eq!(count(), before);
+}

@@ -236,6 +236,14 @@ mod tests {
     }
 
     #[test]
+    fn the_latest_migration_is_the_last_one() {
+        assert_eq!(
+            crate::MIGRATIONS.last().map(|m| m.0),
+            Some(crate::LATEST_MIGRATION)
+        );
+    }
+
+    #[test]
     fn small_bodies_stay_text_and_large_ones_round_trip() {
         assert_eq!(encode("{\"a\":1}").text, "{\"a\":1}");
         assert_eq!(encode("{\"a\":1}").z, None);

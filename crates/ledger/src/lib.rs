@@ -989,6 +989,17 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
     codec::DELTA_SQL,
 )];
 
+/// The schema version this build writes: the last of [`MIGRATIONS`].
+const LATEST_MIGRATION: i64 = codec::DELTA_MIGRATION;
+
+/// Why a ledger whose schema is newer than this build's is not opened: its records may be
+/// stored in a form this build cannot read (run deltas came with version 6).
+fn newer_schema(found: i64) -> String {
+    format!(
+        "written by a newer shipcheck (schema version {found}; this one knows up to {LATEST_MIGRATION}): upgrade shipcheck to read or write it"
+    )
+}
+
 /// Both databases take the same statements.
 const SCOPE_SQL: &str = "ALTER TABLE records ADD COLUMN deployment TEXT;
      ALTER TABLE records ADD COLUMN environment TEXT;

@@ -177,6 +177,9 @@ impl Store {
                 let tx = client.transaction().await?;
                 tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL); LOCK TABLE schema_migrations IN EXCLUSIVE MODE").await?;
                 let current: i64 = tx.query_one("SELECT coalesce(max(version), 0)::BIGINT FROM schema_migrations", &[]).await?.get(0);
+                if current > super::LATEST_MIGRATION {
+                    return Ok(Some(current));
+                }
                 for (version, _, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > current) {
                     tx.batch_execute(sql).await?;
                     if *version == crate::summary::SUMMARY_MIGRATION {
@@ -203,7 +206,7 @@ impl Store {
                     }
                     tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)", &[version, &super::now()]).await?;
                 }
-                tx.commit().await
+                tx.commit().await.map(|()| None)
             })
         })
         .map_err(|e| match e {
@@ -212,6 +215,13 @@ impl Store {
                 message: format!("migration: {message}"),
             },
             other => other,
+        })
+        .and_then(|newer| match newer {
+            Some(found) => Err(LedgerError::Postgres {
+                location: self.location.clone(),
+                message: super::newer_schema(found),
+            }),
+            None => Ok(()),
         })
     }
 }

@@ -348,6 +348,12 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         [],
         |r| r.get(0),
     )?;
+    if current > super::LATEST_MIGRATION {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+            Some(super::newer_schema(current)),
+        ));
+    }
     for (version, sql, _) in MIGRATIONS.iter().filter(|(v, _, _)| *v > current) {
         tx.execute_batch(sql)?;
         if *version == crate::summary::SUMMARY_MIGRATION {
