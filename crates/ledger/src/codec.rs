@@ -49,6 +49,17 @@ const BASE_LEVEL_SMALL: i32 = 19;
 const BASE_LEVEL: i32 = 9;
 const DELTA_LEVEL: i32 = 9;
 
+/// The bases of a deployment's latest runs, newest first (`#N` placeholders, see
+/// [`crate::query::placeholders`]), with its parameters from [`recent_bases_params`].
+pub const RECENT_BASES_SQL: &str = "SELECT body_base FROM records WHERE deployment = #1 AND kind = 'run' ORDER BY seq DESC LIMIT #2";
+
+pub fn recent_bases_params(deployment: &str, limit: i64) -> Vec<crate::query::Param> {
+    vec![
+        crate::query::Param::Text(deployment.to_string()),
+        crate::query::Param::Int(limit),
+    ]
+}
+
 /// A body as its columns hold it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stored {
@@ -59,6 +70,15 @@ pub struct Stored {
     /// `body_base`: the SHA-256 of the base blob a delta needs.
     pub base: Option<String>,
 }
+
+/// A body to append: its JSON text (what the chain hashes) and how it is stored.
+pub struct Encoded<'a> {
+    pub json: &'a str,
+    pub stored: Stored,
+}
+
+/// Reads a blob by its SHA-256 (the store's `get_blob`).
+pub type BlobReader<'a> = &'a mut dyn FnMut(&str) -> Result<Option<Vec<u8>>, LedgerError>;
 
 /// A record read with its body still a delta: [`resolve`] completes it.
 #[derive(Debug)]
@@ -171,7 +191,7 @@ const CACHED_BASE_BYTES: usize = 64 << 20;
 /// text that cannot match their hashes), as an edited body would.
 pub fn resolve(
     rows: Vec<(Record, Option<Delta>)>,
-    blob: &mut dyn FnMut(&str) -> Result<Option<Vec<u8>>, LedgerError>,
+    blob: BlobReader<'_>,
 ) -> Result<Vec<Record>, LedgerError> {
     let mut bases: HashMap<String, Result<Vec<u8>, String>> = HashMap::new();
     let mut cached = 0;

@@ -182,8 +182,7 @@ pub trait Store: Send {
     fn append(
         &mut self,
         kind: &str,
-        body: &str,
-        stored: codec::Stored,
+        body: codec::Encoded<'_>,
         scope: Option<&scope::Scope>,
         summary: Option<&summary::RawRow>,
         key: Option<&[u8]>,
@@ -339,8 +338,7 @@ impl Ledger {
         };
         self.backend.append(
             kind.as_str(),
-            body,
-            stored,
+            codec::Encoded { json: body, stored },
             scope.as_ref(),
             summary.as_ref(),
             self.key.as_deref(),

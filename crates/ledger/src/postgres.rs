@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use tokio_postgres::Client;
 
 use super::{
-    Head, LedgerError, MIGRATIONS, Record, chain, codec::Delta, codec::Stored, scope::Scope,
+    Head, LedgerError, MIGRATIONS, Record, chain, codec::Delta, codec::Encoded, scope::Scope,
 };
 
 /// The columns of a record, in [`record`]'s order.
@@ -230,8 +230,7 @@ impl super::Store for Store {
     fn append(
         &mut self,
         kind: &str,
-        body: &str,
-        stored: Stored,
+        body: Encoded<'_>,
         scope: Option<&Scope>,
         summary: Option<&crate::summary::RawRow>,
         key: Option<&[u8]>,
@@ -239,6 +238,7 @@ impl super::Store for Store {
     ) -> Result<Record, LedgerError> {
         let summary = summary.cloned();
         let done = done.cloned();
+        let Encoded { json: body, stored } = body;
         let (kind, body, key) = (kind.to_string(), body.to_string(), key.map(<[u8]>::to_vec));
         let deployment = scope.map(|s| s.deployment.clone());
         let environment = scope.and_then(|s| s.environment.clone());
@@ -341,13 +341,8 @@ impl super::Store for Store {
         deployment: &str,
         limit: i64,
     ) -> Result<Vec<Option<String>>, LedgerError> {
-        let rows = self.rows(
-            "SELECT body_base FROM records WHERE deployment = $1 AND kind = 'run' ORDER BY seq DESC LIMIT $2".to_string(),
-            vec![
-                crate::query::Param::Text(deployment.to_string()),
-                crate::query::Param::Int(limit),
-            ],
-        )?;
+        let sql = crate::query::placeholders(crate::codec::RECENT_BASES_SQL, true);
+        let rows = self.rows(sql, crate::codec::recent_bases_params(deployment, limit))?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 

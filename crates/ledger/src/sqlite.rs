@@ -7,7 +7,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    Head, LedgerError, MIGRATIONS, Record, chain, codec::Delta, codec::Stored, scope::Scope,
+    Head, LedgerError, MIGRATIONS, Record, chain, codec::Delta, codec::Encoded, scope::Scope,
 };
 
 /// The columns of a record, in [`record`]'s order.
@@ -179,13 +179,13 @@ impl super::Store for Store {
     fn append(
         &mut self,
         kind: &str,
-        body: &str,
-        stored: Stored,
+        body: Encoded<'_>,
         scope: Option<&Scope>,
         summary: Option<&crate::summary::RawRow>,
         key: Option<&[u8]>,
         done: Option<&crate::jobs::Done>,
     ) -> Result<Record, LedgerError> {
+        let Encoded { json: body, stored } = body;
         let deployment = scope.map(|s| s.deployment.clone());
         let environment = scope.and_then(|s| s.environment.clone());
         let location = self.location.clone();
@@ -275,14 +275,9 @@ impl super::Store for Store {
         deployment: &str,
         limit: i64,
     ) -> Result<Vec<Option<String>>, LedgerError> {
-        self.rows(
-            "SELECT body_base FROM records WHERE deployment = ?1 AND kind = 'run' ORDER BY seq DESC LIMIT ?2",
-            vec![
-                crate::query::Param::Text(deployment.to_string()),
-                crate::query::Param::Int(limit),
-            ],
-            |r| r.get(0),
-        )
+        let sql = crate::query::placeholders(crate::codec::RECENT_BASES_SQL, false);
+        let params = crate::codec::recent_bases_params(deployment, limit);
+        self.rows(&sql, params, |r| r.get(0))
     }
 
     fn summaries(
