@@ -182,6 +182,15 @@ fn inflate(z: &[u8]) -> String {
     }
 }
 
+/// Why a body read back is not the stored record's text, when its stored form could not be
+/// read (a missing or replaced base, bytes that do not decompress): the placeholder's
+/// words, without the angle brackets. A JSON body never starts with `<`.
+pub fn unreadable(body: &str) -> Option<&str> {
+    body.strip_prefix("<stored body")
+        .and_then(|_| body.strip_prefix('<'))
+        .and_then(|b| b.strip_suffix('>'))
+}
+
 /// Bases kept while one read resolves its records: enough for a page of runs of many
 /// deployments, bounded in bytes.
 const CACHED_BASE_BYTES: usize = 64 << 20;
@@ -355,6 +364,11 @@ mod tests {
         };
         let out = resolve(rows(), &mut |_: &str| Ok(None)).unwrap();
         assert!(out[0].body.contains("is missing"), "{}", out[0].body);
+        assert_eq!(
+            unreadable(&out[0].body),
+            Some(format!("stored body's base {digest} is missing").as_str())
+        );
+        assert_eq!(unreadable(&first), None);
         assert_eq!(out[1].body, "{}");
         let out = resolve(rows(), &mut |_: &str| {
             Ok(Some(base_blob("{\"other\":1}").unwrap()))

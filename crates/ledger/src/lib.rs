@@ -861,7 +861,10 @@ pub fn verify_chain(records: &[Record], head: Option<&Head>, key: Option<&[u8]>)
         } else if chain::link(r.seq, &r.kind, &r.created_at, &r.prev_hash, &r.body) != r.hash {
             Some((
                 r.seq,
-                "its content does not match its hash (edited)".to_string(),
+                match codec::unreadable(&r.body) {
+                    Some(why) => format!("its content does not match its hash ({why})"),
+                    None => "its content does not match its hash (edited)".to_string(),
+                },
             ))
         } else {
             None
