@@ -140,4 +140,23 @@ fn postgresql_ledger_behaves_the_same() {
         &["history", "--all", "--format", "json"],
     );
     assert_eq!(json(&out).as_array().unwrap().len(), 1);
+    // The run is stored as a delta of its deployment's base, and reads back.
+    let out = shipcheck_db(
+        app.tmp.path(),
+        &db,
+        &[],
+        &["report", "1", "--format", "json"],
+    );
+    assert_eq!(json(&out)["environment"], "good", "{}", stderr(&out));
+    // A ledger a newer shipcheck migrated is refused with the reason.
+    psql(
+        "ledger_runs",
+        "INSERT INTO schema_migrations (version, applied_at) VALUES (99, 'later')",
+    );
+    let out = shipcheck_db(app.tmp.path(), &db, &[], &["history", "--all"]);
+    assert!(
+        stderr(&out).contains("written by a newer shipcheck (schema version 99"),
+        "{}",
+        stderr(&out)
+    );
 }
