@@ -141,11 +141,18 @@ pub fn delta(body: &str, digest: &str, base: &[u8], blob_len: usize) -> Option<S
     })
 }
 
-/// Decompresses one zstd frame (with `dictionary`), refusing more than [`MAX_BODY`] bytes.
+/// Decompresses one zstd frame (with `dictionary`). Bases and deltas are only made of
+/// bodies up to [`MAX_DELTA_BODY`]: a frame that says it holds more was not written here,
+/// and is refused before anything is allocated for it.
 fn decompress(z: &[u8], dictionary: Option<&[u8]>) -> Result<Vec<u8>, String> {
     let size = match zstd::zstd_safe::get_frame_content_size(z) {
-        Ok(Some(n)) if n <= MAX_BODY as u64 => n as usize,
-        Ok(Some(_)) => return Err(format!("it decompresses beyond {} MiB", MAX_BODY >> 20)),
+        Ok(Some(n)) if n <= MAX_DELTA_BODY as u64 => n as usize,
+        Ok(Some(n)) => {
+            return Err(format!(
+                "it says it holds {n} bytes, more than the {} MiB a stored run may",
+                MAX_DELTA_BODY >> 20
+            ));
+        }
         _ => return Err("it is not a zstd frame of known size".into()),
     };
     let mut d = zstd::bulk::Decompressor::with_dictionary(dictionary.unwrap_or(&[]))
@@ -262,6 +269,44 @@ mod tests {
             deployment: None,
             environment: None,
         }
+    }
+
+    /// Stored bytes are outside input (anyone with the database file can write them): none
+    /// of these may panic or allocate more than a stored run can hold.
+    #[test]
+    fn hostile_frames_are_refused() {
+        let base = big(300, "1");
+        let good = zstd::bulk::compress(base.as_bytes(), 3).unwrap();
+        // A bomb: a few hundred bytes that hold 64 MiB of zeros.
+        let bomb = zstd::bulk::compress(&vec![0u8; 64 << 20], 3).unwrap();
+        assert!(bomb.len() < 64 << 10);
+        let refused = decompress(&bomb, None).unwrap_err();
+        assert!(
+            refused.contains("says it holds 67108864 bytes"),
+            "{refused}"
+        );
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("empty", Vec::new()),
+            ("junk", b"not zstd at all".to_vec()),
+            ("truncated", good[..good.len() / 2].to_vec()),
+            ("bomb", bomb),
+            ("flipped", {
+                let mut f = good.clone();
+                let mid = f.len() / 2;
+                f[mid] ^= 0xa5;
+                f
+            }),
+        ];
+        for (name, z) in cases {
+            let out = decompress(&z, Some(base.as_bytes()));
+            assert_ne!(
+                out.ok().as_deref(),
+                Some(base.as_bytes()),
+                "{name}: read as the body"
+            );
+            let _ = base_text(&z);
+        }
+        assert_eq!(decompress(&good, None).unwrap(), base.as_bytes());
     }
 
     #[test]
