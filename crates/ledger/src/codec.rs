@@ -7,10 +7,10 @@
 //! - **Deflated** (`body_z`, migration 5, empty `body`): a larger body with no base, e.g. a
 //!   run of no deployment or one over 4 MB.
 //! - **Delta** (`body_z` + `body_base`, migration 6): a run stored as zstd with a *base* as
-//!   its dictionary. The base is an earlier run of the same deployment, kept once as a
-//!   zstd blob (`blobs`, by its SHA-256) and shared by up to [`BASE_USES`] runs. A run of
-//!   86 items is 85 KB of JSON, 16.8 KB deflated, and about 100 bytes as a delta when
-//!   nothing changed. A read needs only the record and its base: no chain of deltas.
+//!   its dictionary. The base is an earlier run of the same deployment and environment,
+//!   kept once as a zstd blob (`blobs`, by its SHA-256) and shared by up to [`BASE_USES`]
+//!   runs. A run of 86 items is 85 KB of JSON, 16.8 KB deflated, and about 100 bytes as a
+//!   delta when nothing changed. A read needs only the record and its base: no chain of deltas.
 
 use std::collections::HashMap;
 
@@ -49,13 +49,16 @@ const BASE_LEVEL_SMALL: i32 = 19;
 const BASE_LEVEL: i32 = 9;
 const DELTA_LEVEL: i32 = 9;
 
-/// The bases of a deployment's latest runs, newest first (`#N` placeholders, see
-/// [`crate::query::placeholders`]), with its parameters from [`recent_bases_params`].
-pub const RECENT_BASES_SQL: &str = "SELECT body_base FROM records WHERE deployment = #1 AND kind = 'run' ORDER BY seq DESC LIMIT #2";
+/// The bases of the latest runs of a deployment in one environment, newest first (`#N`
+/// placeholders, see [`crate::query::placeholders`]), with its parameters from
+/// [`recent_bases_params`]. Each environment keeps its own base: runs of two environments
+/// that differ a lot, recorded in turn, would otherwise start a new base at every run.
+pub const RECENT_BASES_SQL: &str = "SELECT body_base FROM records WHERE deployment = #1 AND kind = 'run' AND coalesce(environment, '') = #2 ORDER BY seq DESC LIMIT #3";
 
-pub fn recent_bases_params(deployment: &str, limit: i64) -> Vec<crate::query::Param> {
+pub fn recent_bases_params(scope: &crate::scope::Scope, limit: i64) -> Vec<crate::query::Param> {
     vec![
-        crate::query::Param::Text(deployment.to_string()),
+        crate::query::Param::Text(scope.deployment.clone()),
+        crate::query::Param::Text(scope.environment.clone().unwrap_or_default()),
         crate::query::Param::Int(limit),
     ]
 }
@@ -453,9 +456,8 @@ mod tests {
         };
         // Runs that differ in their header only (a base of the same text would be the same
         // blob, so identical runs keep sharing one).
-        let bodies: Vec<String> = (0..=BASE_USES)
-            .map(|i| big(300, &format!("run {i}")))
-            .collect();
+        let body_of = |i: i64| big(300, &format!("run {i}"));
+        let bodies: Vec<String> = (0..=BASE_USES).map(body_of).collect();
         for body in &bodies {
             ledger.append(crate::Kind::Run, body, scope("a")).unwrap();
         }
@@ -467,7 +469,10 @@ mod tests {
         ledger
             .append(crate::Kind::Run, &changed, scope("a"))
             .unwrap();
-        let bases = ledger.backend.recent_bases("a", 1000).unwrap();
+        let bases = ledger
+            .backend
+            .recent_bases(&scope("a").unwrap(), 1000)
+            .unwrap();
         assert_eq!(bases.len() as i64, BASE_USES + 2);
         let distinct: std::collections::BTreeSet<_> = bases.iter().flatten().collect();
         assert_eq!(distinct.len(), 3, "{bases:?}");
@@ -477,7 +482,10 @@ mod tests {
         );
         assert_ne!(bases[1], bases[2], "the next run starts another");
         assert_ne!(bases[0], bases[1], "a changed run starts its own base");
-        let b = ledger.backend.recent_bases("b", 10).unwrap();
+        let b = ledger
+            .backend
+            .recent_bases(&scope("b").unwrap(), 10)
+            .unwrap();
         assert!(
             !distinct.contains(b[0].as_ref().unwrap()),
             "b has its own base"
@@ -487,6 +495,33 @@ mod tests {
         assert!(records.iter().zip(&bodies).all(|(r, b)| r.body == *b));
         assert_eq!(records[BASE_USES as usize + 1].body, other);
         assert_eq!(records[BASE_USES as usize + 2].body, changed);
+        // Two environments of one deployment whose runs differ too much to share a base,
+        // recorded in turn: each keeps its own, so six runs make two bases, not six.
+        let env = |e: &str| {
+            Some(crate::scope::Scope {
+                deployment: "c".into(),
+                environment: Some(e.into()),
+            })
+        };
+        for i in 0..3 {
+            // Each prod run a little different, so that a new base would be a new blob.
+            let prod = body_of(1000 + i);
+            ledger.append(crate::Kind::Run, &prod, env("prod")).unwrap();
+            ledger
+                .append(crate::Kind::Run, &changed, env("staging"))
+                .unwrap();
+        }
+        let prod = ledger
+            .backend
+            .recent_bases(&env("prod").unwrap(), 10)
+            .unwrap();
+        let staging = ledger
+            .backend
+            .recent_bases(&env("staging").unwrap(), 10)
+            .unwrap();
+        assert_eq!(prod.len(), 3);
+        assert!(prod.iter().all(|b| *b == prod[0]) && staging.iter().all(|b| *b == staging[0]));
+        assert_ne!(prod[0], staging[0]);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

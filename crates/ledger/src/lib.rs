@@ -222,11 +222,11 @@ pub trait Store: Send {
     fn count_kind(&mut self, kind: &str, seq: i64) -> Result<i64, LedgerError>;
     /// The records `query` selects, in its order: one indexed statement.
     fn select(&mut self, query: &query::Query) -> Result<Vec<Record>, LedgerError>;
-    /// The bases (`body_base`) of the latest `limit` runs of `deployment`, newest first:
-    /// one index range (`records_scope`).
+    /// The bases (`body_base`) of the latest `limit` runs placed in `scope` (its deployment
+    /// and environment), newest first: one index range (`records_scope`).
     fn recent_bases(
         &mut self,
-        deployment: &str,
+        scope: &scope::Scope,
         limit: i64,
     ) -> Result<Vec<Option<String>>, LedgerError>;
     /// The highest sequence number of the records of `deployment` (any kind of statement
@@ -331,9 +331,7 @@ impl Ledger {
             }
         }
         let stored = match &scope {
-            Some(s) if kind == Kind::Run && codec::wants_base(body) => {
-                self.stored_run(body, &s.deployment)?
-            }
+            Some(s) if kind == Kind::Run && codec::wants_base(body) => self.stored_run(body, s)?,
             _ => codec::encode(body),
         };
         self.backend.append(
@@ -346,11 +344,16 @@ impl Ledger {
         )
     }
 
-    /// How a run of `deployment` is stored: as a delta against the deployment's current
-    /// base while that base has served fewer than [`codec::BASE_USES`] runs and the delta
-    /// is small; else the run becomes the new base ([`codec`]).
-    fn stored_run(&mut self, body: &str, deployment: &str) -> Result<codec::Stored, LedgerError> {
-        let recent = self.backend.recent_bases(deployment, codec::BASE_USES)?;
+    /// How a run placed in `scope` is stored: as a delta against the current base of its
+    /// deployment and environment while that base has served fewer than
+    /// [`codec::BASE_USES`] runs and the delta is small; else the run becomes the new base
+    /// ([`codec`]).
+    fn stored_run(
+        &mut self,
+        body: &str,
+        scope: &scope::Scope,
+    ) -> Result<codec::Stored, LedgerError> {
+        let recent = self.backend.recent_bases(scope, codec::BASE_USES)?;
         if let Some(Some(digest)) = recent.first() {
             let uses = recent.iter().filter(|b| b.as_ref() == Some(digest)).count();
             if (uses as i64) < codec::BASE_USES

@@ -338,11 +338,11 @@ impl super::Store for Store {
 
     fn recent_bases(
         &mut self,
-        deployment: &str,
+        scope: &Scope,
         limit: i64,
     ) -> Result<Vec<Option<String>>, LedgerError> {
         let sql = crate::query::placeholders(crate::codec::RECENT_BASES_SQL, true);
-        let rows = self.rows(sql, crate::codec::recent_bases_params(deployment, limit))?;
+        let rows = self.rows(sql, crate::codec::recent_bases_params(scope, limit))?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 

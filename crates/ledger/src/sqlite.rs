@@ -272,11 +272,11 @@ impl super::Store for Store {
 
     fn recent_bases(
         &mut self,
-        deployment: &str,
+        scope: &Scope,
         limit: i64,
     ) -> Result<Vec<Option<String>>, LedgerError> {
         let sql = crate::query::placeholders(crate::codec::RECENT_BASES_SQL, false);
-        let params = crate::codec::recent_bases_params(deployment, limit);
+        let params = crate::codec::recent_bases_params(scope, limit);
         self.rows(&sql, params, |r| r.get(0))
     }
 
