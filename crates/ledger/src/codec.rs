@@ -469,10 +469,10 @@ mod tests {
         ledger
             .append(crate::Kind::Run, &changed, scope("a"))
             .unwrap();
-        let bases = ledger
-            .backend
-            .recent_bases(&scope("a").unwrap(), 1000)
-            .unwrap();
+        let bases_of = |ledger: &mut crate::Ledger, scope: Option<crate::scope::Scope>| {
+            ledger.backend.recent_bases(&scope.unwrap(), 1000).unwrap()
+        };
+        let bases = bases_of(&mut ledger, scope("a"));
         assert_eq!(bases.len() as i64, BASE_USES + 2);
         let distinct: std::collections::BTreeSet<_> = bases.iter().flatten().collect();
         assert_eq!(distinct.len(), 3, "{bases:?}");
@@ -482,10 +482,7 @@ mod tests {
         );
         assert_ne!(bases[1], bases[2], "the next run starts another");
         assert_ne!(bases[0], bases[1], "a changed run starts its own base");
-        let b = ledger
-            .backend
-            .recent_bases(&scope("b").unwrap(), 10)
-            .unwrap();
+        let b = bases_of(&mut ledger, scope("b"));
         assert!(
             !distinct.contains(b[0].as_ref().unwrap()),
             "b has its own base"
@@ -511,14 +508,8 @@ mod tests {
                 .append(crate::Kind::Run, &changed, env("staging"))
                 .unwrap();
         }
-        let prod = ledger
-            .backend
-            .recent_bases(&env("prod").unwrap(), 10)
-            .unwrap();
-        let staging = ledger
-            .backend
-            .recent_bases(&env("staging").unwrap(), 10)
-            .unwrap();
+        let prod = bases_of(&mut ledger, env("prod"));
+        let staging = bases_of(&mut ledger, env("staging"));
         assert_eq!(prod.len(), 3);
         assert!(prod.iter().all(|b| *b == prod[0]) && staging.iter().all(|b| *b == staging[0]));
         assert_ne!(prod[0], staging[0]);
