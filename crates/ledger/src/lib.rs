@@ -5,6 +5,7 @@
 pub mod chain;
 pub mod codec;
 pub mod deliveries;
+pub mod headsig;
 pub mod jobs;
 mod postgres;
 pub mod query;
@@ -53,6 +54,18 @@ pub enum LedgerError {
         "{KEY_ENV} does not match the key the ledger's head is authenticated with: writing would re-sign the chain (pass --rekey to do that on purpose)"
     )]
     WrongKey,
+    /// The head is signed and no signing key is set: writing would unsign the chain.
+    #[error(
+        "the ledger's head is signed with an Ed25519 key: set {} to its private key to write to it (or pass --rekey to drop the signature on purpose)",
+        headsig::SIGNING_KEY_ENV
+    )]
+    SigningKeyRequired,
+    /// The head is signed with another key: writing would re-sign the chain.
+    #[error(
+        "{env} is not the key the ledger's head is signed with ({0}): writing would re-sign the chain (pass --rekey to do that on purpose)",
+        env = headsig::SIGNING_KEY_ENV
+    )]
+    WrongSigningKey(String),
     #[error("{0}")]
     Invalid(String),
     /// A scheduled job's claim ended and another worker took it: its run is not recorded.
@@ -125,6 +138,8 @@ pub struct Head {
     pub seq: i64,
     pub hash: String,
     pub mac: Option<String>,
+    /// The head's Ed25519 signature (armored SSHSIG, see [`headsig`]).
+    pub sig: Option<String>,
 }
 
 pub use shipcheck_core::statement::{
@@ -185,7 +200,7 @@ pub trait Store: Send {
         body: codec::Encoded<'_>,
         scope: Option<&scope::Scope>,
         summary: Option<&summary::RawRow>,
-        key: Option<&[u8]>,
+        auth: &headsig::HeadAuth,
         done: Option<&jobs::Done>,
     ) -> Result<Record, LedgerError>;
     /// The jobs a statement over the jobs table returns (`sql` with `#N` placeholders).
@@ -245,6 +260,10 @@ pub trait Store: Send {
 pub struct Ledger {
     backend: Box<dyn Store>,
     key: Option<Vec<u8>>,
+    /// The Ed25519 key that signs the head where records are written.
+    signer: Option<ssh_key::PrivateKey>,
+    /// The public key `verify` checks the head's signature against.
+    trusted: Option<ssh_key::PublicKey>,
     /// Write even when the head is authenticated with another key (or none is set).
     rekey: bool,
     pub location: Location,
@@ -252,13 +271,19 @@ pub struct Ledger {
 
 impl Ledger {
     /// Opens (creating and migrating when needed) the ledger at `location`. The HMAC key
-    /// comes from `$SHIPCHECK_LEDGER_KEY` when set.
+    /// comes from `$SHIPCHECK_LEDGER_KEY` when set, the head's signing and trusted public
+    /// keys from `$SHIPCHECK_LEDGER_SIGNING_KEY` and `$SHIPCHECK_LEDGER_PUBLIC_KEY`.
     pub fn open(location: Location) -> Result<Ledger, LedgerError> {
         let key = std::env::var(KEY_ENV)
             .ok()
             .filter(|k| !k.is_empty())
             .map(String::into_bytes);
-        Self::open_with_key(location, key)
+        let signer = headsig::signing_key_from_env()?;
+        let trusted = headsig::public_key_from_env()?;
+        let mut ledger = Self::open_with_key(location, key)?;
+        ledger.signer = signer;
+        ledger.trusted = trusted;
+        Ok(ledger)
     }
 
     /// Opens a ledger that must already exist, for commands that read it or refer to its
@@ -283,6 +308,8 @@ impl Ledger {
         Ok(Ledger {
             backend,
             key,
+            signer: None,
+            trusted: None,
             rekey: false,
             location,
         })
@@ -320,15 +347,17 @@ impl Ledger {
     ) -> Result<Record, LedgerError> {
         if !self.rekey
             && let Some(head) = self.backend.head()?
-            && let Some(mac) = &head.mac
         {
-            match &self.key {
-                None => return Err(LedgerError::KeyRequired),
-                Some(k) if !chain::mac_eq(mac, &chain::head_mac(k, head.seq, &head.hash)) => {
-                    return Err(LedgerError::WrongKey);
+            if let Some(mac) = &head.mac {
+                match &self.key {
+                    None => return Err(LedgerError::KeyRequired),
+                    Some(k) if !chain::mac_eq(mac, &chain::head_mac(k, head.seq, &head.hash)) => {
+                        return Err(LedgerError::WrongKey);
+                    }
+                    Some(_) => {}
                 }
-                Some(_) => {}
             }
+            headsig::check_writer(head.sig.as_deref(), self.signer.as_ref())?;
         }
         let stored = match &scope {
             Some(s) if kind == Kind::Run && codec::wants_base(body) => self.stored_run(body, s)?,
@@ -339,7 +368,10 @@ impl Ledger {
             codec::Encoded { json: body, stored },
             scope.as_ref(),
             summary.as_ref(),
-            self.key.as_deref(),
+            &headsig::HeadAuth {
+                mac_key: self.key.clone(),
+                signer: self.signer.clone(),
+            },
             done,
         )
     }
@@ -679,6 +711,8 @@ impl Ledger {
         let records = self.records()?;
         let head = self.head()?;
         let mut v = verify_chain(&records, head.as_ref(), self.key.as_deref());
+        v.signature = headsig::status(head.as_ref(), self.trusted.as_ref());
+        v.ok &= !matches!(v.signature, headsig::HeadSignature::Failed { .. });
         if v.first_bad.is_none() {
             v.first_bad = self.verify_blobs(&records)?;
             v.ok &= v.first_bad.is_none();
@@ -829,6 +863,8 @@ pub struct Verification {
     /// The first bad record and why, when the chain is broken.
     pub first_bad: Option<(i64, String)>,
     pub authentication: Authentication,
+    /// The head's Ed25519 signature, checked against `SHIPCHECK_LEDGER_PUBLIC_KEY`.
+    pub signature: headsig::HeadSignature,
     /// Statements from before deployments existed that no single deployment claims: they
     /// apply nowhere (see [`scope`]). Not a fault of the chain.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -924,6 +960,7 @@ pub fn verify_chain(records: &[Record], head: Option<&Head>, key: Option<&[u8]>)
         ok,
         first_bad,
         authentication,
+        signature: headsig::HeadSignature::None,
         unassigned: Vec::new(),
     }
 }
@@ -991,10 +1028,14 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
     codec::DELTA_MIGRATION,
     codec::DELTA_SQL,
     codec::DELTA_SQL,
+), (
+    headsig::SIG_MIGRATION,
+    headsig::SIG_SQL,
+    headsig::SIG_SQL,
 )];
 
 /// The schema version this build writes: the last of [`MIGRATIONS`].
-const LATEST_MIGRATION: i64 = codec::DELTA_MIGRATION;
+const LATEST_MIGRATION: i64 = headsig::SIG_MIGRATION;
 
 /// Why a ledger whose schema is newer than this build's is not opened: its records may be
 /// stored in a form this build cannot read (run deltas came with version 6).
@@ -1051,6 +1092,7 @@ mod tests {
             seq: n,
             hash: prev.clone(),
             mac: Some(chain::head_mac(b"k", n, &prev)),
+            sig: None,
         };
         (out, head)
     }
@@ -1105,6 +1147,7 @@ mod tests {
             seq: 5,
             hash: rewritten[4].hash.clone(),
             mac: head.mac.clone(),
+            sig: None,
         };
         assert!(verify_chain(&rewritten, Some(&forged_head), None).ok);
         let v = verify_chain(&rewritten, Some(&forged_head), Some(b"k"));

@@ -233,13 +233,13 @@ impl super::Store for Store {
         body: Encoded<'_>,
         scope: Option<&Scope>,
         summary: Option<&crate::summary::RawRow>,
-        key: Option<&[u8]>,
+        auth: &crate::headsig::HeadAuth,
         done: Option<&crate::jobs::Done>,
     ) -> Result<Record, LedgerError> {
         let summary = summary.cloned();
         let done = done.cloned();
         let Encoded { json: body, stored } = body;
-        let (kind, body, key) = (kind.to_string(), body.to_string(), key.map(<[u8]>::to_vec));
+        let (kind, body, auth) = (kind.to_string(), body.to_string(), auth.clone());
         let deployment = scope.map(|s| s.deployment.clone());
         let environment = scope.and_then(|s| s.environment.clone());
         self.call(move |c| {
@@ -272,8 +272,11 @@ impl super::Store for Store {
                         return Ok(Err(LedgerError::JobTaken(d.job)));
                     }
                 }
-                let mac = key.as_deref().map(|k| chain::head_mac(k, seq, &hash));
-                tx.execute("UPDATE head SET seq = $1, hash = $2, mac = $3 WHERE id = 1", &[&seq, &hash, &mac]).await?;
+                let (mac, sig) = match auth.seal(seq, &hash) {
+                    Ok(sealed) => sealed,
+                    Err(e) => return Ok(Err(LedgerError::Invalid(e))),
+                };
+                tx.execute("UPDATE head SET seq = $1, hash = $2, mac = $3, sig = $4 WHERE id = 1", &[&seq, &hash, &mac, &sig]).await?;
                 super::failpoint_slow_commit();
                 tx.commit().await?;
                 Ok(Ok(Record { seq, kind, created_at, body, prev_hash: prev, hash, deployment, environment }))
@@ -415,12 +418,13 @@ impl super::Store for Store {
         self.call(|c| {
             let row = c.runtime.block_on(
                 c.client
-                    .query_opt("SELECT seq, hash, mac FROM head WHERE id = 1", &[]),
+                    .query_opt("SELECT seq, hash, mac, sig FROM head WHERE id = 1", &[]),
             )?;
             Ok(row.map(|r| Head {
                 seq: r.get(0),
                 hash: r.get(1),
                 mac: r.get(2),
+                sig: r.get(3),
             }))
         })
     }

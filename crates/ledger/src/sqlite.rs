@@ -182,7 +182,7 @@ impl super::Store for Store {
         body: Encoded<'_>,
         scope: Option<&Scope>,
         summary: Option<&crate::summary::RawRow>,
-        key: Option<&[u8]>,
+        auth: &crate::headsig::HeadAuth,
         done: Option<&crate::jobs::Done>,
     ) -> Result<Record, LedgerError> {
         let Encoded { json: body, stored } = body;
@@ -227,10 +227,10 @@ impl super::Store for Store {
                 return Err(LedgerError::JobTaken(d.job));
             }
         }
-        let mac = key.map(|k| chain::head_mac(k, seq, &hash));
+        let (mac, sig) = auth.seal(seq, &hash).map_err(LedgerError::Invalid)?;
         tx.execute(
-            "UPDATE head SET seq = ?1, hash = ?2, mac = ?3 WHERE id = 1",
-            params![seq, hash, mac],
+            "UPDATE head SET seq = ?1, hash = ?2, mac = ?3, sig = ?4 WHERE id = 1",
+            params![seq, hash, mac, sig],
         )
         .map_err(err)?;
         super::failpoint_slow_commit();
@@ -312,13 +312,18 @@ impl super::Store for Store {
 
     fn head(&mut self) -> Result<Option<Head>, LedgerError> {
         self.conn
-            .query_row("SELECT seq, hash, mac FROM head WHERE id = 1", [], |r| {
-                Ok(Head {
-                    seq: r.get(0)?,
-                    hash: r.get(1)?,
-                    mac: r.get(2)?,
-                })
-            })
+            .query_row(
+                "SELECT seq, hash, mac, sig FROM head WHERE id = 1",
+                [],
+                |r| {
+                    Ok(Head {
+                        seq: r.get(0)?,
+                        hash: r.get(1)?,
+                        mac: r.get(2)?,
+                        sig: r.get(3)?,
+                    })
+                },
+            )
             .optional()
             .map_err(|e| self.err(e))
     }
