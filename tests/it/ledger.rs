@@ -188,6 +188,32 @@ pub(crate) fn verify_sqlite(db: &str, keyed: bool) -> (i32, String) {
     (out.status.code().unwrap_or(-1), stdout(&out))
 }
 
+/// Rewrites every record's body with `edit` and recomputes the chain and the head's hash, as
+/// a forger without the keys would: the head's MAC and signature stay as they were. A
+/// body stored compressed reads as empty here, and is rewritten as text.
+pub(crate) fn rewrite_chain(db: &str, edit: impl Fn(&str) -> String) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let rows: Vec<(i64, String, String, String)> = conn
+        .prepare("SELECT seq, kind, created_at, body FROM records ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut prev = shipcheck_ledger::chain::GENESIS.to_string();
+    for (seq, kind, at, body) in rows {
+        let body = edit(&body);
+        let hash = shipcheck_ledger::chain::link(seq, &kind, &at, &prev, &body);
+        conn.execute(
+            "UPDATE records SET body = ?1, body_z = NULL, body_base = NULL, prev_hash = ?2, hash = ?3 WHERE seq = ?4",
+            rusqlite::params![body, prev, hash, seq],
+        )
+        .unwrap();
+        prev = hash;
+    }
+    conn.execute("UPDATE head SET hash = ?1", [&prev]).unwrap();
+}
+
 pub(crate) fn copy_db(app: &App, name: &str) -> String {
     // Checkpoint the WAL into the main file so a copy holds everything.
     sql(&app.db, "PRAGMA wal_checkpoint(TRUNCATE);");

@@ -25,27 +25,7 @@ fn sqlite_tampering_is_detected() {
     // A forger who recomputes the chain and the head after editing: undetectable without the
     // key (and said so), detected with it.
     let db = copy_db(&app, "rewritten.db");
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let rows: Vec<(i64, String, String, String)> = conn
-        .prepare("SELECT seq, kind, created_at, body FROM records ORDER BY seq")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    let mut prev = shipcheck_ledger::chain::GENESIS.to_string();
-    for (seq, kind, at, body) in rows {
-        let body = body.replace("migration 4", "forged");
-        let hash = shipcheck_ledger::chain::link(seq, &kind, &at, &prev, &body);
-        conn.execute(
-            "UPDATE records SET body = ?1, prev_hash = ?2, hash = ?3 WHERE seq = ?4",
-            rusqlite::params![body, prev, hash, seq],
-        )
-        .unwrap();
-        prev = hash;
-    }
-    conn.execute("UPDATE head SET hash = ?1", [&prev]).unwrap();
-    drop(conn);
+    rewrite_chain(&db, |body| body.replace("migration 4", "forged"));
     let (code, text) = verify_sqlite(&db, false);
     assert_eq!(code, 0, "{text}");
     assert!(
