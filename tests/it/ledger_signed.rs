@@ -66,6 +66,10 @@ fn a_head_signed_with_ed25519_verifies_with_the_public_key_alone() {
         verify(&app.db, &[(PUBLIC_KEY_ENV, pub_line.trim())]).0,
         Some(0)
     );
+    // The writer's own key is trusted where it is set.
+    let (code, text) = verify(&app.db, &[(SIGNING_KEY_ENV, &writer)]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains(": verified"), "{text}");
     // Without a trusted key the signature is checked against the key it names, and said so.
     let (code, text) = verify(&app.db, &[]);
     assert_eq!(code, Some(0), "{text}");

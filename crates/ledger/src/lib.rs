@@ -279,7 +279,11 @@ impl Ledger {
             .filter(|k| !k.is_empty())
             .map(String::into_bytes);
         let signer = headsig::signing_key_from_env()?;
-        let trusted = headsig::public_key_from_env()?;
+        // The holder of the signing key trusts its public half.
+        let trusted = match headsig::public_key_from_env()? {
+            Some(key) => Some(key),
+            None => signer.as_ref().map(|k| k.public_key().clone()),
+        };
         let mut ledger = Self::open_with_key(location, key)?;
         ledger.signer = signer;
         ledger.trusted = trusted;
