@@ -7,11 +7,13 @@ pub mod codec;
 pub mod deliveries;
 pub mod headsig;
 pub mod jobs;
+mod migrate;
 mod postgres;
 pub mod query;
 pub mod scope;
 mod sqlite;
 pub mod summary;
+mod verify;
 
 use std::path::{Path, PathBuf};
 
@@ -141,6 +143,9 @@ pub struct Head {
     /// The head's Ed25519 signature (armored SSHSIG, see [`headsig`]).
     pub sig: Option<String>,
 }
+
+use migrate::{LATEST_MIGRATION, MIGRATIONS, SCOPE_MIGRATION, backfill_rows, newer_schema};
+pub use verify::{Authentication, Verification, verify_chain};
 
 pub use shipcheck_core::statement::{
     Alert, Attestation, Baseline, Deploy, EvidenceRef, Signoff, Waiver,
@@ -709,65 +714,6 @@ impl Ledger {
             .map(|(_, r)| r)
             .ok_or_else(|| LedgerError::NotFound(format!("no run #{seq} in the ledger")))
     }
-
-    /// Checks the whole chain; see [`Verification`].
-    pub fn verify(&mut self) -> Result<Verification, LedgerError> {
-        let records = self.records()?;
-        let head = self.head()?;
-        let mut v = verify_chain(&records, head.as_ref(), self.key.as_deref());
-        v.signature = headsig::status(head.as_ref(), self.trusted.as_ref());
-        v.ok &= !matches!(v.signature, headsig::HeadSignature::Failed { .. });
-        if v.first_bad.is_none() {
-            v.first_bad = self.verify_blobs(&records)?;
-            v.ok &= v.first_bad.is_none();
-        }
-        if v.first_bad.is_none() {
-            match scope::place(&records) {
-                Ok(placed) => {
-                    v.first_bad = records.iter().zip(&placed).find_map(index_disagrees);
-                    if v.first_bad.is_none() {
-                        let stored = self.backend.summaries(&summary::SummaryQuery::All)?;
-                        v.first_bad = summary::disagreement(&records, stored);
-                    }
-                    v.ok &= v.first_bad.is_none();
-                    v.unassigned = placed
-                        .into_iter()
-                        .filter(|p| matches!(p.placement, scope::Placement::Unassigned { .. }))
-                        .collect()
-                }
-                Err(e) => {
-                    v.first_bad = Some(match e {
-                        LedgerError::Body { seq, message } => (
-                            seq,
-                            format!("its body is not valid JSON of its kind: {message}"),
-                        ),
-                        other => (0, other.to_string()),
-                    });
-                    v.ok = false;
-                }
-            }
-        }
-        Ok(v)
-    }
-
-    /// Reads every evidence file an attestation names and compares it with the digest the
-    /// chained record holds: the first one missing or replaced, if any.
-    fn verify_blobs(&mut self, records: &[Record]) -> Result<Option<(i64, String)>, LedgerError> {
-        for (seq, a) in parse_kind::<Attestation>(records, Kind::Attestation)? {
-            let Some(EvidenceRef::File { name, sha256, .. }) = &a.evidence else {
-                continue;
-            };
-            let problem = match self.backend.get_blob(sha256)? {
-                None => format!("evidence file {name} ({sha256}) is missing from the ledger"),
-                Some(data) if chain::digest(&data) != *sha256 => format!(
-                    "evidence file {name}: its stored content does not match the digest in the record (replaced)"
-                ),
-                Some(_) => continue,
-            };
-            return Ok(Some((seq, problem)));
-        }
-        Ok(None)
-    }
 }
 
 /// The statement of [`Store::max_seq`], with placeholder `p` (`?1` or `$1`): one index
@@ -800,29 +746,6 @@ fn statement_scope(
     })
 }
 
-/// Whether the indexed columns of `r` disagree with where its content places it, and how.
-fn index_disagrees((r, p): (&Record, &scope::Placed)) -> Option<(i64, String)> {
-    let stored = (r.deployment.as_deref(), r.environment.as_deref());
-    let content = p.placement.scope().map_or((None, None), |s| {
-        (Some(s.deployment.as_str()), s.environment.as_deref())
-    });
-    (stored != content).then(|| {
-        let show = |(d, e): (Option<&str>, Option<&str>)| match (d, e) {
-            (None, _) => "no deployment".to_string(),
-            (Some(d), None) => format!("deployment {d}"),
-            (Some(d), Some(e)) => format!("deployment {d}, environment {e}"),
-        };
-        (
-            r.seq,
-            format!(
-                "its index columns say {} but its content says {} (the columns were edited to move it, or an older shipcheck wrote it)",
-                show(stored),
-                show(content)
-            ),
-        )
-    })
-}
-
 /// Records of one kind from `records`, with their bodies parsed.
 pub fn parse_kind<T: for<'de> Deserialize<'de>>(
     records: &[Record],
@@ -843,130 +766,6 @@ pub fn parse_body<T: for<'de> Deserialize<'de>>(r: &Record) -> Result<(i64, T), 
             seq: r.seq,
             message: e.to_string(),
         })
-}
-
-/// Whether the chain head is authenticated.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Authentication {
-    /// A key is configured and the head's MAC matches.
-    Verified,
-    /// No key configured: edits that recompute the whole chain cannot be detected.
-    Unauthenticated,
-    /// A key is configured but the head carries no MAC (written without a key).
-    HeadUnsigned,
-    /// The MAC does not match: the chain was rewritten or the key is wrong.
-    BadMac,
-}
-
-/// The result of `ledger verify`.
-#[derive(Clone, Debug, Serialize)]
-pub struct Verification {
-    pub records: usize,
-    pub ok: bool,
-    /// The first bad record and why, when the chain is broken.
-    pub first_bad: Option<(i64, String)>,
-    pub authentication: Authentication,
-    /// The head's Ed25519 signature, checked against `SHIPCHECK_LEDGER_PUBLIC_KEY`.
-    pub signature: headsig::HeadSignature,
-    /// Statements from before deployments existed that no single deployment claims: they
-    /// apply nowhere (see [`scope`]). Not a fault of the chain.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub unassigned: Vec<scope::Placed>,
-}
-
-/// Verifies `records` (as stored, sorted by seq) against the head and the key.
-pub fn verify_chain(records: &[Record], head: Option<&Head>, key: Option<&[u8]>) -> Verification {
-    let mut prev = chain::GENESIS.to_string();
-    let mut first_bad = None;
-    for (i, r) in records.iter().enumerate() {
-        let expected_seq = i as i64 + 1;
-        let problem = if r.seq > expected_seq {
-            Some((
-                expected_seq,
-                format!(
-                    "record #{expected_seq} is missing (deleted); #{} follows #{}",
-                    r.seq,
-                    expected_seq - 1
-                ),
-            ))
-        } else if r.seq < expected_seq {
-            Some((
-                r.seq,
-                format!(
-                    "record #{} appears again after #{} (inserted or reordered)",
-                    r.seq,
-                    expected_seq - 1
-                ),
-            ))
-        } else if r.prev_hash != prev {
-            Some((r.seq, "its link to the previous record does not match (a record was removed, inserted or reordered here)".to_string()))
-        } else if chain::link(r.seq, &r.kind, &r.created_at, &r.prev_hash, &r.body) != r.hash {
-            Some((
-                r.seq,
-                match codec::unreadable(&r.body) {
-                    Some(why) => format!("its content does not match its hash ({why})"),
-                    None => "its content does not match its hash (edited)".to_string(),
-                },
-            ))
-        } else {
-            None
-        };
-        if problem.is_some() {
-            first_bad = problem;
-            break;
-        }
-        prev = r.hash.clone();
-    }
-    let last = records
-        .last()
-        .map(|r| (r.seq, r.hash.clone()))
-        .unwrap_or((0, chain::GENESIS.to_string()));
-    if first_bad.is_none() {
-        match head {
-            Some(h) if h.seq != last.0 || h.hash != last.1 => {
-                first_bad = Some((
-                    h.seq.min(last.0 + 1).max(1),
-                    format!(
-                        "the head says the chain ends at #{} but the records end at #{} (records removed from the end, or appended outside shipcheck)",
-                        h.seq, last.0
-                    ),
-                ));
-            }
-            None if !records.is_empty() => {
-                first_bad = Some((1, "the chain head is missing".into()))
-            }
-            _ => {}
-        }
-    }
-    let authentication = match (key, head.and_then(|h| h.mac.as_deref())) {
-        (None, _) => Authentication::Unauthenticated,
-        (Some(_), None) if records.is_empty() => Authentication::Verified,
-        (Some(_), None) => Authentication::HeadUnsigned,
-        (Some(k), Some(mac)) => {
-            let h = head
-                .map(|h| (h.seq, h.hash.clone()))
-                .unwrap_or(last.clone());
-            if chain::mac_eq(mac, &chain::head_mac(k, h.0, &h.1)) {
-                Authentication::Verified
-            } else {
-                Authentication::BadMac
-            }
-        }
-    };
-    let ok = first_bad.is_none()
-        && matches!(
-            authentication,
-            Authentication::Verified | Authentication::Unauthenticated
-        );
-    Verification {
-        records: records.len(),
-        ok,
-        first_bad,
-        authentication,
-        signature: headsig::HeadSignature::None,
-        unassigned: Vec::new(),
-    }
 }
 
 /// Failpoint hook for the kill test (see [`FAILPOINT_SLOW_COMMIT`]).
@@ -995,166 +794,4 @@ fn ensure_folder(path: &Path) -> Result<(), LedgerError> {
 /// Now, as stored in records.
 pub fn now() -> String {
     jiff::Timestamp::now().to_string()
-}
-
-/// The migration that adds the deployment and environment columns; the backend fills them
-/// for existing records ([`scope::Placer`]) in the same transaction.
-const SCOPE_MIGRATION: i64 = 2;
-
-/// Migrations, in order: (version, SQL for SQLite, SQL for PostgreSQL).
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "CREATE TABLE records (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, created_at TEXT NOT NULL, body TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
-     CREATE TABLE head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL, mac TEXT);
-     INSERT INTO head (id, seq, hash, mac) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000', NULL);
-     CREATE TABLE blobs (sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, content BLOB NOT NULL);",
-    "CREATE TABLE records (seq BIGINT PRIMARY KEY, kind TEXT NOT NULL, created_at TEXT NOT NULL, body TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
-     CREATE TABLE head (id INTEGER PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL, hash TEXT NOT NULL, mac TEXT);
-     INSERT INTO head (id, seq, hash, mac) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000', NULL);
-     CREATE TABLE blobs (sha256 TEXT PRIMARY KEY, size BIGINT NOT NULL, content BYTEA NOT NULL);",
-), (
-    SCOPE_MIGRATION,
-    SCOPE_SQL,
-    SCOPE_SQL,
-), (
-    summary::SUMMARY_MIGRATION,
-    summary::SUMMARY_SQL,
-    summary::SUMMARY_SQL,
-), (
-    jobs::JOBS_MIGRATION,
-    jobs::JOBS_SQLITE,
-    jobs::JOBS_POSTGRES,
-), (
-    codec::CODEC_MIGRATION,
-    codec::CODEC_SQLITE,
-    codec::CODEC_POSTGRES,
-), (
-    codec::DELTA_MIGRATION,
-    codec::DELTA_SQL,
-    codec::DELTA_SQL,
-), (
-    headsig::SIG_MIGRATION,
-    headsig::SIG_SQL,
-    headsig::SIG_SQL,
-)];
-
-/// The schema version this build writes: the last of [`MIGRATIONS`].
-const LATEST_MIGRATION: i64 = headsig::SIG_MIGRATION;
-
-/// Why a ledger whose schema is newer than this build's is not opened: its records may be
-/// stored in a form this build cannot read (run deltas came with version 6).
-fn newer_schema(found: i64) -> String {
-    format!(
-        "written by a newer shipcheck (schema version {found}; this one knows up to {LATEST_MIGRATION}): upgrade shipcheck to read or write it"
-    )
-}
-
-/// Both databases take the same statements.
-const SCOPE_SQL: &str = "ALTER TABLE records ADD COLUMN deployment TEXT;
-     ALTER TABLE records ADD COLUMN environment TEXT;
-     CREATE INDEX records_scope ON records (deployment, kind, seq);
-     CREATE INDEX records_kind ON records (kind, seq);";
-
-/// The columns a backfill writes for each record: (seq, deployment, environment), for the
-/// records placed somewhere. A body that does not parse is left out (its columns stay
-/// empty) so the ledger still opens; `ledger verify` reports it.
-fn backfill_rows(records: &[Record]) -> Vec<(i64, String, Option<String>)> {
-    let mut placer = scope::Placer::default();
-    records
-        .iter()
-        .filter_map(|r| placer.place(r).ok())
-        .filter_map(|p| {
-            let s = p.placement.scope()?;
-            Some((p.seq, s.deployment.clone(), s.environment.clone()))
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn chain(n: i64) -> (Vec<Record>, Head) {
-        let mut prev = chain::GENESIS.to_string();
-        let mut out = Vec::new();
-        for seq in 1..=n {
-            let body = format!("{{\"n\":{seq}}}");
-            let hash = chain::link(seq, "run", "t", &prev, &body);
-            out.push(Record {
-                seq,
-                kind: "run".into(),
-                created_at: "t".into(),
-                body,
-                prev_hash: prev.clone(),
-                hash: hash.clone(),
-                deployment: None,
-                environment: None,
-            });
-            prev = hash;
-        }
-        let head = Head {
-            seq: n,
-            hash: prev.clone(),
-            mac: Some(chain::head_mac(b"k", n, &prev)),
-            sig: None,
-        };
-        (out, head)
-    }
-
-    #[test]
-    fn detects_every_kind_of_tampering() {
-        let (rs, head) = chain(5);
-        assert!(verify_chain(&rs, Some(&head), Some(b"k")).ok);
-        assert_eq!(
-            verify_chain(&rs, Some(&head), None).authentication,
-            Authentication::Unauthenticated
-        );
-        let mut edited = rs.clone();
-        edited[2].body = "{\"n\":99}".into();
-        assert_eq!(
-            verify_chain(&edited, Some(&head), None)
-                .first_bad
-                .unwrap()
-                .0,
-            3
-        );
-        let mut deleted = rs.clone();
-        deleted.remove(1);
-        assert_eq!(
-            verify_chain(&deleted, Some(&head), None)
-                .first_bad
-                .unwrap()
-                .0,
-            2
-        );
-        // Reordering in a table swaps the sequence numbers of two records.
-        let mut reordered = rs.clone();
-        reordered.swap(1, 2);
-        reordered[1].seq = 2;
-        reordered[2].seq = 3;
-        assert_eq!(
-            verify_chain(&reordered, Some(&head), None)
-                .first_bad
-                .unwrap()
-                .0,
-            2
-        );
-        let mut truncated = rs.clone();
-        truncated.pop();
-        assert!(!verify_chain(&truncated, Some(&head), None).ok);
-        // A rewrite that recomputes the chain passes without a key, not with one.
-        let (mut rewritten, _) = chain(5);
-        rewritten[4].body = "{\"n\":\"forged\"}".into();
-        let prev = rewritten[3].hash.clone();
-        rewritten[4].hash = chain::link(5, "run", "t", &prev, &rewritten[4].body);
-        let forged_head = Head {
-            seq: 5,
-            hash: rewritten[4].hash.clone(),
-            mac: head.mac.clone(),
-            sig: None,
-        };
-        assert!(verify_chain(&rewritten, Some(&forged_head), None).ok);
-        let v = verify_chain(&rewritten, Some(&forged_head), Some(b"k"));
-        assert_eq!((v.ok, v.authentication), (false, Authentication::BadMac));
-    }
 }
