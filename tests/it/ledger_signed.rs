@@ -181,3 +181,77 @@ fn check_plain(app: &App) {
     let out = check(app, "bad");
     assert!(stderr(&out).contains("recorded run"), "{}", stderr(&out));
 }
+
+/// Bad keys are refused at once with the variable, the file and the reason, exit 2, and
+/// nothing is written; the key file's content is never printed.
+#[test]
+fn bad_signing_and_public_keys_are_refused_with_the_reason() {
+    let app = App::new();
+    let dir = app.tmp.path();
+    check_plain(&app);
+    let before = records(&app.db);
+    let garbage = dir.join("garbage");
+    std::fs::write(&garbage, "SECRET-KEY-MATERIAL-0123456789abcdef\n").unwrap();
+    let ecdsa = dir.join("ecdsa");
+    let encrypted = dir.join("encrypted");
+    for (path, args) in [
+        (&ecdsa, vec!["-t", "ecdsa", "-N", ""]),
+        (&encrypted, vec!["-t", "ed25519", "-N", "a passphrase"]),
+    ] {
+        let status = Command::new("ssh-keygen")
+            .arg("-q")
+            .args(&args)
+            .arg("-f")
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let missing = dir.join("no-such-key").display().to_string();
+    let (garbage, ecdsa, encrypted) = (
+        garbage.display().to_string(),
+        ecdsa.display().to_string(),
+        encrypted.display().to_string(),
+    );
+    for (value, expected) in [
+        (missing.as_str(), "no-such-key"),
+        (garbage.as_str(), "not an OpenSSH private key"),
+        (ecdsa.as_str(), "the ledger head is signed with Ed25519"),
+        (encrypted.as_str(), "encrypted with a passphrase"),
+    ] {
+        let out = shipcheck_db(
+            dir,
+            &app.db,
+            &[(SIGNING_KEY_ENV, value)],
+            &["check", "--profile", "app/shipcheck.yaml", "--env", "bad"],
+        );
+        let text = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(
+            text.contains(SIGNING_KEY_ENV) && text.contains(expected),
+            "{value}: {text}"
+        );
+        assert!(
+            !text.contains("SECRET-KEY-MATERIAL") && !text.contains("panicked"),
+            "{text}"
+        );
+        assert_eq!(records(&app.db), before, "{value}");
+    }
+    let ecdsa_pub = format!("{ecdsa}.pub");
+    for (value, expected) in [
+        ("ssh-ed25519 not-base64", "not an OpenSSH public key"),
+        (garbage.as_str(), "not an OpenSSH public key"),
+        (missing.as_str(), "no-such-key"),
+        (ecdsa_pub.as_str(), "the ledger head is signed with Ed25519"),
+    ] {
+        let (code, text) = verify(&app.db, &[(PUBLIC_KEY_ENV, value)]);
+        assert_eq!(code, Some(2), "{value}: {text}");
+        assert!(
+            text.contains(PUBLIC_KEY_ENV) && text.contains(expected),
+            "{value}: {text}"
+        );
+        assert!(
+            !text.contains("SECRET-KEY-MATERIAL") && !text.contains("panicked"),
+            "{text}"
+        );
+    }
+}

@@ -67,8 +67,7 @@ pub fn signing_key_from_env() -> Result<Option<PrivateKey>, LedgerError> {
     };
     let text =
         shipcheck_core::bounded::read_bounded(&path, 64 << 10).map_err(|e| bad(e.to_string()))?;
-    let key = PrivateKey::from_openssh(&text)
-        .map_err(|e| bad(format!("not an OpenSSH private key: {e}")))?;
+    let key = PrivateKey::from_openssh(&text).map_err(|e| bad(not_ed25519(e, "private")))?;
     if key.is_encrypted() {
         return Err(bad(
             "the key is encrypted with a passphrase; give an unencrypted key file readable only by the writer".into(),
@@ -81,6 +80,17 @@ pub fn signing_key_from_env() -> Result<Option<PrivateKey>, LedgerError> {
         )));
     }
     Ok(Some(key))
+}
+
+/// Why a key did not parse. This build reads Ed25519 keys only, so a key of another type
+/// (ECDSA, RSA) fails as an unknown algorithm: said so, not as a damaged file.
+fn not_ed25519(e: ssh_key::Error, half: &str) -> String {
+    match e {
+        ssh_key::Error::AlgorithmUnknown | ssh_key::Error::AlgorithmUnsupported { .. } => {
+            "a key of another type; the ledger head is signed with Ed25519 (`ssh-keygen -t ed25519`)".into()
+        }
+        e => format!("not an OpenSSH {half} key (`ssh-keygen -t ed25519` makes one): {e}"),
+    }
 }
 
 /// The trusted public key of `SHIPCHECK_LEDGER_PUBLIC_KEY` (the key itself, or a file that
@@ -101,9 +111,7 @@ pub fn public_key_from_env() -> Result<Option<PublicKey>, LedgerError> {
         String::from_utf8_lossy(&bytes).into_owned()
     };
     let key = PublicKey::from_openssh(text.trim()).map_err(|e| {
-        LedgerError::Invalid(format!(
-            "{PUBLIC_KEY_ENV}: not an OpenSSH public key (`ssh-ed25519 AAAA…`): {e}"
-        ))
+        LedgerError::Invalid(format!("{PUBLIC_KEY_ENV}: {}", not_ed25519(e, "public")))
     })?;
     if key.algorithm() != ssh_key::Algorithm::Ed25519 {
         return Err(LedgerError::Invalid(format!(
