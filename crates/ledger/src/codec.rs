@@ -196,9 +196,8 @@ fn inflate(z: &[u8]) -> String {
 /// read (a missing or replaced base, bytes that do not decompress): the placeholder's
 /// words, without the angle brackets. A JSON body never starts with `<`.
 pub fn unreadable(body: &str) -> Option<&str> {
-    body.strip_prefix("<stored body")
-        .and_then(|_| body.strip_prefix('<'))
-        .and_then(|b| b.strip_suffix('>'))
+    body.starts_with("<stored body")
+        .then(|| body.trim_start_matches('<').trim_end_matches('>'))
 }
 
 /// Bases kept while one read resolves its records: enough for a page of runs of many

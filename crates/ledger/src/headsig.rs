@@ -161,36 +161,37 @@ pub enum HeadSignature {
 /// Checks the head's signature: against `trusted` when given, else against the key the
 /// signature names (which catches a head changed without re-signing).
 pub fn status(head: Option<&crate::Head>, trusted: Option<&PublicKey>) -> HeadSignature {
-    let sig = head.and_then(|h| h.sig.as_deref());
-    match (head, sig, trusted) {
-        (None, _, None) | (Some(_), None, None) => HeadSignature::None,
-        (None, _, Some(_)) => HeadSignature::None,
-        (Some(_), None, Some(key)) => HeadSignature::Failed {
-            reason: format!(
-                "the head is not signed (a trusted key {} was given)",
-                fingerprint(key.key_data())
-            ),
-        },
-        (Some(h), Some(sig), Some(key)) => match verify(key, sig, h.seq, &h.hash) {
-            Ok(()) => HeadSignature::Verified {
-                key: fingerprint(key.key_data()),
+    let Some(head) = head else {
+        return HeadSignature::None;
+    };
+    let Some(sig) = head.sig.as_deref() else {
+        return match trusted {
+            None => HeadSignature::None,
+            Some(key) => HeadSignature::Failed {
+                reason: format!(
+                    "the head is not signed (a trusted key {} was given)",
+                    fingerprint(key.key_data())
+                ),
             },
-            Err(reason) => HeadSignature::Failed { reason },
-        },
-        (Some(h), Some(sig), None) => match signer_of(sig) {
-            None => HeadSignature::Failed {
-                reason: "the stored signature is unreadable".into(),
-            },
-            Some(by) => {
-                let own = PublicKey::from(by.clone());
-                match verify(&own, sig, h.seq, &h.hash) {
-                    Ok(()) => HeadSignature::Unchecked {
-                        key: fingerprint(&by),
-                    },
-                    Err(reason) => HeadSignature::Failed { reason },
-                }
+        };
+    };
+    // Without a trusted key, the key the signature names.
+    let key = match trusted {
+        Some(key) => key.clone(),
+        None => match signer_of(sig) {
+            Some(by) => PublicKey::from(by),
+            None => {
+                return HeadSignature::Failed {
+                    reason: "the stored signature is unreadable".into(),
+                };
             }
         },
+    };
+    let shown = fingerprint(key.key_data());
+    match (verify(&key, sig, head.seq, &head.hash), trusted) {
+        (Err(reason), _) => HeadSignature::Failed { reason },
+        (Ok(()), Some(_)) => HeadSignature::Verified { key: shown },
+        (Ok(()), None) => HeadSignature::Unchecked { key: shown },
     }
 }
 

@@ -259,6 +259,14 @@ pub trait Store: Send {
     fn put_blob(&mut self, digest: &str, data: &[u8]) -> Result<(), LedgerError>;
     /// The blob stored under `digest`, if any.
     fn get_blob(&mut self, digest: &str) -> Result<Option<Vec<u8>>, LedgerError>;
+    /// Records as read, with their deltas applied (each base read once, see
+    /// [`codec::resolve`]).
+    fn resolved(
+        &mut self,
+        rows: Vec<(Record, Option<codec::Delta>)>,
+    ) -> Result<Vec<Record>, LedgerError> {
+        codec::resolve(rows, &mut |digest| self.get_blob(digest))
+    }
 }
 
 /// An open ledger.

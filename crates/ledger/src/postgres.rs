@@ -140,12 +140,6 @@ impl Store {
         })
     }
 
-    /// `rows` with their deltas applied.
-    fn resolved(&mut self, rows: Vec<(Record, Option<Delta>)>) -> Result<Vec<Record>, LedgerError> {
-        use super::Store as _;
-        crate::codec::resolve(rows, &mut |digest| self.get_blob(digest))
-    }
-
     fn call<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Conn) -> Result<R, tokio_postgres::Error> + Send + 'static,

@@ -103,12 +103,6 @@ impl Store {
         rows.map_err(|e| self.err(e))
     }
 
-    /// `rows` with their deltas applied.
-    fn resolved(&mut self, rows: Vec<(Record, Option<Delta>)>) -> Result<Vec<Record>, LedgerError> {
-        use super::Store as _;
-        crate::codec::resolve(rows, &mut |digest| self.get_blob(digest))
-    }
-
     fn err(&self, e: rusqlite::Error) -> LedgerError {
         LedgerError::Sqlite {
             location: self.location.clone(),

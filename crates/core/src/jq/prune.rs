@@ -44,28 +44,12 @@ fn index() -> &'static Index {
 /// The words of `text` that could name a filter: identifiers, with a leading `@` for the
 /// format filters (`@base64`), and each also without it.
 fn words(text: &str) -> impl Iterator<Item = &str> {
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    std::iter::from_fn(move || {
-        while i < bytes.len() {
-            let start = i;
-            let at = bytes[i] == b'@';
-            let first = if at { i + 1 } else { i };
-            if first < bytes.len() && (bytes[first].is_ascii_alphabetic() || bytes[first] == b'_') {
-                let mut end = first + 1;
-                while end < bytes.len()
-                    && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_')
-                {
-                    end += 1;
-                }
-                i = end;
-                return Some(&text[start..end]);
-            }
-            i += 1;
-        }
-        None
-    })
-    .flat_map(|w| [w, w.trim_start_matches('@')])
+    static WORD: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new("@?[A-Za-z_][A-Za-z0-9_]*").expect("a valid pattern")
+    });
+    WORD.find_iter(text)
+        .map(|m| m.as_str())
+        .flat_map(|w| [w, w.trim_start_matches('@')])
 }
 
 /// The standard definitions that `code` can reach, in their order.
