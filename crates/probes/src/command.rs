@@ -140,15 +140,20 @@ fn wait_bounded(
         if left.is_zero() {
             return Ok(None);
         }
-        match (&pidfd, Timespec::try_from(left)) {
+        // Readable once the child has exited; an interrupted poll just loops. A poll that
+        // fails otherwise falls back to sleeping, so the loop never spins.
+        let waited = match (&pidfd, Timespec::try_from(left)) {
             (Some(fd), Ok(left)) => {
-                // Readable once the child has exited; an interrupted poll just loops.
-                let _ = rustix::event::poll(&mut [PollFd::new(fd, PollFlags::IN)], Some(&left));
+                match rustix::event::poll(&mut [PollFd::new(fd, PollFlags::IN)], Some(&left)) {
+                    Ok(_) => true,
+                    Err(e) => e == rustix::io::Errno::INTR,
+                }
             }
-            _ => {
-                std::thread::sleep(pause.min(left));
-                pause = (pause * 2).min(Duration::from_millis(5));
-            }
+            _ => false,
+        };
+        if !waited {
+            std::thread::sleep(pause.min(left));
+            pause = (pause * 2).min(Duration::from_millis(5));
         }
     }
 }
