@@ -65,6 +65,7 @@ fn synthetic(n: usize) -> Run {
         labels: Default::default(),
         recorded_by: String::new(),
         require_signoff: Vec::new(),
+        allowed_signers: None,
         phase: None,
         schedule: Default::default(),
         scheduled: None,

@@ -24,6 +24,7 @@ LAYERS = [
     "shipcheck-net",
     "shipcheck-probes",
     "shipcheck-ledger",
+    "shipcheck-sign",
     "shipcheck-engine",
     "shipcheck-report",
     "shipcheck-server",

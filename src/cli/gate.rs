@@ -40,11 +40,19 @@ pub fn gate(args: GateArgs) -> Result<i32, Error> {
     let policy = profile.policy(fail_on, allow_pending);
     let deployment = profile.deployment();
     let st = history::statements(&mut ledger, (deployment.as_str(), &env), Some(&profile))?;
+    let signers = engine::signing::allowed_signers(&profile)?;
+    let digest = match &signers {
+        Some(_) => shipcheck_sign::message::run_digest(&ledger.run_record(seq)?.body),
+        None => String::new(),
+    };
     let g = history::gate_from_ledger(
         found,
         &packs,
         &st,
-        &profile.file.gate.require_signoff,
+        (
+            &profile.file.gate.require_signoff,
+            signers.as_ref().map(|s| (s, digest.as_str())),
+        ),
         policy,
         jiff::Timestamp::now(),
     );
@@ -60,8 +68,18 @@ pub fn gate(args: GateArgs) -> Result<i32, Error> {
                 g.started_at,
                 g.environment
             );
-            for s in &g.signoffs {
-                outln!("  signed off by {} ({}) at {}", s.by, s.role.as_str(), s.at);
+            for c in &g.signoffs {
+                let s = &c.signoff;
+                let how = match &c.verified {
+                    Some(v) => format!(", signed by {} ({})", v.key, v.principal),
+                    None => String::new(),
+                };
+                outln!(
+                    "  signed off by {} ({}) at {}{how}",
+                    s.by,
+                    s.role.as_str(),
+                    s.at
+                );
             }
             for r in &g.verdict.reasons {
                 outln!("  {r}");

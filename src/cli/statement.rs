@@ -24,6 +24,10 @@ pub struct AttestArgs {
     /// End of validity (YYYY-MM-DD or RFC 3339); default: the item's valid_for.
     #[arg(long)]
     pub expires: Option<String>,
+    /// Sign the attestation with this SSH key: an OpenSSH private key file, or a public key
+    /// (`.pub`) whose private half is in ssh-agent ($SSH_AUTH_SOCK).
+    #[arg(long, value_name = "KEY", conflicts_with = "server")]
+    pub sign_with: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub target: TargetArgs,
 }
@@ -37,6 +41,7 @@ pub fn attest(args: AttestArgs) -> Result<i32, Error> {
         evidence,
         note,
         expires,
+        sign_with,
         target,
     } = args;
     let (profile, packs, env) = load_target(&target)?;
@@ -68,7 +73,7 @@ pub fn attest(args: AttestArgs) -> Result<i32, Error> {
     let env_scope = target.env.as_ref().map(|_| env.as_str());
     let deployment = profile.deployment();
     let known = attest::known_in_packs(&packs, &item).map_err(Error::usage)?;
-    let a = attest::attestation(
+    let mut a = attest::attestation(
         known,
         &by,
         role.into(),
@@ -79,16 +84,25 @@ pub fn attest(args: AttestArgs) -> Result<i32, Error> {
         now,
     )
     .map_err(Error::usage)?;
+    let signing = SigningArgs {
+        sign_with,
+        signature: None,
+    }
+    .signing()?;
+    let signers = engine::signing::allowed_signers(&profile)?;
+    let signed = engine::signing::sign_attestation(&mut a, signing, signers.as_ref(), now)
+        .map_err(Error::usage)?;
     let seq = ledger.record_attestation(&a)?;
     outln!(
-        "recorded attestation #{seq}: {} for {deployment}{} by {} ({}){}",
+        "recorded attestation #{seq}: {} for {deployment}{} by {} ({}){}{}",
         a.item,
         env_scope.map(|e| format!(" in {e}")).unwrap_or_default(),
         a.by,
         a.role.as_str(),
         a.expires
             .map(|e| format!(", valid until {e}"))
-            .unwrap_or_default()
+            .unwrap_or_default(),
+        signed_note(&signed)
     );
     Ok(0)
 }
@@ -111,7 +125,64 @@ pub struct SignoffArgs {
     #[arg(long, default_value = "")]
     pub note: String,
     #[command(flatten)]
+    pub signing: SigningArgs,
+    /// Print the message a signature must cover (for `ssh-keygen -Y sign -n shipcheck`),
+    /// and record nothing.
+    #[arg(long, conflicts_with_all = ["server", "sign_with", "signature"])]
+    pub print_message: bool,
+    #[command(flatten)]
     pub target: TargetArgs,
+}
+
+/// How a person signs what they record (issue #19).
+#[derive(clap::Args)]
+pub struct SigningArgs {
+    /// Sign with this SSH key: an OpenSSH private key file, or a public key (`.pub`) whose
+    /// private half is in ssh-agent ($SSH_AUTH_SOCK).
+    #[arg(long, value_name = "KEY", conflicts_with = "server")]
+    pub sign_with: Option<std::path::PathBuf>,
+    /// An SSH signature made elsewhere (`ssh-keygen -Y sign -n shipcheck`) over the message
+    /// `--print-message` prints.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["server", "sign_with"])]
+    pub signature: Option<std::path::PathBuf>,
+}
+
+impl SigningArgs {
+    fn signing(self) -> Result<engine::signing::Signing, Error> {
+        use engine::signing::Signing;
+        if let Some(key) = self.sign_with {
+            let signer =
+                shipcheck_sign::Signer::from_path(&key).map_err(|e| Error::usage(e.to_string()))?;
+            return Ok(Signing::Key(signer));
+        }
+        if let Some(file) = self.signature {
+            let bytes = shipcheck_core::bounded::read_bounded(&file, 64 << 10)
+                .map_err(|e| Error::usage(format!("--signature {}: {e}", file.display())))?;
+            let text = String::from_utf8(bytes).map_err(|_| {
+                Error::usage(format!(
+                    "--signature {}: not an armored SSH signature (text)",
+                    file.display()
+                ))
+            })?;
+            return Ok(Signing::Given(text));
+        }
+        Ok(Signing::Unsigned)
+    }
+}
+
+/// What a recorded statement's signature came to, for the person who made it.
+fn signed_note(signed: &engine::signing::Signed) -> String {
+    use engine::signing::Signed;
+    match signed {
+        Signed::Unsigned => String::new(),
+        Signed::Allowed(v) => format!(
+            ", signed by {} as {} (allowed_signers line {})",
+            v.key, v.principal, v.line
+        ),
+        Signed::NotChecked { key } => format!(
+            ", signed by {key} (no gate.allowed_signers in the profile: who may sign was not checked)"
+        ),
+    }
 }
 
 pub fn signoff(args: SignoffArgs) -> Result<i32, Error> {
@@ -121,6 +192,8 @@ pub fn signoff(args: SignoffArgs) -> Result<i32, Error> {
         server,
         run,
         note,
+        signing,
+        print_message,
         target,
     } = args;
     let (profile, _, env) = load_target(&target)?;
@@ -146,20 +219,28 @@ pub fn signoff(args: SignoffArgs) -> Result<i32, Error> {
         run.unwrap_or(RunRef::Latest(0)),
         Some((deployment.as_str(), env.as_str())),
     )?;
-    let s = attest::signoff(
-        (found.seq, &found.run),
-        role.into(),
-        &by,
-        &note,
-        jiff::Timestamp::now(),
-    )
-    .map_err(Error::usage)?;
+    let now = jiff::Timestamp::now();
+    let mut s = attest::signoff((found.seq, &found.run), role.into(), &by, &note, now)
+        .map_err(Error::usage)?;
+    let digest = shipcheck_sign::message::run_digest(&ledger.run_record(found.seq)?.body);
+    if print_message {
+        print!(
+            "{}",
+            shipcheck_sign::message::signoff(&digest, s.role, &s.by)
+        );
+        return Ok(0);
+    }
+    let signers = engine::signing::allowed_signers(&profile)?;
+    let signed =
+        engine::signing::sign_signoff(&mut s, &digest, signing.signing()?, signers.as_ref(), now)
+            .map_err(Error::usage)?;
     ledger.record_signoff(&s)?;
     outln!(
-        "recorded sign-off: run #{} signed off by {} ({})",
+        "recorded sign-off: run #{} signed off by {} ({}){}",
         found.number,
         s.by,
-        s.role.as_str()
+        s.role.as_str(),
+        signed_note(&signed)
     );
     Ok(0)
 }

@@ -26,6 +26,7 @@ mod reports;
 mod schedule;
 mod secrets;
 mod serve;
+mod signoffs;
 mod systems;
 mod tls;
 mod tls_old;

@@ -297,6 +297,10 @@ pub struct Run {
     /// The roles whose sign-off the profile's gate required when the run was made.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub require_signoff: Vec<crate::pack::Role>,
+    /// The text of the profile's `gate.allowed_signers` when the run was made (public keys
+    /// only): a server's gate counts only sign-offs signed by a key it allows for the role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_signers: Option<String>,
     /// The phase the run was made for (`check --phase`): it holds the items due by then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<crate::pack::Phase>,

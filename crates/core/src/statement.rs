@@ -26,6 +26,10 @@ pub struct Attestation {
     /// End of validity (RFC 3339), from `--expires` or the item's `valid_for`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires: Option<String>,
+    /// The attester's SSH signature (armored SSHSIG, namespace `shipcheck`) of the
+    /// attestation's message (`shipcheck_sign::message::attestation`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 /// Evidence of an attestation: a file stored by content hash, or a URL.
@@ -56,6 +60,13 @@ pub struct Signoff {
     #[serde(default)]
     pub note: String,
     pub at: String,
+    /// `sha256:` of the signed run's record (its JSON as stored), when signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// The signer's SSH signature (armored SSHSIG, namespace `shipcheck`) of the sign-off's
+    /// message (`shipcheck_sign::message::signoff`): run digest, role and name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 /// A waiver recorded in the ledger (besides those in the profile).

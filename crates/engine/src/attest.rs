@@ -178,6 +178,7 @@ pub fn attestation(
         note: note.to_string(),
         attested_at: now.to_string(),
         expires,
+        signature: None,
     })
 }
 
@@ -201,6 +202,8 @@ pub fn signoff(
         by: by.into(),
         note: note.into(),
         at: now.to_string(),
+        digest: None,
+        signature: None,
     })
 }
 

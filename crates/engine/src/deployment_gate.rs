@@ -77,10 +77,16 @@ pub fn gate_of(
     st.waivers.extend(run_waivers(&run));
     let policy = run.gate.policy;
     let required = run.require_signoff.clone();
+    let signers = run_signers(&run);
+    let digest = match &signers {
+        Some(_) => shipcheck_sign::message::run_digest(&ledger.run_record(seq)?.body),
+        None => String::new(),
+    };
     let rule = crate::finalize::SignoffRule {
         run: seq,
         number: seq as u64,
         required: &required,
+        signers: signers.as_ref().map(|s| (s, digest.as_str())),
     };
     let signoffs = crate::finalize::finalize(&mut run, &[], &st, policy, Some(rule), now);
     let expiries = st
@@ -102,4 +108,15 @@ pub fn gate_of(
         expiries,
         deployed_at: st.deployed_at,
     })
+}
+
+/// The allowed signers `run`'s profile named, as recorded in it. A recorded file that no
+/// longer parses allows no one (the gate then counts no sign-off, and says why).
+pub fn run_signers(run: &Run) -> Option<shipcheck_sign::AllowedSigners> {
+    let text = run.allowed_signers.as_deref()?;
+    let name = "the run's allowed_signers";
+    Some(
+        shipcheck_sign::AllowedSigners::parse(name, text)
+            .unwrap_or_else(|_| shipcheck_sign::AllowedSigners::empty(name)),
+    )
 }

@@ -215,6 +215,7 @@ mod tests {
             note: String::new(),
             attested_at: at.into(),
             expires: Some(expires.into()),
+            signature: None,
         };
         let attestations = [
             attested("p:m", "2026-11-01T00:00:00Z", "2026-12-04T00:00:00Z"),

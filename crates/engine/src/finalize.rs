@@ -36,15 +36,37 @@ pub struct SignoffRule<'a> {
     /// The run's number, as people see it (`history`).
     pub number: u64,
     pub required: &'a [Role],
+    /// The allowed signers, and the digest of the run's record: when given, a sign-off
+    /// counts only if its signature verifies for its role over this run.
+    pub signers: Option<(&'a shipcheck_sign::AllowedSigners, &'a str)>,
 }
 
 /// What finalizing decided beyond the run itself.
 #[derive(Clone, Debug, Default)]
 pub struct Finalized {
-    /// Sign-offs recorded on the run (when a rule was given).
-    pub signoffs: Vec<Signoff>,
-    /// Required roles with no sign-off on the run.
+    /// Sign-offs recorded on the run that count (when a rule was given).
+    pub signoffs: Vec<Counted>,
+    /// Sign-offs on the run that do not count: their signature does not hold.
+    pub rejected: Vec<Rejected>,
+    /// Required roles with no sign-off on the run that counts.
     pub missing_signoffs: Vec<Role>,
+}
+
+/// A sign-off that counts, and its verified signature when signers were required.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Counted {
+    #[serde(flatten)]
+    pub signoff: Signoff,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified: Option<shipcheck_sign::Verified>,
+}
+
+/// A sign-off that does not count, and why.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Rejected {
+    #[serde(flatten)]
+    pub signoff: Signoff,
+    pub reason: String,
 }
 
 /// Applies attestations and waivers as they stand at `now` to `run` (undoing earlier
@@ -71,7 +93,7 @@ pub fn finalize(
     apply_due(run, statements.deployed_at, now);
     let mut verdict = gate::decide(&mut run.results, policy);
     let out = match signoffs {
-        Some(rule) => require_signoffs(&mut verdict, rule, &statements.signoffs),
+        Some(rule) => require_signoffs(&mut verdict, rule, &statements.signoffs, now),
         None => Finalized::default(),
     };
     run.counts = Counts::of(&run.results);
@@ -80,20 +102,57 @@ pub fn finalize(
     out
 }
 
-/// Blocks the verdict for each required role without a sign-off on the run.
-fn require_signoffs(verdict: &mut Verdict, rule: SignoffRule<'_>, all: &[Signoff]) -> Finalized {
-    let on_run: Vec<Signoff> = all.iter().filter(|s| s.run == rule.run).cloned().collect();
+/// Blocks the verdict for each required role without a sign-off on the run that counts
+/// (with signers, one whose signature verifies for its role over this run at `now`).
+fn require_signoffs(
+    verdict: &mut Verdict,
+    rule: SignoffRule<'_>,
+    all: &[Signoff],
+    now: jiff::Timestamp,
+) -> Finalized {
+    let (mut on_run, mut rejected) = (Vec::new(), Vec::new());
+    for s in all.iter().filter(|s| s.run == rule.run) {
+        let checked = match rule.signers {
+            None => Ok(None),
+            Some((list, digest)) => shipcheck_sign::verify_signoff(list, s, digest, now).map(Some),
+        };
+        match checked {
+            Ok(verified) => on_run.push(Counted {
+                signoff: s.clone(),
+                verified,
+            }),
+            Err(e) => rejected.push(Rejected {
+                signoff: s.clone(),
+                reason: e.to_string(),
+            }),
+        }
+    }
     let missing: Vec<Role> = rule
         .required
         .iter()
         .copied()
-        .filter(|r| !on_run.iter().any(|s| s.role == *r))
+        .filter(|r| !on_run.iter().any(|c| c.signoff.role == *r))
         .collect();
     for role in &missing {
+        let why: Vec<String> = rejected
+            .iter()
+            .filter(|r| r.signoff.role == *role)
+            .map(|r| {
+                format!(
+                    "the sign-off by {} does not count: {}",
+                    r.signoff.by, r.reason
+                )
+            })
+            .collect();
         verdict.reasons.push(format!(
-            "missing sign-off: {} on run #{}",
+            "missing sign-off: {} on run #{}{}",
             role.as_str(),
-            rule.number
+            rule.number,
+            if why.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", why.join("; "))
+            }
         ));
     }
     if !missing.is_empty() {
@@ -102,6 +161,7 @@ fn require_signoffs(verdict: &mut Verdict, rule: SignoffRule<'_>, all: &[Signoff
     }
     Finalized {
         signoffs: on_run,
+        rejected,
         missing_signoffs: missing,
     }
 }

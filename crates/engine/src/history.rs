@@ -209,18 +209,23 @@ pub struct LedgerGate {
     pub started_at: String,
     pub environment: String,
     pub verdict: Verdict,
-    pub signoffs: Vec<Signoff>,
+    /// Sign-offs on the run that count.
+    pub signoffs: Vec<finalize::Counted>,
+    /// Sign-offs on the run whose signature does not hold (with allowed signers).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rejected_signoffs: Vec<finalize::Rejected>,
     pub missing_signoffs: Vec<Role>,
 }
 
 /// Re-applies attestations and waivers as they stand `now` to run `seq`, requires a sign-off
-/// on it from each role of `required`, and decides: the same [`finalize`](crate::finalize)
-/// as `check`.
+/// on it from each role of `required` (signed by a key `signers` allows for the role, when
+/// given with the digest of the run's record), and decides: the same
+/// [`finalize`](crate::finalize) as `check`.
 pub fn gate_from_ledger(
     found: Resolved,
     packs: &[Arc<LoadedPack>],
     statements: &Statements,
-    required: &[Role],
+    (required, signers): (&[Role], Option<(&shipcheck_sign::AllowedSigners, &str)>),
     policy: Policy,
     now: jiff::Timestamp,
 ) -> LedgerGate {
@@ -233,6 +238,7 @@ pub fn gate_from_ledger(
         run: seq,
         number,
         required,
+        signers,
     };
     let done = finalize::finalize(&mut run, packs, statements, policy, Some(rule), now);
     LedgerGate {
@@ -241,6 +247,7 @@ pub fn gate_from_ledger(
         environment: run.environment.clone(),
         verdict: run.gate,
         signoffs: done.signoffs,
+        rejected_signoffs: done.rejected,
         missing_signoffs: done.missing_signoffs,
     }
 }
@@ -399,6 +406,7 @@ mod tests {
             labels: Default::default(),
             recorded_by: String::new(),
             require_signoff: Vec::new(),
+            allowed_signers: None,
             phase: None,
             schedule: Default::default(),
             scheduled: None,
@@ -428,6 +436,7 @@ mod tests {
             note: String::new(),
             attested_at: "2025-12-01T00:00:00Z".into(),
             expires: Some("2026-02-01T00:00:00Z".into()),
+            signature: None,
         };
         let w = |exp: &str| WaiverSpec {
             item: "p:x".into(),

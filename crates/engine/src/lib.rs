@@ -19,6 +19,7 @@ pub mod finalize;
 pub mod history;
 pub mod judge;
 pub mod plan;
+pub mod signing;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -118,6 +119,8 @@ impl Default for Options {
 pub fn run(profile: &Profile, opts: &Options) -> Result<Run, Error> {
     let started = Instant::now();
     let started_at = jiff::Timestamp::now();
+    // A broken allowed_signers file stops the run before anything is probed.
+    let signers = signing::allowed_signers(profile)?;
     let plan = plan::plan(
         profile,
         opts.environment.as_deref(),
@@ -216,6 +219,7 @@ pub fn run(profile: &Profile, opts: &Options) -> Result<Run, Error> {
         labels: profile.labels(),
         recorded_by: String::new(),
         require_signoff: profile.file.gate.require_signoff.clone(),
+        allowed_signers: signers.map(|s| s.text),
         phase: opts.phase,
         schedule: profile.file.schedule.clone(),
         scheduled: None,

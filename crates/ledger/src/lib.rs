@@ -716,6 +716,16 @@ impl Ledger {
         Ok((n > 0).then_some(n as u64))
     }
 
+    /// The record of run `seq` as stored: its JSON text is what a sign-off's digest covers
+    /// and what the hash chain links.
+    pub fn run_record(&mut self, seq: i64) -> Result<Record, LedgerError> {
+        self.backend
+            .select(&query::Query::Seq(seq))?
+            .into_iter()
+            .find(|r| r.kind == Kind::Run.as_str())
+            .ok_or_else(|| LedgerError::NotFound(format!("no run #{seq} in the ledger")))
+    }
+
     /// One run by sequence number.
     pub fn run(&mut self, seq: i64) -> Result<Run, LedgerError> {
         self.one_run(query::Query::Seq(seq))?

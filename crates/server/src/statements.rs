@@ -108,6 +108,10 @@ pub struct NewSignoff {
     pub run: Option<i64>,
     #[serde(default)]
     pub note: String,
+    /// The signer's SSH signature (armored SSHSIG, namespace `shipcheck`) of the sign-off's
+    /// message; required when the run's profile names allowed signers.
+    #[serde(default)]
+    pub signature: Option<String>,
 }
 
 /// A waiver to record.
@@ -294,7 +298,7 @@ fn view(
         signoffs: signoffs
             .signoffs
             .iter()
-            .map(|s| (s.role.as_str().to_string(), s.by.clone()))
+            .map(|s| (s.signoff.role.as_str().to_string(), s.signoff.by.clone()))
             .collect(),
         missing_signoffs: signoffs
             .missing_signoffs
@@ -441,14 +445,18 @@ pub fn signoff(
             (id, run)
         }
     };
-    let statement = attest::signoff(
-        (seq, &run),
-        role,
-        &caller.name,
-        &s.note,
-        jiff::Timestamp::now(),
-    )
-    .map_err(ApiError::Unprocessable)?;
+    let now = jiff::Timestamp::now();
+    let mut statement = attest::signoff((seq, &run), role, &caller.name, &s.note, now)
+        .map_err(ApiError::Unprocessable)?;
+    // Signed, and checked against the allowed signers the run's profile named.
+    let signers = shipcheck_engine::deployment_gate::run_signers(&run);
+    let digest = shipcheck_sign::message::run_digest(&ledger.run_record(seq)?.body);
+    let how = match s.signature {
+        Some(sig) => shipcheck_engine::signing::Signing::Given(sig),
+        None => shipcheck_engine::signing::Signing::Unsigned,
+    };
+    shipcheck_engine::signing::sign_signoff(&mut statement, &digest, how, signers.as_ref(), now)
+        .map_err(ApiError::Unprocessable)?;
     let at = ledger.record_signoff(&statement)?;
     Ok(recorded(at, "signoff", deployment, &s.environment, caller))
 }

@@ -119,6 +119,11 @@ pub struct GateSettings {
     /// Roles that must sign off a run before `shipcheck gate` says go.
     #[serde(default)]
     pub require_signoff: Vec<crate::pack::Role>,
+    /// An OpenSSH allowed_signers file (relative to the profile): who may sign for each
+    /// role, as principals `ROLE:NAME`. When set, a sign-off counts only with an SSH
+    /// signature by a key allowed for its role, and unsigned sign-offs are refused.
+    #[serde(default)]
+    pub allowed_signers: Option<String>,
 }
 
 /// A loaded profile.

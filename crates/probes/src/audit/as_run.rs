@@ -118,6 +118,7 @@ pub fn to_run(reports: &[AuditReport], info: &RunInfo) -> Run {
         labels: Default::default(),
         recorded_by: String::new(),
         require_signoff: Vec::new(),
+        allowed_signers: None,
         phase: None,
         schedule: Default::default(),
         scheduled: None,
