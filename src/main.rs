@@ -52,6 +52,11 @@ enum Command {
     Deployed(cli::deploy::DeployedArgs),
     /// Go / no-go from the latest run plus current attestations, waivers and sign-offs.
     Gate(cli::gate::GateArgs),
+    /// Write a run, its attestations, sign-offs and chain segment as a portable bundle (or
+    /// an in-toto attestation).
+    Export(cli::bundle::ExportArgs),
+    /// Check a bundle offline: its chain, head signature, sign-offs and evidence.
+    VerifyBundle(cli::bundle::VerifyBundleArgs),
     /// Work with the ledger.
     Ledger(cli::ledger::LedgerArgs),
     /// Work with packs.
@@ -123,6 +128,8 @@ fn run(cli: Cli) -> Result<i32, Error> {
         Command::Report(a) => cli::runs::report(a, out_color),
         Command::Baseline(a) => cli::runs::baseline(a),
         Command::Gate(a) => cli::gate::gate(a),
+        Command::Export(a) => cli::bundle::export(a),
+        Command::VerifyBundle(a) => cli::bundle::verify_bundle(a),
         Command::Deployed(a) => cli::deploy::deployed(a),
         Command::Ledger(a) => cli::ledger::ledger(a),
         Command::Pack(a) => cli::packs::pack(a),

@@ -57,6 +57,7 @@ pub fn write_stdout_with(write: impl FnOnce(&mut dyn std::io::Write) -> std::io:
     }
 }
 
+pub mod bundle;
 pub mod check;
 pub mod deploy;
 pub mod gate;

@@ -134,7 +134,10 @@ pub fn diff(args: DiffArgs) -> Result<i32, Error> {
 
 /// The ledger, and the run `run` names (`latest` among the profile's runs when a profile is
 /// found, else among all).
-fn open_run(target: &TargetArgs, run: RunRef) -> Result<(Ledger, history::Resolved), Error> {
+pub(super) fn open_run(
+    target: &TargetArgs,
+    run: RunRef,
+) -> Result<(Ledger, history::Resolved), Error> {
     let scope = run_scope(target)?;
     let mut ledger = target.db.open_existing()?;
     let found = history::resolve(

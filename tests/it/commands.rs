@@ -710,6 +710,7 @@ fn every_command_in_the_docs_parses() {
             "NAME" => "web-service",
             "ROLE" => "security",
             "FILE" => "pack.yaml",
+            "KEY" => "id_ed25519",
             "URL" => "https://app.example.test/",
             "TEXT" | "R" | "O" => "text",
             "DATE" => "2099-01-01",

@@ -36,6 +36,28 @@ impl App {
 
 pub(crate) const PROFILE: [&str; 2] = ["--profile", "app/shipcheck.yaml"];
 
+/// Attests the fixture's manual item (`manual.restore-drill`) as `by` for operations, with
+/// `drill.txt` (written if missing) as evidence, plus `extra` arguments, with `envs` set.
+pub(crate) fn attest_drill(app: &App, envs: &[(&str, &str)], by: &str, extra: &[&str]) -> Output {
+    let drill = app.tmp.path().join("drill.txt");
+    if !drill.exists() {
+        std::fs::write(&drill, "restore drill: OK\n").unwrap();
+    }
+    let mut args = vec![
+        "attest",
+        "manual.restore-drill",
+        "--by",
+        by,
+        "--role",
+        "operations",
+        "--evidence",
+        "drill.txt",
+    ];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&PROFILE);
+    shipcheck_db(app.tmp.path(), &app.db, envs, &args)
+}
+
 pub(crate) fn check(app: &App, env: &str) -> Output {
     app.run(&[
         "check",

@@ -43,18 +43,7 @@ fn sqlite_tampering_is_detected() {
 fn evidence_files_are_verified_with_the_chain() {
     let app = App::new();
     std::fs::write(app.tmp.path().join("drill.txt"), "restore drill: OK\n").unwrap();
-    let out = app.run_keyed(&[
-        "attest",
-        "manual.restore-drill",
-        "--by",
-        "alice",
-        "--role",
-        "operations",
-        "--evidence",
-        "drill.txt",
-        "--profile",
-        "app/shipcheck.yaml",
-    ]);
+    let out = attest_drill(&app, &[("SHIPCHECK_LEDGER_KEY", KEY)], "alice", &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(verify_sqlite(&app.db, true).0, 0);
     let replaced = copy_db(&app, "replaced");

@@ -3,6 +3,7 @@
 
 mod common;
 
+mod bundles;
 mod cert_files;
 mod check;
 mod commands;

@@ -42,19 +42,7 @@ fn app_requiring(roles: &str, signers: Option<&str>) -> App {
     let app = App::new();
     require(&app, roles, signers);
     // The fixture's manual item, attested, so only sign-offs decide the gate.
-    std::fs::write(app.tmp.path().join("drill.txt"), "restored").unwrap();
-    let out = app.run(&[
-        "attest",
-        "manual.restore-drill",
-        "--by",
-        "olga",
-        "--role",
-        "operations",
-        "--evidence",
-        "drill.txt",
-        "--profile",
-        "app/shipcheck.yaml",
-    ]);
+    let out = attest_drill(&app, &[], "olga", &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let out = check(&app, "good");
     assert!(stderr(&out).contains("recorded run"), "{}", stderr(&out));
@@ -558,23 +546,7 @@ fn an_attestation_may_be_signed_and_a_wrong_key_is_refused() {
     )
     .unwrap();
     require(&app, "security", Some("allowed_signers"));
-    std::fs::write(dir.join("drill.txt"), "restored").unwrap();
-    let attest = |by: &str, extra: &[&str]| {
-        let mut args = vec![
-            "attest",
-            "manual.restore-drill",
-            "--evidence",
-            "drill.txt",
-            "--by",
-            by,
-            "--role",
-            "operations",
-            "--profile",
-            "app/shipcheck.yaml",
-        ];
-        args.extend_from_slice(extra);
-        app.run(&args)
-    };
+    let attest = |by: &str, extra: &[&str]| attest_drill(&app, &[], by, extra);
     let bob_key = bob.display().to_string();
     let out = attest("bob", &["--sign-with", &bob_key]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -653,11 +625,8 @@ fn a_server_gate_counts_only_signoffs_signed_for_the_run_it_recorded() {
         .unwrap();
     let digest = shipcheck_sign::message::run_digest(&ledger.run_record(seq).unwrap().body);
     drop(ledger);
-    let msg = shipcheck_sign::message::signoff(
-        &digest,
-        shipcheck_core::pack::Role::Security,
-        "alice",
-    );
+    let msg =
+        shipcheck_sign::message::signoff(&digest, shipcheck_core::pack::Role::Security, "alice");
     let sign = |key: &Path| {
         let file = hosts.path().join("msg");
         std::fs::write(&file, &msg).unwrap();

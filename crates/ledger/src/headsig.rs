@@ -102,24 +102,29 @@ pub fn public_key_from_env() -> Result<Option<PublicKey>, LedgerError> {
     else {
         return Ok(None);
     };
+    parse_public_key(&value)
+        .map(Some)
+        .map_err(|e| LedgerError::Invalid(format!("{PUBLIC_KEY_ENV}: {e}")))
+}
+
+/// A trusted head key: the `ssh-ed25519 AAAA…` line itself, or a file that holds it.
+pub fn parse_public_key(value: &str) -> Result<PublicKey, String> {
     let text = if value.trim_start().starts_with("ssh-") {
-        value
+        value.to_owned()
     } else {
-        let path = std::path::Path::new(&value);
-        let bytes = shipcheck_core::bounded::read_bounded(path, 64 << 10)
-            .map_err(|e| LedgerError::Invalid(format!("{PUBLIC_KEY_ENV}: {e}")))?;
+        let path = std::path::Path::new(value);
+        let bytes =
+            shipcheck_core::bounded::read_bounded(path, 64 << 10).map_err(|e| e.to_string())?;
         String::from_utf8_lossy(&bytes).into_owned()
     };
-    let key = PublicKey::from_openssh(text.trim()).map_err(|e| {
-        LedgerError::Invalid(format!("{PUBLIC_KEY_ENV}: {}", not_ed25519(e, "public")))
-    })?;
+    let key = PublicKey::from_openssh(text.trim()).map_err(|e| not_ed25519(e, "public"))?;
     if key.algorithm() != ssh_key::Algorithm::Ed25519 {
-        return Err(LedgerError::Invalid(format!(
-            "{PUBLIC_KEY_ENV}: a {} key; the ledger head is signed with Ed25519",
+        return Err(format!(
+            "a {} key; the ledger head is signed with Ed25519",
             key.algorithm()
-        )));
+        ));
     }
-    Ok(Some(key))
+    Ok(key)
 }
 
 /// Refuses a write that would unsign or re-sign a signed head: the writer must hold the key

@@ -427,7 +427,8 @@ impl Ledger {
         self.backend.records()
     }
 
-    fn head(&mut self) -> Result<Option<Head>, LedgerError> {
+    /// The stored chain head (`None` for an empty ledger).
+    pub fn head(&mut self) -> Result<Option<Head>, LedgerError> {
         self.backend.head()
     }
 

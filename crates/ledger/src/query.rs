@@ -33,6 +33,9 @@ pub enum Query {
     Nth { kind: String, offset: i64 },
     /// The record of a kind at this position counted from the newest (0: the newest).
     NthNewest { kind: String, offset: i64 },
+    /// Records of every kind from sequence number `from` on, oldest first, at most `limit` of
+    /// them (a chain segment).
+    Span { from: i64, limit: i64 },
     /// Records of a kind in a deployment (and environment, when given), newest first, with a
     /// sequence number below `before`, at most `limit` of them.
     Page {
@@ -59,6 +62,9 @@ impl Query {
             Query::NthNewest { .. } => format!(
                 "SELECT {columns} FROM records WHERE kind = #1 ORDER BY seq DESC LIMIT 1 OFFSET #2"
             ),
+            Query::Span { .. } => {
+                format!("SELECT {columns} FROM records WHERE seq >= #1 ORDER BY seq LIMIT #2")
+            }
             Query::Page { .. } => format!(
                 "SELECT {columns} FROM records WHERE deployment = #1 AND kind = #2 AND (CAST(#3 AS TEXT) IS NULL OR environment = #3) AND seq < #4 ORDER BY seq DESC LIMIT #5"
             ),
@@ -76,6 +82,7 @@ impl Query {
                 Param::Int(*after),
                 Param::Int(*limit),
             ],
+            Query::Span { from, limit } => vec![Param::Int(*from), Param::Int(*limit)],
             Query::Nth { kind, offset } | Query::NthNewest { kind, offset } => {
                 vec![Param::Text(kind.clone()), Param::Int(*offset)]
             }

@@ -6,6 +6,8 @@
 
 pub mod agent;
 pub mod allowed_signers;
+pub mod bundle;
+pub mod intoto;
 pub mod message;
 pub mod signer;
 

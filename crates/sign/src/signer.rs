@@ -88,6 +88,16 @@ impl Signer {
         }
     }
 
+    /// A plain signature of `data` (no SSHSIG wrapping), as the key's algorithm makes it:
+    /// what a DSSE envelope carries.
+    pub fn sign_raw(&self, data: &[u8]) -> Result<ssh_key::Signature, String> {
+        match self {
+            Signer::File(key) => signature::Signer::try_sign(key.as_ref(), data)
+                .map_err(|e| format!("cannot sign: {e}")),
+            Signer::Agent { socket, key } => crate::agent::sign(socket, key.key_data(), data),
+        }
+    }
+
     /// An armored SSH signature of `message` in `namespace` (SHA-512; RSA keys sign with
     /// rsa-sha2-512).
     pub fn sign(&self, namespace: &str, message: &[u8]) -> Result<String, String> {
