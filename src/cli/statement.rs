@@ -128,7 +128,7 @@ pub struct SignoffArgs {
     pub signing: SigningArgs,
     /// Print the message a signature must cover (for `ssh-keygen -Y sign -n shipcheck`),
     /// and record nothing.
-    #[arg(long, conflicts_with_all = ["server", "sign_with", "signature"])]
+    #[arg(long, conflicts_with_all = ["sign_with", "signature"])]
     pub print_message: bool,
     #[command(flatten)]
     pub target: TargetArgs,
@@ -139,11 +139,11 @@ pub struct SignoffArgs {
 pub struct SigningArgs {
     /// Sign with this SSH key: an OpenSSH private key file, or a public key (`.pub`) whose
     /// private half is in ssh-agent ($SSH_AUTH_SOCK).
-    #[arg(long, value_name = "KEY", conflicts_with = "server")]
+    #[arg(long, value_name = "KEY")]
     pub sign_with: Option<std::path::PathBuf>,
     /// An SSH signature made elsewhere (`ssh-keygen -Y sign -n shipcheck`) over the message
     /// `--print-message` prints.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["server", "sign_with"])]
+    #[arg(long, value_name = "FILE", conflicts_with = "sign_with")]
     pub signature: Option<std::path::PathBuf>,
 }
 
@@ -208,7 +208,34 @@ pub fn signoff(args: SignoffArgs) -> Result<i32, Error> {
             }
         };
         let role: pack::Role = role.into();
-        let body = serde_json::json!({"environment": env, "role": role.as_str(), "run": run, "note": note});
+        let signing = signing.signing()?;
+        let mut body = serde_json::json!({"environment": env, "role": role.as_str(), "run": run, "note": note});
+        if print_message || !matches!(signing, engine::signing::Signing::Unsigned) {
+            // The server's run, as it stored it: the message comes from there.
+            let deployment = profile.deployment();
+            let path = format!(
+                "/api/v1/deployments/{}/signoff-message?environment={}&role={}{}",
+                shipcheck_server::api::percent_encode(deployment.as_str()),
+                shipcheck_server::api::percent_encode(&env),
+                role.as_str(),
+                run.map(|n| format!("&run={n}")).unwrap_or_default()
+            );
+            let answer = shipcheck_server::client::get(&url, &path)
+                .map_err(|e| Error::usage(e.to_string()))?;
+            let message = answer["message"].as_str().unwrap_or_default().to_owned();
+            let signature = match signing {
+                _ if print_message => {
+                    print!("{message}");
+                    return Ok(0);
+                }
+                engine::signing::Signing::Key(signer) => signer
+                    .sign(shipcheck_sign::message::NAMESPACE, message.as_bytes())
+                    .map_err(Error::usage)?,
+                engine::signing::Signing::Given(text) => text,
+                engine::signing::Signing::Unsigned => String::new(),
+            };
+            body["signature"] = serde_json::Value::from(signature);
+        }
         return on_server(&url, profile.deployment().as_str(), "signoffs", &body);
     }
     let by = by.unwrap_or_default();

@@ -568,6 +568,22 @@ fn an_attestation_may_be_signed_and_a_wrong_key_is_refused() {
     // Unsigned attestations are still recorded (a signature is optional for them).
     let out = attest("olga", &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // A signed attestation edited in the database no longer counts, and the gate says why.
+    let conn = rusqlite::Connection::open(&app.db).unwrap();
+    let changed = conn
+        .execute(
+            "UPDATE records SET body = replace(body, '\"by\":\"bob\"', '\"by\":\"bobby\"') WHERE kind = 'attestation'",
+            [],
+        )
+        .unwrap();
+    assert_eq!(changed, 3, "the update ran over the attestations");
+    let (_, g, text) = gate(&app);
+    assert!(
+        g["verdict"]["reasons"].to_string().contains(
+            "the attestation of fixture:manual.restore-drill by bobby does not count: its signature does not hold"
+        ),
+        "{text}"
+    );
 }
 
 #[test]
@@ -649,9 +665,27 @@ fn a_server_gate_counts_only_signoffs_signed_for_the_run_it_recorded() {
         "{body}"
     );
     assert_eq!(server.records(), before, "nothing refused was written");
-    let (status, body) = post(
-        serde_json::json!({"environment": "prod", "role": "security", "signature": sign(&alice_key)}),
-    );
-    assert_eq!(status, 201, "{body}");
+    // The command line asks the server for the message, signs it and sends the signature.
+    let url = server.url();
+    let cli = |extra: &[&str]| {
+        let mut args = vec!["signoff", "--role", "security", "--server", &url];
+        args.extend_from_slice(extra);
+        shipcheck_db(&dir, "unused.db", &[("SHIPCHECK_TOKEN", &alice)], &args)
+    };
+    let printed = cli(&["--print-message"]);
+    assert_eq!(stdout(&printed), msg, "{}", stderr(&printed));
+    let key = alice_key.display().to_string();
+    let out = cli(&["--sign-with", &key]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(missing(), serde_json::json!([]));
+    // A signature made with ssh-keygen, sent with --signature, counts too.
+    let sig = hosts.path().join("alice.sig");
+    std::fs::write(&sig, sign(&alice_key)).unwrap();
+    let out = cli(&["--signature", sig.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let signoffs = server.json(
+        "/api/v1/deployments/payments/signoffs?environment=prod",
+        &viewer,
+    );
+    assert_eq!(signoffs.as_array().unwrap().len(), 2, "{signoffs}");
 }

@@ -26,6 +26,9 @@ pub struct Statements {
     /// When the deployment was last deployed in the environment (`shipcheck deployed`):
     /// manual items of the phases after it fall due from then on.
     pub deployed_at: Option<jiff::Timestamp>,
+    /// Why attestations were set aside (their signature does not hold): added to the
+    /// verdict's reasons.
+    pub set_aside: Vec<String>,
 }
 
 /// Sign-offs a gate requires on one recorded run.
@@ -92,6 +95,7 @@ pub fn finalize(
         apply_waivers(&statements.waivers, &run.environment, &mut run.results, now);
     apply_due(run, statements.deployed_at, now);
     let mut verdict = gate::decide(&mut run.results, policy);
+    verdict.reasons.extend(statements.set_aside.iter().cloned());
     let out = match signoffs {
         Some(rule) => require_signoffs(&mut verdict, rule, &statements.signoffs, now),
         None => Finalized::default(),

@@ -260,11 +260,12 @@ pub fn statements(
     (deployment, environment): Target<'_>,
     profile: Option<&shipcheck_core::profile::Profile>,
 ) -> Result<Statements, LedgerError> {
-    let attestations = ledger
+    let mut attestations: Vec<Attestation> = ledger
         .scoped::<Attestation>(Kind::Attestation, deployment, environment)?
         .into_iter()
         .map(|(_, a)| a)
         .collect();
+    let set_aside = crate::signing::screen_attestations(&mut attestations, None);
     let mut waivers = profile.map(finalize::profile_waivers).unwrap_or_default();
     waivers.extend(
         ledger
@@ -285,6 +286,7 @@ pub fn statements(
         waivers,
         signoffs,
         deployed_at,
+        set_aside,
     })
 }
 

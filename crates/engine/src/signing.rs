@@ -105,3 +105,39 @@ fn refusal(what: &str, signers: Option<&AllowedSigners>, e: shipcheck_sign::Refu
         _ => format!("not recorded: the {what}'s signature does not hold: {e}"),
     }
 }
+
+/// Sets aside the attestations whose signature does not hold: checked against `signers`
+/// when given (at the time each was recorded), else against the key it names. Unsigned
+/// attestations stay. Returns why each was set aside.
+pub fn screen_attestations(
+    attestations: &mut Vec<Attestation>,
+    signers: Option<&AllowedSigners>,
+) -> Vec<String> {
+    let mut why = Vec::new();
+    attestations.retain(|a| {
+        let Some(sig) = a.signature.as_deref() else {
+            return true;
+        };
+        let checked = match signers {
+            Some(list) => {
+                let at = a
+                    .attested_at
+                    .parse()
+                    .unwrap_or_else(|_| jiff::Timestamp::now());
+                shipcheck_sign::verify_attestation(list, a, at).map(|_| ())
+            }
+            None => shipcheck_sign::self_check(sig, &message::attestation(a)).map(|_| ()),
+        };
+        match checked {
+            Ok(()) => true,
+            Err(e) => {
+                why.push(format!(
+                    "the attestation of {} by {} does not count: its signature does not hold: {e}",
+                    a.item, a.by
+                ));
+                false
+            }
+        }
+    });
+    why
+}

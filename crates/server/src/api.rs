@@ -54,6 +54,7 @@ api_routes! {
     get "/api/v1/deployments/{deployment}/signoffs" => list_signoffs, "The sign-offs of a deployment's runs in an environment, oldest first", auth: "viewer", body: (), answers: Vec<Listed<Signoff>>;
     get "/api/v1/deployments/{deployment}/waivers" => list_waivers, "The ledger's waivers for a deployment in an environment, oldest first", auth: "viewer", body: (), answers: Vec<Listed<Waiver>>;
     post "/api/v1/deployments/{deployment}/attestations" => post_attestation, "Attest a manual item of the deployment's latest run", auth: "attester:ROLE", body: NewAttestation, answers: Recorded;
+    get "/api/v1/deployments/{deployment}/signoff-message" => signoff_message, "The exact message a sign-off by the caller must sign (SSHSIG, namespace shipcheck), for the run (default: the latest) and role", auth: "signer:ROLE", body: (), answers: crate::statements::SignoffMessage;
     post "/api/v1/deployments/{deployment}/signoffs" => post_signoff, "Sign off a run (default: the latest)", auth: "signer:ROLE", body: NewSignoff, answers: Recorded;
     post "/api/v1/deployments/{deployment}/waivers" => post_waiver, "Waive an item until a date", auth: "admin", body: NewWaiver, answers: Recorded;
     get "/api/v1/deployments/{deployment}/deploys" => list_deploys, "A deployment's recorded deploys in an environment, oldest first", auth: "viewer", body: (), answers: Vec<Listed<Deploy>>;
@@ -411,6 +412,19 @@ write_endpoints! {
     post_attestation: NewAttestation => crate::statements::attest;
     post_signoff: NewSignoff => crate::statements::signoff;
     post_waiver: NewWaiver => crate::statements::waive;
+}
+
+async fn signoff_message(
+    State(app): AppState,
+    caller: Caller,
+    Path(deployment): Path<String>,
+    query: Result<Query<crate::statements::MessageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<crate::statements::SignoffMessage>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let m = app
+        .ledger_api(move |l| crate::statements::signoff_message(l, &caller, &deployment, q))
+        .await?;
+    Ok(Json(m))
 }
 
 async fn deliveries(

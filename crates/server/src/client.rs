@@ -90,6 +90,20 @@ pub fn post<T: serde::Serialize>(
     path: &str,
     body: &T,
 ) -> Result<serde_json::Value, ClientError> {
+    send(base, path, Some(body))
+}
+
+/// Gets the JSON at `path` (with its query) on the server at `base`, as [`post`] does.
+pub fn get(base: &str, path: &str) -> Result<serde_json::Value, ClientError> {
+    send::<()>(base, path, None)
+}
+
+/// A POST of `body` (or a GET, without one) with the token of `$SHIPCHECK_TOKEN`.
+fn send<T: serde::Serialize>(
+    base: &str,
+    path: &str,
+    body: Option<&T>,
+) -> Result<serde_json::Value, ClientError> {
     let token = std::env::var(TOKEN_ENV)
         .ok()
         .filter(|t| !t.trim().is_empty())
@@ -127,10 +141,12 @@ pub fn post<T: serde::Serialize>(
             url: shown.clone(),
             message: e.without_url().to_string(),
         };
-        let response = client
-            .post(&url)
+        let request = match body {
+            Some(body) => client.post(&url).json(body),
+            None => client.get(&url),
+        };
+        let response = request
             .bearer_auth(token.trim())
-            .json(body)
             .send()
             .await
             .map_err(unreachable)?;

@@ -414,6 +414,68 @@ pub fn attest_with(
     ))
 }
 
+/// The run a sign-off names: `run` (which must be of `deployment` in `environment`), or the
+/// latest of them.
+fn signed_run(
+    ledger: &mut Ledger,
+    deployment: &str,
+    environment: &str,
+    run: Option<i64>,
+) -> Result<(i64, shipcheck_core::outcome::Run), ApiError> {
+    let Some(id) = run else {
+        return Ok(latest(ledger, deployment, environment)?);
+    };
+    let run = ledger.run(id)?;
+    if run.deployment_id() != deployment || run.environment != environment {
+        return Err(ApiError::Unprocessable(format!(
+            "run {id} belongs to deployment `{}` in `{}`, not `{deployment}` in `{environment}`",
+            run.deployment_id(),
+            run.environment,
+        )));
+    }
+    Ok((id, run))
+}
+
+/// `?environment=E&role=R[&run=N]`: which sign-off's message to make.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageQuery {
+    pub environment: String,
+    pub role: Role,
+    #[serde(default)]
+    pub run: Option<i64>,
+}
+
+/// The message a sign-off by the caller must sign (`ssh-keygen -Y sign -n shipcheck`).
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+pub struct SignoffMessage {
+    /// The run's id (sequence number).
+    pub run: i64,
+    /// `sha256:` of the run's record as stored.
+    pub digest: String,
+    /// The signer's name (the caller's token name).
+    pub by: String,
+    /// The exact bytes to sign.
+    pub message: String,
+}
+
+/// The message of a sign-off of `q.role` by `caller` on the run `q` names.
+pub fn signoff_message(
+    ledger: &mut Ledger,
+    caller: &Caller,
+    deployment: &str,
+    q: MessageQuery,
+) -> Result<SignoffMessage, ApiError> {
+    let (seq, _) = signed_run(ledger, deployment, &q.environment, q.run)?;
+    let digest = shipcheck_sign::message::run_digest(&ledger.run_record(seq)?.body);
+    Ok(SignoffMessage {
+        run: seq,
+        message: shipcheck_sign::message::signoff(&digest, q.role, &caller.name),
+        digest,
+        by: caller.name.clone(),
+    })
+}
+
 /// Records a sign-off by `caller`, who must be a signer of the role (or admin).
 pub fn signoff(
     ledger: &mut Ledger,
@@ -430,21 +492,7 @@ pub fn signoff(
             role.as_str()
         )));
     }
-    let (seq, run) = match s.run {
-        None => latest(ledger, deployment, &s.environment)?,
-        Some(id) => {
-            let run = ledger.run(id)?;
-            if run.deployment_id() != deployment || run.environment != s.environment {
-                return Err(ApiError::Unprocessable(format!(
-                    "run {id} belongs to deployment `{}` in `{}`, not `{deployment}` in `{}`",
-                    run.deployment_id(),
-                    run.environment,
-                    s.environment
-                )));
-            }
-            (id, run)
-        }
-    };
+    let (seq, run) = signed_run(ledger, deployment, &s.environment, s.run)?;
     let now = jiff::Timestamp::now();
     let mut statement = attest::signoff((seq, &run), role, &caller.name, &s.note, now)
         .map_err(ApiError::Unprocessable)?;
