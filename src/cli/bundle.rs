@@ -116,12 +116,9 @@ pub struct VerifyBundleArgs {
     pub format: OutFormat,
 }
 
-/// Largest bundle read.
-const MAX_BUNDLE: u64 = 1 << 30;
-
 pub fn verify_bundle(args: VerifyBundleArgs) -> Result<i32, Error> {
     let shown = args.bundle.display().to_string();
-    let bytes = shipcheck_core::bounded::read_bounded(&args.bundle, MAX_BUNDLE)
+    let bytes = shipcheck_core::bounded::read_bounded(&args.bundle, bundle::MAX_BYTES)
         .map_err(|e| Error::usage(format!("{shown}: {e}")))?;
     let b: Bundle = serde_json::from_slice(&bytes).map_err(|e| {
         Error::usage(format!(

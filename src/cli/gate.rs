@@ -41,10 +41,7 @@ pub fn gate(args: GateArgs) -> Result<i32, Error> {
     let deployment = profile.deployment();
     let mut st = history::statements(&mut ledger, (deployment.as_str(), &env), Some(&profile))?;
     let signers = engine::signing::allowed_signers(&profile)?;
-    if signers.is_some() {
-        let more = engine::signing::screen_attestations(&mut st.attestations, signers.as_ref());
-        st.set_aside.extend(more);
-    }
+    engine::signing::screen(&mut st, signers.as_ref());
     let digest = match &signers {
         Some(_) => shipcheck_sign::message::run_digest(&ledger.run_record(seq)?.body),
         None => String::new(),

@@ -28,6 +28,7 @@ mod schedule;
 mod secrets;
 mod serve;
 mod signoffs;
+mod signoffs_server;
 mod systems;
 mod tls;
 mod tls_old;

@@ -78,10 +78,7 @@ pub fn gate_of(
     let policy = run.gate.policy;
     let required = run.require_signoff.clone();
     let signers = run_signers(&run);
-    if signers.is_some() {
-        let more = crate::signing::screen_attestations(&mut st.attestations, signers.as_ref());
-        st.set_aside.extend(more);
-    }
+    crate::signing::screen(&mut st, signers.as_ref());
     let digest = match &signers {
         Some(_) => shipcheck_sign::message::run_digest(&ledger.run_record(seq)?.body),
         None => String::new(),

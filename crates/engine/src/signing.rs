@@ -141,3 +141,12 @@ pub fn screen_attestations(
     });
     why
 }
+
+/// [`screen_attestations`] of `st` against `signers`, when given (the ledger's reading
+/// already set aside those whose signature does not hold for their own key).
+pub fn screen(st: &mut crate::Statements, signers: Option<&AllowedSigners>) {
+    if signers.is_some() {
+        let more = screen_attestations(&mut st.attestations, signers);
+        st.set_aside.extend(more);
+    }
+}

@@ -22,6 +22,8 @@ use crate::{AllowedSigners, message};
 pub const FORMAT: &str = "shipcheck-bundle/v1";
 /// Most records a bundle holds (a segment longer than this is refused at export).
 pub const MAX_RECORDS: usize = 200_000;
+/// Largest bundle written or read.
+pub const MAX_BYTES: u64 = 512 << 20;
 
 /// A bundle as written.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -443,6 +445,14 @@ pub fn export(
         .iter()
         .map(BundleRecord::from)
         .collect();
+    let bytes: usize = records.iter().map(|r| r.body.len()).sum();
+    if bytes as u64 > MAX_BYTES {
+        return Err(format!(
+            "the chain from record #{from} to the head holds {} MiB of records, over the {} MiB a bundle holds",
+            bytes >> 20,
+            MAX_BYTES >> 20
+        ));
+    }
     let mut bundle = Bundle {
         format: FORMAT.into(),
         run: seq,
