@@ -148,6 +148,25 @@ fn postgresql_ledger_behaves_the_same() {
         &["report", "1", "--format", "json"],
     );
     assert_eq!(json(&out)["environment"], "good", "{}", stderr(&out));
+    // A bundle exported from PostgreSQL verifies offline (its head is authenticated by
+    // the HMAC key only, and the bundle says it is not signed).
+    let bundle = app.tmp.path().join("pg.bundle");
+    let bundle_arg = bundle.display().to_string();
+    let out = shipcheck_db(
+        app.tmp.path(),
+        &db,
+        &[],
+        &["export", "1", "-o", &bundle_arg],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = shipcheck_db(
+        app.tmp.path(),
+        "none.db",
+        &[],
+        &["verify-bundle", &bundle_arg],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("head not signed"), "{}", stdout(&out));
     // A ledger a newer shipcheck migrated is refused with the reason.
     psql(
         "ledger_runs",
