@@ -21,6 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAYERS = [
     "shipcheck-meter",
     "shipcheck-core",
+    "shipcheck-import",
     "shipcheck-net",
     "shipcheck-probes",
     "shipcheck-ledger",

@@ -72,7 +72,7 @@ pub fn export(args: ExportArgs) -> Result<i32, Error> {
 
 /// Writes `bytes` to `path` through a temporary file in the same folder, renamed over it:
 /// a reader never sees half a file.
-fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+pub(super) fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let fail = |source| {
         Error::Core(CoreError::Write {
             path: path.to_owned(),

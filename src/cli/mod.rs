@@ -61,6 +61,7 @@ pub mod bundle;
 pub mod check;
 pub mod deploy;
 pub mod gate;
+pub mod import;
 pub mod init;
 pub mod ledger;
 pub mod packs;

@@ -23,12 +23,31 @@ pub enum PackCommand {
     List,
     /// Print a pack's sections, items, severities and variables.
     Show { name: String },
-    /// Map a built-in pack's items to the lines of its source documents; exit 1 if any
-    /// checklist line, bullet or numbered step is covered by no item.
+    /// Map a pack's items to the lines of its source documents (a built-in pack's embedded
+    /// ones, or a pack file's, next to it); exit 1 if any checklist line, bullet or numbered
+    /// step is covered by no item.
     Coverage {
+        /// A built-in pack's name, or a pack file.
         name: String,
         #[arg(long, short, value_enum, default_value_t = OutFormat::Human)]
         format: OutFormat,
+    },
+    /// Write a pack from a Markdown checklist: headings become sections, checkbox lines,
+    /// bullets, numbered steps and table rows become items quoting their line; commands
+    /// next to an item become proposed checks (`review: true`), the rest attestations.
+    Import {
+        /// The checklist (Markdown).
+        checklist: PathBuf,
+        /// Write the pack here (default: stdout). The checklist is named relative to it.
+        #[arg(long, short, value_name = "PATH")]
+        output: Option<PathBuf>,
+        /// The pack's name (default: from the checklist's file name).
+        #[arg(long)]
+        name: Option<String>,
+        /// Re-import into this pack: its text is kept, items for new lines are added, items
+        /// whose lines left the document are listed. Written back to it unless -o is given.
+        #[arg(long, value_name = "PACK")]
+        merge: Option<PathBuf>,
     },
 }
 
@@ -78,9 +97,30 @@ pub fn pack_command(command: PackCommand) -> Result<i32, Error> {
             }
             Ok(0)
         }
+        PackCommand::Import {
+            checklist,
+            output,
+            name,
+            merge,
+        } => super::import::import(&checklist, output.as_deref(), name, merge.as_deref()),
         PackCommand::Coverage { name, format } => {
-            let lp = load_named_pack(&name)?;
-            let cov = pack::coverage::coverage(&lp.pack, builtin::SOURCES);
+            let path = std::path::Path::new(&name);
+            let (lp, documents) = if builtin::names().contains(&name.as_str()) || !path.is_file() {
+                (load_named_pack(&name)?, Vec::new())
+            } else {
+                let lp = pack::load_pack_file(path)?;
+                let docs = super::import::documents_next_to(&lp.pack, path)?;
+                (lp, docs)
+            };
+            let sources: Vec<(&str, &str)> = if documents.is_empty() {
+                builtin::SOURCES.to_vec()
+            } else {
+                documents
+                    .iter()
+                    .map(|(n, t)| (n.as_str(), t.as_str()))
+                    .collect()
+            };
+            let cov = pack::coverage::coverage(&lp.pack, &sources);
             match format {
                 OutFormat::Json => {
                     outln!("{}", serde_json::to_string_pretty(&cov).unwrap_or_default())

@@ -288,6 +288,11 @@ fn decide(
             lp.pack.name
         ));
     }
+    if item.review {
+        return Decision::NotApplicable(
+            "a check proposed by `pack import`, not yet reviewed: check it, then remove `review: true`".into(),
+        );
+    }
     if item.optional && !enabled(profile, &lp.pack.name, item) {
         return Decision::NotApplicable(
             "optional item; not enabled in the profile (`enable:`)".into(),

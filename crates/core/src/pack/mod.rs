@@ -196,6 +196,10 @@ pub struct Item {
     /// Optional items are not_applicable unless the profile enables them (`enable:`).
     #[serde(default)]
     pub optional: bool,
+    /// A check proposed by `shipcheck pack import` that no person has reviewed yet: the item
+    /// is not_applicable (never a guessed pass or fail) until `review: true` is removed.
+    #[serde(default)]
+    pub review: bool,
     /// An automated check.
     #[serde(default)]
     pub check: Option<Box<Check>>,
