@@ -63,13 +63,25 @@ pub fn pack_command(command: PackCommand) -> Result<i32, Error> {
                 match pack::load_pack_file(file) {
                     Ok(lp) => {
                         let items: usize = lp.pack.sections.iter().map(|s| s.items.len()).sum();
+                        let review = lp
+                            .pack
+                            .sections
+                            .iter()
+                            .flat_map(|s| &s.items)
+                            .filter(|i| i.review)
+                            .count();
                         outln!(
-                            "ok: {} ({} {}, {} sections, {} items)",
+                            "ok: {} ({} {}, {} sections, {} items{})",
                             file.display(),
                             lp.pack.name,
                             lp.pack.version,
                             lp.pack.sections.len(),
-                            items
+                            items,
+                            if review > 0 {
+                                format!(", {review} proposed checks awaiting review")
+                            } else {
+                                String::new()
+                            }
                         );
                     }
                     Err(e) => {

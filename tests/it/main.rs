@@ -11,6 +11,7 @@ mod dashboard;
 mod deployments;
 mod evidence;
 mod hostile;
+mod import;
 mod integrations;
 mod ledger;
 mod ledger_integrity;
