@@ -101,8 +101,8 @@ pub fn import(text: &str, opts: &Options) -> Imported {
         .unwrap_or_else(|| opts.name.clone());
     let mut sections: Vec<Section> = Vec::new();
     let mut section_of: Vec<(Option<usize>, usize)> = Vec::new();
-    let mut section_ids = BTreeSet::new();
-    let mut item_ids = BTreeSet::new();
+    let mut section_ids = Ids::default();
+    let mut item_ids = Ids::default();
     let mut carried: (Option<usize>, Vec<(propose::Proposal, markdown::Command)>) =
         (None, Vec::new());
     for (n, e) in doc.entries.iter().enumerate() {
@@ -224,14 +224,26 @@ pub fn slug(words: &str, max: usize, fallback: &str) -> String {
     }
 }
 
-fn unique(seen: &mut BTreeSet<String>, base: String) -> String {
-    let mut id = base.clone();
-    let mut n = 2;
-    while !seen.insert(id.clone()) {
-        id = format!("{base}-{n}");
-        n += 1;
+/// Ids handed out, and the next suffix to try for each base (so a document of many equal
+/// lines costs one step per line, not one per earlier twin).
+#[derive(Default)]
+struct Ids {
+    seen: BTreeSet<String>,
+    next: std::collections::HashMap<String, usize>,
+}
+
+fn unique(ids: &mut Ids, base: String) -> String {
+    if ids.seen.insert(base.clone()) {
+        return base;
     }
-    id
+    let n = ids.next.entry(base.clone()).or_insert(2);
+    loop {
+        let id = format!("{base}-{n}");
+        *n += 1;
+        if ids.seen.insert(id.clone()) {
+            return id;
+        }
+    }
 }
 
 fn shorten(s: &str, max: usize) -> String {
@@ -241,4 +253,29 @@ fn shorten(s: &str, max: usize) -> String {
     let cut: String = s.chars().take(max).collect();
     let at = cut.rfind(' ').unwrap_or(cut.len());
     format!("{}…", &cut[..at])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn many_equal_lines_get_distinct_ids_in_one_pass() {
+        let text = "## A\n".to_string() + &"- [ ] same\n".repeat(20_000);
+        let opts = Options {
+            name: "x".into(),
+            document: "x.md".into(),
+        };
+        let imported = import(&text, &opts);
+        let ids: BTreeSet<&str> = imported.items().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids.len(), 20_000);
+        assert!(ids.contains("a.same") && ids.contains("a.same-20000"));
+    }
+
+    #[test]
+    fn slugs_are_bounded_and_never_empty() {
+        assert_eq!(slug("TLS: `--cert` & key!", 40, "x"), "tls-cert-key");
+        assert_eq!(slug("✅ ⚠️", 40, "item"), "item");
+        assert!(slug(&"word ".repeat(100), 48, "x").len() <= 48);
+    }
 }
