@@ -22,6 +22,7 @@ LAYERS = [
     "shipcheck-meter",
     "shipcheck-core",
     "shipcheck-import",
+    "shipcheck-fix",
     "shipcheck-net",
     "shipcheck-probes",
     "shipcheck-ledger",

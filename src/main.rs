@@ -52,6 +52,9 @@ enum Command {
     Deployed(cli::deploy::DeployedArgs),
     /// Go / no-go from the latest run plus current attestations, waivers and sign-offs.
     Gate(cli::gate::GateArgs),
+    /// Show the mechanical fixes of failing items as diffs; apply them with --apply, undo
+    /// the last with --undo.
+    Fix(cli::fix::FixArgs),
     /// Write a run, its attestations, sign-offs and chain segment as a portable bundle (or
     /// an in-toto attestation).
     Export(cli::bundle::ExportArgs),
@@ -128,6 +131,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
         Command::Report(a) => cli::runs::report(a, out_color),
         Command::Baseline(a) => cli::runs::baseline(a),
         Command::Gate(a) => cli::gate::gate(a),
+        Command::Fix(a) => cli::fix::fix(a),
         Command::Export(a) => cli::bundle::export(a),
         Command::VerifyBundle(a) => cli::bundle::verify_bundle(a),
         Command::Deployed(a) => cli::deploy::deployed(a),

@@ -60,6 +60,7 @@ pub fn write_stdout_with(write: impl FnOnce(&mut dyn std::io::Write) -> std::io:
 pub mod bundle;
 pub mod check;
 pub mod deploy;
+pub mod fix;
 pub mod gate;
 pub mod import;
 pub mod init;

@@ -10,6 +10,7 @@ mod commands;
 mod dashboard;
 mod deployments;
 mod evidence;
+mod fix;
 mod hostile;
 mod import;
 mod integrations;

@@ -46,6 +46,24 @@ pub(crate) fn deploy_from(from: &Path, prefix: &str, prepare: impl Fn(&Path)) ->
     }
 }
 
+impl Deployment {
+    /// Runs `shipcheck args` in the deployment with its stand-in's environment and `envs`,
+    /// and a ledger of its own.
+    pub(crate) fn shipcheck(&self, envs: &[(&str, &str)], args: &[&str]) -> std::process::Output {
+        assert_cmd::Command::cargo_bin("shipcheck")
+            .expect("binary built")
+            .current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .env("SHIPCHECK_DB", self.dir.path().join(".ledger.db"))
+            .env_remove("SHIPCHECK_LEDGER_KEY")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .envs(envs.iter().copied())
+            .args(args)
+            .output()
+            .expect("shipcheck runs")
+    }
+}
+
 /// Runs the deployment's profile; `pack:id` → status, and the whole report.
 pub(crate) fn check(d: &Deployment) -> (BTreeMap<String, String>, serde_json::Value) {
     check_profile(d, "shipcheck.yaml")

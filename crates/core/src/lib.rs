@@ -26,6 +26,7 @@ pub mod outcome;
 pub mod pack;
 pub mod profile;
 pub mod redact;
+pub mod remedy;
 pub mod schedule;
 pub mod schema;
 pub mod spec;

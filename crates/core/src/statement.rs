@@ -151,3 +151,33 @@ pub enum DriftKind {
     /// A waiver or attestation it relies on ends soon.
     Expiring,
 }
+
+/// Files `shipcheck fix --apply` changed for a deployment's failing items, or `--undo`
+/// restored.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
+pub struct Fix {
+    pub deployment: String,
+    pub environment: String,
+    /// `pack:id` of each item fixed.
+    pub items: Vec<String>,
+    pub files: Vec<FixedFile>,
+    /// Whether this restores an earlier fix (`fix --undo`).
+    #[serde(default)]
+    pub undo: bool,
+    /// The backup folder.
+    pub backup: String,
+    pub at: String,
+}
+
+/// One file a fix changed: its content digests (never the content) and modes.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
+pub struct FixedFile {
+    pub path: String,
+    /// `sha256:` before and after (empty for a mode change alone).
+    pub before: String,
+    pub after: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode_before: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode_after: Option<String>,
+}

@@ -19,6 +19,7 @@ pub mod finalize;
 pub mod history;
 pub mod judge;
 pub mod plan;
+pub mod remedies;
 pub mod signing;
 
 use std::collections::HashMap;

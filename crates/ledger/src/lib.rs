@@ -90,11 +90,13 @@ pub enum Kind {
     Deploy,
     /// Drift a scheduled run found against the deploy's baseline.
     Alert,
+    /// Files `shipcheck fix --apply` changed (or `--undo` restored).
+    Fix,
 }
 
 impl Kind {
     /// The kinds that belong to a deployment.
-    pub const SCOPED: [Kind; 7] = [
+    pub const SCOPED: [Kind; 8] = [
         Kind::Run,
         Kind::Attestation,
         Kind::Waiver,
@@ -102,6 +104,7 @@ impl Kind {
         Kind::Baseline,
         Kind::Deploy,
         Kind::Alert,
+        Kind::Fix,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -114,6 +117,7 @@ impl Kind {
             Kind::Token => "token",
             Kind::Deploy => "deploy",
             Kind::Alert => "alert",
+            Kind::Fix => "fix",
         }
     }
 }
@@ -516,6 +520,17 @@ impl Ledger {
             Some(scope::Scope {
                 deployment: a.deployment.clone(),
                 environment: Some(a.environment.clone()),
+            }),
+        )
+    }
+
+    pub fn record_fix(&mut self, f: &shipcheck_core::statement::Fix) -> Result<i64, LedgerError> {
+        self.append_json(
+            Kind::Fix,
+            f,
+            Some(scope::Scope {
+                deployment: f.deployment.clone(),
+                environment: Some(f.environment.clone()),
             }),
         )
     }

@@ -194,7 +194,10 @@ impl Placer {
                 };
                 (None, placement)
             }
-            k if k == Kind::Deploy.as_str() || k == Kind::Alert.as_str() => {
+            k if k == Kind::Deploy.as_str()
+                || k == Kind::Alert.as_str()
+                || k == Kind::Fix.as_str() =>
+            {
                 let d: DeploymentHead = parse(r)?;
                 (
                     None,

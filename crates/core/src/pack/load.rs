@@ -281,6 +281,11 @@ fn validate_item(
 ) {
     let id = &item.id.value;
     let at = pos(&item.id);
+    if let Some(remedy) = &item.remedy
+        && let Err(e) = remedy.action()
+    {
+        problems.push(Problem::new(format!("item `{id}`: {e}"), at));
+    }
     match (&item.check, &item.attest) {
         (Some(_), Some(_)) => problems.push(
             Problem::new(format!("item `{id}` has both `check` and `attest`; expected exactly one"), at)

@@ -182,6 +182,9 @@ pub struct Item {
     pub why: String,
     /// How to fix a failure.
     pub fix: String,
+    /// A mechanical fix of a failure, which `shipcheck fix` shows and applies.
+    #[serde(default)]
+    pub remedy: Option<Box<crate::remedy::Remedy>>,
     pub phase: Phase,
     /// For a periodic item: how often it runs after a deploy (default: the profile's
     /// `schedule.every`).
@@ -462,6 +465,22 @@ pub fn describe(pack: &Pack) -> String {
     if let Some(src) = &pack.source {
         let _ = writeln!(out, "source: {}", src.document);
     }
+    let items = || pack.sections.iter().flat_map(|s| &s.items);
+    let fixes = items().filter(|i| i.remedy.is_some()).count();
+    if fixes > 0 {
+        let safe = items()
+            .filter(|i| {
+                i.remedy
+                    .as_ref()
+                    .is_some_and(|r| r.applicability == crate::remedy::Applicability::Safe)
+            })
+            .count();
+        let _ = writeln!(
+            out,
+            "mechanical fixes: {fixes} ({safe} safe, {} unsafe; `shipcheck fix`)",
+            fixes - safe
+        );
+    }
     if !pack.variables.is_empty() {
         let _ = writeln!(out, "\nvariables:");
         for v in &pack.variables {
@@ -513,7 +532,12 @@ pub fn describe(pack: &Pack) -> String {
                 (Some(c), _) => c.probe().map(|p| p.kind()).unwrap_or("check"),
                 _ => "attest",
             };
-            let opt = if i.optional { " optional" } else { "" };
+            let opt = match (&i.remedy, i.optional) {
+                (Some(r), true) => format!(" optional, fix: {}", r.applicability.as_str()),
+                (Some(r), false) => format!(" fix: {}", r.applicability.as_str()),
+                (None, true) => " optional".into(),
+                (None, false) => String::new(),
+            };
             let _ = writeln!(
                 out,
                 "  {:<40} {:<8} {:<22} {:<8}{opt}  {}",

@@ -1,0 +1,302 @@
+//! `shipcheck fix` (issue #18) on the built-in system packs' bad fixture deployments: the
+//! dry run changes nothing, `--apply` makes every item with a safe fix pass and changes
+//! nothing else (bytes and layout outside the edited values), `--undo` restores every file
+//! byte for byte; bad input is refused with nothing half-written.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use crate::common::*;
+use crate::systems::{Deployment, check, deploy, prepare_secureclaw};
+
+/// Every file and folder of the deployment under `dir` (not shipcheck's own state and
+/// ledger): its bytes (files) and mode.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, u32)> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap_or_default().to_string_lossy();
+            if name.starts_with(".state") || name.starts_with(".ledger") {
+                continue;
+            }
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            let mode = meta.permissions().mode() & 0o7777;
+            if meta.is_dir() {
+                stack.push(p.clone());
+                out.insert(p, (Vec::new(), mode));
+            } else if meta.is_file() {
+                out.insert(p.clone(), (std::fs::read(&p).unwrap(), mode));
+            }
+        }
+    }
+    out
+}
+
+/// Asserts two snapshots are equal, naming the paths that differ.
+fn same(a: &BTreeMap<PathBuf, (Vec<u8>, u32)>, b: &BTreeMap<PathBuf, (Vec<u8>, u32)>, what: &str) {
+    let differ: Vec<String> = a
+        .keys()
+        .chain(b.keys())
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|k| k.display().to_string())
+        .collect();
+    assert!(differ.is_empty(), "{what}: {differ:?}");
+}
+
+fn fix(d: &Deployment, args: &[&str]) -> Output {
+    let state = d.dir.path().join(".state");
+    let mut all = vec!["fix"];
+    all.extend_from_slice(args);
+    d.shipcheck(&[("SHIPCHECK_STATE_DIR", state.to_str().unwrap())], &all)
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", stdout(o), stderr(o))
+}
+
+/// The dry run, the apply, the check after and the undo on one bad deployment; returns the
+/// items fixed.
+fn fix_and_undo(d: &Deployment, safe_items: &[&str]) -> BTreeMap<PathBuf, (Vec<u8>, u32)> {
+    let before = snapshot(d.dir.path());
+    let dry = fix(d, &[]);
+    assert_eq!(dry.status.code(), Some(0), "{}", text(&dry));
+    assert!(
+        stdout(&dry).contains("dry run: nothing changed"),
+        "{}",
+        text(&dry)
+    );
+    assert_eq!(
+        snapshot(d.dir.path()),
+        before,
+        "the dry run changed nothing"
+    );
+    let applied = fix(d, &["--apply"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+    for item in safe_items {
+        assert!(
+            stdout(&applied).contains(&format!("fixed: {item}")),
+            "{item}: {}",
+            text(&applied)
+        );
+    }
+    let (statuses, _) = check(d);
+    for item in safe_items {
+        assert_eq!(
+            statuses.get(*item).map(String::as_str),
+            Some("pass"),
+            "{item}"
+        );
+    }
+    let after = snapshot(d.dir.path());
+    let undo = fix(d, &["--undo"]);
+    assert_eq!(undo.status.code(), Some(0), "{}", text(&undo));
+    let restored = snapshot(d.dir.path());
+    for (path, (bytes, mode)) in &before {
+        let (b, m) = &restored[path];
+        assert!(
+            b == bytes && m == mode,
+            "{} is not restored byte for byte",
+            path.display()
+        );
+    }
+    after
+}
+
+#[test]
+fn secureclaw_safe_fixes_pass_and_keep_the_json5_layout() {
+    let d = deploy("secureclaw", "bad", |dir| {
+        prepare_secureclaw(dir, false, 72)
+    });
+    let config = d.dir.path().join("state/secureclaw.json");
+    let original = std::fs::read_to_string(&config).unwrap();
+    let after = fix_and_undo(
+        &d,
+        &[
+            "secureclaw:files.env-file-mode",
+            "secureclaw:files.coach-config-mode",
+            "secureclaw:files.backup-dir-mode",
+            "secureclaw:files.log-mode",
+            "secureclaw:network.doc-rate-limit-key",
+        ],
+    );
+    // Byte level: the config lost exactly its rateLimit line; comments, unquoted keys and
+    // trailing commas stay.
+    let fixed = String::from_utf8(after[&config].0.clone()).unwrap();
+    assert_eq!(
+        fixed,
+        original.replace("    rateLimit: { requestsPerMinute: 60 },\n", "")
+    );
+    assert!(fixed.starts_with("// SecureClaw config"));
+}
+
+#[test]
+fn ocmt_and_rack_gateway_safe_fixes_pass() {
+    let d = deploy("ocmt", "bad", |dir| {
+        for env in ["mgmt.env", "relay.env", "agent.env", "admin.env"] {
+            chmod(&dir.join(env), 0o644);
+        }
+        chmod(&dir.join("backups"), 0o755);
+        age(&dir.join("backups/ocmt-20261122.sql"), 50);
+    });
+    let after = fix_and_undo(
+        &d,
+        &[
+            "ocmt:secrets.management-env-mode",
+            "ocmt:secrets.relay-env-mode",
+            "ocmt:secrets.agent-env-mode",
+            "ocmt:secrets.admin-env-mode",
+            "ocmt:backups.dir-mode",
+        ],
+    );
+    assert_eq!(after[&d.dir.path().join("mgmt.env")].1, 0o600);
+    let d = deploy("rack-gateway", "bad", |dir| {
+        crate::systems::prepare_rack(dir, false);
+        chmod(&dir.join("gateway.env"), 0o644);
+    });
+    fix_and_undo(&d, &["rack-gateway:secrets.env-file-mode"]);
+}
+
+#[test]
+fn unsafe_fixes_need_unsafe_and_a_reference_is_fixed_where_its_value_lives() {
+    let d = deploy("secureclaw", "bad", |dir| {
+        prepare_secureclaw(dir, false, 72);
+        // The token is a reference to the service's env file.
+        let config = dir.join("state/secureclaw.json");
+        let text = std::fs::read_to_string(&config).unwrap().replace(
+            "auth: { mode: \"token\", token: \"changeme-gateway-token\" }",
+            "auth: { mode: \"token\", token: \"${GATEWAY_TOKEN}\" }",
+        );
+        std::fs::write(&config, text).unwrap();
+        let env = dir.join("gateway.env");
+        let mut e = std::fs::read_to_string(&env).unwrap();
+        e.push_str("GATEWAY_TOKEN=changeme-gateway-token\n");
+        std::fs::write(&env, e).unwrap();
+    });
+    let dry = fix(&d, &[]);
+    assert!(
+        stdout(&dry)
+            .contains("not applied without --unsafe: secureclaw:gateway.auth.token-strength"),
+        "{}",
+        text(&dry)
+    );
+    let shown = fix(&d, &["--unsafe"]);
+    let out = stdout(&shown);
+    assert!(
+        out.contains("# gateway.env (secureclaw:gateway.auth.token-strength"),
+        "{out}"
+    );
+    assert!(
+        out.contains("-GATEWAY_TOKEN=<secret: 22 chars>")
+            && out.contains("+GATEWAY_TOKEN=<secret: 64 chars>"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("changeme-gateway-token"),
+        "a secret in the diff: {out}"
+    );
+    let applied = fix(&d, &["--apply", "--unsafe", "gateway.auth.token-strength"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+    assert!(
+        stdout(&applied).contains("fixed: secureclaw:gateway.auth.token-strength"),
+        "{}",
+        text(&applied)
+    );
+    // The reference stays; the env file holds a new 64-hex token.
+    let config = std::fs::read_to_string(d.dir.path().join("state/secureclaw.json")).unwrap();
+    assert!(config.contains("token: \"${GATEWAY_TOKEN}\""), "{config}");
+    let env = std::fs::read_to_string(d.dir.path().join("gateway.env")).unwrap();
+    let token = env
+        .lines()
+        .find_map(|l| l.strip_prefix("GATEWAY_TOKEN="))
+        .unwrap();
+    assert!(
+        token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{token}"
+    );
+    assert!(
+        !text(&applied).contains(token),
+        "the new secret is never printed"
+    );
+    // An item that is not a failing one with a fix: refused, with a suggestion.
+    let wrong = fix(&d, &["--apply", "files.env-file-mod"]);
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(
+        stderr(&wrong).contains("did you mean `secureclaw:files.env-file-mode`"),
+        "{}",
+        text(&wrong)
+    );
+}
+
+#[test]
+fn a_read_only_changed_or_linked_file_is_refused_and_nothing_is_half_written() {
+    // Read-only: refused before any change (the chmods of other files too).
+    let d = deploy("secureclaw", "bad", |dir| {
+        prepare_secureclaw(dir, false, 72)
+    });
+    let config = d.dir.path().join("state/secureclaw.json");
+    chmod(&config, 0o444);
+    let before = snapshot(d.dir.path());
+    let out = fix(&d, &["--apply"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        stderr(&out).contains("read-only: not changed; nothing was changed"),
+        "{}",
+        text(&out)
+    );
+    same(
+        &snapshot(d.dir.path()),
+        &before,
+        "a refused fix changed nothing",
+    );
+    // Changed between the dry run and --apply: refused.
+    chmod(&config, 0o644);
+    assert_eq!(fix(&d, &[]).status.code(), Some(0));
+    let mut t = std::fs::read_to_string(&config).unwrap();
+    t.push_str("// edited after the dry run\n");
+    std::fs::write(&config, &t).unwrap();
+    let before = snapshot(d.dir.path());
+    let out = fix(&d, &["--apply"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        stderr(&out).contains("changed since the dry run"),
+        "{}",
+        text(&out)
+    );
+    same(
+        &snapshot(d.dir.path()),
+        &before,
+        "a refused fix changed nothing",
+    );
+    // A symbolic link is not replaced by a file: that fix is refused with the manual fix.
+    let real = d.dir.path().join("state/real.json");
+    std::fs::rename(&config, &real).unwrap();
+    std::os::unix::fs::symlink(&real, &config).unwrap();
+    let out = fix(&d, &[]);
+    assert!(
+        stdout(&out).contains("cannot fix secureclaw:network.doc-rate-limit-key:")
+            && stdout(&out).contains("is a symbolic link")
+            && stdout(&out).contains("by hand: Delete gateway.rateLimit"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        std::fs::symlink_metadata(&config)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    // Nothing to undo in a fresh state folder.
+    let none = d.shipcheck(
+        &[(
+            "SHIPCHECK_STATE_DIR",
+            d.dir.path().join("none").to_str().unwrap(),
+        )],
+        &["fix", "--undo"],
+    );
+    assert_eq!(none.status.code(), Some(2));
+    assert!(stderr(&none).contains("no fix to undo"), "{}", text(&none));
+}
