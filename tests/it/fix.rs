@@ -141,6 +141,19 @@ fn ocmt_and_rack_gateway_safe_fixes_pass() {
         }
         chmod(&dir.join("backups"), 0o755);
         age(&dir.join("backups/ocmt-20261122.sql"), 50);
+        // The example's placeholder password, for the unsafe fix below.
+        let mgmt = dir.join("mgmt.env");
+        let text = std::fs::read_to_string(&mgmt).unwrap();
+        let old = text
+            .lines()
+            .find(|l| l.starts_with("ADMIN_PASSWORD="))
+            .unwrap()
+            .to_string();
+        std::fs::write(
+            &mgmt,
+            text.replace(&old, "ADMIN_PASSWORD=change-this-to-something-secure"),
+        )
+        .unwrap();
     });
     let after = fix_and_undo(
         &d,
@@ -153,6 +166,50 @@ fn ocmt_and_rack_gateway_safe_fixes_pass() {
         ],
     );
     assert_eq!(after[&d.dir.path().join("mgmt.env")].1, 0o600);
+    // The unsafe ones: new secrets in the env files, only their lines changed.
+    let before = snapshot(d.dir.path());
+    let out = fix(&d, &["--apply", "--unsafe"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (statuses, _) = check(&d);
+    for item in [
+        "ocmt:secrets.admin-token",
+        "ocmt:secrets.csrf-secret",
+        "ocmt:secrets.admin-password",
+    ] {
+        if stdout(&out).contains(&format!("fixed: {item}")) {
+            assert_eq!(
+                statuses.get(item).map(String::as_str),
+                Some("pass"),
+                "{item}"
+            );
+        }
+    }
+    assert!(
+        stdout(&out).contains("fixed: ocmt:secrets.admin-password"),
+        "{}",
+        text(&out)
+    );
+    let mgmt = d.dir.path().join("mgmt.env");
+    let (old, new) = (
+        String::from_utf8(before[&mgmt].0.clone()).unwrap(),
+        std::fs::read_to_string(&mgmt).unwrap(),
+    );
+    let changed: Vec<(&str, &str)> = old
+        .lines()
+        .zip(new.lines())
+        .filter(|(a, b)| a != b)
+        .collect();
+    assert!(
+        old.lines().count() == new.lines().count()
+            && changed
+                .iter()
+                .all(|(a, _)| a.starts_with("ADMIN_PASSWORD=") || a.starts_with("CSRF_SECRET=")),
+        "{changed:?}"
+    );
+    for (_, line) in &changed {
+        let secret = line.split_once('=').unwrap().1;
+        assert!(!text(&out).contains(secret), "a new secret was printed");
+    }
     let d = deploy("rack-gateway", "bad", |dir| {
         crate::systems::prepare_rack(dir, false);
         chmod(&dir.join("gateway.env"), 0o644);
