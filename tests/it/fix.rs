@@ -47,6 +47,19 @@ fn same(a: &BTreeMap<PathBuf, (Vec<u8>, u32)>, b: &BTreeMap<PathBuf, (Vec<u8>, u
     assert!(differ.is_empty(), "{what}: {differ:?}");
 }
 
+/// `fix --apply` is refused (exit 2) saying `want`, and changes nothing.
+fn refused(d: &Deployment, want: &str) {
+    let before = snapshot(d.dir.path());
+    let out = fix(d, &["--apply"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(stderr(&out).contains(want), "{want}: {}", text(&out));
+    same(
+        &snapshot(d.dir.path()),
+        &before,
+        "a refused fix changed nothing",
+    );
+}
+
 fn fix(d: &Deployment, args: &[&str]) -> Output {
     let state = d.dir.path().join(".state");
     let mut all = vec!["fix"];
@@ -296,38 +309,14 @@ fn a_read_only_changed_or_linked_file_is_refused_and_nothing_is_half_written() {
     });
     let config = d.dir.path().join("state/secureclaw.json");
     chmod(&config, 0o444);
-    let before = snapshot(d.dir.path());
-    let out = fix(&d, &["--apply"]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(
-        stderr(&out).contains("read-only: not changed; nothing was changed"),
-        "{}",
-        text(&out)
-    );
-    same(
-        &snapshot(d.dir.path()),
-        &before,
-        "a refused fix changed nothing",
-    );
+    refused(&d, "read-only: not changed; nothing was changed");
     // Changed between the dry run and --apply: refused.
     chmod(&config, 0o644);
     assert_eq!(fix(&d, &[]).status.code(), Some(0));
     let mut t = std::fs::read_to_string(&config).unwrap();
     t.push_str("// edited after the dry run\n");
     std::fs::write(&config, &t).unwrap();
-    let before = snapshot(d.dir.path());
-    let out = fix(&d, &["--apply"]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(
-        stderr(&out).contains("changed since the dry run"),
-        "{}",
-        text(&out)
-    );
-    same(
-        &snapshot(d.dir.path()),
-        &before,
-        "a refused fix changed nothing",
-    );
+    refused(&d, "changed since the dry run");
     // A symbolic link is not replaced by a file: that fix is refused with the manual fix.
     let real = d.dir.path().join("state/real.json");
     std::fs::rename(&config, &real).unwrap();
