@@ -4,16 +4,19 @@
 //!
 //! - [`plan`]: what the remedies of failing items would change; what cannot be done
 //!   losslessly is refused with the reason and the manual fix.
-//! - [`json5`], [`dotenv`]: the editors (JSON and JSON5 by spans, env files by lines).
+//! - [`json5`], [`dotenv`], [`toml`], [`ini`]: the editors (JSON and JSON5 by spans, env
+//!   and INI files by lines, TOML with toml_edit); YAML is refused (no lossless editor yet).
 //! - [`apply`]: checks, backup, atomic writes, rollback, undo.
 //! - [`diff`], [`secret`]: the diff shown, and new random secrets.
 
 pub mod apply;
 pub mod diff;
 pub mod dotenv;
+pub mod ini;
 pub mod json5;
 pub mod plan;
 pub mod secret;
+pub mod toml;
 
 pub use apply::{ApplyError, Manifest, apply, state_dir, undo};
 pub use plan::{Key, Plan, Request, Resolved, plan};

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use shipcheck_core::remedy::{Alphabet, Applicability, FileFormat};
 
-use crate::{dotenv, json5};
+use crate::{dotenv, ini, json5, toml};
 
 /// A remedy with its templates resolved.
 #[derive(Clone, Debug)]
@@ -187,6 +187,8 @@ fn edit(
     let old = match key.format {
         FileFormat::Json | FileFormat::Json5 => json5::get(&current, &key.key)?.map(str::to_owned),
         FileFormat::Env => dotenv::get(&current, &key.key),
+        FileFormat::Toml => toml::get(&current, &key.key)?,
+        FileFormat::Ini => ini::get(&current, &key.key),
         other => {
             return Err(format!(
                 "{} is {}: shipcheck cannot edit that format without losing its layout yet",
@@ -218,15 +220,18 @@ fn edit(
         };
         return edit(texts, secrets, r, &env_key, Some(v.clone()), secret);
     }
+    let plain = |v: &Value| {
+        v.as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| v.to_string())
+    };
     let after = match (key.format, &value) {
-        (FileFormat::Env, Some(v)) => {
-            let text = v
-                .as_str()
-                .map(str::to_owned)
-                .unwrap_or_else(|| v.to_string());
-            dotenv::set(&current, &key.key, &text)?
-        }
+        (FileFormat::Env, Some(v)) => dotenv::set(&current, &key.key, &plain(v))?,
         (FileFormat::Env, None) => dotenv::remove(&current, &key.key),
+        (FileFormat::Ini, Some(v)) => ini::set(&current, &key.key, &plain(v))?,
+        (FileFormat::Ini, None) => ini::remove(&current, &key.key),
+        (FileFormat::Toml, Some(v)) => toml::set(&current, &key.key, v)?,
+        (FileFormat::Toml, None) => toml::remove(&current, &key.key)?,
         (_, Some(v)) => json5::set(&current, &key.key, v)?,
         (_, None) => json5::remove(&current, &key.key)?,
     };
@@ -286,12 +291,12 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let json = dir.join("c.json");
         std::fs::write(&json, "{\"token\": \"${TOKEN}\"}\n").unwrap();
-        let toml = dir.join("c.toml");
-        std::fs::write(&toml, "a = 1\n").unwrap();
+        let yaml = dir.join("c.yaml");
+        std::fs::write(&yaml, "a: 1\n").unwrap();
         let p = plan(
             &[
                 request(&json, FileFormat::Json, "token", None),
-                request(&toml, FileFormat::Toml, "a", None),
+                request(&yaml, FileFormat::Yaml, "a", None),
             ],
             false,
         );
@@ -303,7 +308,7 @@ mod tests {
             "{:?}",
             p.refused
         );
-        assert!(p.refused[1].reason.contains("is toml"), "{:?}", p.refused);
+        assert!(p.refused[1].reason.contains("is yaml"), "{:?}", p.refused);
         assert_eq!(p.refused[1].manual, "set it by hand");
         // With the env file named, the value is set there and the reference stays.
         let env = dir.join("app.env");
