@@ -4,8 +4,9 @@
 //!
 //! - [`plan`]: what the remedies of failing items would change; what cannot be done
 //!   losslessly is refused with the reason and the manual fix.
-//! - [`json5`], [`dotenv`], [`toml`], [`ini`]: the editors (JSON and JSON5 by spans, env
-//!   and INI files by lines, TOML with toml_edit); YAML is refused (no lossless editor yet).
+//! - [`json5`], [`dotenv`], [`toml`], [`ini`], [`yaml`]: the editors (JSON and JSON5 by
+//!   spans, env and INI files by lines, TOML with toml_edit, YAML block mappings by lines,
+//!   each YAML edit checked by parsing the result).
 //! - [`apply`]: checks, backup, atomic writes, rollback, undo.
 //! - [`diff`], [`secret`]: the diff shown, and new random secrets.
 
@@ -17,6 +18,7 @@ pub mod json5;
 pub mod plan;
 pub mod secret;
 pub mod toml;
+pub mod yaml;
 
 pub use apply::{ApplyError, Manifest, apply, state_dir, undo};
 pub use plan::{Key, Plan, Request, Resolved, plan};

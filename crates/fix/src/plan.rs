@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use shipcheck_core::remedy::{Alphabet, Applicability, FileFormat};
 
-use crate::{dotenv, ini, json5, toml};
+use crate::{dotenv, ini, json5, toml, yaml};
 
 /// A remedy with its templates resolved.
 #[derive(Clone, Debug)]
@@ -189,13 +189,7 @@ fn edit(
         FileFormat::Env => dotenv::get(&current, &key.key),
         FileFormat::Toml => toml::get(&current, &key.key)?,
         FileFormat::Ini => ini::get(&current, &key.key),
-        other => {
-            return Err(format!(
-                "{} is {}: shipcheck cannot edit that format without losing its layout yet",
-                key.path.display(),
-                other.as_str()
-            ));
-        }
+        FileFormat::Yaml => yaml::get(&current, &key.key)?,
     };
     if secret && let Some(old) = &old {
         secrets.push(old.trim_matches(['"', '\'']).to_string());
@@ -232,6 +226,8 @@ fn edit(
         (FileFormat::Ini, None) => ini::remove(&current, &key.key),
         (FileFormat::Toml, Some(v)) => toml::set(&current, &key.key, v)?,
         (FileFormat::Toml, None) => toml::remove(&current, &key.key)?,
+        (FileFormat::Yaml, Some(v)) => yaml::set(&current, &key.key, v)?,
+        (FileFormat::Yaml, None) => yaml::remove(&current, &key.key)?,
         (_, Some(v)) => json5::set(&current, &key.key, v)?,
         (_, None) => json5::remove(&current, &key.key)?,
     };
@@ -292,11 +288,11 @@ mod tests {
         let json = dir.join("c.json");
         std::fs::write(&json, "{\"token\": \"${TOKEN}\"}\n").unwrap();
         let yaml = dir.join("c.yaml");
-        std::fs::write(&yaml, "a: 1\n").unwrap();
+        std::fs::write(&yaml, "a: {b: 1}\n").unwrap();
         let p = plan(
             &[
                 request(&json, FileFormat::Json, "token", None),
-                request(&yaml, FileFormat::Yaml, "a", None),
+                request(&yaml, FileFormat::Yaml, "a.b", None),
             ],
             false,
         );
@@ -308,7 +304,11 @@ mod tests {
             "{:?}",
             p.refused
         );
-        assert!(p.refused[1].reason.contains("is yaml"), "{:?}", p.refused);
+        assert!(
+            p.refused[1].reason.contains("add it by hand"),
+            "{:?}",
+            p.refused
+        );
         assert_eq!(p.refused[1].manual, "set it by hand");
         // With the env file named, the value is set there and the reference stays.
         let env = dir.join("app.env");
