@@ -96,9 +96,9 @@ pub struct KeyRef {
     pub env_file: Option<Text>,
 }
 
-/// A key set to a value. (The key's fields are written out here and in [`SecretFix`], not a
-/// flattened [`KeyRef`]: serde's `deny_unknown_fields` does not work through `flatten`, and a
-/// typo in a pack must be an error.)
+// The key's fields are written out here and in `SecretFix`, not a flattened `KeyRef`: serde's
+// `deny_unknown_fields` does not work through `flatten`, and a typo in a pack must be an error.
+/// A key set to a value.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetFix {
