@@ -79,7 +79,11 @@ pub fn fix(args: FixArgs) -> Result<i32, Error> {
         }
     }
     let p = shipcheck_fix::plan(&requests, args.r#unsafe);
-    show(&p, &profile.dir);
+    // Masked wherever the plan is shown: the new and replaced secrets, the profile's secret
+    // variables, and (in the diff) every secret-looking key's value.
+    let mut masks = p.secrets.clone();
+    masks.extend(plan.secret_values.iter().cloned());
+    show(&p, &profile.dir, &masks);
     if p.items.is_empty() {
         outln!("nothing to fix");
         return Ok(if p.refused.is_empty() { 0 } else { 1 });
@@ -131,7 +135,7 @@ pub fn fix(args: FixArgs) -> Result<i32, Error> {
 }
 
 /// Prints the plan: each file's diff (secrets masked), the chmods, what is left out.
-fn show(p: &shipcheck_fix::Plan, base: &Path) {
+fn show(p: &shipcheck_fix::Plan, base: &Path, masks: &[String]) {
     let shown = |path: &Path| {
         path.strip_prefix(base)
             .unwrap_or(path)
@@ -142,7 +146,7 @@ fn show(p: &shipcheck_fix::Plan, base: &Path) {
         outln!("# {} ({})", shown(&f.path), f.items.join(", "));
         out!(
             "{}",
-            shipcheck_fix::diff::unified(&shown(&f.path), &f.before, &f.after, &p.secrets)
+            shipcheck_fix::diff::unified(&shown(&f.path), &f.before, &f.after, masks)
         );
     }
     for m in &p.modes {
@@ -161,7 +165,7 @@ fn show(p: &shipcheck_fix::Plan, base: &Path) {
         outln!(
             "cannot fix {}: {}\n  by hand: {}",
             r.item,
-            r.reason,
+            shipcheck_fix::diff::mask(&r.reason, masks),
             r.manual.trim()
         );
     }

@@ -126,6 +126,19 @@ fn secureclaw_safe_fixes_pass_and_keep_the_json5_layout() {
     });
     let config = d.dir.path().join("state/secureclaw.json");
     let original = std::fs::read_to_string(&config).unwrap();
+    // The diff's context lines hold the token: masked, as every secret-looking key's value.
+    let dry = fix(&d, &["--unsafe"]);
+    assert!(
+        !text(&dry).contains("changeme-gateway-token"),
+        "{}",
+        text(&dry)
+    );
+    assert!(
+        stdout(&dry).contains("token: <secret: 24 chars>")
+            || stdout(&dry).contains("<secret: 22 chars>"),
+        "{}",
+        text(&dry)
+    );
     let after = fix_and_undo(
         &d,
         &[
