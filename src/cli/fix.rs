@@ -158,6 +158,17 @@ fn show(p: &shipcheck_fix::Plan, base: &Path, masks: &[String]) {
             m.item
         );
     }
+    for o in &p.owners {
+        outln!(
+            "chown {}:{} → {}:{} {} ({})",
+            o.from.0,
+            o.from.1,
+            o.to.0,
+            o.to.1,
+            shown(&o.path),
+            o.item
+        );
+    }
     for item in &p.unsafe_skipped {
         outln!("not applied without --unsafe: {item} (it changes behaviour others rely on)");
     }
@@ -245,7 +256,22 @@ fn record(
             after: sha(&f.after),
             mode_before: None,
             mode_after: None,
+            owner_before: None,
+            owner_after: None,
         })
+        .chain(
+            p.owners
+                .iter()
+                .map(|o| shipcheck_core::statement::FixedFile {
+                    path: o.path.display().to_string(),
+                    before: String::new(),
+                    after: String::new(),
+                    mode_before: None,
+                    mode_after: None,
+                    owner_before: Some(format!("{}:{}", o.from.0, o.from.1)),
+                    owner_after: Some(format!("{}:{}", o.to.0, o.to.1)),
+                }),
+        )
         .chain(
             p.modes
                 .iter()
@@ -255,6 +281,8 @@ fn record(
                     after: String::new(),
                     mode_before: Some(format!("{:04o}", m.from)),
                     mode_after: Some(format!("{:04o}", m.to)),
+                    owner_before: None,
+                    owner_after: None,
                 }),
         )
         .collect();

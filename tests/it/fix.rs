@@ -359,3 +359,63 @@ fn a_read_only_changed_or_linked_file_is_refused_and_nothing_is_half_written() {
     assert_eq!(none.status.code(), Some(2));
     assert!(stderr(&none).contains("no fix to undo"), "{}", text(&none));
 }
+
+#[test]
+fn a_chown_fix_gives_the_file_to_its_owner_and_undo_takes_it_back() {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write_pack(
+        dir,
+        &[(
+            "owned",
+            "remedy: {applicability: safe, chown: {path: data.txt, owner: nobody}}\ncheck:\n  file: {path: data.txt, owner: nobody}",
+        )],
+        "",
+    );
+    std::fs::write(dir.join("data.txt"), "x").unwrap();
+    let state = dir.join(".state");
+    let run = |args: &[&str]| {
+        let mut all = vec!["fix"];
+        all.extend_from_slice(args);
+        shipcheck_db(
+            dir,
+            &dir.join(".ledger.db").display().to_string(),
+            &[("SHIPCHECK_STATE_DIR", state.to_str().unwrap())],
+            &all,
+        )
+    };
+    let before = std::fs::metadata(dir.join("data.txt")).unwrap();
+    let dry = run(&[]);
+    assert!(
+        stdout(&dry).contains(&format!("chown {}:{} → 65534:", before.uid(), before.gid())),
+        "{}",
+        text(&dry)
+    );
+    let applied = run(&["--apply"]);
+    // A file this test made is owned by its effective user: root, or not.
+    if before.uid() == 0 {
+        assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+        assert!(
+            stdout(&applied).contains("fixed: p:owned"),
+            "{}",
+            text(&applied)
+        );
+        assert_eq!(
+            std::fs::metadata(dir.join("data.txt")).unwrap().uid(),
+            65534
+        );
+        assert_eq!(run(&["--undo"]).status.code(), Some(0));
+        assert_eq!(
+            std::fs::metadata(dir.join("data.txt")).unwrap().uid(),
+            before.uid()
+        );
+    } else {
+        assert_eq!(applied.status.code(), Some(2));
+        assert!(
+            stderr(&applied).contains("changing its owner needs root"),
+            "{}",
+            text(&applied)
+        );
+    }
+}

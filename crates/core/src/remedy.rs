@@ -28,13 +28,15 @@ impl Applicability {
     }
 }
 
-/// One mechanical fix: exactly one of `chmod`, `set`, `remove`, `secret`.
+/// One mechanical fix: exactly one of `chmod`, `chown`, `set`, `remove`, `secret`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Remedy {
     pub applicability: Applicability,
     #[serde(default)]
     pub chmod: Option<ChmodFix>,
+    #[serde(default)]
+    pub chown: Option<ChownFix>,
     #[serde(default)]
     pub set: Option<SetFix>,
     #[serde(default)]
@@ -77,6 +79,20 @@ pub struct ChmodFix {
     pub path: Text,
     /// Octal, e.g. `"0600"`.
     pub mode: String,
+}
+
+/// A file's owner (and group) set; shipcheck must run as root or as the file's owner with a
+/// group it belongs to.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChownFix {
+    #[schemars(with = "String")]
+    pub path: Text,
+    /// A user name or a numeric uid.
+    pub owner: String,
+    /// A group name or a numeric gid (default: unchanged).
+    #[serde(default)]
+    pub group: Option<String>,
 }
 
 /// A key in a config file.
@@ -163,6 +179,7 @@ impl Alphabet {
 /// What the remedy does.
 pub enum Action<'a> {
     Chmod(&'a ChmodFix),
+    Chown(&'a ChownFix),
     Set(&'a SetFix),
     Remove(&'a KeyRef),
     Secret(&'a SecretFix),
@@ -175,6 +192,9 @@ impl Remedy {
         if let Some(c) = &self.chmod {
             found.push(Action::Chmod(c));
         }
+        if let Some(c) = &self.chown {
+            found.push(Action::Chown(c));
+        }
         if let Some(s) = &self.set {
             found.push(Action::Set(s));
         }
@@ -186,7 +206,7 @@ impl Remedy {
         }
         if found.len() != 1 {
             return Err(format!(
-                "a remedy has exactly one of chmod, set, remove, secret (it has {})",
+                "a remedy has exactly one of chmod, chown, set, remove, secret (it has {})",
                 found.len()
             ));
         }
@@ -220,10 +240,10 @@ pub struct Target<'a> {
 }
 
 impl Action<'_> {
-    /// The key it edits (`None` for a chmod).
+    /// The key it edits (`None` for a chmod or chown).
     pub fn target(&self) -> Option<Target<'_>> {
         match self {
-            Action::Chmod(_) => None,
+            Action::Chmod(_) | Action::Chown(_) => None,
             Action::Set(s) => Some(Target {
                 path: &s.path,
                 format: s.format,

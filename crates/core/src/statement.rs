@@ -180,4 +180,9 @@ pub struct FixedFile {
     pub mode_before: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode_after: Option<String>,
+    /// `uid:gid` before and after a chown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_before: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_after: Option<String>,
 }

@@ -57,6 +57,11 @@ fn resolve(
             path: path(&c.path)?,
             mode: shipcheck_core::remedy::parse_mode(&c.mode).map_err(fail)?,
         },
+        Action::Chown(c) => Resolved::Chown {
+            path: path(&c.path)?,
+            owner: c.owner.clone(),
+            group: c.group.clone(),
+        },
         Action::Set(s) => Resolved::Set {
             key: key(&action)?,
             value: s.value.clone(),

@@ -163,6 +163,19 @@ pub fn apply(plan: &Plan, state: &Path) -> Result<PathBuf, ApplyError> {
             mode_after: Some(m.to),
         });
     }
+    for o in &plan.owners {
+        let meta = std::fs::metadata(&o.path).map_err(backup_err)?;
+        saved.push(Saved {
+            path: o.path.clone(),
+            copy: None,
+            mode: meta.permissions().mode() & 0o7777,
+            uid: o.from.0,
+            gid: o.from.1,
+            before: String::new(),
+            after: String::new(),
+            mode_after: None,
+        });
+    }
     let manifest = Manifest {
         at: at.to_string(),
         items: plan.items.clone(),
@@ -180,6 +193,11 @@ pub fn apply(plan: &Plan, state: &Path) -> Result<PathBuf, ApplyError> {
         for m in &plan.modes {
             std::fs::set_permissions(&m.path, std::fs::Permissions::from_mode(m.to))
                 .map_err(|e| (m.path.clone(), e))?;
+            done += 1;
+        }
+        for o in &plan.owners {
+            std::os::unix::fs::chown(&o.path, Some(o.to.0), Some(o.to.1))
+                .map_err(|e| (o.path.clone(), e))?;
             done += 1;
         }
         Ok::<(), (PathBuf, std::io::Error)>(())
@@ -241,7 +259,13 @@ fn restore(dir: &Path, saved: &[Saved]) -> std::io::Result<()> {
                 let bytes = std::fs::read(dir.join(copy))?;
                 replace(&s.path, &bytes, s)?;
             }
-            None => std::fs::set_permissions(&s.path, std::fs::Permissions::from_mode(s.mode))?,
+            None => {
+                std::fs::set_permissions(&s.path, std::fs::Permissions::from_mode(s.mode))?;
+                let meta = std::fs::metadata(&s.path)?;
+                if (meta.uid(), meta.gid()) != (s.uid, s.gid) {
+                    std::os::unix::fs::chown(&s.path, Some(s.uid), Some(s.gid))?;
+                }
+            }
         }
     }
     Ok(())

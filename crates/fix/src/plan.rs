@@ -28,6 +28,11 @@ pub enum Resolved {
         path: PathBuf,
         mode: u32,
     },
+    Chown {
+        path: PathBuf,
+        owner: String,
+        group: Option<String>,
+    },
     Set {
         key: Key,
         value: Value,
@@ -70,6 +75,18 @@ pub struct ModeChange {
     pub item: String,
 }
 
+/// A file's `(uid, gid)`.
+pub type Owner = (u32, u32);
+
+/// One owner change.
+#[derive(Clone, Debug)]
+pub struct OwnerChange {
+    pub path: PathBuf,
+    pub from: Owner,
+    pub to: Owner,
+    pub item: String,
+}
+
 /// A remedy that is not made, and why.
 #[derive(Clone, Debug)]
 pub struct NotMade {
@@ -83,6 +100,7 @@ pub struct NotMade {
 pub struct Plan {
     pub files: Vec<FileChange>,
     pub modes: Vec<ModeChange>,
+    pub owners: Vec<OwnerChange>,
     /// Items with an unsafe remedy left out (no `--unsafe`).
     pub unsafe_skipped: Vec<String>,
     pub refused: Vec<NotMade>,
@@ -113,6 +131,16 @@ pub fn plan(requests: &[Request], with_unsafe: bool) -> Plan {
                     item: r.item.clone(),
                 });
             }),
+            Resolved::Chown { path, owner, group } => {
+                chown(path, owner, group.as_deref()).map(|(from, to)| {
+                    p.owners.push(OwnerChange {
+                        path: path.clone(),
+                        from,
+                        to,
+                        item: r.item.clone(),
+                    });
+                })
+            }
             Resolved::Set { key, value } => edit(
                 &mut texts,
                 &mut p.secrets,
@@ -172,6 +200,23 @@ fn chmod(path: &Path, mode: u32) -> Result<(u32, u32), String> {
     let from = meta.permissions().mode() & 0o7777;
     // Only bits are taken away: a mode already stricter stays.
     Ok((from, from & mode))
+}
+
+fn chown(path: &Path, owner: &str, group: Option<&str>) -> Result<(Owner, Owner), String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if meta.file_type().is_symlink() {
+        return Err(format!(
+            "{} is a symbolic link: change its target by hand",
+            path.display()
+        ));
+    }
+    let uid = crate::owner::uid(owner)?;
+    let gid = match group {
+        Some(g) => crate::owner::gid(g)?,
+        None => meta.gid(),
+    };
+    Ok(((meta.uid(), meta.gid()), (uid, gid)))
 }
 
 /// Applies one key edit to the file's text so far.
