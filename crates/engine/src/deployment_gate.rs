@@ -117,7 +117,8 @@ pub fn run_signers(run: &Run) -> Option<shipcheck_sign::AllowedSigners> {
     let text = run.allowed_signers.as_deref()?;
     let name = "the run's allowed_signers";
     Some(
-        shipcheck_sign::AllowedSigners::parse(name, text)
-            .unwrap_or_else(|_| shipcheck_sign::AllowedSigners::empty(name)),
+        shipcheck_sign::AllowedSigners::parse(name, text).unwrap_or_else(|e| {
+            shipcheck_sign::AllowedSigners::empty(&format!("{name}, which does not parse ({e})"))
+        }),
     )
 }
