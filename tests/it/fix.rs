@@ -160,7 +160,7 @@ fn secureclaw_safe_fixes_pass_and_keep_the_json5_layout() {
 }
 
 #[test]
-fn ocmt_and_rack_gateway_safe_fixes_pass() {
+fn ocmt_rack_gateway_and_clasp_safe_fixes_pass() {
     let d = deploy("ocmt", "bad", |dir| {
         for env in ["mgmt.env", "relay.env", "agent.env", "admin.env"] {
             chmod(&dir.join(env), 0o644);
@@ -241,6 +241,13 @@ fn ocmt_and_rack_gateway_safe_fixes_pass() {
         chmod(&dir.join("gateway.env"), 0o644);
     });
     fix_and_undo(&d, &["rack-gateway:secrets.env-file-mode"]);
+    // CLASP: the admin token file is named by the relay's command line; the fix takes its
+    // path from what the check observed.
+    let d = deploy("clasp", "bad", |dir| {
+        chmod(&dir.join("secrets/admin.token"), 0o644);
+    });
+    let after = fix_and_undo(&d, &["clasp:auth.admin-token-mode"]);
+    assert_eq!(after[&d.dir.path().join("secrets/admin.token")].1, 0o600);
 }
 
 #[test]
@@ -417,5 +424,42 @@ fn a_chown_fix_gives_the_file_to_its_owner_and_undo_takes_it_back() {
             "{}",
             text(&applied)
         );
+    }
+}
+
+#[test]
+fn a_malformed_remedy_is_a_lint_error_naming_the_item() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "remedy: {applicability: safe, chmod: {path: a, path_from: .path, mode: \"0600\"}}",
+            "exactly one of path, path_from",
+        ),
+        (
+            "remedy: {applicability: safe, chmod: {path: a, mode: \"0999\"}}",
+            "not an octal file mode",
+        ),
+        (
+            "remedy: {applicability: safe}",
+            "exactly one of chmod, chown, set, remove, secret",
+        ),
+        (
+            "remedy: {applicability: safe, secret: {path: a, format: env, key: K, length: 8}}",
+            "not between 16 and 4096",
+        ),
+        (
+            "remedy: {applicability: maybe, chmod: {path: a, mode: \"0600\"}}",
+            "maybe",
+        ),
+    ];
+    for (remedy, want) in cases {
+        write_pack(
+            tmp.path(),
+            &[("x", &format!("{remedy}\ncheck:\n  file: {{path: a}}"))],
+            "",
+        );
+        let out = shipcheck(tmp.path(), &["pack", "lint", "pack.yaml"]);
+        assert_eq!(out.status.code(), Some(2), "{remedy}: {}", text(&out));
+        assert!(stderr(&out).contains(want), "{remedy}: {}", text(&out));
     }
 }

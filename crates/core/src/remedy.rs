@@ -75,8 +75,14 @@ impl FileFormat {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChmodFix {
-    #[schemars(with = "String")]
-    pub path: Text,
+    /// The file (template); or, with `path_from`, taken from what the check observed.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub path: Option<Text>,
+    /// jq over the item's observed value giving the file's path, when the path is not a
+    /// variable (e.g. a file named by the service's command line).
+    #[serde(default)]
+    pub path_from: Option<String>,
     /// Octal, e.g. `"0600"`.
     pub mode: String,
 }
@@ -212,7 +218,15 @@ impl Remedy {
         }
         let action = found.remove(0);
         match &action {
-            Action::Chmod(c) => parse_mode(&c.mode).map(|_| ())?,
+            Action::Chmod(c) => {
+                parse_mode(&c.mode)?;
+                if c.path.is_some() == c.path_from.is_some() {
+                    return Err("a chmod remedy has exactly one of path, path_from".into());
+                }
+                if let Some(q) = &c.path_from {
+                    crate::jq::check(q).map_err(|e| format!("remedy path_from `{q}`: {e}"))?;
+                }
+            }
             Action::Secret(s) if s.length < 16 || s.length > 4096 => {
                 return Err(format!(
                     "secret length {} is not between 16 and 4096",

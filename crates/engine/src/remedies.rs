@@ -28,7 +28,13 @@ pub fn of_failures(plan: &Plan, run: &Run, base: &std::path::Path) -> Vec<Found>
             let remedy = item.remedy.as_deref()?;
             let qualified = plan.qualified(p.at).to_string();
             let failing = matches!(status.get(&qualified), Some(Status::Fail | Status::Warn));
-            failing.then(|| resolve(&scope, base, &qualified, &item.fix, remedy))
+            let observed = run
+                .results
+                .iter()
+                .find(|r| r.qualified_id() == qualified)
+                .and_then(|r| r.evidence.as_ref())
+                .map(|e| &e.observed);
+            failing.then(|| resolve(&scope, base, (&qualified, observed), &item.fix, remedy))
         })
         .collect()
 }
@@ -36,7 +42,7 @@ pub fn of_failures(plan: &Plan, run: &Run, base: &std::path::Path) -> Vec<Found>
 fn resolve(
     scope: &Scope<'_>,
     base: &std::path::Path,
-    item: &str,
+    (item, observed): (&str, Option<&serde_json::Value>),
     manual: &str,
     remedy: &shipcheck_core::remedy::Remedy,
 ) -> Found {
@@ -54,7 +60,11 @@ fn resolve(
     };
     let resolved = match &action {
         Action::Chmod(c) => Resolved::Chmod {
-            path: path(&c.path)?,
+            path: match (&c.path, &c.path_from) {
+                (Some(p), _) => path(p)?,
+                (None, Some(q)) => observed_path(q, observed, base).map_err(fail)?,
+                (None, None) => return Err(fail("a chmod remedy names no path".into())),
+            },
             mode: shipcheck_core::remedy::parse_mode(&c.mode).map_err(fail)?,
         },
         Action::Chown(c) => Resolved::Chown {
@@ -79,4 +89,20 @@ fn resolve(
         action: resolved,
         manual: manual.to_string(),
     })
+}
+
+/// The path `query` gives over what the check observed (relative to `base`).
+fn observed_path(
+    query: &str,
+    observed: Option<&serde_json::Value>,
+    base: &std::path::Path,
+) -> Result<std::path::PathBuf, String> {
+    let value = observed.ok_or("the check observed nothing to take the path from")?;
+    let found =
+        shipcheck_core::jq::first(query, value).map_err(|e| format!("path_from `{query}`: {e}"))?;
+    let text = found
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| format!("path_from `{query}` gives {found}, not a path"))?;
+    Ok(shipcheck_core::template::resolve_path(text, base))
 }
