@@ -256,14 +256,20 @@ fn unsafe_fixes_need_unsafe_and_a_reference_is_fixed_where_its_value_lives() {
         prepare_secureclaw(dir, false, 72);
         // The token is a reference to the service's env file.
         let config = dir.join("state/secureclaw.json");
-        let text = std::fs::read_to_string(&config).unwrap().replace(
-            "auth: { mode: \"token\", token: \"changeme-gateway-token\" }",
-            "auth: { mode: \"token\", token: \"${GATEWAY_TOKEN}\" }",
-        );
+        let text = std::fs::read_to_string(&config)
+            .unwrap()
+            .replace(
+                "auth: { mode: \"token\", token: \"changeme-gateway-token\" }",
+                "auth: { mode: \"token\", token: \"${GATEWAY_TOKEN}\" }",
+            )
+            .replace(
+                "allowInsecureAuth: true",
+                "allowInsecureAuth: \"${ALLOW_INSECURE}\"",
+            );
         std::fs::write(&config, text).unwrap();
         let env = dir.join("gateway.env");
         let mut e = std::fs::read_to_string(&env).unwrap();
-        e.push_str("GATEWAY_TOKEN=changeme-gateway-token\n");
+        e.push_str("GATEWAY_TOKEN=changeme-gateway-token\nALLOW_INSECURE=true\n");
         std::fs::write(&env, e).unwrap();
     });
     let dry = fix(&d, &[]);
@@ -310,6 +316,14 @@ fn unsafe_fixes_need_unsafe_and_a_reference_is_fixed_where_its_value_lives() {
     assert!(
         !text(&applied).contains(token),
         "the new secret is never printed"
+    );
+    // A reference whose remedy names no env file: refused with the reason, nothing changed.
+    let out = fix(&d, &["--unsafe", "network.insecure-auth-off"]);
+    assert!(
+        stdout(&out).contains("cannot fix secureclaw:network.insecure-auth-off:")
+            && stdout(&out).contains("a reference: the value lives where ALLOW_INSECURE is set"),
+        "{}",
+        text(&out)
     );
     // An item that is not a failing one with a fix: refused, with a suggestion.
     let wrong = fix(&d, &["--apply", "files.env-file-mod"]);
