@@ -167,17 +167,7 @@ pub fn import(text: &str, opts: &Options) -> Imported {
                 (c.text.clone(), c.line, note)
             })
             .collect();
-        let mut unproposed: Vec<(String, usize, String)> = unproposed;
-        if last_of_heading {
-            for (p, c) in carried.1.drain(..) {
-                unproposed.push((
-                    c.text,
-                    c.line,
-                    format!("would check {} (one check per item)", p.what),
-                ));
-            }
-        }
-        section.items.push(Item {
+        let item = Item {
             id,
             title,
             line: e.line,
@@ -195,7 +185,37 @@ pub fn import(text: &str, opts: &Options) -> Imported {
             source,
             proposal,
             unproposed,
-        });
+        };
+        // Commands of the heading no item took (more commands than items): each becomes an
+        // item of its own, quoting the same line, so every command proposes its check.
+        let extra: Vec<Item> = if last_of_heading {
+            carried
+                .1
+                .drain(..)
+                .map(|(p, c)| Item {
+                    id: unique(
+                        &mut item_ids,
+                        format!("{}.{}", section.id, slug(&p.what, 48, "check")),
+                    ),
+                    title: shorten(&p.what, 120),
+                    why: format!(
+                        "{}, line {}: `{}` shown near: {}",
+                        opts.document,
+                        c.line,
+                        shorten(&c.text, 200),
+                        shorten(words, 200)
+                    ),
+                    fix: item.fix.clone(),
+                    proposal: Some((p, c)),
+                    unproposed: Vec::new(),
+                    ..item.clone()
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        section.items.push(item);
+        section.items.extend(extra);
     }
     Imported { title, sections }
 }
