@@ -104,9 +104,23 @@ fn fix_and_undo(d: &Deployment, safe_items: &[&str]) -> BTreeMap<PathBuf, (Vec<u
             "{item}"
         );
     }
+    assert!(
+        stderr(&applied).contains("recorded the fix in the ledger (#"),
+        "{}",
+        text(&applied)
+    );
     let after = snapshot(d.dir.path());
     let undo = fix(d, &["--undo"]);
     assert_eq!(undo.status.code(), Some(0), "{}", text(&undo));
+    assert!(
+        stderr(&undo).contains("recorded the fix in the ledger (#"),
+        "{}",
+        text(&undo)
+    );
+    // The fix records are chained and placed in the deployment like any other.
+    let verify = d.shipcheck(&[], &["ledger", "verify"]);
+    assert_eq!(verify.status.code(), Some(0), "{}", text(&verify));
+    assert!(!text(&verify).contains("unassigned"), "{}", text(&verify));
     let restored = snapshot(d.dir.path());
     for (path, (bytes, mode)) in &before {
         let (b, m) = &restored[path];
