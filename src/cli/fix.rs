@@ -75,7 +75,10 @@ pub fn fix(args: FixArgs) -> Result<i32, Error> {
     for f in found {
         match f {
             Ok(r) => requests.push(r),
-            Err((item, why)) => eprintln!("cannot fix {item}: {why}"),
+            Err((item, why)) => eprintln!(
+                "cannot fix {item}: {}",
+                shipcheck_fix::diff::mask(&why, &plan.secret_values)
+            ),
         }
     }
     let p = shipcheck_fix::plan(&requests, args.r#unsafe);
@@ -301,16 +304,11 @@ fn record(
     }
 }
 
+/// `; did you mean `pack:id`?` for the item whose id is closest to `wanted`, if any is.
 fn did_you_mean(wanted: &str, all: &[String]) -> String {
-    all.iter()
-        .map(|i| {
-            (
-                strsim::jaro_winkler(wanted, i.rsplit(':').next().unwrap_or(i)),
-                i,
-            )
-        })
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, i)| format!("; did you mean `{i}`?"))
+    let ids = all.iter().map(|i| i.rsplit(':').next().unwrap_or(i));
+    shipcheck_core::diag::did_you_mean(wanted, ids)
+        .and_then(|id| all.iter().find(|i| i.rsplit(':').next() == Some(id)))
+        .map(|i| format!("; did you mean `{i}`?"))
         .unwrap_or_default()
 }

@@ -124,15 +124,7 @@ fn relative_to(file: &Path, dir: Option<&Path>) -> String {
 /// The source documents a pack file names, read from beside it.
 pub fn documents_next_to(pack: &pack::Pack, file: &Path) -> Result<Vec<(String, String)>, Error> {
     let dir = file.parent().unwrap_or(Path::new("."));
-    let mut names: Vec<&str> = pack.source.iter().map(|s| s.document.as_str()).collect();
-    for item in pack.sections.iter().flat_map(|s| &s.items) {
-        for src in item.source.iter().flat_map(pack::SourceDoc::all) {
-            if !names.contains(&src.document.as_str()) {
-                names.push(&src.document);
-            }
-        }
-    }
-    names
+    pack::coverage::documents(pack)
         .into_iter()
         .map(|n| {
             let path = dir.join(n);

@@ -220,7 +220,7 @@ pub fn run(profile: &Profile, opts: &Options) -> Result<Run, Error> {
         labels: profile.labels(),
         recorded_by: String::new(),
         require_signoff: profile.file.gate.require_signoff.clone(),
-        allowed_signers: signers.map(|s| s.text),
+        allowed_signers: signers.as_ref().map(|s| s.text.clone()),
         phase: opts.phase,
         schedule: profile.file.schedule.clone(),
         scheduled: None,
@@ -244,6 +244,9 @@ pub fn run(profile: &Profile, opts: &Options) -> Result<Run, Error> {
         unreachable: prechecked.unreachable,
     };
     let mut statements = opts.statements.clone();
+    // Signed attestations count only when the profile's signers allow them (every caller:
+    // `check`, the scheduler).
+    signing::screen(&mut statements, signers.as_ref());
     let mut waivers = finalize::profile_waivers(profile);
     waivers.append(&mut statements.waivers);
     statements.waivers = waivers;

@@ -66,11 +66,10 @@ pub fn sign_attestation(
     now: jiff::Timestamp,
 ) -> Result<Signed, String> {
     // An attestation may be signed; an unsigned one is recorded as before.
+    a.signature = None;
     if matches!(how, Signing::Unsigned) {
-        a.signature = None;
         return Ok(Signed::Unsigned);
     }
-    a.signature = None;
     let msg = message::attestation(a);
     a.signature = signature(how, &msg)?;
     let checked = match signers {
@@ -97,7 +96,7 @@ fn not_checked(sig: Option<&str>, msg: &str) -> Result<Signed, shipcheck_sign::R
 
 fn refusal(what: &str, signers: Option<&AllowedSigners>, e: shipcheck_sign::Refusal) -> String {
     match (signers, &e) {
-        (Some(list), shipcheck_sign::Refusal::Other(m)) if m == "it is not signed" => format!(
+        (Some(list), shipcheck_sign::Refusal::Unsigned) => format!(
             "not recorded: the profile requires signed {what}s (gate.allowed_signers: {}); pass --sign-with KEY, or --signature FILE made with `ssh-keygen -Y sign -n {}` over --print-message",
             list.path,
             message::NAMESPACE

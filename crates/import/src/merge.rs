@@ -8,6 +8,8 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
+use shipcheck_core::pack::coverage::normalize as norm;
+
 use crate::{Imported, Options, emit};
 
 /// The merged pack.
@@ -134,8 +136,4 @@ fn section_indent(text: &str, name: &str) -> Result<usize, String> {
         ));
     }
     Ok(indent)
-}
-
-fn norm(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }

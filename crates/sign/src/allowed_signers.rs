@@ -19,7 +19,7 @@
 use std::path::Path;
 
 use ssh_key::public::KeyData;
-use ssh_key::{HashAlg, PublicKey, SshSig};
+use ssh_key::{PublicKey, SshSig};
 
 /// Largest allowed_signers file read (a team's file is a few KB).
 const MAX_FILE: u64 = 1 << 20;
@@ -59,6 +59,8 @@ pub struct AllowedSigners {
 /// Why a signature does not count.
 #[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum Refusal {
+    #[error("it is not signed")]
+    Unsigned,
     #[error("the signature is unreadable: {0}")]
     Unreadable(String),
     #[error("the signature is for namespace `{found}`, not `{expected}`")]
@@ -289,9 +291,7 @@ pub fn check(sig: &SshSig, namespace: &str, message: &[u8]) -> Result<(), String
 }
 
 /// The SHA-256 fingerprint of a key, as `ssh-keygen -l` shows it.
-pub fn fingerprint(key: &KeyData) -> String {
-    key.fingerprint(HashAlg::Sha256).to_string()
-}
+pub use shipcheck_ledger::headsig::fingerprint;
 
 /// Parses one non-comment line; an error carries its column (0-based, in `line`).
 fn parse_line(line: &str, number: usize) -> Result<Entry, (usize, String)> {

@@ -31,7 +31,7 @@ pub fn verify_signoff(
     at: jiff::Timestamp,
 ) -> Result<Verified, Refusal> {
     let Some(sig) = s.signature.as_deref() else {
-        return Err(Refusal::Other("it is not signed".into()));
+        return Err(Refusal::Unsigned);
     };
     if let Some(d) = &s.digest
         && d != run_digest
@@ -57,7 +57,7 @@ pub fn verify_attestation(
     at: jiff::Timestamp,
 ) -> Result<Verified, Refusal> {
     let Some(sig) = a.signature.as_deref() else {
-        return Err(Refusal::Other("it is not signed".into()));
+        return Err(Refusal::Unsigned);
     };
     let msg = message::attestation(a);
     signers.verify(

@@ -178,19 +178,24 @@ fn trace_coverage(trace: &super::Trace, text: &str) -> (DocumentCoverage, Vec<St
     )
 }
 
-/// Computes the coverage of `pack` over `documents` (file name, text).
-pub fn coverage(pack: &Pack, documents: &[(&str, &str)]) -> Coverage {
-    let items: Vec<&super::Item> = pack.sections.iter().flat_map(|s| &s.items).collect();
+/// The source documents `pack` names (its own, then its items'), each once.
+pub fn documents(pack: &Pack) -> Vec<&str> {
     let mut docs: Vec<&str> = pack.source.iter().map(|s| s.document.as_str()).collect();
-    for item in &items {
+    for item in pack.sections.iter().flat_map(|s| &s.items) {
         for src in item.source.iter().flat_map(SourceDoc::all) {
             if !docs.contains(&src.document.as_str()) {
                 docs.push(&src.document);
             }
         }
     }
+    docs
+}
+
+/// Computes the coverage of `pack` over `documents` (file name, text).
+pub fn coverage(pack: &Pack, documents: &[(&str, &str)]) -> Coverage {
+    let items: Vec<&super::Item> = pack.sections.iter().flat_map(|s| &s.items).collect();
     let mut out_docs = Vec::new();
-    for doc in docs {
+    for doc in self::documents(pack) {
         let Some((_, text)) = documents.iter().find(|(name, _)| *name == doc) else {
             continue;
         };

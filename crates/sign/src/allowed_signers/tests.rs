@@ -1,5 +1,5 @@
 use super::*;
-use ssh_key::PrivateKey;
+use ssh_key::{HashAlg, PrivateKey};
 
 fn key(seed: u8) -> PrivateKey {
     PrivateKey::from(ssh_key::private::Ed25519Keypair::from_seed(&[seed; 32]))
