@@ -165,6 +165,7 @@ fn every_defect_of_the_zoo_is_found_and_nothing_else() {
     observed_facts(dir.path(), &zoo, &reports);
     formats_say_what_json_says(dir.path(), &reports);
     scts_are_judged_for_public_roots_only(dir.path(), &zoo);
+    http_reads_the_system_roots_only_for_https(dir.path(), &zoo);
     // The HTTP targets read the valid token from ZOO_TOKEN (never from the file).
     let out = assert_cmd::Command::cargo_bin("shipcheck")
         .unwrap()
@@ -366,4 +367,37 @@ fn scts_are_judged_for_public_roots_only(dir: &std::path::Path, zoo: &shipcheck_
     let (ids, scts) = probe("with-sct");
     assert!(ids.is_empty(), "{ids:?}");
     assert_eq!(scts, 1);
+}
+
+/// An HTTP check without `--ca` verifies against the system's anchors, read when a
+/// certificate is to be verified: plain HTTP works on a host without any, HTTPS then says
+/// why it cannot verify, and a system store that holds the zoo's CA (or another CA) is
+/// applied as it should be.
+fn http_reads_the_system_roots_only_for_https(
+    dir: &std::path::Path,
+    zoo: &shipcheck_testkit::zoo::Zoo,
+) {
+    let other = shipcheck_testkit::pki::self_signed("Another CA", &[], -1, 30, true);
+    std::fs::write(dir.join("other-ca.pem"), &other.pem).unwrap();
+    let (_, https, plain) = zoo.http[0];
+    let probe = |url: &str, store: &str| {
+        let out = assert_cmd::Command::cargo_bin("shipcheck")
+            .unwrap()
+            .current_dir(dir)
+            .env("SSL_CERT_FILE", dir.join(store))
+            .env_remove("SSL_CERT_DIR")
+            .args(["probe", "http", url, "--format", "json"])
+            .output()
+            .unwrap();
+        let v = json(&out);
+        v[0]["error"].as_str().map(str::to_string)
+    };
+    let plain = format!("http://localhost:{plain}/");
+    let https = format!("https://localhost:{https}/");
+    assert_eq!(probe(&plain, "no-such-store.pem"), None);
+    let e = probe(&https, "no-such-store.pem").expect("no anchors: an error");
+    assert!(e.contains("no system trust anchors"), "{e}");
+    assert_eq!(probe(&https, "ca.pem"), None);
+    let e = probe(&https, "other-ca.pem").expect("another CA: an error");
+    assert!(e.contains("certificate"), "{e}");
 }

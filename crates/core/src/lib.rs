@@ -24,6 +24,7 @@ pub mod matcher;
 pub mod observation;
 pub mod outcome;
 pub mod pack;
+pub mod pattern;
 pub mod profile;
 pub mod redact;
 pub mod remedy;

@@ -53,16 +53,13 @@ pub fn execute(
         }
         let mut set = tokio::task::JoinSet::new();
         let mut done = 0;
-        // Request bursts (rate-limit checks) run after every other check, so a limiter they
-        // trip cannot turn another check's request into a 429.
-        type Wave = Vec<(usize, At)>;
-        let (bursts, rest): (Wave, Wave) = todo.iter().partition(|(_, at)| {
+        let starts = waves(todo, |at| {
             packs[at.pack].pack.sections[at.section].items[at.item]
                 .check
                 .as_deref()
-                .is_some_and(shipcheck_core::pack::Check::is_burst)
+                .map_or(Start::Local, Start::of)
         });
-        for wave in [rest, bursts] {
+        for wave in starts {
             // At most `concurrency` checks in flight; the next is started as one ends (not
             // all spawned at once: 100,000 waiting tasks held memory for nothing).
             let mut wave = wave.into_iter();
@@ -91,6 +88,48 @@ pub fn execute(
         rt.shutdown_background();
     }
     result
+}
+
+/// When a check starts, relative to the others.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Start {
+    /// It waits on a program or the network: started first, so its wait overlaps the
+    /// local checks.
+    Waits,
+    /// It reads local files and state.
+    Local,
+    /// A request burst (a rate-limit check): after every other check, so a limiter it trips
+    /// cannot turn another check's request into a 429.
+    Burst,
+}
+
+impl Start {
+    fn of(check: &shipcheck_core::pack::Check) -> Start {
+        if check.is_burst() {
+            Start::Burst
+        } else if check.probe().is_ok_and(|p| p.waits()) {
+            Start::Waits
+        } else {
+            Start::Local
+        }
+    }
+}
+
+/// The checks in the order they start, as two waves: the bursts start only when every
+/// check of the first wave has ended. Plan order is kept within each kind of start
+/// (results keep their places whatever the order).
+fn waves(todo: &[(usize, At)], start: impl Fn(&At) -> Start) -> [Vec<(usize, At)>; 2] {
+    let mut first = Vec::with_capacity(todo.len());
+    let (mut local, mut bursts) = (Vec::new(), Vec::new());
+    for &(idx, at) in todo {
+        match start(&at) {
+            Start::Waits => first.push((idx, at)),
+            Start::Local => local.push((idx, at)),
+            Start::Burst => bursts.push((idx, at)),
+        }
+    }
+    first.append(&mut local);
+    [first, bursts]
 }
 
 /// The task that checks one item, within its timeout.
@@ -139,5 +178,32 @@ fn one(
         };
         ev.duration = started.elapsed();
         (idx, ev)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waiting_checks_start_first_and_bursts_last_in_plan_order() {
+        let at = |item| At {
+            pack: 0,
+            section: 0,
+            item,
+        };
+        let kinds = [
+            Start::Local,
+            Start::Burst,
+            Start::Waits,
+            Start::Local,
+            Start::Waits,
+            Start::Burst,
+        ];
+        let todo: Vec<(usize, At)> = (0..kinds.len()).map(|i| (i, at(i))).collect();
+        let [first, second] = waves(&todo, |a| kinds[a.item]);
+        let ids = |w: &[(usize, At)]| w.iter().map(|(i, _)| *i).collect::<Vec<_>>();
+        assert_eq!(ids(&first), [2, 4, 0, 3]);
+        assert_eq!(ids(&second), [1, 5]);
     }
 }

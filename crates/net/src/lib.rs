@@ -3,13 +3,16 @@
 //! the server presents), and tokio-postgres over rustls ([`pg`]).
 
 pub mod pg;
+mod trust;
+
+pub use trust::{SystemVerifier, roots};
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{DigitallySignedStruct, SignatureScheme};
 
 /// Installs ring as rustls' process-wide crypto provider (reqwest needs one). Idempotent.
 pub fn install_crypto_provider() {
@@ -18,41 +21,6 @@ pub fn install_crypto_provider() {
 
 pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
-}
-
-/// Trust anchors: the PEM certificates of `ca_file`, else the system's roots.
-pub fn roots(ca_file: Option<&Path>) -> Result<RootCertStore, String> {
-    use rustls::pki_types::pem::PemObject;
-    let mut store = RootCertStore::empty();
-    match ca_file {
-        Some(path) => {
-            let bytes = shipcheck_core::bounded::read_bounded(
-                path,
-                shipcheck_core::bounded::MAX_FILE_BYTES,
-            )?;
-            for cert in CertificateDer::pem_slice_iter(&bytes) {
-                let cert = cert
-                    .map_err(|e| format!("{}: not a PEM certificate file: {e}", path.display()))?;
-                store
-                    .add(cert)
-                    .map_err(|e| format!("{}: unusable CA certificate: {e}", path.display()))?;
-            }
-            if store.is_empty() {
-                return Err(format!("{} holds no PEM certificate", path.display()));
-            }
-        }
-        None => {
-            let found = rustls_native_certs::load_native_certs();
-            let (added, _) = store.add_parsable_certificates(found.certs);
-            if added == 0 {
-                return Err(
-                    "no system trust anchors found (install ca-certificates, or give a CA file)"
-                        .into(),
-                );
-            }
-        }
-    }
-    Ok(store)
 }
 
 /// Records the chain a server presents, accepting it whatever it is: trust is judged
@@ -133,9 +101,16 @@ pub fn client_config(
                 provider: provider(),
             }))
             .with_no_client_auth()
-    } else {
+    } else if let Some(ca_file) = ca_file {
         builder
-            .with_root_certificates(roots(ca_file)?)
+            .with_root_certificates(roots(Some(ca_file))?)
+            .with_no_client_auth()
+    } else {
+        // The system's anchors are read at the first certificate to verify: a client that
+        // only ever speaks plain HTTP never reads them.
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(SystemVerifier::new(provider())))
             .with_no_client_auth()
     };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];

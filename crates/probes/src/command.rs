@@ -70,7 +70,7 @@ impl crate::Observe for CommandProbe {
         let combined = format!("{stdout}{stderr}");
         if let Some(known) = self.known_failures.iter().find(|k| {
             code == Some(k.exit_code)
-                && regex::Regex::new(&k.matches).is_ok_and(|r| r.is_match(&combined))
+                && shipcheck_core::pattern::compile(&k.matches).is_ok_and(|r| r.is_match(&combined))
         }) {
             let mut obs = Observation::new(Value::Null, shown);
             obs.findings.push(Finding::new(

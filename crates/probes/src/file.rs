@@ -45,7 +45,7 @@ impl crate::Observe for FileProbe {
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if let Some(re) = &self.writer {
-                    let re = regex::Regex::new(&ctx.expand(re)?)
+                    let re = shipcheck_core::pattern::compile(&ctx.expand(re)?)
                         .map_err(|e| format!("invalid regex: {e}"))?;
                     obs.value["writer_uptime_seconds"] =
                         json!(crate::process::youngest_uptime(&re));
@@ -167,7 +167,7 @@ impl crate::Observe for FileProbe {
         if let Some(min) = self.min_entries {
             let named = match &self.entries_named {
                 Some(re) => Some(
-                    regex::Regex::new(&ctx.expand(re)?)
+                    shipcheck_core::pattern::compile(&ctx.expand(re)?)
                         .map_err(|e| format!("invalid regex: {e}"))?,
                 ),
                 None => None,
@@ -196,7 +196,7 @@ impl crate::Observe for FileProbe {
             for (re, must) in [(&self.contains, true), (&self.not_contains, false)] {
                 let Some(re) = re else { continue };
                 let pattern = ctx.expand(re)?;
-                let rx = regex::Regex::new(&pattern).map_err(|e| {
+                let rx = shipcheck_core::pattern::compile(&pattern).map_err(|e| {
                     format!(
                         "invalid regex: {}",
                         shipcheck_core::diag::one_line(&e.to_string())

@@ -61,7 +61,7 @@ impl Matcher {
     pub fn validate(&self) -> Option<(String, &Text)> {
         match self {
             Matcher::Matches(t) | Matcher::NotMatches(t) => {
-                regex::Regex::new(&t.value).err().map(|e| {
+                crate::pattern::compile(&t.value).err().map(|e| {
                     (
                         format!("invalid regex: {}", crate::diag::one_line(&e.to_string())),
                         t,
@@ -135,7 +135,8 @@ impl Matcher {
             }
             Matcher::Matches(re) | Matcher::NotMatches(re) => {
                 let must = matches!(self, Matcher::Matches(_));
-                let rx = regex::Regex::new(&re.value).map_err(|e| format!("invalid regex: {e}"))?;
+                let rx = crate::pattern::compile(&re.value)
+                    .map_err(|e| format!("invalid regex: {e}"))?;
                 let text = match value {
                     Value::String(s) => s.clone(),
                     Value::Null => {

@@ -114,7 +114,9 @@ impl super::Spec for ArgsProbe {
     fn validate(&self) -> Vec<(String, Option<&Text>)> {
         let mut out = Vec::new();
         // Templates expand at run time; a placeholder stands in for them here.
-        let templates = regex::Regex::new(r"\$\{[^}]*\}").expect("static regex");
+        static TEMPLATES: std::sync::LazyLock<regex::Regex> =
+            std::sync::LazyLock::new(|| regex::Regex::new(r"\$\{[^}]*\}").expect("static regex"));
+        let templates = &*TEMPLATES;
         if let Some(q) = &self.query
             && let Err(e) = crate::jq::check(&templates.replace_all(&q.value, "null"))
         {

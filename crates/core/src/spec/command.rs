@@ -109,7 +109,7 @@ impl super::Spec for CommandProbe {
             ));
         }
         for known in &self.known_failures {
-            if let Err(e) = regex::Regex::new(&known.matches) {
+            if let Err(e) = crate::pattern::compile(&known.matches) {
                 problems.push((
                     format!(
                         "`known_failures`: invalid regex `{}`: {}",

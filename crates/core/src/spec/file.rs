@@ -109,7 +109,7 @@ impl super::Spec for FileProbe {
         // A templated regex is checked when it expands, at run time.
         .filter(|re| !re.value.contains("${"))
         {
-            if let Err(e) = regex::Regex::new(&re.value) {
+            if let Err(e) = crate::pattern::compile(&re.value) {
                 out.push((
                     format!("invalid regex: {}", crate::diag::one_line(&e.to_string())),
                     Some(re),

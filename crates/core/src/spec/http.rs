@@ -211,7 +211,7 @@ impl super::Spec for HttpProbe {
             .values()
             .chain(self.body_matches.as_ref())
         {
-            if let Err(e) = regex::Regex::new(&re.value) {
+            if let Err(e) = crate::pattern::compile(&re.value) {
                 out.push((
                     format!("invalid regex: {}", crate::diag::one_line(&e.to_string())),
                     Some(re),

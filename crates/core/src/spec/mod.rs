@@ -100,6 +100,20 @@ impl ProbeRef<'_> {
         matches!(self, ProbeRef::Command(_))
     }
 
+    /// Whether observing waits on something outside this process (a program, the network):
+    /// the engine starts these first, so their waits overlap the local checks.
+    pub fn waits(&self) -> bool {
+        matches!(
+            self,
+            ProbeRef::Command(_)
+                | ProbeRef::Http(_)
+                | ProbeRef::Tls(_)
+                | ProbeRef::Tcp(_)
+                | ProbeRef::Dns(_)
+                | ProbeRef::Postgres(_)
+        )
+    }
+
     /// Every templated string of the probe.
     pub fn templates(&self) -> Vec<&Text> {
         self.spec().templates()

@@ -343,7 +343,7 @@ impl JudgeExchange for HttpProbe {
             // What was read is a prefix: only a body match found in it can be judged.
             let found_before_cut = match (&self.body_matches, &ex.full) {
                 (Some(re), Some(Value::String(prefix))) if self.json.is_none() => {
-                    regex::Regex::new(&re.value).is_ok_and(|rx| rx.is_match(prefix))
+                    shipcheck_core::pattern::compile(&re.value).is_ok_and(|rx| rx.is_match(prefix))
                 }
                 _ => false,
             };
@@ -379,7 +379,7 @@ impl JudgeExchange for HttpProbe {
             ));
         }
         for (h, re) in &self.header_matches {
-            let rx = regex::Regex::new(&re.value).map_err(|e| e.to_string())?;
+            let rx = shipcheck_core::pattern::compile(&re.value).map_err(|e| e.to_string())?;
             let v = ex.headers.get(&h.to_ascii_lowercase());
             out.push(Finding::new(
                 v.is_some_and(|v| rx.is_match(v)),
@@ -388,7 +388,7 @@ impl JudgeExchange for HttpProbe {
             ));
         }
         if let Some(re) = &self.body_matches {
-            let rx = regex::Regex::new(&re.value).map_err(|e| e.to_string())?;
+            let rx = shipcheck_core::pattern::compile(&re.value).map_err(|e| e.to_string())?;
             let text = match &ex.full {
                 Some(Value::String(s)) => s.clone(),
                 Some(v) => v.to_string(),

@@ -23,7 +23,7 @@ pub(crate) fn trust(
         Err(e) => return (false, Some(e)),
     };
     let verifier = match rustls::client::WebPkiServerVerifier::builder_with_provider(
-        Arc::new(roots.clone()),
+        Arc::clone(&roots),
         provider(),
     )
     .build()
