@@ -37,8 +37,9 @@ pub fn load_pack_text(file: &str, text: String) -> Result<LoadedPack, Error> {
             problems,
         )))
     };
-    let pack: Pack = parse_yaml(&source).map_err(|p| fail(vec![p]))?;
-    let problems = validate(&pack);
+    let mut pack: Pack = parse_yaml(&source).map_err(|p| fail(vec![p]))?;
+    let mut problems = resolve_programs(&mut pack);
+    problems.extend(validate(&pack));
     if !problems.is_empty() {
         return Err(fail(problems));
     }
@@ -61,6 +62,42 @@ fn valid_id(id: &str) -> bool {
         .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
         && chars
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_'))
+}
+
+/// Gives each `args` item that declares no `flags` its program's, from the pack's
+/// `programs` (shared, not copied); an item whose program is not there is a problem.
+fn resolve_programs(pack: &mut Pack) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let programs = &pack.programs;
+    for item in pack.sections.iter_mut().flat_map(|s| &mut s.items) {
+        let Some(args) = item
+            .check
+            .as_deref_mut()
+            .and_then(|c| c.args.as_deref_mut())
+        else {
+            continue;
+        };
+        if args.flags.is_some() {
+            continue;
+        }
+        match programs.get(&args.program) {
+            Some(program) => args.flags = Some(Arc::clone(&program.flags)),
+            None => {
+                let hint =
+                    crate::diag::did_you_mean(&args.program, programs.keys().map(String::as_str))
+                        .map(|s| format!("; did you mean `{s}`?"))
+                        .unwrap_or_default();
+                problems.push(Problem::new(
+                    format!(
+                        "item `{}`: the args check of program `{}` declares no `flags`, and the pack's `programs` has no `{}`{hint}",
+                        item.id.value, args.program, args.program
+                    ),
+                    pos(&args.source),
+                ));
+            }
+        }
+    }
+    problems
 }
 
 fn validate(pack: &Pack) -> Vec<Problem> {
@@ -439,6 +476,48 @@ mod tests {
             )),
             ""
         );
+    }
+
+    #[test]
+    fn args_items_take_their_programs_flags_shared() {
+        let programs = "programs:\n  relay:\n    flags:\n      - {name: port, short: p, kind: number, default: 7330}\n";
+        let args = |program: &str| {
+            format!(
+                "        check:\n          args: {{source: command, command_line: \"{program} -p 1\", program: {program}, query: .flags.port}}\n          expect: [{{equals: 1}}]\n"
+            )
+        };
+        let two = format!(
+            "{programs}{ITEM}{}      - id: b\n        title: B\n        severity: high\n        why: w\n        fix: f\n        phase: pre-deploy\n{}",
+            args("relay"),
+            args("relay")
+        );
+        let loaded = load_pack_text("t.yaml", format!("{HEADER}{two}")).unwrap();
+        let flags: Vec<&Arc<[crate::spec::args::FlagSpec]>> = loaded.pack.sections[0]
+            .items
+            .iter()
+            .map(|i| {
+                i.check
+                    .as_ref()
+                    .unwrap()
+                    .args
+                    .as_ref()
+                    .unwrap()
+                    .flags
+                    .as_ref()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(flags[0][0].name, "port");
+        assert!(
+            Arc::ptr_eq(flags[0], flags[1]),
+            "one grammar, not a copy per item"
+        );
+        let p = problems(&format!("{programs}{ITEM}{}", args("rela")));
+        assert!(
+            p.contains("program `rela` declares no `flags`") && p.contains("did you mean `relay`?"),
+            "{p}"
+        );
+        assert!(p.contains("t.yaml:"), "where: {p}");
     }
 
     #[test]

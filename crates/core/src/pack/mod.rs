@@ -48,6 +48,10 @@ pub struct Pack {
     /// items `${NAME.url}`, `${NAME.host}`, `${NAME.port}`... and a profile may reset it.
     #[serde(default)]
     pub endpoints: BTreeMap<String, crate::endpoint::Endpoint>,
+    /// Programs whose command line `args` items parse, by the name the items give as
+    /// `program`: their flags, written once (an item may still declare its own `flags`).
+    #[serde(default)]
+    pub programs: BTreeMap<String, crate::spec::args::Program>,
     pub sections: Vec<Section>,
     /// Rows of reference tables (a system's settings and checks, e.g. `systems.md`) and the
     /// items that cover each, or why a row is not an item; `pack coverage` reports them.

@@ -1,7 +1,9 @@
 //! `args` probe spec: what a pack writes under `check: { args: ... }`.
 
+use std::sync::Arc;
+
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use crate::text::Text;
@@ -41,8 +43,11 @@ pub struct ArgsProbe {
     pub workdir: Option<Text>,
     /// The program's name (`clasp-relay`): the word the arguments follow.
     pub program: String,
-    /// The flags the program accepts.
-    pub flags: Vec<FlagSpec>,
+    /// The flags the program accepts; when not given, the pack's `programs.<program>`
+    /// flags (written once for every item that reads the program).
+    #[serde(default, deserialize_with = "shared_flags")]
+    #[schemars(with = "Option<Vec<FlagSpec>>")]
+    pub flags: Option<Arc<[FlagSpec]>>,
     /// Environment variables to report.
     #[serde(default)]
     pub env: Vec<String>,
@@ -50,6 +55,32 @@ pub struct ArgsProbe {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub query: Option<Text>,
+}
+
+impl ArgsProbe {
+    /// The program's flags (once loaded, the item's own or its pack's `programs`).
+    pub fn flags(&self) -> &[FlagSpec] {
+        self.flags.as_deref().unwrap_or_default()
+    }
+}
+
+/// A program's command-line grammar, declared once in a pack's `programs` for every
+/// `args` item that names the program.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Program {
+    /// The flags the program accepts.
+    #[serde(deserialize_with = "flag_list")]
+    #[schemars(with = "Vec<FlagSpec>")]
+    pub flags: Arc<[FlagSpec]>,
+}
+
+fn flag_list<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<[FlagSpec]>, D::Error> {
+    Vec::<FlagSpec>::deserialize(d).map(Arc::from)
+}
+
+fn shared_flags<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Arc<[FlagSpec]>>, D::Error> {
+    Option::<Vec<FlagSpec>>::deserialize(d).map(|f| f.map(Arc::from))
 }
 
 /// One flag of the program's grammar.
@@ -123,7 +154,7 @@ impl super::Spec for ArgsProbe {
             out.push((format!("invalid jq query `{}`: {e}", q.value), Some(q)));
         }
         let mut seen = std::collections::HashSet::new();
-        for f in &self.flags {
+        for f in self.flags() {
             for n in std::iter::once(&f.name).chain(&f.aliases) {
                 if !seen.insert(n.clone()) {
                     out.push((format!("flag `--{n}` is declared twice"), None));

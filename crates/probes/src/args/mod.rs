@@ -29,7 +29,7 @@ impl crate::Observe for ArgsProbe {
         let workdir = ctx.optional_path(self.workdir.as_ref())?;
         // Every item of a pack reads the same service: read and parse it once per run.
         // The grammar is part of the key: two items may parse one service differently.
-        let grammar = format!("{:?}", self.flags);
+        let grammar = format!("{:?}", self.flags());
         let key = (at.clone(), workdir.clone(), self.program.clone(), grammar);
         let (value, secrets, shown) = ctx.cache.memo(key, || {
             let launch = read(&at, &self.program)?;
@@ -120,12 +120,12 @@ impl Grammar for ArgsProbe {
 
     fn spec(&self, word: &str) -> Option<&FlagSpec> {
         if let Some(long) = word.strip_prefix("--") {
-            self.flags
+            self.flags()
                 .iter()
                 .find(|f| f.name == long || f.aliases.iter().any(|a| a == long))
         } else {
             let s = word.strip_prefix('-')?;
-            self.flags.iter().find(|f| f.short.as_deref() == Some(s))
+            self.flags().iter().find(|f| f.short.as_deref() == Some(s))
         }
     }
 
@@ -146,7 +146,7 @@ impl Grammar for ArgsProbe {
             while let Some(c) = rest.chars().next() {
                 let tail = &rest[c.len_utf8()..];
                 match self
-                    .flags
+                    .flags()
                     .iter()
                     .find(|f| f.short.as_deref() == Some(&c.to_string()))
                 {
@@ -250,7 +250,7 @@ impl Grammar for ArgsProbe {
         let mut configs = Map::new();
         let mut config_errors = Map::new();
         let mut given = Vec::new();
-        for spec in &self.flags {
+        for spec in self.flags() {
             let got = values.get(spec.name.as_str());
             if got.is_some() {
                 given.push(Value::String(spec.name.clone()));
