@@ -72,6 +72,44 @@ fn certificate_files_on_disk_are_judged_without_connecting() {
     assert_eq!(s["missing"], "error", "{}", summary("missing"));
 }
 
+/// A certificate file judged without its chain (`trusted: false`) needs no trust anchors:
+/// on a host without a CA bundle it is still judged (names, days left), while a check that
+/// asks for the chain says it could not check, and why.
+#[test]
+fn a_certificate_judged_without_its_chain_needs_no_system_anchors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let leaf = pki::self_signed("app", &["app.example.test"], -1, 90, false);
+    std::fs::write(dir.join("app.pem"), &leaf.pem).unwrap();
+    let items = [
+        (
+            "names-only",
+            "check:\n  cert: {path: app.pem, names: [app.example.test], trusted: false}",
+        ),
+        ("chained", "check:\n  cert: {path: app.pem}"),
+    ];
+    crate::common::write_pack(dir, &items, "");
+    let out = assert_cmd::Command::cargo_bin("shipcheck")
+        .unwrap()
+        .current_dir(dir)
+        .env("SHIPCHECK_DB", test_ledger())
+        .env("SSL_CERT_FILE", dir.join("no-such-bundle.pem"))
+        .env("SSL_CERT_DIR", dir.join("no-such-dir"))
+        .args(["check", "--format", "json", "--no-record"])
+        .output()
+        .unwrap();
+    let run = crate::common::json(&out);
+    let s = crate::common::statuses(&run);
+    let summary = |id: &str| crate::common::summary(&run, id);
+    assert_eq!(s["names-only"], "pass", "{}", summary("names-only"));
+    assert_eq!(s["chained"], "error", "{}", summary("chained"));
+    assert!(
+        summary("chained").contains("no system trust anchors"),
+        "{}",
+        summary("chained")
+    );
+}
+
 /// A SHA-1-signed leaf under a trusted CA is trusted (as `openssl verify` says) and its
 /// digest is its own finding; webpki, which cannot check SHA-1 at all, does not decide.
 /// The chain is made by the real openssl, since rcgen cannot sign with SHA-1.

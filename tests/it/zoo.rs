@@ -166,6 +166,7 @@ fn every_defect_of_the_zoo_is_found_and_nothing_else() {
     formats_say_what_json_says(dir.path(), &reports);
     scts_are_judged_for_public_roots_only(dir.path(), &zoo);
     http_reads_the_system_roots_only_for_https(dir.path(), &zoo);
+    without_trust_anchors_a_chain_is_not_judged(dir.path(), &zoo);
     // The HTTP targets read the valid token from ZOO_TOKEN (never from the file).
     let out = assert_cmd::Command::cargo_bin("shipcheck")
         .unwrap()
@@ -400,4 +401,63 @@ fn http_reads_the_system_roots_only_for_https(
     assert_eq!(probe(&https, "ca.pem"), None);
     let e = probe(&https, "other-ca.pem").expect("another CA: an error");
     assert!(e.contains("certificate"), "{e}");
+}
+
+/// With no trust anchors to verify against (a host without a CA bundle), a served chain is
+/// neither trusted nor untrusted: the audit has no `tls.cert.untrusted` and says why its
+/// grade is incomplete; a pack item that judges the certificate is `error`, with the cause.
+/// With the zoo's CA as the system store the same item passes.
+fn without_trust_anchors_a_chain_is_not_judged(
+    dir: &std::path::Path,
+    zoo: &shipcheck_testkit::zoo::Zoo,
+) {
+    let port = zoo.tls.iter().find(|(n, _)| *n == "modern").unwrap().1;
+    let run = |dir: &std::path::Path, store: &std::path::Path, args: &[&str]| {
+        assert_cmd::Command::cargo_bin("shipcheck")
+            .unwrap()
+            .current_dir(dir)
+            .env("SHIPCHECK_DB", test_ledger())
+            .env("SSL_CERT_FILE", store)
+            .env("SSL_CERT_DIR", dir.join("no-such-dir"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let nothing = dir.join("no-such-store.pem");
+    let target = format!("localhost:{port}");
+    let out = run(
+        dir,
+        &nothing,
+        &["probe", "tls", &target, "--no-ciphers", "--format", "json"],
+    );
+    let v = json(&out);
+    let ids = finding_ids(&out);
+    assert!(!ids.iter().any(|i| i == "tls.cert.untrusted"), "{ids:?}");
+    let errors = v[0]["errors"].to_string();
+    assert!(errors.contains("no system trust anchors"), "{v:#}");
+    assert!(v[0]["grade"].as_str().unwrap().ends_with('*'), "{v:#}");
+
+    let sub = dir.join("no-anchors");
+    std::fs::create_dir_all(&sub).unwrap();
+    let item = format!("check:\n  tls: {{host: localhost, port: {port}, min_days_left: 1}}");
+    crate::common::write_pack(&sub, &[("served", item.as_str())], "");
+    let check = ["check", "--format", "json", "--no-record"];
+    let run_json = crate::common::json(&run(&sub, &nothing, &check));
+    let summary = crate::common::summary(&run_json, "served");
+    assert_eq!(
+        crate::common::statuses(&run_json)["served"],
+        "error",
+        "{summary}"
+    );
+    assert!(
+        summary.contains("chain not judged") && summary.contains("no system trust anchors"),
+        "{summary}"
+    );
+    let run_json = crate::common::json(&run(&sub, &dir.join("ca.pem"), &check));
+    let summary = crate::common::summary(&run_json, "served");
+    assert_eq!(
+        crate::common::statuses(&run_json)["served"],
+        "pass",
+        "{summary}"
+    );
 }

@@ -92,8 +92,9 @@ impl crate::Observe for CertProbe {
         }
         let mut trusted = None;
         let ca_file = ctx.optional_path(self.ca_file.as_ref())?;
-        // A CA file that cannot be read is could-not-check, not "untrusted".
-        shipcheck_net::roots(ca_file.as_deref())?;
+        // Anchors that cannot be read (a CA file, or a host without a CA bundle) are
+        // could-not-check, not "untrusted" (`trust` says so); a check that does not judge
+        // the chain needs none.
         if self.trusted {
             let target = Target {
                 host: first_name.clone(),
@@ -103,7 +104,7 @@ impl crate::Observe for CertProbe {
                 ca_file,
                 timeout: Duration::from_secs(5),
             };
-            let (ok, why) = trust::trust(&target, &chain, &facts);
+            let (ok, why) = trust::trust(&target, &chain, &facts)?;
             obs.findings.push(Finding::new(
                 ok,
                 "chains to a trusted CA",

@@ -299,7 +299,14 @@ pub fn tls(target: &str, opts: &TlsOptions) -> AuditReport {
         observed: serde_json::to_value(&report).unwrap_or_default(),
         findings: f,
         error: None,
-        errors: Vec::new(),
+        // The chain not judged (no trust anchors): no `tls.cert.untrusted`, and the grade
+        // says the audit is incomplete.
+        errors: report
+            .errors
+            .iter()
+            .filter(|e| e.starts_with(tls::CHAIN_NOT_JUDGED))
+            .cloned()
+            .collect(),
     }
 }
 

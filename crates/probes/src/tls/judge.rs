@@ -56,6 +56,23 @@ pub(super) fn could_not_check(r: &TlsReport, probe: &TlsProbe) -> Result<(), Str
             r.target
         ));
     }
+    // A certificate seen but its chain not judged (no trust anchors to judge it by) cannot
+    // pass "chain trusted", nor fail it; a self-signed one the item allows needs no chain.
+    let allowed_as_self_signed =
+        probe.allow_self_signed && r.certificate.as_ref().is_some_and(|c| c.self_signed);
+    if probe.certificate
+        && r.certificate.is_some()
+        && r.trusted.is_none()
+        && !allowed_as_self_signed
+    {
+        let why = r
+            .errors
+            .iter()
+            .find(|e| e.starts_with(super::CHAIN_NOT_JUDGED))
+            .cloned()
+            .unwrap_or_else(|| super::CHAIN_NOT_JUDGED.to_string());
+        return Err(format!("{why} ({})", r.target));
+    }
     Ok(())
 }
 

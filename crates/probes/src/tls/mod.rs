@@ -477,18 +477,27 @@ fn proto_key(v: Version) -> &'static str {
     }
 }
 
+/// How a scan's error starts when the certificate's chain could not be judged.
+pub const CHAIN_NOT_JUDGED: &str = "chain not judged";
+
 fn certificate(report: &mut TlsReport, target: &Target, chain: &[Vec<u8>]) {
     let now = jiff::Timestamp::now().as_second();
     match cert::facts(chain, target.name(), now) {
         Ok(facts) => {
-            let (trusted, error) = trust(target, chain, &facts);
-            report.chain_incomplete = Some(
-                !trusted
-                    && error.as_deref() == Some("unknown issuer")
-                    && cert::ends_without_issuer(chain),
-            );
-            report.trusted = Some(trusted);
-            report.trust_error = error;
+            match trust(target, chain, &facts) {
+                Ok((trusted, error)) => {
+                    report.chain_incomplete = Some(
+                        !trusted
+                            && error.as_deref() == Some("unknown issuer")
+                            && cert::ends_without_issuer(chain),
+                    );
+                    report.trusted = Some(trusted);
+                    report.trust_error = error;
+                }
+                // Nothing to verify against: the chain is not judged (`trusted` stays
+                // unknown) and the scan says why.
+                Err(e) => report.errors.push(format!("{CHAIN_NOT_JUDGED}: {e}")),
+            }
             report.certificate = Some(facts);
         }
         Err(e) => report.errors.push(e),

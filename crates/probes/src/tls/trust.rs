@@ -13,24 +13,29 @@ use super::{Target, cert};
 
 /// Verifies the chain to the trust anchors at a time inside the leaf's validity and for a
 /// name the leaf holds, so that "untrusted" is not confused with expired or wrong host.
+/// `Err` when there is nothing to verify against (a CA file that cannot be read, a host
+/// without a CA bundle): that is could-not-check, never "untrusted".
 pub(crate) fn trust(
     target: &Target,
     chain: &[Vec<u8>],
     facts: &cert::CertFacts,
+) -> Result<(bool, Option<String>), String> {
+    let roots = roots(target.ca_file.as_deref())?;
+    let verifier =
+        rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::clone(&roots), provider())
+            .build()
+            .map_err(|e| format!("cannot verify against the trust anchors: {e}"))?;
+    Ok(judge_chain(target, chain, facts, &roots, &verifier))
+}
+
+/// The verdict of `verifier` on the chain.
+fn judge_chain(
+    target: &Target,
+    chain: &[Vec<u8>],
+    facts: &cert::CertFacts,
+    roots: &rustls::RootCertStore,
+    verifier: &rustls::client::WebPkiServerVerifier,
 ) -> (bool, Option<String>) {
-    let roots = match roots(target.ca_file.as_deref()) {
-        Ok(r) => r,
-        Err(e) => return (false, Some(e)),
-    };
-    let verifier = match rustls::client::WebPkiServerVerifier::builder_with_provider(
-        Arc::clone(&roots),
-        provider(),
-    )
-    .build()
-    {
-        Ok(v) => v,
-        Err(e) => return (false, Some(e.to_string())),
-    };
     let certs: Vec<CertificateDer<'static>> = chain
         .iter()
         .map(|c| CertificateDer::from(c.clone()))
@@ -65,7 +70,7 @@ pub(crate) fn trust(
         Err(rustls::Error::InvalidCertificate(
             rustls::CertificateError::UnsupportedSignatureAlgorithmContext { .. }
             | rustls::CertificateError::UnsupportedSignatureAlgorithmForPublicKeyContext { .. },
-        )) if facts.sha1_signature => match legacy_chain(chain, &roots) {
+        )) if facts.sha1_signature => match legacy_chain(chain, roots) {
             Ok(()) => (true, None),
             Err(why) => (false, Some(why)),
         },
@@ -74,7 +79,7 @@ pub(crate) fn trust(
         Err(rustls::Error::InvalidCertificate(
             rustls::CertificateError::InvalidPurpose
             | rustls::CertificateError::InvalidPurposeContext { .. },
-        )) if !facts.server_usage_ok => match legacy_chain(chain, &roots) {
+        )) if !facts.server_usage_ok => match legacy_chain(chain, roots) {
             Ok(()) => (true, None),
             Err(why) => (false, Some(why)),
         },
