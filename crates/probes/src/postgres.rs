@@ -19,8 +19,9 @@ pub struct PgReport {
     pub ssl: String,
     pub ssl_min_protocol_version: String,
     pub password_encryption: String,
-    /// Whether shipcheck's own connection was encrypted.
-    pub connection_encrypted: bool,
+    /// Whether this connection is encrypted (`pg_stat_ssl`); null when the server did not
+    /// say (never "no" for "unknown").
+    pub connection_encrypted: Option<bool>,
     pub plaintext_refused: bool,
     pub plaintext_detail: String,
     /// Non-local `trust` rules: `line N: type database user address`.
@@ -160,8 +161,8 @@ pub fn audit(
         report.connection_encrypted = client
             .query_one("SELECT coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)", &[])
             .await
-            .map(|r| r.get::<_, bool>(0))
-            .unwrap_or(false);
+            .ok()
+            .and_then(|r| r.try_get::<_, bool>(0).ok());
         match client
             .query("SELECT line_number, type, array_to_string(database, ','), array_to_string(user_name, ','), coalesce(address, ''), coalesce(auth_method, '') FROM pg_hba_file_rules", &[])
             .await
