@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use shipcheck_core::id::ItemRef;
+
 use super::*;
 
 #[derive(clap::Args)]
@@ -39,37 +41,32 @@ pub fn fix(args: FixArgs) -> Result<i32, Error> {
         environment: Some(env.clone()),
         ..engine::Options::default()
     };
-    let run = engine::run(&profile, &opts)?;
     let plan = engine::plan::plan(&profile, Some(&env), None, false)?;
+    let run = engine::run_planned(&profile, &plan, &opts)?;
     let mut found = engine::remedies::of_failures(&plan, &run, &profile.dir);
     if !args.items.is_empty() {
-        let all: Vec<String> = found
-            .iter()
-            .map(|f| match f {
+        // Each found fix's item (`pack:id`), and whether one of the named items is it.
+        let item_of = |f: &engine::remedies::Found| -> String {
+            match f {
                 Ok(r) => r.item.clone(),
                 Err((item, _)) => item.clone(),
-            })
-            .collect();
-        for wanted in &args.items {
-            if !all
-                .iter()
-                .any(|i| i == wanted || i.ends_with(&format!(":{wanted}")))
-            {
+            }
+        };
+        let names = |wanted: &ItemRef, item: &str| {
+            item.split_once(':')
+                .is_some_and(|(pack, id)| wanted.matches(pack, id))
+        };
+        let all: Vec<String> = found.iter().map(item_of).collect();
+        let wanted: Vec<ItemRef> = args.items.iter().map(|w| ItemRef::parse(w)).collect();
+        for (w, text) in wanted.iter().zip(&args.items) {
+            if !all.iter().any(|i| names(w, i)) {
                 return Err(Error::usage(format!(
-                    "`{wanted}` is not a failing item with a mechanical fix{}",
-                    did_you_mean(wanted, &all)
+                    "`{text}` is not a failing item with a mechanical fix{}",
+                    did_you_mean(text, &all)
                 )));
             }
         }
-        found.retain(|f| {
-            let item = match f {
-                Ok(r) => &r.item,
-                Err((item, _)) => item,
-            };
-            args.items
-                .iter()
-                .any(|w| item == w || item.ends_with(&format!(":{w}")))
-        });
+        found.retain(|f| wanted.iter().any(|w| names(w, &item_of(f))));
     }
     let mut requests = Vec::new();
     for f in found {

@@ -34,5 +34,7 @@ pub mod spec;
 pub mod statement;
 pub mod template;
 pub mod text;
+pub mod users;
+pub mod wildcard;
 
 pub use error::Error;

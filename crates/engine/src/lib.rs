@@ -118,8 +118,7 @@ impl Default for Options {
 
 /// Runs a profile: plan, execute, finalize.
 pub fn run(profile: &Profile, opts: &Options) -> Result<Run, Error> {
-    let started = Instant::now();
-    let started_at = jiff::Timestamp::now();
+    let started = (Instant::now(), jiff::Timestamp::now());
     // A broken allowed_signers file stops the run before anything is probed.
     let signers = signing::allowed_signers(profile)?;
     let plan = plan::plan(
@@ -128,7 +127,24 @@ pub fn run(profile: &Profile, opts: &Options) -> Result<Run, Error> {
         opts.phase,
         opts.no_exec,
     )?;
+    run_plan(profile, &plan, signers, opts, started)
+}
 
+/// Runs a plan already made of `profile` with `opts`' environment, phase and `no_exec`
+/// (a caller that needs the plan too, as `fix` does, makes it once).
+pub fn run_planned(profile: &Profile, plan: &Plan, opts: &Options) -> Result<Run, Error> {
+    let started = (Instant::now(), jiff::Timestamp::now());
+    let signers = signing::allowed_signers(profile)?;
+    run_plan(profile, plan, signers, opts, started)
+}
+
+fn run_plan(
+    profile: &Profile,
+    plan: &Plan,
+    signers: Option<shipcheck_sign::AllowedSigners>,
+    opts: &Options,
+    (started, started_at): (Instant, jiff::Timestamp),
+) -> Result<Run, Error> {
     let mut slots: Vec<Option<ItemResult>> = Vec::with_capacity(plan.items.len());
     let mut todo = Vec::new();
     for (idx, p) in plan.items.iter().enumerate() {
@@ -141,7 +157,7 @@ pub fn run(profile: &Profile, opts: &Options) -> Result<Run, Error> {
         }
     }
     // Endpoints first, once each: the items of one that does not answer are settled here.
-    let prechecked = endpoint::precheck(&plan, &todo);
+    let prechecked = endpoint::precheck(plan, &todo);
     let to_probe: Vec<(usize, plan::At)> = todo
         .iter()
         .filter(|(idx, _)| !prechecked.settled.contains_key(idx))
@@ -175,10 +191,10 @@ pub fn run(profile: &Profile, opts: &Options) -> Result<Run, Error> {
             {
                 held.push((idx, ev));
             } else {
-                slots[idx] = Some(result_of(&plan, at, ev));
+                slots[idx] = Some(result_of(plan, at, ev));
             }
         };
-        execute::execute(&plan, &to_probe, &profile.dir, opts, &mut take)?;
+        execute::execute(plan, &to_probe, &profile.dir, opts, &mut take)?;
         for (idx, ev) in prechecked.settled {
             take(idx, ev);
         }
@@ -190,7 +206,7 @@ pub fn run(profile: &Profile, opts: &Options) -> Result<Run, Error> {
     for (idx, mut ev) in held {
         let at = plan.items[idx].at;
         judge::check_reuse(plan.item(at), &plan.pack(at).pack.name, &named, &mut ev);
-        slots[idx] = Some(result_of(&plan, at, ev));
+        slots[idx] = Some(result_of(plan, at, ev));
     }
 
     // Every slot is filled by now; mapped (not flattened) so the Vec is reused in place

@@ -15,7 +15,6 @@ pub mod diff;
 pub mod dotenv;
 pub mod ini;
 pub mod json5;
-pub mod owner;
 pub mod plan;
 pub mod secret;
 pub mod toml;

@@ -211,9 +211,9 @@ fn chown(path: &Path, owner: &str, group: Option<&str>) -> Result<(Owner, Owner)
             path.display()
         ));
     }
-    let uid = crate::owner::uid(owner)?;
+    let uid = shipcheck_core::users::uid(owner)?;
     let gid = match group {
-        Some(g) => crate::owner::gid(g)?,
+        Some(g) => shipcheck_core::users::gid(g)?,
         None => meta.gid(),
     };
     Ok(((meta.uid(), meta.gid()), (uid, gid)))

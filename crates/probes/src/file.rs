@@ -77,7 +77,7 @@ impl crate::Observe for FileProbe {
         // Facts below describe the target of a symlink, as a service opening it would see.
         let meta = std::fs::metadata(&path).unwrap_or(link_meta);
         let mode = meta.permissions().mode() & 0o7777;
-        let owner = user_name(meta.uid());
+        let owner = shipcheck_core::users::user_name(meta.uid());
         let mut facts = json!({
             "path": shown,
             "exists": true,
@@ -290,17 +290,6 @@ fn count_entries(
         count,
         oldest.map(|(n, t)| (n, now.duration_since(t).unwrap_or_default())),
     ))
-}
-
-/// Name of a uid from /etc/passwd (no libc lookups: works the same in static builds).
-fn user_name(uid: u32) -> Option<String> {
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    passwd.lines().find_map(|line| {
-        let mut parts = line.split(':');
-        let name = parts.next()?;
-        let id: u32 = parts.nth(1)?.parse().ok()?;
-        (id == uid).then(|| name.to_string())
-    })
 }
 
 pub(crate) fn line_of(text: &str, byte: usize) -> usize {

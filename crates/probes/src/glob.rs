@@ -8,32 +8,7 @@ pub fn has_wildcard(s: &str) -> bool {
 }
 
 /// Shell-style match of one path component: `*` and `?` (classes `[...]` match literally).
-/// Hand-written: includes name one folder's files, and a glob crate would be one more
-/// dependency for these two wildcards.
-pub fn glob_match(pattern: &str, name: &str) -> bool {
-    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
-    let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
-    while ni < n.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
-            pi += 1;
-            ni += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ni;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ni = mark;
-        } else {
-            return false;
-        }
-    }
-    while pi < p.len() && p[pi] == '*' {
-        pi += 1;
-    }
-    pi == p.len()
-}
+pub use shipcheck_core::wildcard::matches as glob_match;
 
 /// The entries of `pattern`'s folder whose names match its last component, each with its
 /// modification time. A missing folder matches nothing; a folder or entry that cannot be

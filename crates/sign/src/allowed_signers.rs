@@ -468,26 +468,9 @@ pub fn pattern_list_matches(list: &str, s: &str) -> bool {
     matched
 }
 
-/// `*` and `?` wildcards.
+/// `*` and `?` wildcards, a byte at a time as OpenSSH compares.
 fn glob(p: &[u8], s: &[u8]) -> bool {
-    let (mut pi, mut si, mut star, mut mark) = (0, 0, None, 0);
-    while si < s.len() {
-        if pi < p.len() && (p[pi] == b'?' || p[pi] == s[si]) {
-            pi += 1;
-            si += 1;
-        } else if pi < p.len() && p[pi] == b'*' {
-            star = Some(pi);
-            mark = si;
-            pi += 1;
-        } else if let Some(sp) = star {
-            pi = sp + 1;
-            mark += 1;
-            si = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == b'*')
+    shipcheck_core::wildcard::matches_by(p, s, b'?', b'*')
 }
 
 #[cfg(test)]

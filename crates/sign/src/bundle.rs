@@ -234,18 +234,15 @@ pub fn verify(
         .into_iter()
         .map(|(seq, s)| {
             let at = s.at.parse().unwrap_or_else(|_| jiff::Timestamp::now());
-            let signature = match (signers, s.signature.as_deref()) {
-                (_, None) => Ok("unsigned".to_owned()),
-                (Some(list), Some(_)) => crate::verify_signoff(list, &s, &digest, at)
-                    .map(|v| format!("verified: {} as {}", v.key, v.principal)),
-                (None, Some(sig)) => {
-                    crate::self_check(sig, &message::signoff(&digest, s.role, &s.by))
-                        .map(|k| format!("valid for {k} (no allowed signers given)"))
-                }
-            };
-            let signature = match signature {
-                Ok(text) => {
-                    if text.starts_with("verified") || signers.is_none() {
+            let judged = judge_signature(
+                signers,
+                s.signature.as_deref(),
+                |list| crate::verify_signoff(list, &s, &digest, at),
+                || message::signoff(&digest, s.role, &s.by),
+            );
+            let signature = match judged {
+                Ok((text, counts)) => {
+                    if counts {
                         counted.insert(s.role.as_str());
                     }
                     text
@@ -271,14 +268,13 @@ pub fn verify(
         .into_iter()
         .map(|(seq, a)| check_attestation(bundle, seq, a, signers, &mut problems))
         .collect();
-    let missing_signoffs = run
+    let missing_signoffs: Vec<String> = run
         .require_signoff
         .iter()
         .map(|r| r.as_str())
         .filter(|r| !counted.contains(r))
         .map(str::to_owned)
         .collect();
-    let missing_signoffs: Vec<String> = missing_signoffs;
     for role in &missing_signoffs {
         problems.push(format!(
             "the run's profile required a sign-off by {role}, and the bundle holds none whose signature holds"
@@ -300,6 +296,25 @@ pub fn verify(
     })
 }
 
+/// A statement's signature as the bundle shows it, and whether the statement counts: with
+/// allowed signers, only a signature they verify; without, anything that is not false (an
+/// unsigned statement, or a signature valid for the key it names).
+fn judge_signature(
+    signers: Option<&AllowedSigners>,
+    signature: Option<&str>,
+    verify: impl FnOnce(&AllowedSigners) -> Result<crate::Verified, crate::Refusal>,
+    message: impl FnOnce() -> String,
+) -> Result<(String, bool), crate::Refusal> {
+    match (signers, signature) {
+        (_, None) => Ok(("unsigned".to_owned(), signers.is_none())),
+        (Some(list), Some(_)) => {
+            verify(list).map(|v| (format!("verified: {} as {}", v.key, v.principal), true))
+        }
+        (None, Some(sig)) => crate::self_check(sig, &message())
+            .map(|k| (format!("valid for {k} (no allowed signers given)"), true)),
+    }
+}
+
 fn check_attestation(
     bundle: &Bundle,
     seq: i64,
@@ -311,14 +326,14 @@ fn check_attestation(
         .attested_at
         .parse()
         .unwrap_or_else(|_| jiff::Timestamp::now());
-    let signature = match (signers, a.signature.as_deref()) {
-        (_, None) => Ok("unsigned".to_owned()),
-        (Some(list), Some(_)) => crate::verify_attestation(list, &a, at)
-            .map(|v| format!("verified: {} as {}", v.key, v.principal)),
-        (None, Some(sig)) => crate::self_check(sig, &message::attestation(&a))
-            .map(|k| format!("valid for {k} (no allowed signers given)")),
-    };
-    let signature = signature.unwrap_or_else(|e| {
+    let signature = judge_signature(
+        signers,
+        a.signature.as_deref(),
+        |list| crate::verify_attestation(list, &a, at),
+        || message::attestation(&a),
+    )
+    .map(|(text, _)| text)
+    .unwrap_or_else(|e| {
         problems.push(format!("attestation #{seq} of {} by {}: {e}", a.item, a.by));
         format!("does not hold: {e}")
     });
