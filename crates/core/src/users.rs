@@ -3,8 +3,8 @@
 //! a lookup is one line of a colon-separated file, and the crates that call getpwnam need
 //! libc bindings this workspace does not otherwise use (and work the same in static builds).
 
-/// Largest database read.
-const MAX_DB_BYTES: u64 = 4 << 20;
+/// Largest database read (a directory service's users written out run to megabytes).
+const MAX_DB_BYTES: u64 = 64 << 20;
 
 /// A colon-separated database's text.
 fn read(db: &str) -> Result<String, String> {
@@ -42,9 +42,14 @@ pub fn gid(name: &str) -> Result<u32, String> {
     lookup("/etc/group", name)
 }
 
-/// The name of a uid (`None`: not in `/etc/passwd`, or the database cannot be read).
-pub fn user_name(uid: u32) -> Option<String> {
-    names_and_ids(&read("/etc/passwd").ok()?).find_map(|(n, id)| (id == uid).then(|| n.to_string()))
+/// The name of a uid (`None`: not in `/etc/passwd`); an error when the database cannot be
+/// read, so that "cannot tell" is not "no such name".
+pub fn user_name(uid: u32) -> Result<Option<String>, String> {
+    name_in("/etc/passwd", uid)
+}
+
+fn name_in(db: &str, id: u32) -> Result<Option<String>, String> {
+    Ok(names_and_ids(&read(db)?).find_map(|(n, i)| (i == id).then(|| n.to_string())))
 }
 
 #[cfg(test)]
@@ -56,7 +61,10 @@ mod tests {
         assert_eq!(uid("root"), Ok(0));
         assert_eq!(uid("1234"), Ok(1234));
         assert_eq!(gid("root"), Ok(0));
-        assert_eq!(user_name(0).as_deref(), Some("root"));
+        assert_eq!(user_name(0), Ok(Some("root".to_string())));
+        assert_eq!(user_name(4_000_000_000), Ok(None));
+        let e = name_in("/nonexistent/passwd", 0).unwrap_err();
+        assert!(e.starts_with("/nonexistent/passwd: "), "{e}");
         assert!(
             uid("no-such-user-here")
                 .unwrap_err()

@@ -77,7 +77,8 @@ impl crate::Observe for FileProbe {
         // Facts below describe the target of a symlink, as a service opening it would see.
         let meta = std::fs::metadata(&path).unwrap_or(link_meta);
         let mode = meta.permissions().mode() & 0o7777;
-        let owner = shipcheck_core::users::user_name(meta.uid());
+        let named = shipcheck_core::users::user_name(meta.uid());
+        let owner = named.clone().ok().flatten();
         let mut facts = json!({
             "path": shown,
             "exists": true,
@@ -112,8 +113,14 @@ impl crate::Observe for FileProbe {
             ));
         }
         if let Some(want) = &self.owner {
-            let ok = owner.as_deref() == Some(want.as_str())
-                || want.parse::<u32>().ok() == Some(meta.uid());
+            let by_id = want.parse::<u32>().ok();
+            // A name compared with an owner that could not be named: could not check.
+            if let (None, Err(e)) = (by_id, &named) {
+                return Err(format!(
+                    "cannot tell whether {shown} is owned by {want}: {e}"
+                ));
+            }
+            let ok = owner.as_deref() == Some(want.as_str()) || by_id == Some(meta.uid());
             let seen = owner
                 .clone()
                 .unwrap_or_else(|| format!("uid {}", meta.uid()));
