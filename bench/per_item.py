@@ -9,6 +9,7 @@ source checklist would type, reading the same file or endpoint shipcheck read:
 
   config  jq QUERY FILE                 file     stat -c '%a %U %s' PATH
   disk    df -P PATH                    command  the same command line (read-only ones)
+  archive tar -tf ARCHIVE (the newest one shipcheck read)
   args    grep ExecStart UNIT_FILE      http     curl -s -o /dev/null -w '%{http_code}' URL
   tls     openssl s_client -connect ADDRESS -servername SNI
 
@@ -53,6 +54,8 @@ def command(e, ca):
         return f"stat -c '%a %U %s' {q(path_of(e))}"
     if probe == "disk":
         return f"df -P {q(path_of(e))}"
+    if probe == "archive":
+        return f"tar -tf {q(path_of(e))}"
     if probe == "command":
         return e["source"].removeprefix("command ")
     if probe == "args":

@@ -322,3 +322,74 @@ fn terminal_width_wraps_between_words() {
         "no width, no wrapping: {piped}"
     );
 }
+
+/// The `archive` probe reads backups made by the real `tar` (gzip, zstd when the machine
+/// has it, plain): what they hold passes or fails, a corrupt or missing backup fails, and one
+/// that cannot be read is `error`, never a pass.
+#[test]
+fn backups_are_listed_in_process_and_judged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let state = dir.join("state");
+    std::fs::create_dir_all(state.join("credentials")).unwrap();
+    std::fs::write(state.join("secureclaw.json"), "{}").unwrap();
+    std::fs::write(state.join("credentials/creds.json"), "{}").unwrap();
+    for d in ["full", "partial", "corrupt", "unreadable", "plain"] {
+        std::fs::create_dir_all(dir.join(d)).unwrap();
+    }
+    let tar = |args: &[&str]| {
+        let out = std::process::Command::new("tar")
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    tar(&["-czf", "full/b-1.tar.gz", "state"]);
+    tar(&["-czf", "partial/b-1.tar.gz", "state/secureclaw.json"]);
+    tar(&["-cf", "plain/b-1.tar", "state"]);
+    let gz = std::fs::read(dir.join("full/b-1.tar.gz")).unwrap();
+    std::fs::write(dir.join("corrupt/b-1.tar.gz"), &gz[..gz.len() - 20]).unwrap();
+    // A folder where the archive should be: it opens, but does not read.
+    std::fs::create_dir_all(dir.join("unreadable/b-1.tar.gz")).unwrap();
+    let expect =
+        "expect: [{matches: '(?m)(^|/)secureclaw\\.json$'}, {matches: '(?m)(^|/)credentials/'}]";
+    let item = |folder: &str, name: &str| {
+        format!("check:\n  archive: {{path: \"{folder}/{name}\"}}\n  {expect}")
+    };
+    let items = [
+        ("full", item("full", "*.tar.gz")),
+        ("partial", item("partial", "*.tar.gz")),
+        ("corrupt", item("corrupt", "*.tar.gz")),
+        ("unreadable", item("unreadable", "*.tar.gz")),
+        ("plain", item("plain", "b-1.tar")),
+        ("none", item("full", "*.tar.zst")),
+    ];
+    let items: Vec<(&str, &str)> = items.iter().map(|(i, b)| (*i, b.as_str())).collect();
+    write_pack(dir, &items, "");
+    let out = shipcheck(dir, &["check", "--no-record", "--format", "json"]);
+    let run = json(&out);
+    let st = statuses(&run);
+    assert_eq!(st["full"], "pass", "{}", stdout(&out));
+    assert_eq!(st["plain"], "pass");
+    assert_eq!(st["partial"], "fail");
+    assert_eq!(st["corrupt"], "fail");
+    assert_eq!(st["none"], "fail");
+    assert_eq!(st["unreadable"], "error");
+    let said = |id: &str| summary(&run, id);
+    assert!(
+        said("corrupt").contains("does not read as a tar"),
+        "{}",
+        said("corrupt")
+    );
+    assert!(
+        said("unreadable").contains("cannot read"),
+        "{}",
+        said("unreadable")
+    );
+    assert!(said("none").contains("nothing matches"), "{}", said("none"));
+}

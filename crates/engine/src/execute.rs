@@ -165,6 +165,7 @@ fn one(
                 vars,
                 base_dir: base_dir.clone(),
                 cache: Arc::clone(&cache),
+                deadline: Some(started + item_timeout),
             };
             crate::judge::evaluate(item, &ctx, &others, &base_dir, &cache)
         });

@@ -96,6 +96,7 @@ pub fn evaluate(
                     vars: Arc::clone(vars),
                     base_dir: base_dir.to_owned(),
                     cache: Arc::clone(cache),
+                    deadline: ctx.deadline,
                 };
                 match shipcheck_probes::observe(probe, &other_ctx) {
                     Ok(o) => {

@@ -4,6 +4,7 @@
 //! A probe that cannot observe returns an error message: the item's result is `error`,
 //! never `pass`.
 
+pub mod archive;
 pub mod args;
 pub mod command;
 pub mod config;
@@ -60,6 +61,9 @@ pub struct ProbeCtx {
     pub vars: Arc<BTreeMap<String, String>>,
     pub base_dir: PathBuf,
     pub cache: Arc<Cache>,
+    /// When the engine stops waiting for the item: a probe that reads for long (an archive)
+    /// stops here and says so.
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl ProbeCtx {

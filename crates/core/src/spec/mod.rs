@@ -4,6 +4,7 @@
 //! `observe` dispatch from the same list. Adding a kind: a spec module here, an observe
 //! module in `shipcheck-probes`, and one line in the registry.
 
+pub mod archive;
 pub mod args;
 pub mod cert;
 pub mod command;
@@ -35,6 +36,8 @@ macro_rules! for_each_probe {
             args: Args => $crate::spec::args::ArgsProbe,
             /// Probe: a command run with an argv (never a shell line), its exit code and output.
             command: Command => $crate::spec::command::CommandProbe,
+            /// Probe: the entries of a tar archive (plain, gzip or zstd), e.g. the newest backup.
+            archive: Archive => $crate::spec::archive::ArchiveProbe,
             /// Probe: free space on the file system holding a path.
             disk: Disk => $crate::spec::disk::DiskProbe,
             /// Probe: an HTTP request, or a built-in HTTP behaviour (HSTS, CORS, auth, rate limit...).
