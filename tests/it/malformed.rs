@@ -362,3 +362,25 @@ fn config_path_and_each_are_exclusive() {
         );
     }
 }
+
+/// A variable two packs declare (CLASP and the web-service pack it includes both read
+/// `http_port`) whose value cannot be read is one problem, said once.
+#[test]
+fn a_variable_two_packs_declare_is_said_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("shipcheck.yaml"),
+        "packs: [clasp]\nvars:\n  domain: relay.example.test\n  http_port: \"${env:SHIPCHECK_TEST_NEVER_SET}\"\n",
+    )
+    .unwrap();
+    let out = shipcheck(tmp.path(), &["check", "--no-record"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(
+        err.matches("× shipcheck.yaml:4:14: variable `http_port`")
+            .count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains("shipcheck.yaml:4:14"), "{err}");
+}

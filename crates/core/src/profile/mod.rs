@@ -523,6 +523,10 @@ impl Profile {
                 );
             }
         }
+        // Packs may declare the same variable (CLASP and the web-service pack it includes
+        // both read `http_port`): a value that cannot be read is said once.
+        let mut said = std::collections::HashSet::new();
+        problems.retain(|p| said.insert((p.message.clone(), p.pos)));
         if problems.is_empty() {
             return Ok(out);
         }

@@ -52,7 +52,8 @@ pub fn dns(name: &str) -> AuditReport {
             error: None,
             errors: Vec::new(),
         },
-        Err(e) => AuditReport {
+        Err(crate::dns::Unresolved::CannotTell(e)) => AuditReport::failed("dns", name.into(), e),
+        Err(crate::dns::Unresolved::NoSuchName(e)) => AuditReport {
             schema: PROBE_SCHEMA,
             kind: "dns",
             target: name.into(),
