@@ -11,6 +11,10 @@ use serde_json::json;
 use super::{Finding, Observation, ProbeCtx};
 use shipcheck_core::duration::Span;
 
+/// Cache key: the user name of a uid.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct OwnerOf(u32);
+
 impl crate::Observe for FileProbe {
     fn observe(&self, ctx: &ProbeCtx) -> Result<Observation, String> {
         let mut path = ctx.path(&self.path)?;
@@ -77,7 +81,11 @@ impl crate::Observe for FileProbe {
         // Facts below describe the target of a symlink, as a service opening it would see.
         let meta = std::fs::metadata(&path).unwrap_or(link_meta);
         let mode = meta.permissions().mode() & 0o7777;
-        let named = shipcheck_core::users::user_name(meta.uid());
+        // Once per uid and run: every file item names its owner.
+        let uid = meta.uid();
+        let named = ctx
+            .cache
+            .memo(OwnerOf(uid), || shipcheck_core::users::user_name(uid));
         let owner = named.clone().ok().flatten();
         let mut facts = json!({
             "path": shown,
