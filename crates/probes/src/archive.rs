@@ -21,8 +21,9 @@ use super::{Finding, Observation, ProbeCtx};
 
 /// The most entries listed; a larger archive is `error` (its listing is not all there).
 pub const MAX_ENTRIES: usize = 200_000;
-/// The most bytes of entry names listed.
-pub const MAX_NAME_BYTES: usize = 16 << 20;
+/// The most bytes of entry names listed: the listing is the item's evidence, kept in the
+/// ledger, and bounded as a command's output is (1 MiB).
+pub const MAX_NAME_BYTES: usize = 1 << 20;
 
 impl crate::Observe for ArchiveProbe {
     fn observe(&self, ctx: &ProbeCtx) -> Result<Observation, String> {
@@ -286,6 +287,19 @@ mod tests {
             (&[0xfd, b'7', b'z', b'X', b'Z', 0, 0][..], "xz"),
         ] {
             assert!(matches!(listed(magic), Err(Unread::CannotTell(why)) if why.contains(name)));
+        }
+    }
+
+    #[test]
+    fn a_listing_larger_than_the_bound_is_could_not_check() {
+        let name = "d/".repeat(49) + "f";
+        let names: Vec<String> = (0..(MAX_NAME_BYTES / 100 + 10))
+            .map(|i| format!("{name}{i:08}"))
+            .collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        match listed(&tar_of(&refs)) {
+            Err(Unread::CannotTell(why)) => assert!(why.contains("more than"), "{why}"),
+            other => panic!("{:?}", other.map(|l| l.names.len())),
         }
     }
 
