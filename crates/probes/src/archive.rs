@@ -10,7 +10,6 @@
 use std::cell::RefCell;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
-use std::path::Path;
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -28,14 +27,7 @@ pub const MAX_NAME_BYTES: usize = 1 << 20;
 impl crate::Observe for ArchiveProbe {
     fn observe(&self, ctx: &ProbeCtx) -> Result<Observation, String> {
         let pattern = ctx.path(&self.path)?;
-        let wildcard = pattern
-            .file_name()
-            .is_some_and(|n| crate::glob::has_wildcard(&n.to_string_lossy()));
-        let path = if wildcard {
-            crate::glob::newest_match(&pattern)?
-        } else {
-            Some(pattern.clone())
-        };
+        let path = crate::glob::newest_if_wildcard(&pattern)?;
         let absent = |what: String| {
             let mut obs = Observation::new(
                 serde_json::Value::Null,
@@ -49,12 +41,13 @@ impl crate::Observe for ArchiveProbe {
         let Some(path) = path else {
             return absent(format!("nothing matches {}", pattern.display()));
         };
-        let file = match File::open(&path) {
+        // Not opened as a plain `File::open`: a FIFO in the backup's place would block it.
+        let file = match shipcheck_core::bounded::open_regular(&path) {
             Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            Err(e) if e.is_not_found() => {
                 return absent(format!("{} does not exist", path.display()));
             }
-            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+            Err(e) => return Err(e.to_string()),
         };
         let shown = format!("archive {}", path.display());
         let mut obs = Observation::new(serde_json::Value::Null, &shown);
@@ -179,12 +172,6 @@ impl Read for Guarded {
     }
 }
 
-/// Lists the archive at `path` (tests and tools).
-pub fn list_path(path: &Path) -> Result<Listing, Unread> {
-    let file = File::open(path).map_err(|e| Unread::CannotTell(e.to_string()))?;
-    list(file, None)
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -218,7 +205,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a");
         std::fs::write(&path, bytes).unwrap();
-        list_path(&path)
+        list(File::open(&path).unwrap(), None)
     }
 
     const NAMES: &[&str] = &["state/secureclaw.json", "state/credentials/creds.json"];
@@ -303,7 +290,7 @@ mod tests {
         }
     }
 
-    fn ctx(dir: &Path) -> ProbeCtx {
+    fn ctx(dir: &std::path::Path) -> ProbeCtx {
         ProbeCtx {
             vars: Arc::new(BTreeMap::new()),
             base_dir: dir.to_owned(),

@@ -20,11 +20,7 @@ impl crate::Observe for FileProbe {
         let mut path = ctx.path(&self.path)?;
         // A wildcard in the last component (a dated log, `app-*.log`) means the newest match;
         // none matching is a missing file.
-        if path
-            .file_name()
-            .is_some_and(|n| crate::glob::has_wildcard(&n.to_string_lossy()))
-            && let Some(newest) = crate::glob::newest_match(&path)?
-        {
+        if let Some(newest) = crate::glob::newest_if_wildcard(&path)? {
             path = newest;
         }
         let shown = path.display().to_string();

@@ -40,6 +40,19 @@ pub fn matching(pattern: &Path) -> Result<Vec<(PathBuf, std::time::SystemTime)>,
     Ok(out)
 }
 
+/// The path a probe reads for `path`: itself, or, when its last component has a wildcard,
+/// the newest match (`None` when nothing matches).
+pub fn newest_if_wildcard(path: &Path) -> Result<Option<PathBuf>, String> {
+    let wildcard = path
+        .file_name()
+        .is_some_and(|n| has_wildcard(&n.to_string_lossy()));
+    if wildcard {
+        newest_match(path)
+    } else {
+        Ok(Some(path.to_owned()))
+    }
+}
+
 /// The newest (by modification time) entry matching `pattern`; `None` when none does.
 pub fn newest_match(pattern: &Path) -> Result<Option<PathBuf>, String> {
     Ok(matching(pattern)?
