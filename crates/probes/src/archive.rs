@@ -290,6 +290,21 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_fifo_in_the_backups_place_is_could_not_check_and_does_not_block() {
+        use crate::Observe;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("b.tar.gz");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        // No writer: a plain open would wait for one forever.
+        let e = probe("*.tar.gz").observe(&ctx(dir.path())).unwrap_err();
+        assert!(e.contains("not a regular file"), "{e}");
+    }
+
     fn ctx(dir: &std::path::Path) -> ProbeCtx {
         ProbeCtx {
             vars: Arc::new(BTreeMap::new()),
