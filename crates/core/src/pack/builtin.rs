@@ -1,26 +1,38 @@
 //! Packs embedded in the binary. They are data files under `packs/`, not Rust code.
 
 use super::LoadedPack;
-use super::load::load_trusted_text;
+use super::load::load_builtin;
 use crate::error::Error;
 
-/// (name, file text) of every built-in pack.
-const PACKS: &[(&str, &str)] = &[
-    (
-        "secureclaw",
-        include_str!("../../../../packs/secureclaw.yaml"),
-    ),
-    ("clasp", include_str!("../../../../packs/clasp.yaml")),
-    ("ocmt", include_str!("../../../../packs/ocmt.yaml")),
-    (
-        "rack-gateway",
-        include_str!("../../../../packs/rack-gateway.yaml"),
-    ),
-    (
-        "web-service",
-        include_str!("../../../../packs/web-service.yaml"),
-    ),
+/// A built-in pack: its YAML (the source) and the JSON build.rs made of it.
+struct Builtin {
+    name: &'static str,
+    yaml: &'static str,
+    json: &'static str,
+}
+
+macro_rules! builtin {
+    ($name:literal) => {
+        Builtin {
+            name: $name,
+            yaml: include_str!(concat!("../../../../packs/", $name, ".yaml")),
+            json: include_str!(concat!(env!("OUT_DIR"), "/", $name, ".json")),
+        }
+    };
+}
+
+/// Every built-in pack.
+const PACKS: &[Builtin] = &[
+    builtin!("secureclaw"),
+    builtin!("clasp"),
+    builtin!("ocmt"),
+    builtin!("rack-gateway"),
+    builtin!("web-service"),
 ];
+
+fn find(name: &str) -> Option<&'static Builtin> {
+    PACKS.iter().find(|b| b.name == name)
+}
 
 /// The source checklists the built-in packs trace to (file name, text).
 pub const SOURCES: &[(&str, &str)] = &[
@@ -52,17 +64,14 @@ pub const SOURCES: &[(&str, &str)] = &[
 
 /// Names of the built-in packs.
 pub fn names() -> Vec<&'static str> {
-    PACKS.iter().map(|(n, _)| *n).collect()
+    PACKS.iter().map(|b| b.name).collect()
 }
 
 /// Loads a built-in pack by name; `None` when there is no such pack. It is not validated
 /// again: `every_builtin_pack_is_valid` does that once, here.
 pub fn load(name: &str) -> Option<Result<LoadedPack, Error>> {
-    let (n, text) = PACKS.iter().find(|(n, _)| *n == name)?;
-    Some(load_trusted_text(
-        &format!("builtin:{n}"),
-        (*text).to_string(),
-    ))
+    let b = find(name)?;
+    Some(load_builtin(&format!("builtin:{}", b.name), b.yaml, b.json))
 }
 
 /// What `pack list` shows of a pack: read without compiling its checks (the built-in
@@ -151,7 +160,7 @@ fn scan(text: &str) -> Option<Summary> {
 
 /// The YAML text of a built-in pack.
 pub fn text(name: &str) -> Option<&'static str> {
-    PACKS.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+    find(name).map(|b| b.yaml)
 }
 
 #[cfg(test)]
@@ -186,6 +195,38 @@ mod tests {
             "name: a\ntitle: No version\n",
         ] {
             assert_eq!(super::scan(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn the_json_form_loads_the_pack_the_yaml_does() {
+        use super::super::Pack;
+        // Locations are the one difference (JSON has none; only validation reads them).
+        let span = regex::Regex::new(r"Location \{[^{}]*(\{[^{}]*\}[^{}]*)*\}").unwrap();
+        let shown = |pack: &Pack| span.replace_all(&format!("{pack:?}"), "_").into_owned();
+        let first_id = |pack: &Pack| pack.sections[0].items[0].id.referenced;
+        for b in super::PACKS {
+            let from_yaml = super::super::load_pack_text(b.name, b.yaml.to_string())
+                .unwrap()
+                .pack;
+            let loaded = super::load(b.name).unwrap().unwrap().pack;
+            assert_eq!(
+                shown(&loaded),
+                shown(&from_yaml),
+                "built-in pack {}",
+                b.name
+            );
+            // `load` read the JSON form: its values carry no location.
+            let from_json: Pack = serde_json::from_str(b.json).unwrap_or_else(|e| {
+                // build.rs reads values without their types: a plain `n`, `no` or `on`
+                // is a boolean, `1.10` a number. Quote such a value in the YAML.
+                panic!(
+                    "built-in pack {}: its JSON form (build.rs): {e}; quote the value in the YAML",
+                    b.name
+                )
+            });
+            assert_eq!(first_id(&loaded), first_id(&from_json), "{}", b.name);
+            assert_ne!(first_id(&loaded), first_id(&from_yaml), "{}", b.name);
         }
     }
 
