@@ -210,13 +210,13 @@ fn compile_with(
                 }
                 jaq_core::load::Error::Lex(items) => {
                     for (expect, at) in items {
-                        first.get_or_insert(jaq_core::load::span(code, at).start);
+                        first = first.or(offset_in(code, at));
                         messages.push(format!("expected {} {}", expect.as_str(), near(at)));
                     }
                 }
                 jaq_core::load::Error::Parse(items) => {
                     for (expect, at) in items {
-                        first.get_or_insert(jaq_core::load::span(code, at).start);
+                        first = first.or(offset_in(code, at));
                         messages.push(format!("expected {} {}", expect.as_str(), near(at)));
                     }
                 }
@@ -235,7 +235,7 @@ fn compile_with(
             let mut messages = Vec::new();
             for (_, items) in errs {
                 for (name, undefined) in items {
-                    first.get_or_insert(jaq_core::load::span(code, name).start);
+                    first = first.or(offset_in(code, name));
                     messages.push(format!("undefined {} `{name}`", undefined.as_str()));
                 }
             }
@@ -245,6 +245,13 @@ fn compile_with(
             }
         })?;
     Ok(filter)
+}
+
+/// Where `part` starts in `code`; `None` when it is not in it (an undefined name in a
+/// standard definition's body: `jaq_core::load::span` would underflow).
+fn offset_in(code: &str, part: &str) -> Option<usize> {
+    let (whole, at) = (code.as_ptr() as usize, part.as_ptr() as usize);
+    (at >= whole && at + part.len() <= whole + code.len()).then(|| at - whole)
 }
 
 fn near(at: &str) -> String {
@@ -259,6 +266,13 @@ fn near(at: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_offset_is_given_only_for_text_in_the_expression() {
+        let code = ".a | foo";
+        assert_eq!(offset_in(code, &code[5..]), Some(5));
+        assert_eq!(offset_in(code, "foo"), None);
+    }
 
     #[test]
     fn an_expression_is_compiled_once_and_gives_the_same_results() {
