@@ -154,6 +154,12 @@ pub struct TlsReport {
     pub errors: Vec<String>,
 }
 
+/// What a scoped thread returned; a panic is an error of that probe, not of the run.
+fn joined<T>(h: std::thread::ScopedJoinHandle<'_, Result<T, String>>) -> Result<T, String> {
+    h.join()
+        .unwrap_or_else(|_| Err("the handshake crashed".to_string()))
+}
+
 /// Scans one target. An unreachable target is an `Err`.
 pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
     let addr = target.socket()?;
@@ -171,20 +177,43 @@ pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
         ..TlsReport::default()
     };
     let all = all_suites();
-    if scope.protocols {
-        match sslv2::ask(addr, target.timeout) {
+    // The version probes are independent connections: asked at once, they take one
+    // round trip's time, not five (loopback 1-2 ms each, a remote server much more).
+    // Their answers are read in the order they were asked before, so the report is the same.
+    let legacy_versions: &[Version] = if scope.protocols || scope.ciphers {
+        &[Version::Tls10, Version::Tls11, Version::Tls12]
+    } else {
+        &[]
+    };
+    let (v2, v3, legacy) = std::thread::scope(|s| {
+        let ask = |v: Version| {
+            let all = &all;
+            s.spawn(move || hello::ask(addr, v, all, Some(target.name()), target.timeout))
+        };
+        let v2 = scope
+            .protocols
+            .then(|| s.spawn(|| sslv2::ask(addr, target.timeout)));
+        let v3 = scope.protocols.then(|| ask(Version::Ssl3));
+        let legacy: Vec<_> = legacy_versions.iter().map(|&v| (v, ask(v))).collect();
+        (
+            v2.map(joined),
+            v3.map(joined),
+            legacy
+                .into_iter()
+                .map(|(v, h)| (v, joined(h)))
+                .collect::<Vec<_>>(),
+        )
+    });
+    if let Some(v2) = v2 {
+        match v2 {
             Ok(accepted) => {
                 report.protocols.insert("ssl2".into(), accepted);
             }
             Err(e) => report.errors.push(format!("SSL 2.0: {e}")),
         }
-        match hello::ask(
-            addr,
-            Version::Ssl3,
-            &all,
-            Some(target.name()),
-            target.timeout,
-        ) {
+    }
+    if let Some(v3) = v3 {
+        match v3 {
             Ok(Answer::Accepted { version, .. }) => {
                 report.protocols.insert("ssl3".into(), version == [3, 0]);
             }
@@ -195,27 +224,25 @@ pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
         }
     }
     let mut legacy_accepted = Vec::new();
-    if scope.protocols || scope.ciphers {
-        for v in [Version::Tls10, Version::Tls11, Version::Tls12] {
-            match hello::ask(addr, v, &all, Some(target.name()), target.timeout) {
-                Ok(Answer::Accepted {
-                    version,
-                    secure_renegotiation,
-                    ..
-                }) => {
-                    let ok = version == v.wire();
-                    if ok {
-                        legacy_accepted.push(v);
-                        let all_secure = report.secure_renegotiation.unwrap_or(true);
-                        report.secure_renegotiation = Some(all_secure && secure_renegotiation);
-                    }
-                    report.protocols.insert(proto_key(v).into(), ok);
+    for (v, answer) in legacy {
+        match answer {
+            Ok(Answer::Accepted {
+                version,
+                secure_renegotiation,
+                ..
+            }) => {
+                let ok = version == v.wire();
+                if ok {
+                    legacy_accepted.push(v);
+                    let all_secure = report.secure_renegotiation.unwrap_or(true);
+                    report.secure_renegotiation = Some(all_secure && secure_renegotiation);
                 }
-                Ok(Answer::Refused(_)) => {
-                    report.protocols.insert(proto_key(v).into(), false);
-                }
-                Err(e) => report.errors.push(format!("{}: {e}", v.name())),
+                report.protocols.insert(proto_key(v).into(), ok);
             }
+            Ok(Answer::Refused(_)) => {
+                report.protocols.insert(proto_key(v).into(), false);
+            }
+            Err(e) => report.errors.push(format!("{}: {e}", v.name())),
         }
     }
     // Compression: offered DEFLATE at the best legacy version, does the server take it?
