@@ -59,38 +59,19 @@ pub fn execute(
                 .as_deref()
                 .map_or(Start::Local, Start::of)
         });
-        // Local checks are work for a core (parse, compile, match): more of them at once
-        // than there are cores only adds threads (each with its own allocator arena) and
-        // their switches. Checks that wait (a program, the network) use all of `concurrency`.
-        let local_cap = std::thread::available_parallelism()
-            .map_or(2, std::num::NonZero::get)
-            .min(concurrency);
-        let mut local_running = 0;
         for wave in starts {
             // At most `concurrency` checks in flight; the next is started as one ends (not
             // all spawned at once: 100,000 waiting tasks held memory for nothing).
-            let mut wave = wave.into_iter().peekable();
+            let mut wave = wave.into_iter();
             loop {
                 while set.len() < concurrency {
-                    let Some(&(idx, at, start)) = wave.peek() else {
-                        break;
-                    };
-                    let local = start == Start::Local;
-                    if local && local_running >= local_cap && !set.is_empty() {
-                        break;
-                    }
-                    wave.next();
-                    // (Reset when nothing runs: a task that panicked returned no `local`.)
-                    local_running = if set.is_empty() { 0 } else { local_running };
-                    local_running += usize::from(local);
-                    let check = one(idx, at, &packs, vars, others, cache, &base_dir);
-                    set.spawn(async move { (check.await, local) });
+                    let Some((idx, at)) = wave.next() else { break };
+                    set.spawn(one(idx, at, &packs, vars, others, cache, &base_dir));
                 }
                 let Some(joined) = set.join_next().await else {
                     break;
                 };
-                if let Ok(((idx, ev), local)) = joined {
-                    local_running = local_running.saturating_sub(usize::from(local));
+                if let Ok((idx, ev)) = joined {
                     done += 1;
                     sink(idx, ev);
                 }
@@ -137,15 +118,14 @@ impl Start {
 /// The checks in the order they start, as two waves: the bursts start only when every
 /// check of the first wave has ended. Plan order is kept within each kind of start
 /// (results keep their places whatever the order).
-fn waves(todo: &[(usize, At)], start: impl Fn(&At) -> Start) -> [Vec<(usize, At, Start)>; 2] {
+fn waves(todo: &[(usize, At)], start: impl Fn(&At) -> Start) -> [Vec<(usize, At)>; 2] {
     let mut first = Vec::with_capacity(todo.len());
     let (mut local, mut bursts) = (Vec::new(), Vec::new());
     for &(idx, at) in todo {
-        let s = start(&at);
-        match s {
-            Start::Waits => first.push((idx, at, s)),
-            Start::Local => local.push((idx, at, s)),
-            Start::Burst => bursts.push((idx, at, s)),
+        match start(&at) {
+            Start::Waits => first.push((idx, at)),
+            Start::Local => local.push((idx, at)),
+            Start::Burst => bursts.push((idx, at)),
         }
     }
     first.append(&mut local);
@@ -223,7 +203,7 @@ mod tests {
         ];
         let todo: Vec<(usize, At)> = (0..kinds.len()).map(|i| (i, at(i))).collect();
         let [first, second] = waves(&todo, |a| kinds[a.item]);
-        let ids = |w: &[(usize, At, Start)]| w.iter().map(|(i, ..)| *i).collect::<Vec<_>>();
+        let ids = |w: &[(usize, At)]| w.iter().map(|(i, _)| *i).collect::<Vec<_>>();
         assert_eq!(ids(&first), [2, 4, 0, 3]);
         assert_eq!(ids(&second), [1, 5]);
     }
