@@ -53,6 +53,7 @@ pub async fn cors(
     headers: &[(String, String)],
     origins: &[String],
 ) -> Result<Vec<CorsTry>, String> {
+    let method = |preflight: bool| if preflight { "OPTIONS" } else { "GET" };
     let asked: Vec<(&String, bool)> = origins
         .iter()
         .flat_map(|o| [(o, false), (o, true)])
@@ -67,10 +68,7 @@ pub async fn cors(
                 "authorization, content-type".into(),
             ));
         }
-        async move {
-            let method = if preflight { "OPTIONS" } else { "GET" };
-            req.send(method, url, &h, None).await
-        }
+        async move { req.send(method(preflight), url, &h, None).await }
     }))
     .await;
     let mut out = Vec::with_capacity(asked.len());
@@ -81,7 +79,7 @@ pub async fn cors(
         let verdict = cors_verdict(origin, acao.as_deref(), acac.as_deref());
         out.push(CorsTry {
             origin: origin.clone(),
-            method: if preflight { "OPTIONS" } else { "GET" },
+            method: method(preflight),
             preflight,
             status: ex.status,
             acao,
