@@ -481,3 +481,76 @@ fn session_resumption_is_observed() {
         .unwrap();
     assert_eq!(finding["severity"], "info", "it costs time, not safety");
 }
+
+/// The `tls` items of one endpoint ask different questions (protocols, ciphers, the
+/// certificate); their scans share the exchanges they have in common, and each item's
+/// evidence is what a scan of its own would have seen.
+#[test]
+fn tls_items_of_one_endpoint_share_their_exchanges_and_see_what_they_would_alone() {
+    let ca = ca();
+    let leaf = pki::issued(&ca, "localhost", &["localhost"], -1, 90, false);
+    let s = scenario(&leaf, &[], &ca);
+    let items = [
+        ("protocols", "certificate: false"),
+        (
+            "ciphers",
+            "min_protocol: none, certificate: false, no_weak_ciphers: true",
+        ),
+        ("certificate", "min_protocol: none, min_days_left: 14"),
+        ("everything", "no_weak_ciphers: true, min_days_left: 14"),
+    ];
+    let item = |(id, extra): &(&str, &str)| {
+        format!(
+            "      - id: {id}\n        title: t\n        severity: high\n        phase: pre-deploy\n        why: w\n        fix: f\n        check:\n          tls: {{host: localhost, address: 127.0.0.1, port: \"{}\", ca_file: \"{}\", {extra}}}\n",
+            s.server.port, s.ca_file
+        )
+    };
+    let run = |chosen: &[(&str, &str)]| -> (serde_json::Value, usize) {
+        let dir = tempfile::tempdir().unwrap();
+        let pack = format!(
+            "name: p\nversion: \"1\"\ntitle: P\nsections:\n  - id: s\n    title: S\n    items:\n{}",
+            chosen.iter().map(item).collect::<String>()
+        );
+        std::fs::write(dir.path().join("pack.yaml"), pack).unwrap();
+        std::fs::write(dir.path().join("shipcheck.yaml"), "packs: [pack.yaml]\n").unwrap();
+        let before = s.server.accepted.load(std::sync::atomic::Ordering::SeqCst);
+        let out = shipcheck(
+            dir.path(),
+            &["check", "--format", "json", "--no-record", "-j", "4"],
+        );
+        let after = s.server.accepted.load(std::sync::atomic::Ordering::SeqCst);
+        (json(&out), after - before)
+    };
+    let (together, shared) = run(&items);
+    let mut alone_total = 0;
+    for it in &items {
+        let (alone, connections) = run(std::slice::from_ref(it));
+        alone_total += connections;
+        let find = |run: &serde_json::Value| {
+            run["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["id"] == it.0)
+                .cloned()
+                .unwrap()
+        };
+        let (a, t) = (find(&alone), find(&together));
+        assert_eq!(t["status"], "pass", "{}: {t:#}", it.0);
+        for field in ["status", "summary"] {
+            assert_eq!(a[field], t[field], "{}: {field}", it.0);
+        }
+        assert_eq!(
+            a["evidence"]["observed"], t["evidence"]["observed"],
+            "{}: the shared scan saw something else",
+            it.0
+        );
+    }
+    // Alone, each run's scan makes its own connections; together, the connections the
+    // scans have in common are made once: at most those of the widest scan plus what the
+    // others ask beyond it, well under the sum.
+    assert!(
+        shared * 3 < alone_total * 2,
+        "together: {shared} connections; alone: {alone_total} in all"
+    );
+}

@@ -119,6 +119,7 @@ impl Default for Options {
 /// Runs a profile: plan, execute, finalize.
 pub fn run(profile: &Profile, opts: &Options) -> Result<Run, Error> {
     let started = (Instant::now(), jiff::Timestamp::now());
+    prewarm();
     // A broken allowed_signers file stops the run before anything is probed.
     let signers = signing::allowed_signers(profile)?;
     let plan = plan::plan(
@@ -134,8 +135,22 @@ pub fn run(profile: &Profile, opts: &Options) -> Result<Run, Error> {
 /// (a caller that needs the plan too, as `fix` does, makes it once).
 pub fn run_planned(profile: &Profile, plan: &Plan, opts: &Options) -> Result<Run, Error> {
     let started = (Instant::now(), jiff::Timestamp::now());
+    prewarm();
     let signers = signing::allowed_signers(profile)?;
     run_plan(profile, plan, signers, opts, started)
+}
+
+/// What every run needs once per process, done on a thread of its own while the caller
+/// plans (single-threaded): the jq standard definitions (see [`shipcheck_core::jq::prewarm`]).
+/// Nothing waits for it; a check that needs it first waits only for what is left.
+fn prewarm() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // A thread that cannot start changes nothing: the first check does the work.
+        let _ = std::thread::Builder::new()
+            .name("shipcheck-prewarm".into())
+            .spawn(shipcheck_core::jq::prewarm);
+    });
 }
 
 fn run_plan(

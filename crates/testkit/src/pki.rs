@@ -99,6 +99,8 @@ pub fn issued(issuer: &Cert, cn: &str, names: &[&str], from: i64, to: i64, ca: b
 /// A TLS 1.2/1.3 server on 127.0.0.1 serving `chain`; stops when dropped.
 pub struct TlsServer {
     pub port: u16,
+    /// Connections accepted so far.
+    pub accepted: Arc<std::sync::atomic::AtomicUsize>,
     stop: Arc<AtomicBool>,
     handle: Option<JoinHandle<()>>,
 }
@@ -148,11 +150,14 @@ fn serve_config(config: rustls::ServerConfig) -> TlsServer {
     let port = listener.local_addr().expect("addr").port();
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = Arc::clone(&accepted);
     let handle = std::thread::spawn(move || {
         for stream in listener.incoming() {
             if flag.load(Ordering::SeqCst) {
                 break;
             }
+            count.fetch_add(1, Ordering::SeqCst);
             let Ok(mut sock) = stream else { continue };
             sock.set_read_timeout(Some(Duration::from_secs(2))).ok();
             let Ok(mut conn) = rustls::ServerConnection::new(Arc::clone(&config)) else {
@@ -169,6 +174,7 @@ fn serve_config(config: rustls::ServerConfig) -> TlsServer {
     });
     TlsServer {
         port,
+        accepted,
         stop,
         handle: Some(handle),
     }

@@ -137,6 +137,14 @@ fn with_filter<T>(code: &str, f: impl FnOnce(&JaqFilter) -> T) -> Result<T, JqEr
     Ok(f(&filter))
 }
 
+/// Parses the standard definitions and indexes them for pruning now: about 1 ms, once per
+/// process, otherwise paid by the first check whose expression names a filter. A run calls
+/// it on a thread of its own while it reads its profile and packs, on a core that would
+/// idle (`shipcheck_engine::run`).
+pub fn prewarm() {
+    let _ = prune::reachable("length");
+}
+
 /// jaq's standard definitions and the budget's prelude, parsed once per process.
 fn standard_defs() -> &'static [Def] {
     static DEFS: std::sync::OnceLock<Vec<Def>> = std::sync::OnceLock::new();

@@ -12,6 +12,7 @@
 use shipcheck_core::spec::args::*;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
@@ -27,19 +28,33 @@ impl crate::Observe for ArgsProbe {
     fn observe(&self, ctx: &ProbeCtx) -> Result<Observation, String> {
         let at = self.locate(ctx)?;
         let workdir = ctx.optional_path(self.workdir.as_ref())?;
-        // Every item of a pack reads the same service: read and parse it once per run.
-        // The grammar is part of the key: two items may parse one service differently.
-        let grammar = format!("{:?}", self.flags());
-        let key = (at.clone(), workdir.clone(), self.program.clone(), grammar);
-        let (value, secrets, shown) = ctx.cache.memo(key, || {
+        // Every item of a pack reads the same service: read and parse it once per run, and
+        // share the parse (a clone per item cost more than the item's own query).
+        let key = ParseKey {
+            at: at.clone(),
+            workdir: workdir.clone(),
+            program: self.program.clone(),
+            grammar: FlagsId(self.flags.clone()),
+            env: self.env.clone(),
+        };
+        let parsed: Arc<Parsed> = ctx.cache.memo(key, || {
             let launch = read(&at, &self.program)?;
             let dir = workdir
                 .clone()
                 .or_else(|| launch.workdir.clone())
                 .unwrap_or_else(|| ctx.base_dir.clone());
             let (value, secrets) = self.parse(&launch, &dir);
-            Ok::<_, String>((value, secrets, launch.shown))
+            Ok::<_, String>(Arc::new(Parsed {
+                value,
+                secrets,
+                shown: launch.shown,
+            }))
         })?;
+        let Parsed {
+            value,
+            secrets,
+            shown,
+        } = &*parsed;
         // `${var}` in the query expands first, so a limit can be a pack variable.
         let query = match &self.query {
             Some(q) => ctx.expand(q)?,
@@ -57,12 +72,57 @@ impl crate::Observe for ArgsProbe {
             }
         }
         let mut obs = Observation::new(
-            shipcheck_core::jq::first(&query, &value)?,
+            shipcheck_core::jq::first(&query, value)?,
             format!("{} command line from {shown}", self.program),
         );
         obs.query = Some(query);
-        obs.secrets = secrets;
+        obs.secrets = secrets.clone();
         Ok(obs)
+    }
+}
+
+/// One parse of a service's command line, shared by the items that read it.
+struct Parsed {
+    value: Value,
+    secrets: Vec<String>,
+    shown: String,
+}
+
+/// What a parse depends on: where the command line is, the grammar and the variables
+/// reported (two items may read one service with different ones).
+#[derive(Hash, PartialEq, Eq)]
+struct ParseKey {
+    at: Location,
+    workdir: Option<std::path::PathBuf>,
+    program: String,
+    grammar: FlagsId,
+    env: Vec<String>,
+}
+
+/// A flag list compared by identity: the loader gives every item of a program its one
+/// list, and comparing lists by value cost as much as the item's query. Two equal lists
+/// that are not one (flags written inline) are parsed apart, which is only slower. The key
+/// holds the list, so its address is not reused while the cache lives.
+struct FlagsId(Option<Arc<[FlagSpec]>>);
+
+impl PartialEq for FlagsId {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for FlagsId {}
+
+impl std::hash::Hash for FlagsId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0
+            .as_ref()
+            .map(|a| Arc::as_ptr(a).cast::<()>())
+            .hash(state);
     }
 }
 
@@ -446,6 +506,30 @@ env: [RUST_LOG, LOG_FORMAT]
         assert!(up.is_some_and(|s| s <= 2), "{up:?}");
         assert!(own.is_some_and(|s| s < 24 * 3600), "{own:?}");
         assert_eq!(crate::process::uptime_seconds("no-such-pid"), None);
+    }
+
+    #[test]
+    fn items_of_one_service_that_report_different_variables_each_see_their_own() {
+        let ctx = ProbeCtx {
+            vars: Default::default(),
+            base_dir: std::env::temp_dir(),
+            cache: Default::default(),
+            deadline: None,
+        };
+        let item = |env: &str| -> ArgsProbe {
+            serde_saphyr::from_str(&format!(
+                "source: command\ncommand_line: \"RUST_LOG=info LOG_FORMAT=json relay -p 1\"\nprogram: relay\nflags: [{{name: ws-port, short: p, kind: number}}]\nenv: [{env}]\nquery: .env\n"
+            ))
+            .expect("probe")
+        };
+        // One run's cache: the service is read once, but each item's variables are its own.
+        let first = crate::Observe::observe(&item("RUST_LOG"), &ctx).expect("first");
+        let second = crate::Observe::observe(&item("LOG_FORMAT"), &ctx).expect("second");
+        assert_eq!(first.value, json!({"RUST_LOG": "info"}));
+        assert_eq!(second.value, json!({"LOG_FORMAT": "json"}));
+        // The same item again is the same observation.
+        let again = crate::Observe::observe(&item("RUST_LOG"), &ctx).expect("again");
+        assert_eq!(again.value, first.value);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! `.env` the program loads itself, else shipcheck's own environment), SecureClaw's
 //! substitution rules, and a running service's environment laid over an env file.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -121,17 +122,18 @@ fn substitute_str(
 /// An env file's variables with the running service's environment laid over them (the
 /// process's own variables win: dotenv never overrides them), the secret values it added,
 /// and a note for the evidence. No pattern, or an empty one: the file as read.
-pub(super) fn overlay_process(
-    value: &Value,
+pub(super) fn overlay_process<'a>(
+    value: &'a Value,
     pattern: Option<&shipcheck_core::text::Text>,
     ctx: &ProbeCtx,
-) -> Result<(Value, Vec<String>, String), String> {
+) -> Result<(Cow<'a, Value>, Vec<String>, String), String> {
     let pattern = match pattern {
         Some(p) => ctx.expand(p)?,
         None => String::new(),
     };
     if pattern.trim().is_empty() {
-        return Ok((value.clone(), Vec::new(), String::new()));
+        // No process: the file's value as it is (not a copy of it per item).
+        return Ok((Cow::Borrowed(value), Vec::new(), String::new()));
     }
     let (pid, vars) = crate::process::environment_cached(ctx, &pattern)?;
     let mut merged = match value {
@@ -145,7 +147,7 @@ pub(super) fn overlay_process(
     let mut secrets = Vec::new();
     shipcheck_core::redact::strings_under_secret_keys(&merged, &mut secrets);
     Ok((
-        merged,
+        Cow::Owned(merged),
         secrets,
         format!(" + the environment of process {pid}"),
     ))

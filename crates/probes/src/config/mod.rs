@@ -68,7 +68,7 @@ impl crate::Observe for ConfigProbe {
                 }
             }
             let (value, extra, from) = overlay_process(&read.value, self.processes.get(name), ctx)?;
-            doc.insert(name.clone(), value);
+            doc.insert(name.clone(), value.into_owned());
             secrets.extend(read.secrets.iter().cloned());
             secrets.extend(extra);
             shown.push(format!("{name}: {file}{from}"));
@@ -166,7 +166,7 @@ fn observe_one(
     let (overlaid, extra, from) = overlay_process(&doc.value, spec.process.as_ref(), ctx)?;
     let secrets: Vec<String> = doc.secrets.iter().cloned().chain(extra).collect();
     obs.source.push_str(&from);
-    let input = site.as_ref().unwrap_or(&overlaid);
+    let input = site.as_ref().unwrap_or(overlaid.as_ref());
     obs.value = shipcheck_core::jq::first(query, input)?;
     obs.secret_hint = secret_result(query, &obs.value, &secrets);
     obs.location = Some(match &site {

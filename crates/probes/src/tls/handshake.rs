@@ -12,6 +12,7 @@ use shipcheck_net::{Capture, provider};
 
 use super::Target;
 
+#[derive(Clone)]
 pub(super) enum HandshakeError {
     /// The server refused the handshake (alert, or closed).
     Refused(String),
@@ -29,6 +30,7 @@ impl HandshakeError {
 
 /// What a rustls handshake saw: the served chain, what was negotiated, and whether an OCSP
 /// response was stapled (rustls asks for one in every ClientHello).
+#[derive(Clone)]
 pub(super) struct Handshake {
     pub(super) chain: Vec<Vec<u8>>,
     pub(super) negotiated: String,

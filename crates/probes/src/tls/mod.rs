@@ -5,6 +5,7 @@
 
 pub mod cert;
 pub(crate) mod enumerate;
+mod exchange;
 mod handshake;
 mod heartbleed;
 pub mod hello;
@@ -16,14 +17,15 @@ pub mod suites;
 pub(crate) mod trust;
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Serialize;
 
 use super::{Observation, ProbeCtx};
-use handshake::{HandshakeError, handshake};
+use exchange::Exchanges;
+use handshake::HandshakeError;
 use hello::{Answer, Class, Version};
 use judge::{Judge, could_not_check};
 use shipcheck_core::spec::tls::*;
@@ -162,9 +164,25 @@ fn joined<T>(h: std::thread::ScopedJoinHandle<'_, Result<T, String>>) -> Result<
 
 /// Scans one target. An unreachable target is an `Err`.
 pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
+    scan_sharing(target, scope, None)
+}
+
+/// Scans one target, taking from `cache` the answers to the exchanges another scan of the
+/// run already made (see [`exchange`]): a pack's items ask one endpoint for different
+/// scopes, and each used to make all of its scan's connections.
+pub fn scan_sharing(
+    target: &Target,
+    scope: Scope,
+    cache: Option<&crate::Cache>,
+) -> Result<TlsReport, String> {
     let addr = target.socket()?;
+    let ex = Exchanges {
+        cache,
+        addr,
+        target,
+    };
     // Fail fast and clearly when nothing listens.
-    TcpStream::connect_timeout(&addr, target.timeout).map_err(|e| {
+    ex.connect().map_err(|e| {
         format!(
             "cannot connect to {}:{} ({addr}): {e}",
             target.host, target.port
@@ -186,13 +204,12 @@ pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
         &[]
     };
     let (v2, v3, legacy) = std::thread::scope(|s| {
+        let ex = &ex;
         let ask = |v: Version| {
             let all = &all;
-            s.spawn(move || hello::ask(addr, v, all, Some(target.name()), target.timeout))
+            s.spawn(move || ex.hello(v, all, false))
         };
-        let v2 = scope
-            .protocols
-            .then(|| s.spawn(|| sslv2::ask(addr, target.timeout)));
+        let v2 = scope.protocols.then(|| s.spawn(|| ex.sslv2()));
         let v3 = scope.protocols.then(|| ask(Version::Ssl3));
         let legacy: Vec<_> = legacy_versions.iter().map(|&v| (v, ask(v))).collect();
         (
@@ -247,12 +264,7 @@ pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
     }
     // Compression: offered DEFLATE at the best legacy version, does the server take it?
     if let Some(&best) = legacy_accepted.last() {
-        let hello = hello::Offer {
-            deflate: true,
-            ..hello::Offer::new(best, &all, Some(target.name()))
-        }
-        .hello();
-        match hello::send(addr, &hello, target.timeout) {
+        match ex.hello(best, &all, true) {
             Ok(Answer::Accepted { compression, .. }) => report.compression = Some(compression != 0),
             Ok(Answer::Refused(why)) => report.errors.push(format!(
                 "compression check at {}: refused ({why})",
@@ -266,7 +278,7 @@ pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
     // A cipher scan that found no legacy version accepted still needs to know whether the
     // port speaks TLS at all (TLS 1.3 only, or not TLS): no handshake, no judgement.
     if scope.protocols || scope.certificate || legacy_accepted.is_empty() {
-        match handshake(addr, target, &[&rustls::version::TLS13], false) {
+        match ex.handshake(false, false) {
             Ok(h) => {
                 report.protocols.insert("tls1.3".into(), true);
                 report.negotiated.get_or_insert(h.negotiated);
@@ -299,7 +311,7 @@ pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
     if let Some(v) = below_best {
         let mut offer = all.clone();
         offer.push(0x5600); // TLS_FALLBACK_SCSV
-        match hello::ask(addr, v, &offer, Some(target.name()), target.timeout) {
+        match ex.hello(v, &offer, false) {
             Ok(Answer::Refused(why)) if why.contains("inappropriate_fallback") => {
                 report.fallback_scsv = Some(true);
             }
@@ -329,7 +341,7 @@ pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
                     if offer.is_empty() {
                         break;
                     }
-                    match hello::ask(addr, v, &offer, Some(target.name()), target.timeout) {
+                    match ex.hello(v, &offer, false) {
                         Ok(Answer::Accepted { version, suite, .. })
                             if version == v.wire() && offer.contains(&suite) =>
                         {
@@ -359,12 +371,7 @@ pub fn scan(target: &Target, scope: Scope) -> Result<TlsReport, String> {
         report.insecure_ciphers = Some(insecure);
     }
     if scope.certificate {
-        match handshake(
-            addr,
-            target,
-            &[&rustls::version::TLS13, &rustls::version::TLS12],
-            scope.protocols,
-        ) {
+        match ex.handshake(true, scope.protocols) {
             Ok(h) => {
                 report.negotiated = Some(h.negotiated);
                 report.ocsp_stapled = Some(h.stapled);
@@ -547,9 +554,9 @@ impl crate::Observe for TlsProbe {
             ciphers: self.no_weak_ciphers || self.no_insecure_ciphers,
             certificate: self.certificate,
         };
-        let report = ctx
-            .cache
-            .memo((target.clone(), scope), || scan(&target, scope))?;
+        let report = ctx.cache.memo((target.clone(), scope), || {
+            scan_sharing(&target, scope, Some(&ctx.cache))
+        })?;
         could_not_check(&report, self)?;
         let mut obs = Observation::new(
             serde_json::to_value(&report).unwrap_or_default(),
