@@ -226,6 +226,16 @@ impl Redactor {
         if self.forms.is_empty() {
             return;
         }
+        // Most texts hold no secret: only a cut one at their end is left to mask, in place
+        // (`scrub` would copy the text to find that out; a run scrubs every string of
+        // every result).
+        let m = self.matchers();
+        if let (Some(whole), Some(_)) = (&m.whole, &m.heads)
+            && whole.find(text.as_str()).is_none()
+        {
+            self.scrub_cut_tail(text);
+            return;
+        }
         let out = self.scrub(text);
         if out != *text {
             *text = out;
@@ -326,6 +336,26 @@ mod tests {
         let mut s = r#"cut pa"ss'w"#.to_string();
         r.scrub_in_place(&mut s);
         assert_eq!(s, "cut <secret: 15 chars>");
+    }
+
+    #[test]
+    fn scrubbing_in_place_is_scrubbing() {
+        let mut r = Redactor::default();
+        r.add("hunter2-secret");
+        r.add("other-token-99");
+        for text in [
+            "nothing here",
+            "",
+            "a hunter2-secret and other-token-99",
+            "cut at the end: hunter2-se",
+            "cut with an ellipsis: other-tok…",
+            "short prefix hu",
+            "é hunter2-secret é",
+        ] {
+            let mut s = text.to_string();
+            r.scrub_in_place(&mut s);
+            assert_eq!(s, r.scrub(text), "{text}");
+        }
     }
 
     #[test]
