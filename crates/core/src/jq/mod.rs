@@ -142,7 +142,7 @@ fn with_filter<T>(code: &str, f: impl FnOnce(&JaqFilter) -> T) -> Result<T, JqEr
 /// it on a thread of its own while it reads its profile and packs, on a core that would
 /// idle (`shipcheck_engine::run`).
 pub fn prewarm() {
-    let _ = prune::reachable("length");
+    prune::index();
 }
 
 /// jaq's standard definitions and the budget's prelude, parsed once per process.

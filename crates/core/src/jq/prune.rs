@@ -24,14 +24,15 @@ use jaq_core::path::Part;
 use super::Def;
 
 /// Each definition's name and the words of its body, once per process.
-struct Index {
+pub(super) struct Index {
     /// Name → the positions of the definitions of that name (any arity).
     by_name: HashMap<&'static str, Vec<usize>>,
     /// Position → the filters its body calls.
     mentions: Vec<Vec<&'static str>>,
 }
 
-fn index() -> &'static Index {
+/// The index (and with it the parsed standard definitions), built on first use.
+pub(super) fn index() -> &'static Index {
     static INDEX: OnceLock<Index> = OnceLock::new();
     INDEX.get_or_init(|| {
         let defs = super::standard_defs();
