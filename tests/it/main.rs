@@ -12,6 +12,7 @@ mod deployments;
 mod evidence;
 mod fix;
 mod hostile;
+mod http;
 mod import;
 mod integrations;
 mod ledger;

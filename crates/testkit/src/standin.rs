@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -112,6 +113,8 @@ fn ok() -> u16 {
 pub struct Standin {
     pub ports: HashMap<String, u16>,
     pub ca_pem: String,
+    /// Connections accepted so far, on every listener.
+    pub connections: Arc<AtomicUsize>,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -157,6 +160,7 @@ pub fn start(spec: Spec) -> Result<Standin, String> {
     let (acceptor, ca_pem) = tls(&spec)?;
     let mut ports = HashMap::new();
     let mut bound = Vec::new();
+    let connections = Arc::new(AtomicUsize::new(0));
     for listener in spec.listeners {
         let std_listener = std::net::TcpListener::bind(("127.0.0.1", listener.port))
             .map_err(|e| format!("listener {}: bind: {e}", listener.name))?;
@@ -181,6 +185,7 @@ pub fn start(spec: Spec) -> Result<Standin, String> {
             listener,
             hits: Mutex::default(),
         });
+        let accepted = Arc::clone(&connections);
         runtime.spawn(async move {
             let Ok(l) = TcpListener::from_std(std_listener) else {
                 return;
@@ -191,18 +196,22 @@ pub fn start(spec: Spec) -> Result<Standin, String> {
                 };
                 let shared = Arc::clone(&shared);
                 let tls = tls.clone();
+                accepted.fetch_add(1, Ordering::Relaxed);
+                // As hyper's servers and nginx do on kept-alive connections: an answer
+                // written in pieces (a TLS record after another) is not held back for
+                // the client's delayed ACK (40 ms a request).
+                let _ = sock.set_nodelay(true);
                 tokio::spawn(async move {
-                    let _ = tokio::time::timeout(Duration::from_secs(10), async {
-                        match tls {
-                            Some(acc) => {
-                                if let Ok(s) = acc.accept(sock).await {
-                                    serve(s, &shared).await;
-                                }
+                    match tls {
+                        Some(acc) => {
+                            let accepted =
+                                tokio::time::timeout(Duration::from_secs(10), acc.accept(sock));
+                            if let Ok(Ok(s)) = accepted.await {
+                                serve(s, &shared).await;
                             }
-                            None => serve(sock, &shared).await,
                         }
-                    })
-                    .await;
+                        None => serve(sock, &shared).await,
+                    }
                 });
             }
         });
@@ -210,6 +219,7 @@ pub fn start(spec: Spec) -> Result<Standin, String> {
     Ok(Standin {
         ports,
         ca_pem,
+        connections,
         _runtime: runtime,
     })
 }
@@ -257,33 +267,65 @@ struct Request {
     method: String,
     path: String,
     headers: HashMap<String, String>,
+    /// The client asked to close the connection after this answer (`Connection: close`,
+    /// HTTP/1.0), or sent a body this stand-in cannot frame (chunked).
+    close: bool,
 }
 
-async fn read_request<S: AsyncReadExt + Unpin>(s: &mut S) -> Option<Request> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 2048];
-    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+/// Bytes of a request head or body this stand-in reads at most.
+const MAX_REQUEST: usize = 64 * 1024;
+
+/// How long a kept-alive connection may wait for its next request.
+const IDLE: Duration = Duration::from_secs(30);
+
+/// Reads the next request of a connection into `buf` (which keeps the bytes read past it,
+/// for the next one); `None` at the end of the connection or on a request it cannot read.
+async fn read_request<S: AsyncReadExt + Unpin>(s: &mut S, buf: &mut Vec<u8>) -> Option<Request> {
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
         let n = s.read(&mut chunk).await.ok()?;
-        if n == 0 || buf.len() > 16 * 1024 {
+        if n == 0 || buf.len() > MAX_REQUEST {
             return None;
         }
         buf.extend_from_slice(&chunk[..n]);
-    }
-    let text = String::from_utf8_lossy(&buf);
+    };
+    let text = String::from_utf8_lossy(&buf[..head_end]).into_owned();
     let mut lines = text.split("\r\n");
     let mut first = lines.next()?.split(' ');
     let method = first.next()?.to_string();
     let target = first.next()?;
+    let version = first.next().unwrap_or("HTTP/1.0");
     let path = target.split('?').next().unwrap_or("/").to_string();
-    let headers = lines
+    let headers: HashMap<String, String> = lines
         .take_while(|l| !l.is_empty())
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
+    let connection = headers.get("connection").map(|c| c.to_ascii_lowercase());
+    let close = connection.as_deref().is_some_and(|c| c.contains("close"))
+        || (version == "HTTP/1.0" && !connection.is_some_and(|c| c.contains("keep-alive")))
+        || headers.contains_key("transfer-encoding");
+    // The body (which no route reads) is skipped, so the next request starts where it ends.
+    let body: usize = match headers.get("content-length") {
+        Some(n) => n.parse().ok().filter(|n| *n <= MAX_REQUEST)?,
+        None => 0,
+    };
+    while buf.len() < head_end + body {
+        let n = s.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    buf.drain(..head_end + body);
     Some(Request {
         method,
         path,
         headers,
+        close,
     })
 }
 
@@ -292,47 +334,55 @@ fn host_of(origin: &str) -> &str {
     rest.split([':', '/']).next().unwrap_or(rest)
 }
 
+/// Answers the requests of one connection, keeping it alive between them as an HTTP/1.1
+/// server does (the relay's hyper, nginx): a client's pool reuses it.
 async fn serve<S: AsyncReadExt + AsyncWriteExt + Unpin>(mut s: S, shared: &Shared) {
-    let Some(req) = read_request(&mut s).await else {
-        return;
-    };
-    let l = &shared.listener;
-    let mut headers: Vec<(String, String)> = l
-        .headers
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let (status, body) = respond(&req, shared, &mut headers);
-    let reason = match status {
-        101 => "Switching Protocols",
-        200 => "OK",
-        204 => "No Content",
-        301 => "Moved Permanently",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        404 => "Not Found",
-        429 => "Too Many Requests",
-        503 => "Service Unavailable",
-        _ => "Status",
-    };
-    let mut out = format!("HTTP/1.1 {status} {reason}\r\n");
-    for (k, v) in &headers {
-        out.push_str(&format!("{k}: {v}\r\n"));
-    }
-    if status == 101 {
+    let mut buf = Vec::new();
+    loop {
+        let Ok(Some(req)) = tokio::time::timeout(IDLE, read_request(&mut s, &mut buf)).await else {
+            return;
+        };
+        let l = &shared.listener;
+        let mut headers: Vec<(String, String)> = l
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let (status, body) = respond(&req, shared, &mut headers);
+        let reason = match status {
+            101 => "Switching Protocols",
+            200 => "OK",
+            204 => "No Content",
+            301 => "Moved Permanently",
+            400 => "Bad Request",
+            401 => "Unauthorized",
+            404 => "Not Found",
+            429 => "Too Many Requests",
+            503 => "Service Unavailable",
+            _ => "Status",
+        };
+        let mut out = format!("HTTP/1.1 {status} {reason}\r\n");
+        for (k, v) in &headers {
+            out.push_str(&format!("{k}: {v}\r\n"));
+        }
+        // After a 101 the connection is the WebSocket's; this stand-in ends it.
+        let last = req.close || status == 101;
+        if status != 101 {
+            out.push_str(&format!("content-length: {}\r\n", body.len()));
+            if last {
+                out.push_str("connection: close\r\n");
+            }
+        }
         out.push_str("\r\n");
-    } else {
-        out.push_str(&format!(
-            "content-length: {}\r\nconnection: close\r\n\r\n",
-            body.len()
-        ));
+        let mut bytes = out.into_bytes();
+        if req.method != "HEAD" {
+            bytes.extend_from_slice(body.as_bytes());
+        }
+        if s.write_all(&bytes).await.is_err() || s.flush().await.is_err() || last {
+            let _ = s.shutdown().await;
+            return;
+        }
     }
-    let mut bytes = out.into_bytes();
-    if req.method != "HEAD" {
-        bytes.extend_from_slice(body.as_bytes());
-    }
-    let _ = s.write_all(&bytes).await;
-    let _ = s.shutdown().await;
 }
 
 fn json_body(headers: &mut Vec<(String, String)>, v: &Value) -> String {
@@ -437,4 +487,85 @@ fn respond(req: &Request, shared: &Shared, headers: &mut Vec<(String, String)>) 
         (None, None) => String::new(),
     };
     (route.status, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    fn plain() -> Standin {
+        let spec: Spec = serde_json::from_value(serde_json::json!({
+            "listeners": [{"name": "app", "routes": [
+                {"path": "/a", "text": "first"},
+                {"path": "/b", "json": {"ok": true}}
+            ]}]
+        }))
+        .unwrap();
+        start(spec).unwrap()
+    }
+
+    /// Reads one answer (head and `content-length` body) from `s`.
+    fn answer(s: &mut std::net::TcpStream) -> (String, String) {
+        let mut buf = Vec::new();
+        let mut byte = [0u8; 1];
+        while !buf.ends_with(b"\r\n\r\n") {
+            assert_eq!(s.read(&mut byte).unwrap(), 1, "the connection ended early");
+            buf.push(byte[0]);
+        }
+        let head = String::from_utf8(buf).unwrap();
+        let len: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length: "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        let mut body = vec![0u8; len];
+        s.read_exact(&mut body).unwrap();
+        (head, String::from_utf8(body).unwrap())
+    }
+
+    #[test]
+    fn a_connection_serves_requests_until_the_client_asks_to_close() {
+        let standin = plain();
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", standin.ports["app"])).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        // Two requests in one write, the first with a body the stand-in must skip.
+        s.write_all(
+            b"POST /a HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\n\r\nhelloGET /b HTTP/1.1\r\nhost: x\r\n\r\n",
+        )
+        .unwrap();
+        let (head, body) = answer(&mut s);
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        assert!(!head.contains("connection: close"), "{head}");
+        assert_eq!(body, "first");
+        let (head, body) = answer(&mut s);
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        assert_eq!(body, r#"{"ok":true}"#);
+        s.write_all(b"GET /missing HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+            .unwrap();
+        let (head, _) = answer(&mut s);
+        assert!(head.starts_with("HTTP/1.1 404"), "{head}");
+        assert!(head.contains("connection: close"), "{head}");
+        let mut rest = Vec::new();
+        s.read_to_end(&mut rest).unwrap();
+        assert!(rest.is_empty(), "bytes after a closing answer: {rest:?}");
+        assert_eq!(standin.connections.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn an_http_1_0_request_gets_one_answer_and_the_end() {
+        let standin = plain();
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", standin.ports["app"])).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(b"GET /a HTTP/1.0\r\n\r\n").unwrap();
+        let (head, body) = answer(&mut s);
+        assert!(
+            head.contains("connection: close") && body == "first",
+            "{head}"
+        );
+        let mut rest = Vec::new();
+        s.read_to_end(&mut rest).unwrap();
+        assert!(rest.is_empty());
+    }
 }
