@@ -195,7 +195,8 @@ pub fn plan(
     let resolved = profile.resolve_vars(&packs, &environment)?;
     let vars = Arc::new(resolved.values.clone());
     let others = other_environments(profile, &packs, &environment);
-    let when_input = json!({"vars": &*vars, "environment": environment});
+    let when_input =
+        shipcheck_core::jq::Input::new(&json!({"vars": &*vars, "environment": environment}));
 
     // (included pack, item id) → the pack that leaves the item out.
     let excluded: Excluded<'_> = packs
@@ -213,13 +214,11 @@ pub fn plan(
     for lp in &packs {
         for inc in &lp.pack.include {
             let Some(when) = &inc.when else { continue };
-            let on = shipcheck_core::jq::first(&when.value, &when_input).map_err(|e| {
-                Error::IncludeWhen {
-                    pack: lp.pack.name.clone(),
-                    included: inc.pack.clone(),
-                    when: when.value.clone(),
-                    message: e,
-                }
+            let on = when_is(&when.value, &when_input).map_err(|e| Error::IncludeWhen {
+                pack: lp.pack.name.clone(),
+                included: inc.pack.clone(),
+                when: when.value.clone(),
+                message: e,
             })?;
             if !shipcheck_core::jq::truthy(&on) {
                 switched_off.insert(
@@ -266,6 +265,18 @@ type SwitchedOff<'a> = HashMap<&'a str, (&'a str, &'a str)>;
 /// (included pack, item id) → the including pack that leaves the item out.
 type Excluded<'a> = HashMap<(&'a str, &'a str), &'a str>;
 
+/// The input of every `when` condition (`{"vars": …, "environment": …}`), converted for jq
+/// once per plan.
+type WhenInput = Result<shipcheck_core::jq::Input, String>;
+
+/// The value of a `when` condition.
+fn when_is(code: &str, input: &WhenInput) -> Result<serde_json::Value, String> {
+    match input {
+        Ok(input) => shipcheck_core::jq::first_of(code, input),
+        Err(e) => Err(e.clone()),
+    }
+}
+
 /// The decision for one item, in order: its pack switched off, excluded by the including
 /// pack, optional and not enabled, `when` false (or failing), manual, else run.
 fn decide(
@@ -274,7 +285,7 @@ fn decide(
     item: &Item,
     switched_off: &SwitchedOff<'_>,
     excluded: &Excluded<'_>,
-    when_input: &serde_json::Value,
+    when_input: &WhenInput,
 ) -> Decision {
     if let Some((by, when)) = switched_off.get(lp.pack.name.as_str()) {
         return Decision::NotApplicable(format!(
@@ -299,7 +310,7 @@ fn decide(
         );
     }
     if let Some(when) = &item.when {
-        match shipcheck_core::jq::first(&when.value, when_input) {
+        match when_is(&when.value, when_input) {
             Ok(v) if !shipcheck_core::jq::truthy(&v) => {
                 return Decision::NotApplicable(format!(
                     "does not apply: `{}` is false",

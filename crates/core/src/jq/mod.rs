@@ -38,13 +38,30 @@ pub fn check(code: &str) -> Result<(), JqError> {
 
 /// Runs `code` on `input` and returns its outputs (at most [`MAX_OUTPUTS`]).
 pub fn eval(code: &str, input: &Value) -> Result<Vec<Value>, String> {
+    eval_input(code, &Input::new(input)?)
+}
+
+/// An input converted for jq once, for several expressions on it (a plan's `when`
+/// conditions all read the same variables; converting them for each condition was most of
+/// the condition's cost).
+pub struct Input(Val);
+
+impl Input {
+    pub fn new(input: &Value) -> Result<Input, String> {
+        Val::deserialize(input)
+            .map(Input)
+            .map_err(|e| format!("cannot convert input: {e}"))
+    }
+}
+
+/// Runs `code` on an input converted before, as [`eval`] does.
+pub fn eval_input(code: &str, input: &Input) -> Result<Vec<Value>, String> {
     with_filter(code, |filter| {
-        let input = Val::deserialize(input).map_err(|e| format!("cannot convert input: {e}"))?;
         let ctx = Ctx::<data::JustLut<Val>>::new(&filter.lut, Vars::new([]));
         let mut out = Vec::new();
         let mut room = MAX_OUTPUT_BYTES;
         budget::start();
-        for item in filter.id.run((ctx, input)).take(MAX_OUTPUTS) {
+        for item in filter.id.run((ctx, input.0.clone())).take(MAX_OUTPUTS) {
             match item {
                 Ok(v) => out.push(to_json(&v, &mut room)?),
                 Err(exn) => {
@@ -63,9 +80,17 @@ pub fn eval(code: &str, input: &Value) -> Result<Vec<Value>, String> {
     .map_err(|e| format!("invalid jq `{code}`: {e}"))?
 }
 
-/// The first output of `code` on `input`, or JSON null when it yields nothing.
+/// The first output of `code` on `input` (`null` when there is none).
 pub fn first(code: &str, input: &Value) -> Result<Value, String> {
-    Ok(eval(code, input)?.into_iter().next().unwrap_or(Value::Null))
+    first_of(code, &Input::new(input)?)
+}
+
+/// The first output of `code` on an input converted before (`null` when there is none).
+pub fn first_of(code: &str, input: &Input) -> Result<Value, String> {
+    Ok(eval_input(code, input)?
+        .into_iter()
+        .next()
+        .unwrap_or(Value::Null))
 }
 
 /// jq truthiness: everything but `false` and `null` is true.
@@ -280,6 +305,25 @@ mod tests {
         let code = ".a | foo";
         assert_eq!(offset_in(code, &code[5..]), Some(5));
         assert_eq!(offset_in(code, "foo"), None);
+    }
+
+    #[test]
+    fn an_input_converted_once_gives_every_expression_what_converting_it_each_time_does() {
+        let value = serde_json::json!({"vars": {"mode": "config", "n": 3, "list": ["a", "b"]}, "environment": "prod"});
+        let input = Input::new(&value).unwrap();
+        for code in [
+            ".vars.mode == \"config\"",
+            ".vars.n > 2 and .environment == \"prod\"",
+            ".vars.list | map(ascii_upcase)",
+            ".vars.missing",
+            "empty",
+            "error(\"no\")",
+        ] {
+            assert_eq!(first_of(code, &input), first(code, &value), "{code}");
+            assert_eq!(eval_input(code, &input), eval(code, &value), "{code}");
+        }
+        // The input is not consumed: a second use sees it whole.
+        assert_eq!(first_of(".vars.n", &input).unwrap(), serde_json::json!(3));
     }
 
     #[test]
