@@ -71,10 +71,13 @@ fn items_of_one_host_use_one_connection(tls: bool) {
         "{s:?}\n{}",
         stdout(&out)
     );
-    assert_eq!(
-        server.connections.load(Ordering::Relaxed),
-        1,
-        "six requests to one host, one after another, take one kept-alive connection"
+    // hyper puts a connection back in the pool on a task of its own once the answer has
+    // ended, so a request sent before that task ran may open another: one connection is
+    // the rule, a few the most; without the pool it is one per request.
+    let connections = server.connections.load(Ordering::Relaxed);
+    assert!(
+        (1..=3).contains(&connections),
+        "six requests to one host, one after another, took {connections} connections"
     );
 }
 
@@ -86,4 +89,46 @@ fn http_items_of_one_host_share_a_kept_alive_connection() {
 #[test]
 fn https_items_of_one_host_share_a_kept_alive_tls_connection() {
     items_of_one_host_use_one_connection(true);
+}
+
+/// A check past its own `timeout:` is `error` when its time is up, whatever the probe's
+/// own (longer) limit, and the run goes on with the other checks: a server that takes the
+/// connection and never answers holds up nothing.
+#[test]
+fn a_check_past_its_timeout_is_an_error_and_the_run_goes_on() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    // Accepts and keeps the connections, and says nothing.
+    std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        for s in silent.incoming().take(8).flatten() {
+            kept.push(s);
+        }
+        std::thread::sleep(std::time::Duration::from_secs(60));
+    });
+    let server = app(false);
+    let tmp = tempfile::tempdir().unwrap();
+    let slow = format!(
+        "check:\n  http: {{url: \"http://127.0.0.1:{port}/\", timeout: 20s, status: [200]}}\n  timeout: 1s"
+    );
+    let ok = format!(
+        "check:\n  http: {{url: \"http://127.0.0.1:{}/health\", status: [200]}}",
+        server.ports["app"]
+    );
+    write_pack(tmp.path(), &[("silent", &slow), ("answers", &ok)], "");
+    let started = std::time::Instant::now();
+    let out = shipcheck(tmp.path(), &["check", "--format", "json", "--no-record"]);
+    let run = json(&out);
+    let s = statuses(&run);
+    assert_eq!(s["silent"], "error", "{}", stdout(&out));
+    assert_eq!(s["answers"], "pass");
+    let silent = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "silent")
+        .unwrap();
+    assert_eq!(silent["summary"], "did not finish within 1s");
+    // Not a speed figure: the run ended on the check's 1 s, not on the request's 20 s.
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
 }

@@ -1,7 +1,6 @@
-//! The execute stage: the plan's checks on a bounded concurrent pool, each on a blocking
-//! worker under its own timeout; rate-limit bursts in a second wave after every other check.
+//! The execute stage: the plan's checks on a few threads of their own ([`workers`]), each
+//! under its own timeout; rate-limit bursts in a second wave after every other check.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,16 +8,19 @@ use std::time::{Duration, Instant};
 use shipcheck_core::pack::LoadedPack;
 use shipcheck_probes::{Cache, ProbeCtx};
 
-use crate::judge::{Evaluated, failed};
+use crate::judge::Evaluated;
 use crate::plan::{At, Plan};
+use crate::workers::{self, Job};
 use crate::{Error, Options};
 
 /// Default time allowed for one check.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Executes the plan's `todo` checks on a bounded pool, each under its timeout, and hands
-/// what each produced to `sink` with its result slot, as it finishes. Uses `opts.runtime` when given (call from outside
-/// that runtime's threads), else a runtime of its own.
+/// Executes the plan's `todo` checks, at most `opts.concurrency` at once, each under its
+/// timeout, and hands what each produced to `sink` with its result slot, as it finishes.
+/// Checks that wait on the network or a program find a runtime entered: `opts.runtime`
+/// when given (call from outside that runtime's threads), else one of the run's own,
+/// started only when such a check is planned.
 pub fn execute(
     plan: &Plan,
     todo: &[(usize, At)],
@@ -27,67 +29,90 @@ pub fn execute(
     sink: &mut dyn FnMut(usize, Evaluated),
 ) -> Result<(), Error> {
     let concurrency = opts.concurrency.max(1);
+    let start_of = |at: &At| {
+        plan.packs[at.pack].pack.sections[at.section].items[at.item]
+            .check
+            .as_deref()
+            .map_or(Start::Local, Start::of)
+    };
     let mut own = None;
     let handle = match &opts.runtime {
-        Some(h) => h.clone(),
+        Some(h) => Some(h.clone()),
+        None if todo.iter().all(|(_, at)| start_of(at) == Start::Local) => None,
         None => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
-                // Our jobs are bounded by the semaphore below; the rest of the pool serves
-                // the blocking work they start themselves (DNS lookups of the HTTP client).
+                // The checks run on threads of their own; this pool serves the blocking
+                // work they start (the HTTP client's DNS lookups).
                 .max_blocking_threads(concurrency + 16)
                 .enable_all()
                 .build()
                 .map_err(Error::Runtime)?;
-            own.insert(rt).handle().clone()
+            Some(own.insert(rt).handle().clone())
         }
     };
     let total = todo.len();
     let packs: Arc<Vec<Arc<LoadedPack>>> = Arc::new(plan.packs.clone());
-    let (vars, others) = (&plan.vars, &plan.others);
-    let cache = &Arc::new(Cache::default());
+    let (vars, others) = (Arc::clone(&plan.vars), Arc::clone(&plan.others));
+    let cache = Arc::new(Cache::default());
     let base_dir = base_dir.to_owned();
-    let result = handle.block_on(async {
-        if let Some(progress) = &opts.progress {
-            progress(0, total);
+    if let Some(progress) = &opts.progress {
+        progress(0, total);
+    }
+    let mut done = 0;
+    let timeout = |at: &At| {
+        packs[at.pack].pack.sections[at.section].items[at.item]
+            .check
+            .as_ref()
+            .and_then(|c| c.timeout)
+            .map_or(DEFAULT_TIMEOUT, |s| s.0)
+    };
+    let starts = waves(todo, start_of);
+    for wave in starts {
+        if wave.is_empty() {
+            continue;
         }
-        let mut set = tokio::task::JoinSet::new();
-        let mut done = 0;
-        let starts = waves(todo, |at| {
-            packs[at.pack].pack.sections[at.section].items[at.item]
-                .check
-                .as_deref()
-                .map_or(Start::Local, Start::of)
-        });
-        for wave in starts {
-            // At most `concurrency` checks in flight; the next is started as one ends (not
-            // all spawned at once: 100,000 waiting tasks held memory for nothing).
-            let mut wave = wave.into_iter();
-            loop {
-                while set.len() < concurrency {
-                    let Some((idx, at)) = wave.next() else { break };
-                    set.spawn(one(idx, at, &packs, vars, others, cache, &base_dir));
-                }
-                let Some(joined) = set.join_next().await else {
-                    break;
-                };
-                if let Ok((idx, ev)) = joined {
-                    done += 1;
-                    sink(idx, ev);
-                }
-                if let Some(progress) = &opts.progress {
-                    progress(done, total);
-                }
+        let jobs = wave
+            .iter()
+            .map(|(idx, at)| Job {
+                idx: *idx,
+                timeout: timeout(at),
+            })
+            .collect();
+        // Slot → where its item is, for the worker threads (the plan's order is kept).
+        let places: std::collections::HashMap<usize, At> = wave.into_iter().collect();
+        let (packs, vars, others, cache, base_dir) = (
+            Arc::clone(&packs),
+            Arc::clone(&vars),
+            Arc::clone(&others),
+            Arc::clone(&cache),
+            base_dir.clone(),
+        );
+        let check = move |idx: usize, deadline: Instant| {
+            let at = places[&idx];
+            let item = &packs[at.pack].pack.sections[at.section].items[at.item];
+            let ctx = ProbeCtx {
+                vars: Arc::clone(&vars),
+                base_dir: base_dir.clone(),
+                cache: Arc::clone(&cache),
+                deadline: Some(deadline),
+            };
+            crate::judge::evaluate(item, &ctx, &others, &base_dir, &cache)
+        };
+        workers::run(jobs, concurrency, handle.clone(), check, &mut |idx, ev| {
+            done += 1;
+            sink(idx, ev);
+            if let Some(progress) = &opts.progress {
+                progress(done, total);
             }
-        }
-        Ok(())
-    });
-    // A check that timed out may still run on a blocking thread (a jq loop, a read that
-    // never ends): its result is in, so do not wait for it; the process exits with it.
+        });
+    }
+    // A check that timed out may still run on its thread (a jq loop, a read that never
+    // ends): its result is in, so do not wait for it; the process exits with it.
     if let Some(rt) = own {
         rt.shutdown_background();
     }
-    result
+    Ok(())
 }
 
 /// When a check starts, relative to the others.
@@ -130,56 +155,6 @@ fn waves(todo: &[(usize, At)], start: impl Fn(&At) -> Start) -> [Vec<(usize, At)
     }
     first.append(&mut local);
     [first, bursts]
-}
-
-/// The task that checks one item, within its timeout.
-fn one(
-    idx: usize,
-    at: At,
-    packs: &Arc<Vec<Arc<LoadedPack>>>,
-    vars: &Arc<BTreeMap<String, String>>,
-    others: &Arc<crate::plan::OtherEnvs>,
-    cache: &Arc<Cache>,
-    base_dir: &Path,
-) -> impl std::future::Future<Output = (usize, Evaluated)> + Send + 'static {
-    let (packs, vars, others, cache) = (
-        Arc::clone(packs),
-        Arc::clone(vars),
-        Arc::clone(others),
-        Arc::clone(cache),
-    );
-    let base_dir = base_dir.to_owned();
-    async move {
-        let started = Instant::now();
-        let item_timeout = {
-            let item = &packs[at.pack].pack.sections[at.section].items[at.item];
-            item.check
-                .as_ref()
-                .and_then(|c| c.timeout)
-                .map_or(DEFAULT_TIMEOUT, |s| s.0)
-        };
-        let job = tokio::task::spawn_blocking(move || {
-            let lp = &packs[at.pack];
-            let item = &lp.pack.sections[at.section].items[at.item];
-            let ctx = ProbeCtx {
-                vars,
-                base_dir: base_dir.clone(),
-                cache: Arc::clone(&cache),
-                deadline: Some(started + item_timeout),
-            };
-            crate::judge::evaluate(item, &ctx, &others, &base_dir, &cache)
-        });
-        let mut ev = match tokio::time::timeout(item_timeout, job).await {
-            Ok(Ok(ev)) => ev,
-            Ok(Err(join)) => failed(format!("the check crashed: {join}")),
-            Err(_) => failed(format!(
-                "did not finish within {}",
-                shipcheck_core::duration::Span(item_timeout)
-            )),
-        };
-        ev.duration = started.elapsed();
-        (idx, ev)
-    }
 }
 
 #[cfg(test)]

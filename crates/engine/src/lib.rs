@@ -21,6 +21,7 @@ pub mod judge;
 pub mod plan;
 pub mod remedies;
 pub mod signing;
+mod workers;
 
 use std::collections::HashMap;
 use std::sync::Arc;
