@@ -74,13 +74,12 @@ pub fn execute(
         }
         let jobs = wave
             .iter()
-            .map(|(idx, at)| Job {
-                idx: *idx,
-                timeout: timeout(at),
+            .map(|&(idx, at)| Job {
+                idx,
+                what: at,
+                timeout: timeout(&at),
             })
             .collect();
-        // Slot → where its item is, for the worker threads (the plan's order is kept).
-        let places: std::collections::HashMap<usize, At> = wave.into_iter().collect();
         let (packs, vars, others, cache, base_dir) = (
             Arc::clone(&packs),
             Arc::clone(&vars),
@@ -88,8 +87,7 @@ pub fn execute(
             Arc::clone(&cache),
             base_dir.clone(),
         );
-        let check = move |idx: usize, deadline: Instant| {
-            let at = places[&idx];
+        let check = move |at: At, deadline: Instant| {
             let item = &packs[at.pack].pack.sections[at.section].items[at.item];
             let ctx = ProbeCtx {
                 vars: Arc::clone(&vars),

@@ -16,10 +16,11 @@ use std::time::{Duration, Instant};
 
 use crate::judge::{Evaluated, failed};
 
-/// One check to run: its result slot and its time allowed.
+/// One check to run: its result slot, what to check and its time allowed.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Job {
+pub(crate) struct Job<T> {
     pub idx: usize,
+    pub what: T,
     pub timeout: Duration,
 }
 
@@ -37,13 +38,13 @@ enum Msg {
     },
 }
 
-struct Queue {
-    jobs: Vec<Job>,
+struct Queue<T> {
+    jobs: Vec<Job<T>>,
     next: AtomicUsize,
 }
 
-impl Queue {
-    fn take(&self) -> Option<Job> {
+impl<T: Copy> Queue<T> {
+    fn take(&self) -> Option<Job<T>> {
         self.jobs
             .get(self.next.fetch_add(1, Ordering::Relaxed))
             .copied()
@@ -51,8 +52,8 @@ impl Queue {
 }
 
 /// What a worker thread shares with the others.
-struct Crew<F> {
-    queue: Queue,
+struct Crew<T, F> {
+    queue: Queue<T>,
     check: F,
     runtime: Option<tokio::runtime::Handle>,
 }
@@ -65,17 +66,18 @@ struct Running {
     started: Instant,
 }
 
-/// Runs `jobs` in order on at most `threads` threads, `check(idx, deadline)` each, and
+/// Runs `jobs` in order on at most `threads` threads, `check(what, deadline)` each, and
 /// hands each result to `on_result` as it comes (timed out ones as `error`). Threads enter
 /// `runtime`, for the checks that wait on it from a blocking thread.
-pub(crate) fn run<F>(
-    jobs: Vec<Job>,
+pub(crate) fn run<T, F>(
+    jobs: Vec<Job<T>>,
     threads: usize,
     runtime: Option<tokio::runtime::Handle>,
     check: F,
     on_result: &mut dyn FnMut(usize, Evaluated),
 ) where
-    F: Fn(usize, Instant) -> Evaluated + Send + Sync + 'static,
+    T: Copy + Send + Sync + 'static,
+    F: Fn(T, Instant) -> Evaluated + Send + Sync + 'static,
 {
     let total = jobs.len();
     let threads = threads.clamp(1, total.max(1));
@@ -164,13 +166,14 @@ pub(crate) fn run<F>(
 }
 
 /// Starts one more worker; false when the system gives no thread.
-fn start_worker<F>(
-    crew: &Arc<Crew<F>>,
+fn start_worker<T, F>(
+    crew: &Arc<Crew<T, F>>,
     tx: &mpsc::Sender<Msg>,
     retired: &mut Vec<Arc<AtomicBool>>,
 ) -> bool
 where
-    F: Fn(usize, Instant) -> Evaluated + Send + Sync + 'static,
+    T: Copy + Send + Sync + 'static,
+    F: Fn(T, Instant) -> Evaluated + Send + Sync + 'static,
 {
     let worker = retired.len();
     let flag = Arc::new(AtomicBool::new(false));
@@ -208,13 +211,13 @@ where
 }
 
 /// One check, a panic in it made its `error` result.
-fn evaluate<F>(check: &F, job: Job, started: Instant) -> Evaluated
+fn evaluate<T: Copy, F>(check: &F, job: Job<T>, started: Instant) -> Evaluated
 where
-    F: Fn(usize, Instant) -> Evaluated,
+    F: Fn(T, Instant) -> Evaluated,
 {
     let deadline = started + job.timeout;
     let mut ev =
-        catch_unwind(AssertUnwindSafe(|| check(job.idx, deadline))).unwrap_or_else(|panic| {
+        catch_unwind(AssertUnwindSafe(|| check(job.what, deadline))).unwrap_or_else(|panic| {
             let message = panic
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
@@ -238,12 +241,18 @@ mod tests {
         ev
     }
 
-    fn jobs(n: usize, timeout: Duration) -> Vec<Job> {
-        (0..n).map(|idx| Job { idx, timeout }).collect()
+    fn jobs(n: usize, timeout: Duration) -> Vec<Job<usize>> {
+        (0..n)
+            .map(|idx| Job {
+                idx,
+                what: idx,
+                timeout,
+            })
+            .collect()
     }
 
     fn collect(
-        jobs: Vec<Job>,
+        jobs: Vec<Job<usize>>,
         threads: usize,
         check: impl Fn(usize, Instant) -> Evaluated + Send + Sync + 'static,
     ) -> BTreeMap<usize, Evaluated> {
