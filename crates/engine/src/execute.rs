@@ -30,7 +30,7 @@ pub fn execute(
 ) -> Result<(), Error> {
     let concurrency = opts.concurrency.max(1);
     let start_of = |at: &At| {
-        plan.packs[at.pack].pack.sections[at.section].items[at.item]
+        plan.item(*at)
             .check
             .as_deref()
             .map_or(Start::Local, Start::of)
@@ -60,8 +60,8 @@ pub fn execute(
         progress(0, total);
     }
     let mut done = 0;
-    let timeout = |at: &At| {
-        packs[at.pack].pack.sections[at.section].items[at.item]
+    let timeout = |at: At| {
+        plan.item(at)
             .check
             .as_ref()
             .and_then(|c| c.timeout)
@@ -77,7 +77,7 @@ pub fn execute(
             .map(|&(idx, at)| Job {
                 idx,
                 what: at,
-                timeout: timeout(&at),
+                timeout: timeout(at),
             })
             .collect();
         let (packs, vars, others, cache, base_dir) = (

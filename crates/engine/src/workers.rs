@@ -106,7 +106,10 @@ pub(crate) fn run<T, F>(
             // rest run here, one after another.
             while let Some(job) = crew.queue.take() {
                 let started = Instant::now();
-                on_result(job.idx, evaluate(&crew.check, job, started));
+                on_result(
+                    job.idx,
+                    evaluate(&crew.check, job, started, started + job.timeout),
+                );
             }
             break;
         }
@@ -194,7 +197,7 @@ where
                 if tx.send(msg).is_err() {
                     return;
                 }
-                let ev = Box::new(evaluate(&crew.check, job, started));
+                let ev = Box::new(evaluate(&crew.check, job, started, deadline));
                 let msg = Msg::Done {
                     worker,
                     idx: job.idx,
@@ -211,11 +214,10 @@ where
 }
 
 /// One check, a panic in it made its `error` result.
-fn evaluate<T: Copy, F>(check: &F, job: Job<T>, started: Instant) -> Evaluated
+fn evaluate<T: Copy, F>(check: &F, job: Job<T>, started: Instant, deadline: Instant) -> Evaluated
 where
     F: Fn(T, Instant) -> Evaluated,
 {
-    let deadline = started + job.timeout;
     let mut ev =
         catch_unwind(AssertUnwindSafe(|| check(job.what, deadline))).unwrap_or_else(|panic| {
             let message = panic

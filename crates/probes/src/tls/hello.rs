@@ -203,17 +203,6 @@ fn wrap(body: Vec<u8>) -> Vec<u8> {
     record
 }
 
-/// Sends one ClientHello to `addr` and reads the first answer.
-pub fn ask(
-    addr: SocketAddr,
-    version: Version,
-    suites: &[u16],
-    sni: Option<&str>,
-    timeout: Duration,
-) -> Result<Answer, String> {
-    send(addr, &client_hello(version, suites, sni), timeout)
-}
-
 /// Sends the ClientHello record `hello` to `addr` and reads the first answer.
 pub fn send(addr: SocketAddr, hello: &[u8], timeout: Duration) -> Result<Answer, String> {
     open(addr, hello, timeout).map(|(answer, _)| answer)
