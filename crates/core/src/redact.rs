@@ -146,9 +146,14 @@ impl Redactor {
 
     fn matchers(&self) -> &Matchers {
         self.matchers.get_or_init(|| {
-            use aho_corasick::{AhoCorasick, MatchKind};
+            use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+            // A contiguous NFA, not the DFA the builder picks for a few patterns: building
+            // the DFA took most of a small run's redaction (0.2-0.3 ms for the demo's
+            // secrets), and the texts it scans are short (BENCHMARKS.md).
+            let kind = Some(AhoCorasickKind::ContiguousNFA);
             let whole = AhoCorasick::builder()
                 .match_kind(MatchKind::LeftmostLongest)
+                .kind(kind)
                 .build(self.forms.iter().map(|(f, _)| f))
                 .ok();
             let mut head_forms = Vec::new();
@@ -159,7 +164,7 @@ impl Redactor {
                     head_forms.push(i);
                 }
             }
-            let heads = AhoCorasick::new(heads).ok();
+            let heads = AhoCorasick::builder().kind(kind).build(heads).ok();
             let longest = self.forms.iter().map(|(f, _)| f.len()).max().unwrap_or(0);
             Matchers {
                 whole,
