@@ -10,8 +10,8 @@
 //! up on a job that overruns nor replace its thread.)
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, mpsc};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use crate::judge::{Evaluated, failed};
@@ -24,18 +24,10 @@ pub(crate) struct Job<T> {
     pub timeout: Duration,
 }
 
-enum Msg {
-    Started {
-        worker: usize,
-        idx: usize,
-        deadline: Instant,
-        started: Instant,
-    },
-    Done {
-        worker: usize,
-        idx: usize,
-        ev: Box<Evaluated>,
-    },
+/// A finished check, from the thread that ran it.
+struct Done {
+    idx: usize,
+    ev: Box<Evaluated>,
 }
 
 struct Queue<T> {
@@ -58,9 +50,31 @@ struct Crew<T, F> {
     runtime: Option<tokio::runtime::Handle>,
 }
 
-/// A check that overran: the thread in it is given up.
+/// One worker thread as the collecting thread sees it. The check it is in is written here,
+/// not sent: the collector needs it only to find an overrun, and a message per start woke
+/// it as often as the results do.
+#[derive(Default)]
+struct Worker(Mutex<State>);
+
+#[derive(Default)]
+struct State {
+    running: Option<Running>,
+    /// Given up on: the thread ends after the check it is stuck in. Set under the same
+    /// lock the thread clears `running` under, so a check is either given up on or
+    /// finished by its thread, never both, and a thread given up on starts no other.
+    retired: bool,
+}
+
+impl Worker {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        // A check's panic is caught inside it; a poisoned state is still a valid value.
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The check a worker is in.
+#[derive(Clone, Copy)]
 struct Running {
-    worker: usize,
     idx: usize,
     deadline: Instant,
     started: Instant,
@@ -81,6 +95,8 @@ pub(crate) fn run<T, F>(
 {
     let total = jobs.len();
     let threads = threads.clamp(1, total.max(1));
+    // No check still to start can end before this long from now.
+    let shortest = jobs.iter().map(|j| j.timeout).min().unwrap_or_default();
     let crew = Arc::new(Crew {
         queue: Queue {
             jobs,
@@ -89,17 +105,17 @@ pub(crate) fn run<T, F>(
         check,
         runtime,
     });
-    let (tx, rx) = mpsc::channel::<Msg>();
-    let mut retired: Vec<Arc<AtomicBool>> = Vec::new();
+    let (tx, rx) = mpsc::channel::<Done>();
+    let mut workers: Vec<Arc<Worker>> = Vec::new();
     let mut alive = 0;
     for _ in 0..threads {
-        if start_worker(&crew, &tx, &mut retired) {
+        if start_worker(&crew, &tx, &mut workers) {
             alive += 1;
         }
     }
-    let mut running: Vec<Running> = Vec::new();
-    let mut given_up: Vec<usize> = Vec::new();
     let mut done = 0;
+    // Until then no check can have overrun, so the workers need not be looked at.
+    let mut look_at = Instant::now();
     while done < total {
         if alive == 0 {
             // No thread could start (or every one is stuck and none can replace it): the
@@ -113,74 +129,76 @@ pub(crate) fn run<T, F>(
             }
             break;
         }
-        let next_deadline = running.iter().map(|r| r.deadline).min();
-        let msg = match next_deadline {
-            Some(d) => rx.recv_timeout(d.saturating_duration_since(Instant::now())),
-            None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
-        };
-        match msg {
-            Ok(Msg::Started {
-                worker,
-                idx,
-                deadline,
-                started,
-            }) => running.push(Running {
-                worker,
-                idx,
-                deadline,
-                started,
-            }),
-            Ok(Msg::Done { worker, idx, ev }) => {
-                running.retain(|r| r.worker != worker);
-                if let Some(at) = given_up.iter().position(|&i| i == idx) {
-                    // Settled when it overran; this late result is not used.
-                    given_up.swap_remove(at);
-                    continue;
+        let now = Instant::now();
+        if now >= look_at {
+            for worker in &workers {
+                let late = {
+                    let mut state = worker.state();
+                    match state.running {
+                        Some(r) if r.deadline <= now => {
+                            state.retired = true;
+                            state.running.take()
+                        }
+                        _ => None,
+                    }
+                };
+                let Some(r) = late else { continue };
+                alive -= 1;
+                let allowed = r.deadline - r.started;
+                let mut ev = failed(format!(
+                    "did not finish within {}",
+                    shipcheck_core::duration::Span(allowed)
+                ));
+                ev.duration = now - r.started;
+                done += 1;
+                on_result(r.idx, ev);
+            }
+            // The threads given up on are replaced (after the look, which they extend).
+            let replace = threads.saturating_sub(alive);
+            for _ in 0..replace.min(total - done) {
+                if start_worker(&crew, &tx, &mut workers) {
+                    alive += 1;
                 }
+            }
+            // A check started after this look ends no earlier than `shortest` from now.
+            let soonest = workers
+                .iter()
+                .filter_map(|w| w.state().running.map(|r| r.deadline))
+                .min();
+            let later = now
+                .checked_add(shortest.max(Duration::from_millis(1)))
+                .unwrap_or(now + YEAR);
+            look_at = soonest.map_or(later, |s| s.min(later));
+            continue;
+        }
+        match rx.recv_timeout(look_at - now) {
+            // (A check given up on sends nothing: see `State::retired`.)
+            Ok(Done { idx, ev }) => {
                 done += 1;
                 on_result(idx, *ev);
             }
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                let now = Instant::now();
-                let (late, on_time): (Vec<Running>, Vec<Running>) =
-                    running.drain(..).partition(|r| r.deadline <= now);
-                running = on_time;
-                for r in late {
-                    retired[r.worker].store(true, Ordering::Relaxed);
-                    given_up.push(r.idx);
-                    alive -= 1;
-                    let allowed = r.deadline - r.started;
-                    let mut ev = failed(format!(
-                        "did not finish within {}",
-                        shipcheck_core::duration::Span(allowed)
-                    ));
-                    ev.duration = now - r.started;
-                    done += 1;
-                    on_result(r.idx, ev);
-                    if start_worker(&crew, &tx, &mut retired) {
-                        alive += 1;
-                    }
-                }
-            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
             // Every thread ended: whatever is left runs here (above).
             Err(mpsc::RecvTimeoutError::Disconnected) => alive = 0,
         }
     }
 }
 
+/// A wait long enough to mean "no deadline" without overflowing an `Instant`.
+const YEAR: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// Starts one more worker; false when the system gives no thread.
 fn start_worker<T, F>(
     crew: &Arc<Crew<T, F>>,
-    tx: &mpsc::Sender<Msg>,
-    retired: &mut Vec<Arc<AtomicBool>>,
+    tx: &mpsc::Sender<Done>,
+    workers: &mut Vec<Arc<Worker>>,
 ) -> bool
 where
     T: Copy + Send + Sync + 'static,
     F: Fn(T, Instant) -> Evaluated + Send + Sync + 'static,
 {
-    let worker = retired.len();
-    let flag = Arc::new(AtomicBool::new(false));
-    let (crew, tx, mine) = (Arc::clone(crew), tx.clone(), Arc::clone(&flag));
+    let worker = Arc::new(Worker::default());
+    let (crew, tx, mine) = (Arc::clone(crew), tx.clone(), Arc::clone(&worker));
     let started = std::thread::Builder::new()
         .name("shipcheck-check".into())
         .spawn(move || {
@@ -188,28 +206,27 @@ where
             while let Some(job) = crew.queue.take() {
                 let started = Instant::now();
                 let deadline = started + job.timeout;
-                let msg = Msg::Started {
-                    worker,
+                mine.state().running = Some(Running {
                     idx: job.idx,
                     deadline,
                     started,
-                };
-                if tx.send(msg).is_err() {
-                    return;
-                }
+                });
                 let ev = Box::new(evaluate(&crew.check, job, started, deadline));
-                let msg = Msg::Done {
-                    worker,
-                    idx: job.idx,
-                    ev,
+                let retired = {
+                    let mut state = mine.state();
+                    state.running = None;
+                    state.retired
                 };
-                // Given up on: its place was taken by another thread.
-                if tx.send(msg).is_err() || mine.load(Ordering::Relaxed) {
+                // Given up on: settled as an error already, and its place was taken by
+                // another thread.
+                if retired || tx.send(Done { idx: job.idx, ev }).is_err() {
                     return;
                 }
             }
         });
-    retired.push(flag);
+    if started.is_ok() {
+        workers.push(worker);
+    }
     started.is_ok()
 }
 
@@ -362,6 +379,44 @@ mod tests {
             ev
         });
         assert!(out.values().all(|ev| ev.summary == "true"));
+    }
+
+    #[test]
+    fn a_short_timeout_that_starts_after_long_ones_is_kept() {
+        // One thread: check 2 (100 ms allowed, never returns) starts only after check 1 has
+        // taken 300 ms of its 30 s, so its deadline was unknown at every earlier look.
+        let mut jobs = jobs(3, Duration::from_secs(30));
+        jobs[2].timeout = Duration::from_millis(100);
+        let started = Instant::now();
+        let out = collect(jobs, 1, |idx, _| {
+            match idx {
+                1 => std::thread::sleep(Duration::from_millis(300)),
+                2 => std::thread::sleep(Duration::from_secs(3600)),
+                _ => {}
+            }
+            pass("ok")
+        });
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "check 2 was settled only at a 30 s deadline: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(out[&2].status, Status::Error);
+        assert_eq!(out[&2].summary, "did not finish within 100ms");
+        assert_eq!(out[&1].status, Status::Pass);
+    }
+
+    #[test]
+    fn a_check_that_ends_as_it_is_given_up_on_gives_one_result() {
+        // Checks that end about when their time is up: each is either given up on or
+        // finished, never both (`collect` fails on a second result for a slot).
+        for _ in 0..20 {
+            let out = collect(jobs(8, Duration::from_millis(5)), 4, |_, _| {
+                std::thread::sleep(Duration::from_millis(5));
+                pass("ok")
+            });
+            assert_eq!(out.len(), 8);
+        }
     }
 
     #[test]
