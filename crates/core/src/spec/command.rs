@@ -100,6 +100,13 @@ impl super::Spec for CommandProbe {
         self.argv.iter().chain(self.cwd.as_ref()).collect()
     }
 
+    fn patterns(&self) -> Vec<&str> {
+        self.known_failures
+            .iter()
+            .map(|k| k.matches.as_str())
+            .collect()
+    }
+
     fn validate(&self) -> Vec<(String, Option<&Text>)> {
         let mut problems = Vec::new();
         if self.argv.is_empty() {

@@ -98,16 +98,10 @@ impl super::Spec for FileProbe {
                 Some(m),
             ));
         }
-        for re in [
-            &self.contains,
-            &self.not_contains,
-            &self.entries_named,
-            &self.writer,
-        ]
-        .into_iter()
-        .flatten()
-        // A templated regex is checked when it expands, at run time.
-        .filter(|re| !re.value.contains("${"))
+        for re in self
+            .regexes()
+            // A templated regex is checked when it expands, at run time.
+            .filter(|re| !re.value.contains("${"))
         {
             if let Err(e) = crate::pattern::compile(&re.value) {
                 out.push((
@@ -117,6 +111,24 @@ impl super::Spec for FileProbe {
             }
         }
         out
+    }
+
+    fn patterns(&self) -> Vec<&str> {
+        self.regexes().map(|t| t.value.as_str()).collect()
+    }
+}
+
+impl FileProbe {
+    /// The fields that are regexes.
+    fn regexes(&self) -> impl Iterator<Item = &Text> {
+        [
+            &self.contains,
+            &self.not_contains,
+            &self.entries_named,
+            &self.writer,
+        ]
+        .into_iter()
+        .flatten()
     }
 }
 

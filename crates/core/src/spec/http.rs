@@ -187,6 +187,15 @@ impl Count {
     }
 }
 
+impl HttpProbe {
+    /// The fields that are regexes.
+    fn regexes(&self) -> impl Iterator<Item = &Text> {
+        self.header_matches
+            .values()
+            .chain(self.body_matches.as_ref())
+    }
+}
+
 impl super::Spec for HttpProbe {
     fn templates(&self) -> Vec<&Text> {
         let mut v: Vec<&Text> = vec![&self.url];
@@ -204,13 +213,13 @@ impl super::Spec for HttpProbe {
         v
     }
 
+    fn patterns(&self) -> Vec<&str> {
+        self.regexes().map(|t| t.value.as_str()).collect()
+    }
+
     fn validate(&self) -> Vec<(String, Option<&Text>)> {
         let mut out = Vec::new();
-        for re in self
-            .header_matches
-            .values()
-            .chain(self.body_matches.as_ref())
-        {
+        for re in self.regexes() {
             if let Err(e) = crate::pattern::compile(&re.value) {
                 out.push((
                     format!("invalid regex: {}", crate::diag::one_line(&e.to_string())),

@@ -64,6 +64,11 @@ pub trait Spec {
     fn validate(&self) -> Vec<(String, Option<&Text>)> {
         Vec::new()
     }
+    /// The regexes observing compiles (the largest part of a local check's time), as
+    /// written (a templated one expands at run time).
+    fn patterns(&self) -> Vec<&str> {
+        Vec::new()
+    }
 }
 
 macro_rules! define_registry {
@@ -80,14 +85,14 @@ macro_rules! define_registry {
             $( $variant(&'a $ty), )*
         }
 
-        impl ProbeRef<'_> {
+        impl<'a> ProbeRef<'a> {
             pub fn kind(&self) -> &'static str {
                 match self {
                     $( ProbeRef::$variant(_) => stringify!($field), )*
                 }
             }
 
-            fn spec(&self) -> &dyn Spec {
+            fn spec(&self) -> &'a dyn Spec {
                 match self {
                     $( ProbeRef::$variant(p) => *p, )*
                 }
@@ -97,7 +102,7 @@ macro_rules! define_registry {
 }
 for_each_probe!(define_registry);
 
-impl ProbeRef<'_> {
+impl<'a> ProbeRef<'a> {
     /// Whether observing runs a program (the deployment's own CLI, a script).
     pub fn runs_program(&self) -> bool {
         matches!(self, ProbeRef::Command(_))
@@ -125,6 +130,11 @@ impl ProbeRef<'_> {
     /// Static problems of the probe's spec.
     pub fn validate(&self) -> Vec<(String, Option<&Text>)> {
         self.spec().validate()
+    }
+
+    /// The regexes observing compiles, as written.
+    pub fn patterns(&self) -> Vec<&'a str> {
+        self.spec().patterns()
     }
 }
 
