@@ -1,6 +1,7 @@
 //! Hostile input and hostile servers: results that could not be checked are errors, never
 //! passes (unreadable files, truncated bodies, no TLS), and every run ends bounded, with a
-//! report (FIFOs, devices, endless jq, lingering children, stack-exhausting input, stale
+//! report (FIFOs, devices, endless jq, lingering children, stack-exhausting input, timeouts too
+//! long for the clock, stale
 //! connections), with nothing raw reaching the terminal.
 
 use crate::common::*;
@@ -223,6 +224,45 @@ fn a_timed_out_or_lingering_check_does_not_hold_the_run() {
         elapsed < std::time::Duration::from_secs(20),
         "the run took {elapsed:?}"
     );
+}
+
+/// A timeout too long for the clock (a pack's `timeout: 18446744073709551615`, in seconds)
+/// means no deadline: the check runs and the run ends, where adding it to the clock had
+/// panicked a worker thread and left the run waiting for it.
+#[test]
+fn a_timeout_too_long_for_the_clock_is_no_deadline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("app.json"), r#"{"a": 1}"#).unwrap();
+    write_pack(
+        dir,
+        &[
+            (
+                "huge.check",
+                r#"check:
+  file: {path: app.json}
+  timeout: "18446744073709551615""#,
+            ),
+            (
+                "huge.command",
+                r#"check:
+  command: {argv: [echo, ok], timeout: "18446744073709551615"}
+  expect: [{equals: ok}]"#,
+            ),
+        ],
+        "",
+    );
+    let out = assert_cmd::Command::cargo_bin("shipcheck")
+        .unwrap()
+        .current_dir(dir)
+        .args(["check", "--format", "json", "--no-record"])
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .expect("the run ends within 30 s");
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    let s = statuses(&json(&out));
+    assert_eq!(s["huge.check"], "pass");
+    assert_eq!(s["huge.command"], "pass");
 }
 
 /// Input that would overflow the stack is refused, never an abort without a report: JSON5

@@ -59,6 +59,13 @@ impl Span {
     }
 }
 
+/// The instant `span` after `from`; a span too long for the clock (a pack's
+/// `timeout: 18446744073709551615`, in seconds) is a year, which means none.
+pub fn deadline(from: std::time::Instant, span: Duration) -> std::time::Instant {
+    const YEAR: Duration = Duration::from_secs(365 * 24 * 3600);
+    from.checked_add(span).unwrap_or_else(|| from + YEAR)
+}
+
 impl Span {
     /// A rough human age such as `3h` or `2d`, for evidence.
     pub fn approx(&self) -> String {
@@ -129,6 +136,17 @@ impl schemars::JsonSchema for Span {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deadline_past_the_clock_is_a_year_away() {
+        let now = std::time::Instant::now();
+        assert_eq!(
+            deadline(now, Duration::from_secs(5)),
+            now + Duration::from_secs(5)
+        );
+        let far = deadline(now, Duration::from_secs(u64::MAX));
+        assert!(far > now + Duration::from_secs(300 * 24 * 3600));
+    }
 
     #[test]
     fn parses_units_and_compounds() {

@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
+use shipcheck_core::duration::deadline;
+
 use crate::judge::{Evaluated, failed};
 
 /// One check to run: its result slot, what to check and its time allowed.
@@ -124,7 +126,7 @@ pub(crate) fn run<T, F>(
                 let started = Instant::now();
                 on_result(
                     job.idx,
-                    evaluate(&crew.check, job, started, started + job.timeout),
+                    evaluate(&crew.check, job, started, deadline(started, job.timeout)),
                 );
             }
             break;
@@ -165,9 +167,7 @@ pub(crate) fn run<T, F>(
                 .iter()
                 .filter_map(|w| w.state().running.map(|r| r.deadline))
                 .min();
-            let later = now
-                .checked_add(shortest.max(Duration::from_millis(1)))
-                .unwrap_or(now + YEAR);
+            let later = deadline(now, shortest.max(Duration::from_millis(1)));
             look_at = soonest.map_or(later, |s| s.min(later));
             continue;
         }
@@ -183,9 +183,6 @@ pub(crate) fn run<T, F>(
         }
     }
 }
-
-/// A wait long enough to mean "no deadline" without overflowing an `Instant`.
-const YEAR: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// Starts one more worker; false when the system gives no thread.
 fn start_worker<T, F>(
@@ -205,7 +202,7 @@ where
             let _runtime = crew.runtime.as_ref().map(|h| h.enter());
             while let Some(job) = crew.queue.take() {
                 let started = Instant::now();
-                let deadline = started + job.timeout;
+                let deadline = deadline(started, job.timeout);
                 mine.state().running = Some(Running {
                     idx: job.idx,
                     deadline,
@@ -417,6 +414,16 @@ mod tests {
             });
             assert_eq!(out.len(), 8);
         }
+    }
+
+    #[test]
+    fn a_timeout_too_long_for_the_clock_means_no_deadline() {
+        // `timeout: 18446744073709551615` (seconds) in a pack: adding it to now overflows.
+        let mut jobs = jobs(2, Duration::MAX);
+        jobs[1].timeout = Duration::from_secs(30);
+        let out = collect(jobs, 1, |_, _| pass("ok"));
+        assert_eq!(out.len(), 2);
+        assert!(out.values().all(|ev| ev.status == Status::Pass));
     }
 
     #[test]

@@ -128,7 +128,7 @@ fn wait_bounded(
     timeout: Duration,
 ) -> std::io::Result<Option<std::process::ExitStatus>> {
     use rustix::event::{PollFd, PollFlags, Timespec};
-    let deadline = Instant::now() + timeout;
+    let deadline = shipcheck_core::duration::deadline(Instant::now(), timeout);
     let pid = rustix::process::Pid::from_child(child);
     let pidfd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok();
     let mut pause = Duration::from_micros(100);
