@@ -1,8 +1,7 @@
 //! Hostile input and hostile servers: results that could not be checked are errors, never
 //! passes (unreadable files, truncated bodies, no TLS), and every run ends bounded, with a
-//! report (FIFOs, devices, endless jq, lingering children, stack-exhausting input, timeouts too
-//! long for the clock, stale
-//! connections), with nothing raw reaching the terminal.
+//! report (FIFOs, devices, endless jq, lingering children, stack-exhausting input, timeouts
+//! too long for the clock, stale connections), with nothing raw reaching the terminal.
 
 use crate::common::*;
 

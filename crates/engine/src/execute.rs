@@ -35,10 +35,17 @@ pub fn execute(
             .as_deref()
             .map_or(Start::Local, Start::of)
     };
+    let patterns = |at: &At| {
+        plan.item(*at)
+            .check
+            .as_deref()
+            .map_or_else(Vec::new, |c| c.patterns())
+    };
+    let starts = waves(todo, start_of, patterns);
     let mut own = None;
     let handle = match &opts.runtime {
         Some(h) => Some(h.clone()),
-        None if todo.iter().all(|(_, at)| start_of(at) == Start::Local) => None,
+        None if starts.iter().all(|w| w.waiting == 0) => None,
         None => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -67,15 +74,8 @@ pub fn execute(
             .and_then(|c| c.timeout)
             .map_or(DEFAULT_TIMEOUT, |s| s.0)
     };
-    let patterns = |at: &At| {
-        plan.item(*at)
-            .check
-            .as_deref()
-            .map_or_else(Vec::new, |c| c.patterns())
-    };
-    let starts = waves(todo, start_of, patterns);
     for wave in starts {
-        if wave.is_empty() {
+        if wave.checks.is_empty() {
             continue;
         }
         // A local check mostly keeps a core busy; it waits only on another's read of a file
@@ -83,12 +83,9 @@ pub fn execute(
         // start: on two cores, 4 threads took the demo's run 0.6 ms less than 8, and the
         // 10,000-item run as long; 2 threads made that one 8 % slower (BENCHMARKS.md).
         // A check that waits on the network or a program needs a thread, not a core.
-        let waiting = wave
-            .iter()
-            .filter(|(_, at)| start_of(at) != Start::Local)
-            .count();
-        let threads = concurrency.min(waiting + 2 * cores());
+        let threads = concurrency.min(wave.waiting + 2 * cores());
         let jobs = wave
+            .checks
             .iter()
             .map(|&(idx, at)| Job {
                 idx,
@@ -172,7 +169,7 @@ fn waves<'p>(
     todo: &[(usize, At)],
     start: impl Fn(&At) -> Start,
     patterns: impl Fn(&At) -> Vec<&'p str>,
-) -> [Vec<(usize, At)>; 2] {
+) -> [Wave; 2] {
     let mut first = Vec::with_capacity(todo.len());
     let (mut local, mut bursts) = (Vec::new(), Vec::new());
     for &(idx, at) in todo {
@@ -195,8 +192,25 @@ fn waves<'p>(
     let mut order: Vec<usize> = (0..local.len()).collect();
     // Stable: plan order among checks with as many new regexes.
     order.sort_by_key(|&i| std::cmp::Reverse(new_regexes[i]));
+    let waiting = first.len();
     first.extend(order.into_iter().map(|i| local[i]));
-    [first, bursts]
+    [
+        Wave {
+            checks: first,
+            waiting,
+        },
+        Wave {
+            waiting: bursts.len(),
+            checks: bursts,
+        },
+    ]
+}
+
+/// Checks that start together, in the order they start.
+struct Wave {
+    checks: Vec<(usize, At)>,
+    /// How many of them wait on the network or a program (not local).
+    waiting: usize,
 }
 
 #[cfg(test)]
@@ -217,10 +231,11 @@ mod tests {
         let [first, second] = waves(&todo, |a| kinds[a.item], |_| Vec::new());
         assert_eq!(ids(&first), [2, 4, 0, 3]);
         assert_eq!(ids(&second), [1, 5]);
+        assert_eq!((first.waiting, second.waiting), (2, 2));
     }
 
-    fn ids(wave: &[(usize, At)]) -> Vec<usize> {
-        wave.iter().map(|(i, _)| *i).collect()
+    fn ids(wave: &Wave) -> Vec<usize> {
+        wave.checks.iter().map(|(i, _)| *i).collect()
     }
 
     /// Checks 0..n, each in its own slot.
