@@ -319,6 +319,34 @@ pub fn write_pack(dir: &Path, items: &[(&str, &str)], profile_extra: &str) {
     .unwrap();
 }
 
+/// A process a test starts, killed with every process it started when it is dropped: a
+/// test that fails half-way leaves nothing running, and a script's own child (its `sleep`)
+/// does not outlive it holding the test's output open (nextest reports that as a leak).
+pub struct Running(std::process::Child);
+
+impl Running {
+    /// Starts `cmd` in a process group of its own, and waits until it shows its command line.
+    pub fn spawn(cmd: &mut std::process::Command) -> Running {
+        use std::os::unix::process::CommandExt;
+        let child = cmd.process_group(0).spawn().expect("spawn");
+        wait_exec(&child);
+        Running(child)
+    }
+
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(group) = rustix::process::Pid::from_raw(self.0.id() as i32) {
+            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+        }
+        let _ = self.0.wait();
+    }
+}
+
 /// Waits (up to 2 s) until a just-spawned child shows its own command line: right after
 /// spawn it can still be empty while exec is under way, and checks that find processes by
 /// their command line would miss it.

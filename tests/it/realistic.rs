@@ -104,12 +104,12 @@ fn clasp_snapshot_items_allow_for_the_relay_uptime() {
         --admin-token secrets/admin.token --persist data/state.json --persist-interval 2 \
         --app-config config/app.json --max-sessions 500 --drain-timeout 30 --health-port 7360 \
         --rendezvous-port 0";
-    let mut child = std::process::Command::new(&bin)
-        .args(flags.split_whitespace().filter(|w| *w != "\\"))
-        .env("LOG_FORMAT", "json")
-        .current_dir(dir)
-        .spawn()
-        .expect("spawn");
+    let child = crate::common::Running::spawn(
+        std::process::Command::new(&bin)
+            .args(flags.split_whitespace().filter(|w| *w != "\\"))
+            .env("LOG_FORMAT", "json")
+            .current_dir(dir),
+    );
     edit(
         &dir.join("shipcheck.yaml"),
         "relay_source: systemd",
@@ -128,8 +128,7 @@ fn clasp_snapshot_items_allow_for_the_relay_uptime() {
     // One interval (2 s) and the slack (5 s) later, no snapshot is a failure.
     std::thread::sleep(std::time::Duration::from_millis(7500));
     let (old, run) = check(&d);
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
     for id in ["clasp:persist.enabled", "clasp:persist.fresh"] {
         assert_eq!(old[id], "fail", "{id}: {}", summary(&run, id));
     }
@@ -642,14 +641,9 @@ fn secureclaw_log_items_allow_for_a_gateway_just_started() {
     let bin = d.dir.path().join("secureclaw-node");
     std::fs::write(&bin, "#!/bin/sh\nsleep 60\n").expect("script");
     crate::common::chmod(&bin, 0o755);
-    let mut child = std::process::Command::new(&bin)
-        .arg("gateway")
-        .spawn()
-        .expect("spawn");
-    crate::common::wait_exec(&child);
+    let child = crate::common::Running::spawn(std::process::Command::new(&bin).arg("gateway"));
     let (young, run) = check(&d);
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
     for id in items {
         assert_eq!(
             young[id],
@@ -714,13 +708,11 @@ fn secureclaw_restore_script_is_checked_as_an_artefact() {
 #[test]
 fn ocmt_services_under_pm2_are_judged_by_the_environment_they_run_with() {
     let spawn = |mark: &str, node_env: &str| {
-        let child = std::process::Command::new("sleep")
-            .arg(mark)
-            .env("NODE_ENV", node_env)
-            .spawn()
-            .expect("sleep");
-        crate::common::wait_exec(&child);
-        child
+        crate::common::Running::spawn(
+            std::process::Command::new("sleep")
+                .arg(mark)
+                .env("NODE_ENV", node_env),
+        )
     };
     let profile = |dir: &std::path::Path| {
         edit(
@@ -740,7 +732,7 @@ fn ocmt_services_under_pm2_are_judged_by_the_environment_they_run_with() {
         edit(&dir.join("mgmt.env"), "NODE_ENV=production\n", "");
         profile(dir);
     });
-    let mut procs = [
+    let mut procs = vec![
         spawn("61.4142", "production"),
         spawn("61.7320", "production"),
     ];
@@ -748,8 +740,6 @@ fn ocmt_services_under_pm2_are_judged_by_the_environment_they_run_with() {
     let id = "ocmt:env.node-env-production";
     assert_eq!(good[id], "pass", "{}", crate::common::summary(&run, id));
     // The files say production; the relay process runs with development.
-    procs[1].kill().ok();
-    procs[1].wait().ok();
     procs[1] = spawn("61.7320", "development");
     let d = deploy("ocmt", "good", |dir| {
         prepare_ocmt(dir, 2);
@@ -763,10 +753,7 @@ fn ocmt_services_under_pm2_are_judged_by_the_environment_they_run_with() {
         crate::common::summary(&run, id)
     );
     // A named process that is not running: could not check, never the file's word.
-    for p in &mut procs {
-        p.kill().ok();
-        p.wait().ok();
-    }
+    procs.clear();
     let (gone, run) = check(&d);
     assert_eq!(gone[id], "error", "{}", crate::common::summary(&run, id));
 }

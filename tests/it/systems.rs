@@ -291,16 +291,15 @@ fn clasp_command_line_from_compose_command_and_process() {
     std::fs::write(&bin, "#!/bin/sh\nsleep 30\n").expect("script");
     crate::common::chmod(&bin, 0o755);
     let words: Vec<&str> = flags.split_whitespace().filter(|w| *w != "\\").collect();
-    let mut child = std::process::Command::new(&bin)
-        .args(&words)
-        .arg("--no-ttl")
-        .env("LOG_FORMAT", "json")
-        .current_dir(dir)
-        .spawn()
-        .expect("spawn");
+    let child = crate::common::Running::spawn(
+        std::process::Command::new(&bin)
+            .args(&words)
+            .arg("--no-ttl")
+            .env("LOG_FORMAT", "json")
+            .current_dir(dir),
+    );
     let process = with("process", &format!("relay_pid: '{}'", child.id()));
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
     assert_eq!(process["clasp:auth.enabled"], "pass");
     assert_eq!(process["clasp:monitoring.log-format-json"], "pass");
     assert_eq!(
