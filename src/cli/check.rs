@@ -24,7 +24,8 @@ pub struct CheckArgs {
     /// Let unattested manual items pass the gate.
     #[arg(long)]
     pub allow_pending: bool,
-    /// Checks running at once.
+    /// Checks running at once, at most (no more than the checks that wait on a program or
+    /// the network, plus two per core).
     #[arg(long, short = 'j', default_value_t = 8)]
     pub concurrency: usize,
     /// List every item, with evidence for passing ones too (by default only what needs
