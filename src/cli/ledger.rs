@@ -10,13 +10,30 @@ pub struct LedgerArgs {
 
 pub fn ledger(args: LedgerArgs) -> Result<i32, Error> {
     let LedgerArgs {
-        command: LedgerCommand::Verify { db, format },
+        command:
+            LedgerCommand::Verify {
+                db,
+                allowed_signers,
+                format,
+            },
     } = args;
+    let signers = allowed_signers
+        .as_deref()
+        .map(shipcheck_sign::AllowedSigners::load)
+        .transpose()
+        .map_err(|e| Error::usage(e.to_string()))?;
     let mut ledger = db.open_existing()?;
-    let v = ledger.verify()?;
+    let mut v = ledger.verify()?;
+    // The records again, for the statements' signatures: verifying reads the whole ledger
+    // by nature, and the chain's check keeps no copy.
+    let signatures = shipcheck_sign::recorded::check(&ledger.records()?, signers.as_ref());
+    v.ok &= signatures.ok();
     match format {
         OutFormat::Json => {
-            outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default())
+            // The chain's verification and the statements' signatures; `ok` covers both.
+            let mut out = serde_json::to_value(&v).unwrap_or_default();
+            out["signatures"] = serde_json::to_value(&signatures).unwrap_or_default();
+            outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default())
         }
         OutFormat::Human => {
             outln!(
@@ -62,17 +79,53 @@ pub fn ledger(args: LedgerArgs) -> Result<i32, Error> {
                     outln!("head signature FAILED: {reason}")
                 }
             }
+            print_signatures(&signatures, allowed_signers.as_deref());
         }
     }
     Ok(if v.ok { 0 } else { 1 })
 }
 
+fn print_signatures(s: &shipcheck_sign::recorded::Signatures, signers: Option<&std::path::Path>) {
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    if s.checked > 0 {
+        let against = match signers {
+            Some(path) => format!("against {}", path.display()),
+            None => {
+                "against the keys they name; who may sign was not checked (--allowed-signers FILE)"
+                    .to_string()
+            }
+        };
+        let held = s.checked - s.problems.len();
+        outln!(
+            "signatures: {held} of {} signed sign-offs and attestations hold, checked {against}",
+            s.checked
+        );
+    }
+    for p in &s.problems {
+        outln!("SIGNATURE FAILED: {p}");
+    }
+    if s.unsigned > 0 {
+        outln!(
+            "not signed: {} sign-off{} or attestation{}",
+            s.unsigned,
+            plural(s.unsigned),
+            plural(s.unsigned)
+        );
+    }
+}
+
 #[derive(Subcommand)]
 pub enum LedgerCommand {
-    /// Check the hash chain and the head's authentication; exit 1 if anything is wrong.
+    /// Check the hash chain, the head's authentication and every signed sign-off's and
+    /// attestation's signature; exit 1 if anything is wrong.
     Verify {
         #[command(flatten)]
         db: DbArg,
+        /// An OpenSSH allowed_signers file: each signed sign-off and attestation must be
+        /// signed by a key it allows for the role (`ROLE:NAME`) when it was recorded
+        /// (default: each is checked against the key it names).
+        #[arg(long, value_name = "FILE")]
+        allowed_signers: Option<PathBuf>,
         #[arg(long, short, value_enum, default_value_t = OutFormat::Human)]
         format: OutFormat,
     },

@@ -542,3 +542,116 @@ fn an_attestation_may_be_signed_and_a_wrong_key_is_refused() {
         "{text}"
     );
 }
+
+/// `ledger verify` checks every signed sign-off's and attestation's signature. Without the
+/// ledger's key, a forger who rewrites a signed statement and recomputes the chain leaves
+/// the chain intact, but not the signature. With an allowed_signers file, a key it does not
+/// allow for the role fails too.
+#[test]
+fn ledger_verify_checks_the_signatures_of_recorded_statements() {
+    let app = app_requiring("security", None);
+    let dir = app.tmp.path();
+    let alice = keygen(dir, "alice", ED25519).display().to_string();
+    let mallory = keygen(dir, "mallory", ED25519).display().to_string();
+    for out in [
+        signoff(
+            &app,
+            &[],
+            "security",
+            "alice@example.com",
+            &["--sign-with", &alice],
+        ),
+        attest_drill(&app, &[], "alice@example.com", &["--sign-with", &alice]),
+        signoff(
+            &app,
+            &[],
+            "security",
+            "mallory@example.com",
+            &["--sign-with", &mallory],
+        ),
+    ] {
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+
+    // Each signature holds for the key it names; olga's attestation is not signed.
+    let (code, text) = verify_sqlite(&app.db, false);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("signatures: 3 of 3 signed sign-offs and attestations hold, checked against the keys they name; who may sign was not checked")
+            && text.contains("not signed: 1 sign-off or attestation"),
+        "{text}"
+    );
+
+    // Against an allowed_signers file that allows alice only: mallory's sign-off fails.
+    let allowed = dir.join("allowed_signers");
+    std::fs::write(
+        &allowed,
+        format!(
+            "security:alice@example.com,operations:alice@example.com {}\n",
+            public(Path::new(&alice))
+        ),
+    )
+    .unwrap();
+    let allowed = allowed.display().to_string();
+    let args = ["ledger", "verify", "--allowed-signers", &allowed];
+    let out = shipcheck_db(dir, &app.db, &[], &args);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("chain intact")
+            && text.contains(
+                "signatures: 2 of 3 signed sign-offs and attestations hold, checked against "
+            )
+            && text.contains("SIGNATURE FAILED: sign-off #")
+            && text.contains(
+                " by mallory@example.com (security): the signature does not hold: key SHA256:"
+            ),
+        "{text}"
+    );
+    let mut json_args = args.to_vec();
+    json_args.extend(["--format", "json"]);
+    let out = shipcheck_db(dir, &app.db, &[], &json_args);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["ok"], false, "{v:#}");
+    assert_eq!(v["signatures"]["checked"], 3, "{v:#}");
+    assert_eq!(v["signatures"]["against_allowed_signers"], true, "{v:#}");
+    assert_eq!(
+        v["signatures"]["problems"].as_array().unwrap().len(),
+        1,
+        "{v:#}"
+    );
+
+    // A forger makes mallory's sign-off, the last record, alice's, and recomputes its hash
+    // and the head's: the chain is intact, unauthenticated, and the signature does not hold.
+    let db = copy_db(&app, "forged.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let (seq, kind, at, prev, body): (i64, String, String, String, String) = conn
+        .query_row(
+            "SELECT seq, kind, created_at, prev_hash, body FROM records ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .unwrap();
+    let forged = body.replace(
+        "\"by\":\"mallory@example.com\"",
+        "\"by\":\"alice@example.com\"",
+    );
+    assert!(kind == "signoff" && forged != body, "{kind}: {body}");
+    let hash = shipcheck_ledger::chain::link(seq, &kind, &at, &prev, &forged);
+    conn.execute(
+        "UPDATE records SET body = ?1, hash = ?2 WHERE seq = ?3",
+        rusqlite::params![forged, hash, seq],
+    )
+    .unwrap();
+    conn.execute("UPDATE head SET hash = ?1", [&hash]).unwrap();
+    drop(conn);
+    let (code, text) = verify_sqlite(&db, false);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("chain intact")
+            && text.contains("UNAUTHENTICATED")
+            && text.contains("signatures: 2 of 3 signed sign-offs and attestations hold")
+            && text.contains(" by alice@example.com (security): the signature does not hold"),
+        "{text}"
+    );
+}

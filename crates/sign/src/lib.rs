@@ -9,6 +9,7 @@ pub mod allowed_signers;
 pub mod bundle;
 pub mod intoto;
 pub mod message;
+pub mod recorded;
 pub mod signer;
 
 use shipcheck_core::statement::{Attestation, Signoff};
