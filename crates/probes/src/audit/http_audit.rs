@@ -63,8 +63,10 @@ async fn http_async(
         });
         Ok(Requester {
             client: http::client(&key)?,
+            key,
             max_body: 64 * 1024,
             gate,
+            fresh: std::sync::OnceLock::new(),
         })
     };
     let req = requester(false, port)?;

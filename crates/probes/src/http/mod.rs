@@ -72,6 +72,12 @@ pub struct ClientKey {
 
 /// Builds a client for `key`.
 pub fn client(key: &ClientKey) -> Result<reqwest::Client, String> {
+    client_pooling(key, PER_HOST)
+}
+
+/// Builds a client for `key` that keeps at most `idle` connections per host for reuse (none:
+/// every request on a new connection).
+fn client_pooling(key: &ClientKey, idle: usize) -> Result<reqwest::Client, String> {
     shipcheck_net::install_crypto_provider();
     let tls = shipcheck_net::client_config(key.ca_file.as_deref(), key.insecure)?;
     let mut b = reqwest::Client::builder()
@@ -84,7 +90,7 @@ pub fn client(key: &ClientKey) -> Result<reqwest::Client, String> {
         .connect_timeout(key.timeout)
         .timeout(key.timeout)
         .no_proxy()
-        .pool_max_idle_per_host(PER_HOST)
+        .pool_max_idle_per_host(idle)
         .user_agent(concat!("shipcheck/", env!("CARGO_PKG_VERSION")));
     if let Some((host, addr)) = &key.resolve {
         b = b.resolve(host, *addr);
@@ -96,8 +102,12 @@ pub fn client(key: &ClientKey) -> Result<reqwest::Client, String> {
 /// A request helper bound to one client, body limit and per-host gate.
 pub struct Requester {
     pub client: reqwest::Client,
+    /// The client's settings, for a client with no pool when every pooled connection failed.
+    pub key: ClientKey,
     pub max_body: u64,
     pub gate: Arc<tokio::sync::Semaphore>,
+    /// That client, made on the first need.
+    pub fresh: std::sync::OnceLock<reqwest::Client>,
 }
 
 impl Requester {
@@ -112,27 +122,39 @@ impl Requester {
         let _permit = self.gate.acquire().await.map_err(|e| e.to_string())?;
         let method = reqwest::Method::from_bytes(method.as_bytes())
             .map_err(|_| format!("`{method}` is not an HTTP method"))?;
-        let mut req = self.client.request(method.clone(), url);
-        for (k, v) in headers {
-            req = req.header(k.as_str(), v.as_str());
-        }
-        if let Some(b) = body {
-            req = req.body(b);
-        }
+        let build = |client: &reqwest::Client| {
+            let mut req = client.request(method.clone(), url);
+            for (k, v) in headers {
+                req = req.header(k.as_str(), v.as_str());
+            }
+            if let Some(b) = &body {
+                req = req.body(b.clone());
+            }
+            req
+        };
         // A kept-alive connection the server closed in the meantime fails the request before
         // any answer, and the pool drops it: an idempotent request is sent again, on another
-        // connection, a few times (every idle connection of the host may be stale).
+        // connection, a few times (every idle connection of the host may be stale), and
+        // last on a new connection: while one request meets stale connections, the requests
+        // beside it can return more to the pool.
         let idempotent = matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS");
-        let mut attempts = if idempotent { STALE_RETRIES } else { 0 };
+        let stale = |e: &reqwest::Error| idempotent && e.is_request() && !e.is_timeout();
+        let mut attempt = 0;
         let mut resp = loop {
-            let again = if attempts > 0 { req.try_clone() } else { None };
-            match (req.send().await, again) {
-                (Ok(r), _) => break r,
-                (Err(e), Some(next)) if e.is_request() && !e.is_timeout() => {
-                    attempts -= 1;
-                    req = next;
+            match build(&self.client).send().await {
+                Ok(r) => break r,
+                Err(e) if stale(&e) && attempt < STALE_RETRIES => attempt += 1,
+                Err(e) if stale(&e) => {
+                    let fresh = match self.fresh.get() {
+                        Some(c) => c,
+                        None => {
+                            let c = client_pooling(&self.key, 0)?;
+                            self.fresh.get_or_init(|| c)
+                        }
+                    };
+                    break build(fresh).send().await.map_err(|e| describe(&e, url))?;
                 }
-                (Err(e), _) => return Err(describe(&e, url)),
+                Err(e) => return Err(describe(&e, url)),
             }
         };
         let status = resp.status().as_u16();
@@ -278,8 +300,10 @@ fn observe_http(p: &HttpProbe, ctx: &ProbeCtx) -> Result<Observation, String> {
     });
     let req = Requester {
         client,
+        key,
         max_body: p.max_body.map_or(MAX_BODY, |s| s.0),
         gate,
+        fresh: std::sync::OnceLock::new(),
     };
     // A header whose template expands to nothing is not sent (an endpoint's unset
     // `host_header` or `user_agent`).
@@ -428,5 +452,77 @@ impl JudgeExchange for HttpProbe {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Write};
+
+    /// A server that answers the first request of each connection and closes it, unanswered,
+    /// when the next arrives: each kept-alive connection is stale once used. Returns its port.
+    fn stale_server() -> u16 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for conn in listener.incoming().take(32) {
+                let Ok(mut conn) = conn else { continue };
+                std::thread::spawn(move || {
+                    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+                    let mut reader = BufReader::new(conn.try_clone().unwrap());
+                    let mut line = String::new();
+                    while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                        line.clear();
+                    }
+                    let _ = conn.write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok",
+                    );
+                    let _ = reader.read_line(&mut line);
+                });
+            }
+        });
+        port
+    }
+
+    /// More stale connections in the pool than the retries: the last attempt goes on a new
+    /// connection, so the request is answered, never "connection closed".
+    #[test]
+    fn a_request_after_every_pooled_connection_went_stale_is_answered() {
+        let url = format!("http://127.0.0.1:{}/", stale_server());
+        let key = ClientKey {
+            ca_file: None,
+            insecure: false,
+            follow: false,
+            resolve: None,
+            timeout: Duration::from_secs(5),
+        };
+        let pooled = 2 * STALE_RETRIES as usize;
+        let req = Arc::new(Requester {
+            client: client_pooling(&key, pooled).unwrap(),
+            key,
+            max_body: 1024,
+            gate: Arc::new(tokio::sync::Semaphore::new(pooled)),
+            fresh: std::sync::OnceLock::new(),
+        });
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            // `pooled` requests at once: each on a connection of its own, all kept idle.
+            let mut first = tokio::task::JoinSet::new();
+            for _ in 0..pooled {
+                let (req, url) = (Arc::clone(&req), url.clone());
+                first
+                    .spawn(async move { req.send("GET", &url, &[], None).await.map(|x| x.status) });
+            }
+            while let Some(done) = first.join_next().await {
+                assert_eq!(done.unwrap(), Ok(200));
+            }
+            let next = req.send("GET", &url, &[], None).await;
+            assert_eq!(next.map(|x| x.status), Ok(200));
+            assert!(req.fresh.get().is_some(), "the pooled retries were enough");
+        });
     }
 }
