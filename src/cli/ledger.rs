@@ -23,10 +23,8 @@ pub fn ledger(args: LedgerArgs) -> Result<i32, Error> {
         .transpose()
         .map_err(|e| Error::usage(e.to_string()))?;
     let mut ledger = db.open_existing()?;
-    let mut v = ledger.verify()?;
-    // The records again, for the statements' signatures: verifying reads the whole ledger
-    // by nature, and the chain's check keeps no copy.
-    let signatures = shipcheck_sign::recorded::check(&ledger.records()?, signers.as_ref());
+    let (mut v, records) = ledger.verify_records()?;
+    let signatures = shipcheck_sign::recorded::check(&records, signers.as_ref());
     v.ok &= signatures.ok();
     match format {
         OutFormat::Json => {

@@ -12,6 +12,12 @@ use crate::{
 impl Ledger {
     /// Checks the whole chain; see [`Verification`].
     pub fn verify(&mut self) -> Result<Verification, LedgerError> {
+        self.verify_records().map(|(v, _)| v)
+    }
+
+    /// [`Ledger::verify`], and the records it read, for checks of their content that are
+    /// not the ledger's (the statements' personal signatures): one read of the ledger.
+    pub fn verify_records(&mut self) -> Result<(Verification, Vec<Record>), LedgerError> {
         let records = self.records()?;
         let head = self.head()?;
         let mut v = verify_chain(&records, head.as_ref(), self.key.as_deref());
@@ -47,7 +53,7 @@ impl Ledger {
                 }
             }
         }
-        Ok(v)
+        Ok((v, records))
     }
 
     /// Reads every evidence file an attestation names and compares it with the digest the

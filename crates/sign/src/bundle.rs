@@ -233,7 +233,7 @@ pub fn verify(
     let signoffs: Vec<Checked<Signoff>> = signoffs
         .into_iter()
         .map(|(seq, s)| {
-            let at = s.at.parse().unwrap_or_else(|_| jiff::Timestamp::now());
+            let at = made_at(&s.at);
             let judged = judge_signature(
                 signers,
                 s.signature.as_deref(),
@@ -296,10 +296,16 @@ pub fn verify(
     })
 }
 
+/// The time a statement says it was made, when the allowed signers judge it; one that does
+/// not read as a time is now.
+pub(crate) fn made_at(text: &str) -> jiff::Timestamp {
+    text.parse().unwrap_or_else(|_| jiff::Timestamp::now())
+}
+
 /// A statement's signature as the bundle shows it, and whether the statement counts: with
 /// allowed signers, only a signature they verify; without, anything that is not false (an
 /// unsigned statement, or a signature valid for the key it names).
-fn judge_signature(
+pub(crate) fn judge_signature(
     signers: Option<&AllowedSigners>,
     signature: Option<&str>,
     verify: impl FnOnce(&AllowedSigners) -> Result<crate::Verified, crate::Refusal>,
@@ -322,10 +328,7 @@ fn check_attestation(
     signers: Option<&AllowedSigners>,
     problems: &mut Vec<String>,
 ) -> Checked<Attestation> {
-    let at = a
-        .attested_at
-        .parse()
-        .unwrap_or_else(|_| jiff::Timestamp::now());
+    let at = made_at(&a.attested_at);
     let signature = judge_signature(
         signers,
         a.signature.as_deref(),

@@ -12,6 +12,7 @@ use serde::Serialize;
 use shipcheck_core::statement::{Attestation, Signoff};
 use shipcheck_ledger::Record;
 
+use crate::bundle::{judge_signature, made_at};
 use crate::{AllowedSigners, Refusal, message};
 
 /// What the check of a ledger's statement signatures found.
@@ -86,12 +87,16 @@ fn signoff(r: &Record, runs: &HashMap<i64, &str>, signers: Option<&AllowedSigner
         ));
     };
     let digest = message::run_digest(run);
-    let at = s.at.parse().unwrap_or_else(|_| jiff::Timestamp::now());
-    let result = match signers {
-        Some(list) => crate::verify_signoff(list, &s, &digest, at).map(drop),
-        None => crate::self_check(sig, &message::signoff(&digest, s.role, &s.by)).map(drop),
-    };
-    judged(what, result)
+    let at = made_at(&s.at);
+    judged(
+        what,
+        judge_signature(
+            signers,
+            Some(sig),
+            |list| crate::verify_signoff(list, &s, &digest, at),
+            || message::signoff(&digest, s.role, &s.by),
+        ),
+    )
 }
 
 fn attestation(r: &Record, signers: Option<&AllowedSigners>) -> Judged {
@@ -103,20 +108,23 @@ fn attestation(r: &Record, signers: Option<&AllowedSigners>) -> Judged {
         return Judged::Unsigned;
     };
     let what = format!("attestation #{} of {} by {}", r.seq, a.item, a.by);
-    let at = a
-        .attested_at
-        .parse()
-        .unwrap_or_else(|_| jiff::Timestamp::now());
-    let result = match signers {
-        Some(list) => crate::verify_attestation(list, &a, at).map(drop),
-        None => crate::self_check(sig, &message::attestation(&a)).map(drop),
-    };
-    judged(what, result)
+    let at = made_at(&a.attested_at);
+    judged(
+        what,
+        judge_signature(
+            signers,
+            Some(sig),
+            |list| crate::verify_attestation(list, &a, at),
+            || message::attestation(&a),
+        ),
+    )
 }
 
-fn judged(what: String, result: Result<(), Refusal>) -> Judged {
+/// The judgement `verify-bundle` makes of a signature (see [`judge_signature`]), as this
+/// check reports it.
+fn judged(what: String, result: Result<(String, bool), Refusal>) -> Judged {
     match result {
-        Ok(()) => Judged::Holds,
+        Ok(_) => Judged::Holds,
         Err(e) => Judged::Fails(format!("{what}: the signature does not hold: {e}")),
     }
 }
