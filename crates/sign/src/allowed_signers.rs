@@ -24,14 +24,23 @@ use ssh_key::{PublicKey, SshSig};
 /// Largest allowed_signers file read (a team's file is a few KB).
 const MAX_FILE: u64 = 1 << 20;
 
-/// A malformed allowed_signers file: where, and why.
+/// A malformed allowed_signers file: where, and why. Line 0 is the file as a whole (it
+/// cannot be read, or is not text), shown without a position.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("{path}:{line}:{column}: {message}")]
+#[error("{path}{}: {message}", position(*line, *column))]
 pub struct ParseError {
     pub path: String,
     pub line: usize,
     pub column: usize,
     pub message: String,
+}
+
+fn position(line: usize, column: usize) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(":{line}:{column}")
+    }
 }
 
 /// One line of the file.

@@ -224,3 +224,26 @@ fn patterns_follow_openssh() {
     assert!(pattern_list_matches("a*b*c", "axxbyyc"));
     assert!(!pattern_list_matches("a*b*c", "axxbyy"));
 }
+
+#[test]
+fn a_file_that_cannot_be_read_names_the_file_and_no_line() {
+    let dir = std::env::temp_dir().join(format!("shipcheck-signers-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let missing = dir.join("missing");
+    let e = AllowedSigners::load(&missing).unwrap_err();
+    let shown = missing.display().to_string();
+    assert_eq!(e.line, 0);
+    assert!(e.to_string().starts_with(&format!("{shown}: ")), "{e}");
+    assert!(!e.to_string().contains(":0:0"), "{e}");
+    let binary = dir.join("binary");
+    std::fs::write(&binary, [0xff, 0xfe]).unwrap();
+    let e = AllowedSigners::load(&binary).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "{}: not UTF-8 text (invalid utf-8 sequence of 1 bytes from index 0)",
+            binary.display()
+        )
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
