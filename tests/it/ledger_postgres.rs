@@ -167,6 +167,59 @@ fn postgresql_ledger_behaves_the_same() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(stdout(&out).contains("head not signed"), "{}", stdout(&out));
+    // A signed sign-off read back from PostgreSQL: its signature holds for its key, and
+    // fails against allowed signers that allow another.
+    let dir = app.tmp.path();
+    let alice = crate::signoffs::keygen(dir, "alice", crate::signoffs::ED25519);
+    let other = crate::signoffs::keygen(dir, "other", crate::signoffs::ED25519);
+    let alice_arg = alice.display().to_string();
+    let keyed = [("SHIPCHECK_LEDGER_KEY", KEY)];
+    let args = [
+        "signoff",
+        "--role",
+        "security",
+        "--by",
+        "alice@example.com",
+        "--profile",
+        "app/shipcheck.yaml",
+        "--env",
+        "good",
+        "--sign-with",
+        &alice_arg,
+    ];
+    let out = shipcheck_db(dir, &db, &keyed, &args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = shipcheck_db(dir, &db, &keyed, &["ledger", "verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("signatures: 1 of 1 signed sign-offs and attestations hold"),
+        "{}",
+        stdout(&out)
+    );
+    let allowed = dir.join("pg_allowed_signers");
+    std::fs::write(
+        &allowed,
+        format!(
+            "security:alice@example.com {}\n",
+            crate::signoffs::public(&other)
+        ),
+    )
+    .unwrap();
+    let allowed_arg = allowed.display().to_string();
+    let out = shipcheck_db(
+        dir,
+        &db,
+        &keyed,
+        &["ledger", "verify", "--allowed-signers", &allowed_arg],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("SIGNATURE FAILED: sign-off #")
+            && stdout(&out)
+                .contains("by alice@example.com (security): the signature does not hold"),
+        "{}",
+        stdout(&out)
+    );
     // A ledger a newer shipcheck migrated is refused with the reason.
     psql(
         "ledger_runs",
