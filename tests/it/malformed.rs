@@ -258,6 +258,48 @@ fn include_with_a_bad_condition_or_exclusion_is_refused() {
     assert!(!stderr(&out).contains("panicked"));
 }
 
+/// A profile's endpoint that no pack declares, and a default environment that is not
+/// defined, are located on the profile's line and column (they named only the file), with
+/// "did you mean" where a name is close.
+#[test]
+fn unknown_endpoints_and_default_environments_are_located() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("shipcheck.yaml"),
+        "packs: [web-service]\nenvironment: prd\nvars: {host: example.test}\nendpoints:\n  servce:\n    url: https://example.test\nenvironments:\n  prod:\n    endpoints:\n      publc: {url: \"https://x.test\"}\n  staging: {}\n",
+    )
+    .unwrap();
+    let out = shipcheck(dir, &["check", "--no-record"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("shipcheck.yaml:2:14: default environment `prd` is not defined"),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `prod`?"), "{err}");
+    // Fix the default environment: the endpoints are next.
+    std::fs::write(
+        dir.join("shipcheck.yaml"),
+        "packs: [web-service]\nenvironment: prod\nvars: {host: example.test}\nendpoints:\n  servce:\n    url: https://example.test\nenvironments:\n  prod:\n    endpoints:\n      publc: {url: \"https://x.test\"}\n",
+    )
+    .unwrap();
+    let out = shipcheck(dir, &["check", "--no-record"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("shipcheck.yaml:6:5: endpoint `servce` is not declared"),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `service`?"), "{err}");
+    assert!(
+        err.contains("shipcheck.yaml:10:14: endpoint `publc` is not declared"),
+        "{err}"
+    );
+    assert!(err.contains("declared endpoints: service"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
 /// Profile mistakes are caught when the profile loads (exit 2, located, with "did you
 /// mean"): an unknown id in `enable:`, a waiver for an item no pack has, and a required
 /// variable left empty.

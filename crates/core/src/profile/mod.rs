@@ -42,7 +42,8 @@ pub struct ProfileFile {
     pub packs: Vec<Text>,
     /// Environment used when `--env` is not given.
     #[serde(default)]
-    pub environment: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub environment: Option<Text>,
     /// Variable values shared by every environment.
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, Value>")]
@@ -66,7 +67,8 @@ pub struct ProfileFile {
     /// The packs' endpoints as this deployment has them: any part of a pack's endpoint
     /// (`url`, `address`, `ca_file`, `host_header`, `user_agent`), by endpoint name.
     #[serde(default)]
-    pub endpoints: BTreeMap<String, crate::endpoint::EndpointOverride>,
+    #[schemars(with = "BTreeMap<String, crate::endpoint::EndpointOverride>")]
+    pub endpoints: BTreeMap<String, Spanned<crate::endpoint::EndpointOverride>>,
     /// When each phase falls due after a deploy (`shipcheck deployed`): offsets by phase,
     /// and the interval of periodic items.
     #[serde(default)]
@@ -86,7 +88,8 @@ pub struct Environment {
     /// Endpoints as this environment has them; each replaces the profile's top-level one
     /// of the same name, field by field.
     #[serde(default)]
-    pub endpoints: BTreeMap<String, crate::endpoint::EndpointOverride>,
+    #[schemars(with = "BTreeMap<String, crate::endpoint::EndpointOverride>")]
+    pub endpoints: BTreeMap<String, Spanned<crate::endpoint::EndpointOverride>>,
 }
 
 /// An accepted exception for one item.
@@ -196,12 +199,29 @@ impl Profile {
         }
         if let Some(env) = &file.environment
             && !file.environments.is_empty()
-            && !file.environments.contains_key(env)
+            && !file.environments.contains_key(&env.value)
         {
-            problems.push(Problem::new(
-                format!("default environment `{env}` is not defined under `environments`"),
-                None,
-            ));
+            let known = file.environments.keys().map(String::as_str);
+            problems.push(
+                Problem::new(
+                    format!(
+                        "default environment `{}` is not defined under `environments`",
+                        env.value
+                    ),
+                    Pos::from_location(&env.referenced),
+                )
+                .with_help(match crate::diag::did_you_mean(&env.value, known) {
+                    Some(m) => format!("did you mean `{m}`?"),
+                    None => format!(
+                        "defined environments: {}",
+                        file.environments
+                            .keys()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                }),
+            );
         }
         if !problems.is_empty() {
             let masked = secret_looking_values(&file);
@@ -281,7 +301,7 @@ impl Profile {
     /// `production` if defined, else the only one, else `default`.
     pub fn environment(&self, asked: Option<&str>) -> Result<String, Error> {
         let known: Vec<&String> = self.file.environments.keys().collect();
-        let name = match asked.or(self.file.environment.as_deref()) {
+        let name = match asked.or(self.file.environment.as_ref().map(|e| e.value.as_str())) {
             Some(n) => n.to_string(),
             None if self.file.environments.contains_key("production") => "production".into(),
             None if known.len() == 1 => known[0].clone(),
@@ -449,11 +469,12 @@ impl Profile {
                     continue;
                 }
                 let over = crate::endpoint::EndpointOverride::merged(
-                    self.file.endpoints.get(name),
+                    self.file.endpoints.get(name).map(|o| &o.value),
                     self.file
                         .environments
                         .get(env)
-                        .and_then(|e| e.endpoints.get(name)),
+                        .and_then(|e| e.endpoints.get(name))
+                        .map(|o| &o.value),
                 );
                 let resolved = crate::endpoint::Resolved::new(
                     name,
@@ -473,19 +494,19 @@ impl Profile {
                 out.endpoints.insert(name.clone(), resolved);
             }
         }
-        let given = self.file.endpoints.keys().chain(
+        let given = self.file.endpoints.iter().chain(
             self.file
                 .environments
                 .values()
-                .flat_map(|e| e.endpoints.keys()),
+                .flat_map(|e| e.endpoints.iter()),
         );
-        for name in given.collect::<BTreeSet<_>>() {
+        for (name, at) in given {
             if !out.endpoints.contains_key(name) {
                 let known: Vec<&str> = out.endpoints.keys().map(String::as_str).collect();
                 problems.push(
                     Problem::new(
                         format!("endpoint `{name}` is not declared by any pack of this profile"),
-                        None,
+                        Pos::from_location(&at.referenced),
                     )
                     .with_help(
                         match crate::diag::did_you_mean(name, known.iter().copied()) {
