@@ -145,10 +145,10 @@ fn trace_coverage(trace: &super::Trace, text: &str) -> (DocumentCoverage, Vec<St
     let mut lines = table_rows(text, &trace.sections);
     let mut stale = Vec::new();
     for row in &trace.rows {
-        let q = normalize(&row.row);
+        let q = normalize(&row.row.value);
         let by: Vec<String> = match &row.why {
             Some(why) => vec![format!("not an item: {why}")],
-            None => row.items.clone(),
+            None => row.items.iter().map(|i| i.value.clone()).collect(),
         };
         let mut matched = false;
         for l in lines
@@ -163,7 +163,7 @@ fn trace_coverage(trace: &super::Trace, text: &str) -> (DocumentCoverage, Vec<St
             }
         }
         if !matched {
-            stale.push(row.row.clone());
+            stale.push(row.row.value.clone());
         }
     }
     let covered = lines.iter().filter(|l| !l.covered_by.is_empty()).count();

@@ -137,21 +137,25 @@ fn validate(pack: &Pack) -> Vec<Problem> {
                 problems.push(Problem::new(
                     format!(
                         "traces: row `{}` needs exactly one of `items` (what covers it) and `why` (why it is not an item)",
-                        row.row
+                        row.row.value
                     ),
-                    None,
+                    pos(&row.row),
                 ));
             }
-            for id in row.items.iter().filter(|id| !ids.contains(&id.as_str())) {
-                let hint = crate::diag::did_you_mean(id, ids.iter().copied())
+            for id in row
+                .items
+                .iter()
+                .filter(|id| !ids.contains(&id.value.as_str()))
+            {
+                let hint = crate::diag::did_you_mean(&id.value, ids.iter().copied())
                     .map(|s| format!("; did you mean `{s}`?"))
                     .unwrap_or_default();
                 problems.push(Problem::new(
                     format!(
-                        "traces: row `{}` names `{id}`, which is no item of this pack{hint}",
-                        row.row
+                        "traces: row `{}` names `{}`, which is no item of this pack{hint}",
+                        row.row.value, id.value
                     ),
-                    None,
+                    pos(id),
                 ));
             }
         }
@@ -567,8 +571,11 @@ mod tests {
         assert_eq!(traces("      - {row: '| x |', why: no meaning}\n"), "");
         let typo = traces("      - {row: '| x |', items: [b]}\n");
         assert!(typo.contains("names `b`, which is no item"), "{typo}");
+        // Located at the id, and at the row (they named only the file).
+        assert!(typo.contains("t.yaml:19:32"), "{typo}");
         let both = traces("      - {row: '| x |', items: [a], why: w}\n");
         assert!(both.contains("exactly one of `items`"), "{both}");
+        assert!(both.contains("t.yaml:19:15"), "{both}");
         let neither = traces("      - {row: '| x |'}\n");
         assert!(neither.contains("exactly one of `items`"), "{neither}");
     }

@@ -75,9 +75,11 @@ pub struct Trace {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TraceRow {
-    pub row: String,
+    #[schemars(with = "String")]
+    pub row: Text,
     #[serde(default)]
-    pub items: Vec<String>,
+    #[schemars(with = "Vec<String>")]
+    pub items: Vec<Text>,
     #[serde(default)]
     pub why: Option<String>,
 }
