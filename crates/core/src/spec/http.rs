@@ -17,7 +17,8 @@ pub struct HttpProbe {
     pub url: Text,
     /// HTTP method (default GET).
     #[serde(default)]
-    pub method: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub method: Option<Text>,
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, String>")]
     pub headers: BTreeMap<String, Text>,
@@ -151,7 +152,8 @@ pub struct RateSpec {
     pub window: Option<Span>,
     /// Method of the burst's requests (default GET), e.g. POST for a login limiter.
     #[serde(default)]
-    pub method: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub method: Option<Text>,
     /// Body of the burst's requests (e.g. a wrong login).
     #[serde(default)]
     pub body: Option<String>,
@@ -185,6 +187,36 @@ impl Count {
             ))
         }
     }
+}
+
+/// The methods of RFC 9110, and PATCH (RFC 5789).
+const METHODS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+];
+
+/// Why `method` would not be sent as meant: not a token, a standard method in the wrong
+/// case (methods are case-sensitive: `get` is an extension method servers refuse), or a
+/// near miss of one (`GETT`). Other extension methods (`PROPFIND`, `PURGE`) are sent as
+/// written.
+fn method_problem(method: &str) -> Option<String> {
+    // RFC 9110 §5.6.2's tchar.
+    let tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    if method.is_empty() || !method.bytes().all(tchar) {
+        return Some(format!(
+            "`{method}` is not an HTTP method (a token such as GET)"
+        ));
+    }
+    if METHODS.contains(&method) {
+        return None;
+    }
+    if let Some(m) = METHODS.iter().find(|m| m.eq_ignore_ascii_case(method)) {
+        return Some(format!(
+            "HTTP methods are case-sensitive: `{method}` is not `{m}`; did you mean `{m}`?"
+        ));
+    }
+    crate::diag::did_you_mean(&method.to_ascii_uppercase(), METHODS).map(|m| {
+        format!("`{method}` is no standard HTTP method; did you mean `{m}`? (other methods are sent as written)")
+    })
 }
 
 impl HttpProbe {
@@ -232,6 +264,15 @@ impl super::Spec for HttpProbe {
         {
             out.push((format!("invalid jq expression `{}`: {e}", q.value), Some(q)));
         }
+        let burst = match &self.behaviour {
+            Some(Behaviour::RateLimited(r)) => r.method.as_ref(),
+            _ => None,
+        };
+        for m in self.method.iter().chain(burst) {
+            if let Some(e) = method_problem(&m.value) {
+                out.push((e, Some(m)));
+            }
+        }
         if let Some(Behaviour::RateLimited(r)) = &self.behaviour
             && let Count::Number(n) = r.requests
             && !(1..=10_000).contains(&n)
@@ -242,5 +283,38 @@ impl super::Spec for HttpProbe {
             ));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::method_problem;
+
+    #[test]
+    fn methods_are_tokens_in_their_case_and_near_misses_are_named() {
+        for ok in [
+            "GET",
+            "POST",
+            "PATCH",
+            "PROPFIND",
+            "PURGE",
+            "MKCOL",
+            "PROPPATCH",
+        ] {
+            assert_eq!(method_problem(ok), None, "{ok}");
+        }
+        let p = method_problem("get").unwrap();
+        assert!(
+            p.contains("case-sensitive") && p.contains("did you mean `GET`"),
+            "{p}"
+        );
+        let p = method_problem("GETT").unwrap();
+        assert!(p.contains("did you mean `GET`"), "{p}");
+        let p = method_problem("POTS").unwrap();
+        assert!(p.contains("did you mean `POST`"), "{p}");
+        for bad in ["", "GET /", "GE\nT", "\u{e9}"] {
+            let p = method_problem(bad).unwrap();
+            assert!(p.contains("is not an HTTP method"), "{bad:?}: {p}");
+        }
     }
 }

@@ -322,7 +322,7 @@ pub async fn for_item(
         Behaviour::RateLimited(spec) => {
             let window = spec.window.map_or(Duration::from_secs(60), |s| s.0);
             let requests = spec.requests.value(&ctx.scope())?;
-            let method = spec.method.as_deref().unwrap_or("GET");
+            let method = spec.method.as_ref().map_or("GET", |m| m.value.as_str());
             let b = burst(
                 req,
                 url,

@@ -326,10 +326,10 @@ fn observe_http(p: &HttpProbe, ctx: &ProbeCtx) -> Result<Observation, String> {
         headers.push(("authorization".into(), format!("Bearer {token}")));
     }
     let body = p.body.as_ref().map(|b| ctx.expand(b)).transpose()?;
-    let method = p.method.clone().unwrap_or_else(|| "GET".into());
+    let method = p.method.as_ref().map_or("GET", |m| m.value.as_str());
     let mut obs = match &p.behaviour {
         None => {
-            let ex = block_on(req.send(&method, &url, &headers, body))??;
+            let ex = block_on(req.send(method, &url, &headers, body))??;
             let mut obs = Observation::new(
                 serde_json::to_value(&ex).unwrap_or_default(),
                 format!("http {method} {url}"),
