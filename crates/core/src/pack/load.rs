@@ -248,7 +248,7 @@ fn validate(pack: &Pack) -> Vec<Problem> {
                             problems.push(Problem::new(
                                 format!("endpoint `{name}` uses `${{{v}}}`, which the pack does not declare"),
                                 pos(text),
-                            ).with_help(format!("declare it under `variables:` (known: {})", known(&vars))));
+                            ).with_help(undeclared_help(v, &vars)));
                         }
                     }
                 }
@@ -276,7 +276,7 @@ fn validate(pack: &Pack) -> Vec<Problem> {
                         if let template::Ref::Var(v) = r
                             && !vars.contains(v)
                         {
-                            problems.push(Problem::new(format!("include `{}` sets `{name}` from `${{{v}}}`, which this pack does not declare", inc.pack), pos(text)));
+                            problems.push(Problem::new(format!("include `{}` sets `{name}` from `${{{v}}}`, which this pack does not declare", inc.pack), pos(text)).with_help(undeclared_help(v, &vars)));
                         }
                     }
                 }
@@ -462,7 +462,7 @@ fn validate_item(
                     {
                         problems.push(
                             Problem::new(format!("item `{id}` uses `${{{name}}}`, which the pack does not declare"), pos(text).or(at))
-                                .with_help(format!("declare it under `variables:` (known: {})", known(vars))),
+                                .with_help(undeclared_help(name, vars)),
                         );
                     }
                 }
@@ -471,11 +471,19 @@ fn validate_item(
     }
 }
 
-fn known(vars: &BTreeSet<&str>) -> String {
-    if vars.is_empty() {
+/// The help for `${name}` that the pack does not declare: the declared name it is a near
+/// miss of, if any, and the declared names.
+fn undeclared_help(name: &str, vars: &BTreeSet<&str>) -> String {
+    let known = if vars.is_empty() {
         "none".into()
     } else {
         vars.iter().copied().collect::<Vec<_>>().join(", ")
+    };
+    match crate::diag::did_you_mean(name, vars.iter().copied()) {
+        Some(m) => format!(
+            "did you mean `${{{m}}}`? Or declare `{name}` under `variables:` (known: {known})"
+        ),
+        None => format!("declare it under `variables:` (known: {known})"),
     }
 }
 
@@ -622,6 +630,19 @@ mod tests {
             "{ITEM}        check:\n          env: {{name: '${{nope}}'}}\n"
         ));
         assert!(p.contains("does not declare"), "{p}");
+        assert!(
+            p.contains("known: none") && !p.contains("did you mean"),
+            "{p}"
+        );
+        let p = problems(&format!(
+            "variables:\n  - {{name: cfg, doc: d}}\n  - {{name: port, type: port, doc: d}}\n{ITEM}        check:\n          env: {{name: '${{cfgg}}'}}\n"
+        ));
+        assert!(
+            p.contains("uses `${cfgg}`")
+                && p.contains("did you mean `${cfg}`?")
+                && p.contains("known: cfg, port"),
+            "{p}"
+        );
         let p = problems(&format!(
             "{ITEM}        check:\n          probe_that_does_not_exist: {{}}\n"
         ));
