@@ -300,6 +300,42 @@ fn unknown_endpoints_and_default_environments_are_located() {
     assert!(!err.contains("panicked"), "{err}");
 }
 
+/// A `schedule:` that cannot be kept is located at the offset or interval at fault.
+#[test]
+fn schedule_problems_are_located() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let run = |schedule: &str| {
+        std::fs::write(
+            dir.join("shipcheck.yaml"),
+            format!("packs: [web-service]\nvars: {{host: example.test}}\n{schedule}"),
+        )
+        .unwrap();
+        let out = shipcheck(dir, &["check", "--no-record"]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+        err
+    };
+    let err = run("schedule:\n  offsets:\n    first-day: 30m\n    first-week: 2w\n");
+    assert!(
+        err.contains(
+            "shipcheck.yaml:5:16: schedule.offsets: first-hour (1h) comes after first-day (30m)"
+        ),
+        "{err}"
+    );
+    let err = run("schedule:\n  every: 10s\n");
+    assert!(
+        err.contains("shipcheck.yaml:4:10: schedule.every must be at least 1m"),
+        "{err}"
+    );
+    let err = run("schedule:\n  offsets: {first-hour: 2h, pre-deploy: 1h}\n");
+    assert!(
+        err.contains("shipcheck.yaml:4:41: schedule.offsets: pre-deploy has no offset"),
+        "{err}"
+    );
+}
+
 /// Profile mistakes are caught when the profile loads (exit 2, located, with "did you
 /// mean"): an unknown id in `enable:`, a waiver for an item no pack has, and a required
 /// variable left empty.

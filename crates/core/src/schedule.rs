@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use serde_saphyr::{Location, Spanned};
 
 use crate::duration::Span;
 use crate::pack::Phase;
@@ -17,10 +18,20 @@ pub struct Schedule {
     /// The time after the deploy at which a phase falls due, for the phases after the
     /// deploy (post-deploy-immediate, first-hour, first-day, first-week).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub offsets: BTreeMap<Phase, Span>,
+    #[schemars(with = "BTreeMap<Phase, Span>")]
+    pub offsets: BTreeMap<Phase, Spanned<Span>>,
     /// How often periodic items run (and fall due again); default 24h.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub every: Option<Span>,
+    #[schemars(with = "Option<Span>")]
+    pub every: Option<Spanned<Span>>,
+}
+
+/// Why a `schedule:` cannot be kept, and where in the profile (`Location::UNKNOWN` when the
+/// schedule did not come from YAML).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScheduleProblem {
+    pub message: String,
+    pub at: Location,
 }
 
 /// A profile's `alerts:`: what drift against the deploy's baseline raises an alert (an
@@ -63,15 +74,29 @@ impl Schedule {
         *self == Schedule::default()
     }
 
+    /// This schedule with periodic items every `every`.
+    pub fn with_every(self, every: Duration) -> Self {
+        Schedule {
+            every: Some(Spanned::new(
+                Span(every),
+                Location::UNKNOWN,
+                Location::UNKNOWN,
+            )),
+            ..self
+        }
+    }
+
     /// The interval of periodic items.
     pub fn every(&self) -> Duration {
-        self.every.map_or(Duration::from_secs(24 * 3600), |s| s.0)
+        self.every
+            .as_ref()
+            .map_or(Duration::from_secs(24 * 3600), |s| s.value.0)
     }
 
     /// The time after the deploy at which `phase` falls due; `None` for pre-deploy.
     pub fn offset(&self, phase: Phase) -> Option<Duration> {
         if let Some(s) = self.offsets.get(&phase) {
-            return Some(s.0);
+            return Some(s.value.0);
         }
         let hours = match phase {
             Phase::PreDeploy => return None,
@@ -98,22 +123,30 @@ impl Schedule {
     }
 
     /// Checks the offsets: only phases after the deploy, in the timeline's order.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), ScheduleProblem> {
         for phase in [Phase::PreDeploy, Phase::Periodic] {
-            if self.offsets.contains_key(&phase) {
-                return Err(format!(
-                    "schedule.offsets: {} has no offset ({})",
-                    phase.as_str(),
-                    if phase == Phase::PreDeploy {
-                        "it is due before the deploy"
-                    } else {
-                        "periodic items use schedule.every"
-                    }
-                ));
+            if let Some(offset) = self.offsets.get(&phase) {
+                return Err(ScheduleProblem {
+                    message: format!(
+                        "schedule.offsets: {} has no offset ({})",
+                        phase.as_str(),
+                        if phase == Phase::PreDeploy {
+                            "it is due before the deploy"
+                        } else {
+                            "periodic items use schedule.every"
+                        }
+                    ),
+                    at: offset.referenced,
+                });
             }
         }
-        if self.every.is_some_and(|s| s.0 < Duration::from_secs(60)) {
-            return Err("schedule.every must be at least 1m".into());
+        if let Some(every) = &self.every
+            && every.value.0 < Duration::from_secs(60)
+        {
+            return Err(ScheduleProblem {
+                message: "schedule.every must be at least 1m".into(),
+                at: every.referenced,
+            });
         }
         let timeline = [
             Phase::PostDeployImmediate,
@@ -124,13 +157,21 @@ impl Schedule {
         for pair in timeline.windows(2) {
             let (a, b) = (self.offset(pair[0]), self.offset(pair[1]));
             if a > b {
-                return Err(format!(
-                    "schedule.offsets: {} ({}) comes after {} ({}); phases keep their order",
-                    pair[0].as_str(),
-                    Span(a.unwrap_or_default()),
-                    pair[1].as_str(),
-                    Span(b.unwrap_or_default()),
-                ));
+                // At the offset the profile set, the earlier phase's if it set both.
+                let at = [pair[0], pair[1]]
+                    .iter()
+                    .find_map(|p| self.offsets.get(p))
+                    .map_or(Location::UNKNOWN, |o| o.referenced);
+                return Err(ScheduleProblem {
+                    message: format!(
+                        "schedule.offsets: {} ({}) comes after {} ({}); phases keep their order",
+                        pair[0].as_str(),
+                        Span(a.unwrap_or_default()),
+                        pair[1].as_str(),
+                        Span(b.unwrap_or_default()),
+                    ),
+                    at,
+                });
             }
         }
         Ok(())
@@ -167,10 +208,15 @@ mod tests {
     #[test]
     fn offsets_out_of_order_or_for_the_wrong_phase_are_refused() {
         let late: Schedule = serde_json::from_str(r#"{"offsets": {"first-hour": "2d"}}"#).unwrap();
-        let e = late.check().unwrap_err();
+        let e = late.check().unwrap_err().message;
         assert!(e.contains("first-hour") && e.contains("first-day"), "{e}");
         let pre: Schedule = serde_json::from_str(r#"{"offsets": {"pre-deploy": "1h"}}"#).unwrap();
-        assert!(pre.check().unwrap_err().contains("before the deploy"));
+        assert!(
+            pre.check()
+                .unwrap_err()
+                .message
+                .contains("before the deploy")
+        );
         assert!(
             serde_json::from_str::<Schedule>(r#"{"offsets": {"first-hr": "1h"}}"#).is_err(),
             "a typo in a phase is an error"

@@ -102,10 +102,7 @@ fn periodic_schedule(
         .chain([schedule.every()])
         .min()
         .unwrap_or_else(|| schedule.every());
-    Schedule {
-        every: Some(shipcheck_core::duration::Span(shortest)),
-        ..schedule.clone()
-    }
+    schedule.clone().with_every(shortest)
 }
 
 /// The jobs a deploy at `deployed_ms` (in the clock's time) starts.

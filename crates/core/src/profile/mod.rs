@@ -195,7 +195,7 @@ impl Profile {
             }
         }
         if let Err(e) = file.schedule.check() {
-            problems.push(Problem::new(e, None));
+            problems.push(Problem::new(e.message, Pos::from_location(&e.at)));
         }
         if let Some(env) = &file.environment
             && !file.environments.is_empty()
