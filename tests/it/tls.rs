@@ -573,3 +573,61 @@ fn tls_items_of_one_endpoint_share_their_exchanges_and_see_what_they_would_alone
         "together: {shared} connections; alone: {alone_total} in all"
     );
 }
+
+/// `probe tls` of a port that speaks no TLS grades nothing: a plain HTTP server and a server
+/// that takes the connection and says nothing are "could not check" (exit 4, grade `?`, the
+/// cause named), never a grade, and never "weak ciphers: none" from a scan that had no
+/// handshake to scan.
+#[test]
+fn probe_tls_of_a_port_that_speaks_no_tls_grades_nothing() {
+    // Answers every connection with a plain HTTP 400, as nginx's plain port does.
+    let plain = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let plain_port = plain.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for mut s in plain.incoming().take(64).flatten() {
+            let mut buf = [0u8; 512];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(
+                b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    // Takes connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        for s in silent.incoming().take(64).flatten() {
+            kept.push(s);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    for port in [plain_port, silent_port] {
+        let target = format!("127.0.0.1:{port}");
+        let out = shipcheck(
+            dir.path(),
+            &[
+                "probe",
+                "tls",
+                &target,
+                "--timeout",
+                "300ms",
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(4), "{}", stdout(&out));
+        let v = json(&out);
+        assert_eq!(v[0]["grade"], "?", "{v:#}");
+        let error = v[0]["error"].as_str().unwrap_or_default();
+        assert!(error.contains("no TLS handshake"), "{v:#}");
+        assert_eq!(v[0]["findings"], serde_json::json!([]), "{v:#}");
+        let text = stdout(&shipcheck(
+            dir.path(),
+            &["probe", "tls", &target, "--timeout", "300ms"],
+        ));
+        assert!(text.contains("could not check"), "{text}");
+        assert!(!text.contains("ciphers: none"), "{text}");
+    }
+}

@@ -133,12 +133,20 @@ fn summary_lines(r: &AuditReport) -> Vec<String> {
             ] {
                 if let Some(list) = o.get(key).and_then(Value::as_array) {
                     let names: Vec<&str> = list.iter().filter_map(Value::as_str).collect();
+                    // A scan cut short found what it found; "none" would claim the rest.
+                    let cut_short = key.ends_with("_ciphers")
+                        && r.errors.iter().any(|e| e.starts_with("cipher scan"));
                     v.push(format!(
-                        "{label}: {}",
-                        if names.is_empty() {
-                            "none".into()
+                        "{label}: {}{}",
+                        match (names.is_empty(), cut_short) {
+                            (true, false) => "none".into(),
+                            (true, true) => "none found".into(),
+                            (false, _) => names.join(", "),
+                        },
+                        if cut_short {
+                            " (the scan did not finish)"
                         } else {
-                            names.join(", ")
+                            ""
                         }
                     ));
                 }

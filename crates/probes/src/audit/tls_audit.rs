@@ -59,6 +59,19 @@ pub fn tls(target: &str, opts: &TlsOptions) -> AuditReport {
         Ok(r) => r,
         Err(e) => return AuditReport::failed("tls", target.into(), e),
     };
+    judged(report, opts)
+}
+
+/// The findings of a scan, under the default policy.
+fn judged(report: tls::TlsReport, opts: &TlsOptions) -> AuditReport {
+    // No handshake at any version: nothing to grade (could not check), and what was seen
+    // stays in the JSON.
+    if let Some(e) = report.no_handshake() {
+        return AuditReport {
+            observed: serde_json::to_value(&report).unwrap_or_default(),
+            ..AuditReport::failed("tls", report.target.clone(), e)
+        };
+    }
     let mut f = Vec::new();
     let accepted = |k: &str| report.protocols.get(k) == Some(&true);
     for (version, id, severity, message) in OLD_PROTOCOLS {
@@ -299,12 +312,14 @@ pub fn tls(target: &str, opts: &TlsOptions) -> AuditReport {
         observed: serde_json::to_value(&report).unwrap_or_default(),
         findings: f,
         error: None,
-        // The chain not judged (no trust anchors): no `tls.cert.untrusted`, and the grade
-        // says the audit is incomplete.
+        // Every check that could not run (a version not answered, a cipher scan cut short,
+        // the chain not judged for want of trust anchors): the finding it could have given
+        // is missing, so the grade says the audit is incomplete. No TLS 1.2+ handshake is
+        // not among them: it is the `tls.handshake.failed` finding.
         errors: report
             .errors
             .iter()
-            .filter(|e| e.starts_with(tls::CHAIN_NOT_JUDGED))
+            .filter(|e| !e.starts_with(tls::NO_MODERN_HANDSHAKE))
             .cloned()
             .collect(),
     }
@@ -315,5 +330,62 @@ fn or_none(v: &[String]) -> String {
         "none".into()
     } else {
         v.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts() -> TlsOptions {
+        TlsOptions {
+            sni: None,
+            ca_file: None,
+            resolve: Resolve::default(),
+            min_days: 14,
+            ciphers: true,
+            timeout: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn a_scan_cut_short_grades_incomplete_and_claims_no_clean_list() {
+        let report = tls::TlsReport {
+            target: "x.test:443".into(),
+            address: "127.0.0.1:443".into(),
+            protocols: [("tls1.2".to_string(), true), ("tls1.3".to_string(), true)].into(),
+            weak_ciphers: Some(Vec::new()),
+            insecure_ciphers: Some(Vec::new()),
+            errors: vec!["cipher scan at TLS 1.2: timed out".into()],
+            ..Default::default()
+        };
+        let audit = judged(report, &opts());
+        assert_eq!(audit.errors, ["cipher scan at TLS 1.2: timed out"]);
+        assert!(audit.grade().ends_with('*'), "{}", audit.grade());
+        let text = render(std::slice::from_ref(&audit), false);
+        assert!(
+            text.contains("weak ciphers: none found (the scan did not finish)"),
+            "{text}"
+        );
+        assert!(!text.contains("ciphers: none\n"), "{text}");
+    }
+
+    #[test]
+    fn no_handshake_at_any_version_is_not_graded() {
+        let report = tls::TlsReport {
+            target: "x.test:443".into(),
+            address: "127.0.0.1:443".into(),
+            protocols: [("tls1.2".to_string(), false)].into(),
+            errors: vec!["TLS 1.3: timed out".into()],
+            ..Default::default()
+        };
+        let audit = judged(report, &opts());
+        assert_eq!(audit.grade(), "?");
+        assert!(audit.findings.is_empty());
+        let e = audit.error.unwrap_or_default();
+        assert!(
+            e.contains("no TLS handshake with x.test:443") && e.contains("TLS 1.3: timed out"),
+            "{e}"
+        );
     }
 }

@@ -10,21 +10,10 @@ use shipcheck_core::spec::tls::*;
 /// that could not be tested, or a cipher scan cut short. Could-not-check is never a pass,
 /// and never a fail either.
 pub(super) fn could_not_check(r: &TlsReport, probe: &TlsProbe) -> Result<(), String> {
-    let reasons = || {
-        if r.errors.is_empty() {
-            "every handshake was refused or closed".to_string()
-        } else {
-            r.errors.join("; ")
-        }
-    };
-    if !r.protocols.values().any(|accepted| *accepted) && r.certificate.is_none() {
-        return Err(format!(
-            "no TLS handshake with {} ({}) at any version: {}",
-            r.target,
-            r.address,
-            reasons()
-        ));
+    if let Some(e) = r.no_handshake() {
+        return Err(e);
     }
+    let reasons = || r.reasons();
     // The versions a verdict rests on: every version below the minimum, and TLS 1.3 when
     // it is required.
     let below_min: &[&str] = match probe.min_protocol {
@@ -74,6 +63,31 @@ pub(super) fn could_not_check(r: &TlsReport, probe: &TlsProbe) -> Result<(), Str
         return Err(format!("{why} ({})", r.target));
     }
     Ok(())
+}
+
+impl TlsReport {
+    /// Why nothing about the port's TLS can be judged, if nothing can: no handshake at any
+    /// version and no certificate (the port does not speak TLS, or never answered).
+    pub fn no_handshake(&self) -> Option<String> {
+        (!self.protocols.values().any(|accepted| *accepted) && self.certificate.is_none()).then(
+            || {
+                format!(
+                    "no TLS handshake with {} ({}) at any version: {}",
+                    self.target,
+                    self.address,
+                    self.reasons()
+                )
+            },
+        )
+    }
+
+    fn reasons(&self) -> String {
+        if self.errors.is_empty() {
+            "every handshake was refused or closed".to_string()
+        } else {
+            self.errors.join("; ")
+        }
+    }
 }
 
 /// Judging a scan against the item's expectations.

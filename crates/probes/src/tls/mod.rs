@@ -367,8 +367,11 @@ pub fn scan_sharing(
         // Insecure implies weak (weak is anything outside Mozilla "intermediate").
         let mut all_weak = insecure.clone();
         all_weak.extend(weak);
-        report.weak_ciphers = Some(all_weak);
-        report.insecure_ciphers = Some(insecure);
+        // No version answered at all: no scan happened, so no list (not an empty one).
+        if report.protocols.values().any(|accepted| *accepted) {
+            report.weak_ciphers = Some(all_weak);
+            report.insecure_ciphers = Some(insecure);
+        }
     }
     if scope.certificate {
         match ex.handshake(true, scope.protocols) {
@@ -387,7 +390,7 @@ pub fn scan_sharing(
             }
             Err(e) => report
                 .errors
-                .push(format!("certificate: no TLS 1.2+ handshake: {}", e.text())),
+                .push(format!("{NO_MODERN_HANDSHAKE}: {}", e.text())),
         }
     }
     Ok(report)
@@ -513,6 +516,9 @@ fn proto_key(v: Version) -> &'static str {
 
 /// How a scan's error starts when the certificate's chain could not be judged.
 pub const CHAIN_NOT_JUDGED: &str = "chain not judged";
+/// The prefix of the error when only legacy versions gave a handshake: the audit reports it
+/// as the `tls.handshake.failed` finding.
+pub const NO_MODERN_HANDSHAKE: &str = "certificate: no TLS 1.2+ handshake";
 
 fn certificate(report: &mut TlsReport, target: &Target, chain: &[Vec<u8>]) {
     let now = jiff::Timestamp::now().as_second();
