@@ -521,3 +521,66 @@ fn could_not_check_is_never_pending_or_untrusted() {
     );
     assert!(crate::common::summary(&run, "ca-missing").contains("nope.pem"));
 }
+
+/// A symlink is judged as a service opening it sees it: a dangling one is a file that does
+/// not exist (never "exists" with the link's own mode 0777 and an executable bit), a loop
+/// cannot be checked, and a link to a file is a file.
+#[test]
+fn a_dangling_symlink_is_not_a_file_that_exists() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("real"), "x").unwrap();
+    std::os::unix::fs::symlink("real", dir.join("link")).unwrap();
+    std::os::unix::fs::symlink("gone.env", dir.join("dangling")).unwrap();
+    std::os::unix::fs::symlink("loop-b", dir.join("loop-a")).unwrap();
+    std::os::unix::fs::symlink("loop-a", dir.join("loop-b")).unwrap();
+    write_pack(
+        dir,
+        &[
+            ("dangling.exists", "check: {file: {path: dangling}}"),
+            (
+                "dangling.absent",
+                "check: {file: {path: dangling, exists: false}}",
+            ),
+            (
+                "dangling.executable",
+                "check: {file: {path: dangling, executable: true}}",
+            ),
+            (
+                "dangling.if-present",
+                "check: {file: {path: dangling, if_present: true, mode_max: \"0600\"}}",
+            ),
+            (
+                "dangling.is-link",
+                "check: {file: {path: dangling, type: symlink}}",
+            ),
+            ("loop.exists", "check: {file: {path: loop-a}}"),
+            ("link.file", "check: {file: {path: link, type: file}}"),
+        ],
+        "",
+    );
+    let run = json(&shipcheck(
+        dir,
+        &["check", "--format", "json", "--no-record"],
+    ));
+    let s = statuses(&run);
+    let expected = [
+        ("dangling.exists", "fail"),
+        ("dangling.absent", "pass"),
+        ("dangling.executable", "fail"),
+        ("dangling.if-present", "pass"),
+        ("dangling.is-link", "fail"),
+        ("loop.exists", "error"),
+        ("link.file", "pass"),
+    ];
+    for (id, status) in expected {
+        assert_eq!(s[id], status, "{id}: {}", summary(&run, id));
+    }
+    let why = summary(&run, "dangling.exists");
+    assert!(
+        why.contains("dangling symlink") && why.contains("gone.env"),
+        "{why}"
+    );
+    let why = summary(&run, "loop.exists");
+    assert!(why.contains("loop-a"), "{why}");
+}

@@ -32,7 +32,8 @@ impl crate::Observe for EnvProbe {
             // dotenv ignores a missing file: then the variable is simply not set.
             if let Some(file) = &self.file {
                 let path = ctx.path(file)?;
-                if matches!(std::fs::symlink_metadata(&path), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+                // Followed as dotenv opens it: a dangling symlink is a missing file.
+                if matches!(std::fs::metadata(&path), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
                 {
                     let mut obs = Observation::new(
                         Value::Null,
@@ -74,9 +75,26 @@ impl crate::Observe for EnvProbe {
 
 /// Reads a text file of at most `MAX_FILE_BYTES`.
 pub(crate) fn read_text(path: &Path) -> Result<String, String> {
-    let bytes = super::read_bounded(path, super::MAX_FILE_BYTES)?;
+    text_of(path, super::read_bounded(path, super::MAX_FILE_BYTES)?)
+}
+
+fn text_of(path: &Path, bytes: Vec<u8>) -> Result<String, String> {
     String::from_utf8(bytes)
         .map_err(|_| format!("{} is not UTF-8 text; is it a binary file?", path.display()))
+}
+
+/// Reads and parses an env file a service may go without (systemd's `EnvironmentFile=-`,
+/// compose's `.env` and `env_file` with `required: false`): `None` when it does not exist
+/// (a dangling symlink included). One that is there but cannot be read is an error: the
+/// service, often started as root, may well read it.
+pub fn read_env_file_if_present(path: &Path) -> Result<Option<BTreeMap<String, String>>, String> {
+    let bytes = match super::read_bounded(path, super::MAX_FILE_BYTES) {
+        Err(e) if e.is_not_found() => return Ok(None),
+        r => r?,
+    };
+    parse_env(&text_of(path, bytes)?)
+        .map(Some)
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Reads and parses an env file.

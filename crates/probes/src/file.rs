@@ -35,33 +35,32 @@ impl crate::Observe for FileProbe {
         let want_exists = self.exists.unwrap_or(true);
         let link_meta = match std::fs::symlink_metadata(&path) {
             Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && self.if_present => {
-                obs.findings.push(Finding::new(
-                    true,
-                    "if present",
-                    "not found: nothing to judge",
-                ));
-                return Ok(obs);
-            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                if let Some(re) = &self.writer {
-                    let re = shipcheck_core::pattern::compile(&ctx.expand(re)?)
-                        .map_err(|e| format!("invalid regex: {e}"))?;
-                    obs.value["writer_uptime_seconds"] =
-                        json!(crate::process::youngest_uptime(&re));
-                }
-                obs.findings.push(Finding::new(
-                    !want_exists,
-                    if want_exists {
-                        "exists"
-                    } else {
-                        "does not exist"
-                    },
-                    "not found",
-                ));
-                return Ok(obs);
+                return missing(self, ctx, obs, "not found".into());
             }
             Err(e) => return Err(format!("cannot inspect {shown}: {e}")),
+        };
+        // Facts below describe the target of a symlink, as a service opening it would see:
+        // a dangling link is a file that does not exist, and one that cannot be followed (a
+        // loop, a folder on the way that cannot be searched) could not be checked.
+        let meta = if link_meta.file_type().is_symlink() {
+            match std::fs::metadata(&path) {
+                Ok(m) => m,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let to = std::fs::read_link(&path)
+                        .map(|t| t.display().to_string())
+                        .unwrap_or_default();
+                    obs.value["symlink_to"] = json!(to);
+                    return missing(self, ctx, obs, format!("a dangling symlink to {to}"));
+                }
+                Err(e) => {
+                    return Err(format!(
+                        "cannot inspect {shown}: a symlink that cannot be followed: {e}"
+                    ));
+                }
+            }
+        } else {
+            link_meta.clone()
         };
         if !want_exists {
             obs.findings
@@ -74,8 +73,6 @@ impl crate::Observe for FileProbe {
         } else {
             FileKind::File
         };
-        // Facts below describe the target of a symlink, as a service opening it would see.
-        let meta = std::fs::metadata(&path).unwrap_or(link_meta);
         let mode = meta.permissions().mode() & 0o7777;
         // Once per uid and run: every file item names its owner.
         let uid = meta.uid();
@@ -100,7 +97,11 @@ impl crate::Observe for FileProbe {
                         && kind == FileKind::Symlink
                         && target_kind(&meta) == want),
                 format!("type {}", kind_name(want)),
-                kind_name(kind),
+                if kind == FileKind::Symlink {
+                    format!("symlink to a {}", kind_name(target_kind(&meta)))
+                } else {
+                    kind_name(kind).to_string()
+                },
             ));
         }
         if let Some(max) = &self.mode_max {
@@ -237,6 +238,40 @@ impl crate::Observe for FileProbe {
         obs.value = facts;
         Ok(obs)
     }
+}
+
+/// The path is not there for a service opening it (`detail` says how): a finding on
+/// `exists`, or nothing to judge when the item is `if_present`.
+fn missing(
+    probe: &FileProbe,
+    ctx: &ProbeCtx,
+    mut obs: Observation,
+    detail: String,
+) -> Result<Observation, String> {
+    if probe.if_present {
+        obs.findings.push(Finding::new(
+            true,
+            "if present",
+            format!("{detail}: nothing to judge"),
+        ));
+        return Ok(obs);
+    }
+    if let Some(re) = &probe.writer {
+        let re = shipcheck_core::pattern::compile(&ctx.expand(re)?)
+            .map_err(|e| format!("invalid regex: {e}"))?;
+        obs.value["writer_uptime_seconds"] = json!(crate::process::youngest_uptime(&re));
+    }
+    let want_exists = probe.exists.unwrap_or(true);
+    obs.findings.push(Finding::new(
+        !want_exists,
+        if want_exists {
+            "exists"
+        } else {
+            "does not exist"
+        },
+        detail,
+    ));
+    Ok(obs)
 }
 
 fn kind_name(k: FileKind) -> &'static str {

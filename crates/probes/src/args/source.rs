@@ -215,10 +215,16 @@ pub(crate) fn read_unit(path: &Path) -> Result<Launch, String> {
                     Some(f) => (true, f),
                     None => (false, v),
                 };
-                match crate::env::read_env_file(Path::new(file)) {
-                    Ok(vars) => launch.env.extend(vars),
-                    Err(_) if optional => {}
-                    Err(e) => return Err(format!("{shown}: EnvironmentFile={file}: {e}")),
+                // `-`: systemd skips the file when it does not exist, not when this user
+                // cannot read it (systemd reads it as root).
+                let read = if optional {
+                    crate::env::read_env_file_if_present(Path::new(file))
+                } else {
+                    crate::env::read_env_file(Path::new(file)).map(Some)
+                };
+                match read {
+                    Ok(vars) => launch.env.extend(vars.unwrap_or_default()),
+                    Err(e) => return Err(format!("{shown}: EnvironmentFile={v}: {e}")),
                 }
             }
             "WorkingDirectory" => {
@@ -246,11 +252,9 @@ pub(crate) fn read_compose(path: &Path, service: &str) -> Result<Launch, String>
         .ok_or_else(|| format!("{shown} has no service `{service}`"))?;
     // Compose interpolates `${VAR}` from the environment, then the project's `.env`.
     let dotenv_path = path.parent().unwrap_or(Path::new(".")).join(".env");
-    let dotenv = if dotenv_path.exists() {
-        crate::env::read_env_file(&dotenv_path)?
-    } else {
-        BTreeMap::new()
-    };
+    let dotenv = crate::env::read_env_file_if_present(&dotenv_path)
+        .map_err(|e| format!("{shown}: the project's .env: {e}"))?
+        .unwrap_or_default();
     let lookup = |name: &str| {
         std::env::var(name)
             .ok()
@@ -282,23 +286,32 @@ pub(crate) fn read_compose(path: &Path, service: &str) -> Result<Launch, String>
         ..Launch::default()
     };
     let base = path.parent().unwrap_or(Path::new("."));
-    let env_files: Vec<String> = match svc.get("env_file") {
-        Some(Value::String(s)) => vec![s.clone()],
+    // `env_file`: a path, or `{path, required}` (compose skips a missing file that is not
+    // required).
+    let env_files: Vec<(String, bool)> = match svc.get("env_file") {
+        Some(Value::String(s)) => vec![(s.clone(), true)],
         Some(Value::Array(a)) => a
             .iter()
             .filter_map(|x| match x {
-                Value::String(s) => Some(s.clone()),
-                Value::Object(o) => o.get("path").and_then(Value::as_str).map(String::from),
+                Value::String(s) => Some((s.clone(), true)),
+                Value::Object(o) => o.get("path").and_then(Value::as_str).map(|p| {
+                    let required = o.get("required").and_then(Value::as_bool).unwrap_or(true);
+                    (p.to_string(), required)
+                }),
                 _ => None,
             })
             .collect(),
         _ => Vec::new(),
     };
-    for f in env_files {
+    for (f, required) in env_files {
         let p = base.join(&f);
-        let vars =
-            crate::env::read_env_file(&p).map_err(|e| format!("{shown}: env_file {f}: {e}"))?;
-        launch.env.extend(vars);
+        let read = if required {
+            crate::env::read_env_file(&p).map(Some)
+        } else {
+            crate::env::read_env_file_if_present(&p)
+        };
+        let vars = read.map_err(|e| format!("{shown}: env_file {f}: {e}"))?;
+        launch.env.extend(vars.unwrap_or_default());
     }
     match svc.get("environment") {
         Some(Value::Object(m)) => {
@@ -489,4 +502,71 @@ pub(super) fn read_process(pid: &str) -> Result<Launch, String> {
         .extra
         .insert("process".into(), Value::Object(process));
     Ok(launch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A symlink loop: a file that is there but cannot be read (as root, too).
+    fn unreadable(path: &Path) {
+        let other = path.with_extension("loop");
+        std::os::unix::fs::symlink(&other, path).expect("link");
+        std::os::unix::fs::symlink(path, &other).expect("link");
+    }
+
+    /// Files a service may go without (systemd's `EnvironmentFile=-`, compose's `.env` and
+    /// `env_file` with `required: false`) are skipped only when missing: one that is there
+    /// but cannot be read is an error, never a service without those variables.
+    #[test]
+    fn optional_env_files_are_skipped_only_when_missing() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let d = dir.path();
+        let unit = d.join("app.service");
+        let opt = d.join("opt.env");
+        std::fs::write(
+            &unit,
+            format!(
+                "[Service]\nEnvironmentFile=-{}\nExecStart=/usr/bin/app --port ${{PORT}}\n",
+                opt.display()
+            ),
+        )
+        .expect("write");
+        assert!(read_unit(&unit).expect("missing: skipped").env.is_empty());
+        std::os::unix::fs::symlink(d.join("gone.env"), &opt).expect("link");
+        assert!(read_unit(&unit).expect("dangling: missing").env.is_empty());
+        std::fs::remove_file(&opt).expect("rm");
+        unreadable(&opt);
+        let e = read_unit(&unit).expect_err("unreadable");
+        assert!(
+            e.contains("EnvironmentFile=-") && e.contains("opt.env"),
+            "{e}"
+        );
+
+        let compose = d.join("compose.yml");
+        std::fs::write(
+            &compose,
+            "services:\n  relay:\n    command: relay --port ${PORT:-8080}\n    env_file:\n      - {path: extra.env, required: false}\n",
+        )
+        .expect("write");
+        let launch = read_compose(&compose, "relay").expect("no .env, no extra.env");
+        assert_eq!(launch.words, ["relay", "--port", "8080"]);
+        std::os::unix::fs::symlink(d.join("gone.env"), d.join(".env")).expect("link");
+        read_compose(&compose, "relay").expect("a dangling .env is missing");
+        std::fs::remove_file(d.join(".env")).expect("rm");
+        unreadable(&d.join(".env"));
+        let e = read_compose(&compose, "relay").expect_err("unreadable .env");
+        assert!(e.contains(".env"), "{e}");
+        std::fs::remove_file(d.join(".env")).expect("rm");
+        unreadable(&d.join("extra.env"));
+        let e = read_compose(&compose, "relay").expect_err("unreadable extra.env");
+        assert!(e.contains("extra.env"), "{e}");
+        std::fs::write(
+            &compose,
+            "services:\n  relay:\n    command: relay\n    env_file: [needed.env]\n",
+        )
+        .expect("write");
+        let e = read_compose(&compose, "relay").expect_err("a required env_file");
+        assert!(e.contains("needed.env"), "{e}");
+    }
 }
