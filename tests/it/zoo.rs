@@ -65,6 +65,7 @@ const TLS_EXPECTED: &[(&str, &[&str])] = &[
     ("http-good", &[]),
     ("http-bare", &[]),
     ("http-short-hsts", &[]),
+    ("http-double-hsts", &[]),
     ("http-cors", &[]),
     ("http-open", &[]),
     ("http-token-refused", &[]),
@@ -83,6 +84,7 @@ const HTTP_EXPECTED: &[(&str, &[&str])] = &[
         ],
     ),
     ("http-short-hsts", &["http.hsts.short_max_age"]),
+    ("http-double-hsts", &["http.hsts.invalid"]),
     ("http-cors", &["http.cors.reflects_any_origin"]),
     (
         "http-open",

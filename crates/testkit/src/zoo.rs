@@ -67,6 +67,12 @@ const HTTP_HOSTS: &[(&str, &str)] = &[
         "http-short-hsts",
         "add_header Strict-Transport-Security \"max-age=300\" always; add_header X-Frame-Options DENY always; add_header X-Content-Type-Options nosniff always; GOOD_LOCATIONS",
     ),
+    // The application and the proxy both send HSTS: two headers, which browsers need not
+    // honour.
+    (
+        "http-double-hsts",
+        "GOOD_HEADERS add_header Strict-Transport-Security \"max-age=63072000\" always; GOOD_LOCATIONS",
+    ),
     (
         "http-cors",
         "GOOD_HEADERS add_header Access-Control-Allow-Origin $http_origin always; add_header Access-Control-Allow-Credentials true always; GOOD_LOCATIONS",

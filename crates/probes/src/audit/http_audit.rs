@@ -104,13 +104,14 @@ async fn http_async(
     }
     if parsed.scheme() == "https" {
         let sts = main.headers.get("strict-transport-security");
-        match sts.map(|v| (v, behaviour::hsts_max_age(v))) {
+        match sts.map(|v| (v, hsts::parse(v))) {
             None => f.push(finding(
                 "http.hsts.missing",
                 Severity::Medium,
                 "no Strict-Transport-Security header",
             )),
-            Some((v, age)) if age.unwrap_or(0) < behaviour::HSTS_MIN_MAX_AGE => f.push(finding(
+            Some((_, Err(e))) => f.push(finding("http.hsts.invalid", Severity::Medium, e)),
+            Some((v, Ok(h))) if h.max_age < hsts::HSTS_MIN_MAX_AGE => f.push(finding(
                 "http.hsts.short_max_age",
                 Severity::Low,
                 format!("`{v}`: max-age below one year"),

@@ -10,12 +10,9 @@ use serde_json::{Value, json};
 use shipcheck_core::duration::Span;
 use shipcheck_core::spec::http::Behaviour;
 
+use super::hsts::{HSTS_MIN_MAX_AGE, judge_hsts};
 use super::{Exchange, Requester};
 use crate::{Finding, ProbeCtx};
-
-/// Default minimum HSTS max-age, for pack items and `shipcheck probe http` alike: one year,
-/// as the HSTS preload list and Mozilla's guidelines ask.
-pub const HSTS_MIN_MAX_AGE: u64 = 31_536_000;
 
 /// The bearer token sent as a wrong credential.
 const WRONG_TOKEN: &str = "Bearer shipcheck-wrong-token-0000000000000000";
@@ -416,51 +413,6 @@ pub fn judge_redirect(ex: &Exchange, host: &str) -> Finding {
     )
 }
 
-/// Parses `max-age` from a Strict-Transport-Security value.
-pub fn hsts_max_age(value: &str) -> Option<u64> {
-    value.split(';').find_map(|d| {
-        let (k, v) = d.trim().split_once('=')?;
-        k.trim()
-            .eq_ignore_ascii_case("max-age")
-            .then(|| v.trim().trim_matches('"').parse().ok())
-            .flatten()
-    })
-}
-
-/// Judges a Strict-Transport-Security header.
-pub fn judge_hsts(
-    value: Option<&str>,
-    min_max_age: u64,
-    include_subdomains: bool,
-    preload: bool,
-) -> Vec<Finding> {
-    let Some(v) = value else {
-        return vec![Finding::new(
-            false,
-            "Strict-Transport-Security present",
-            "absent",
-        )];
-    };
-    let age = hsts_max_age(v);
-    let has = |d: &str| v.split(';').any(|x| x.trim().eq_ignore_ascii_case(d));
-    let mut out = vec![Finding::new(
-        age.is_some_and(|a| a >= min_max_age),
-        format!("HSTS max-age ≥ {min_max_age}"),
-        v.to_string(),
-    )];
-    if include_subdomains {
-        out.push(Finding::new(
-            has("includeSubDomains"),
-            "HSTS includeSubDomains",
-            v.to_string(),
-        ));
-    }
-    if preload {
-        out.push(Finding::new(has("preload"), "HSTS preload", v.to_string()));
-    }
-    out
-}
-
 /// The security headers judged: clickjacking protection, nosniff, and the extra ones asked for.
 #[derive(Clone, Debug)]
 pub struct HeaderVerdict {
@@ -568,31 +520,6 @@ mod tests {
             .is_none()
         );
         assert!(cors_verdict("https://evil.example", None, None).is_none());
-    }
-
-    #[test]
-    fn hsts_rules() {
-        assert_eq!(
-            hsts_max_age("max-age=31536000; includeSubDomains"),
-            Some(31_536_000)
-        );
-        assert_eq!(hsts_max_age("includeSubDomains; max-age=\"60\""), Some(60));
-        assert!(
-            judge_hsts(Some("max-age=100"), 31_536_000, false, false)
-                .iter()
-                .any(|f| !f.ok)
-        );
-        assert!(
-            judge_hsts(
-                Some("max-age=31536000; includeSubDomains"),
-                31_536_000,
-                true,
-                false
-            )
-            .iter()
-            .all(|f| f.ok)
-        );
-        assert!(!judge_hsts(None, 1, false, false)[0].ok);
     }
 
     #[test]

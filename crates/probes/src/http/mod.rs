@@ -5,6 +5,7 @@
 //! limits requests in flight per host.
 
 pub mod behaviour;
+pub mod hsts;
 
 use shipcheck_core::spec::http::*;
 use std::collections::BTreeMap;
