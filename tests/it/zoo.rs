@@ -66,6 +66,7 @@ const TLS_EXPECTED: &[(&str, &[&str])] = &[
     ("http-bare", &[]),
     ("http-short-hsts", &[]),
     ("http-double-hsts", &[]),
+    ("http-allow-from", &[]),
     ("http-cors", &[]),
     ("http-open", &[]),
     ("http-token-refused", &[]),
@@ -85,6 +86,7 @@ const HTTP_EXPECTED: &[(&str, &[&str])] = &[
     ),
     ("http-short-hsts", &["http.hsts.short_max_age"]),
     ("http-double-hsts", &["http.hsts.invalid"]),
+    ("http-allow-from", &["http.header.xfo_missing"]),
     ("http-cors", &["http.cors.reflects_any_origin"]),
     (
         "http-open",

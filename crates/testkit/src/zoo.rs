@@ -73,6 +73,11 @@ const HTTP_HOSTS: &[(&str, &str)] = &[
         "http-double-hsts",
         "GOOD_HEADERS add_header Strict-Transport-Security \"max-age=63072000\" always; GOOD_LOCATIONS",
     ),
+    // ALLOW-FROM, which browsers ignore: the page can be framed.
+    (
+        "http-allow-from",
+        "add_header Strict-Transport-Security \"max-age=63072000; includeSubDomains\" always; add_header X-Frame-Options \"ALLOW-FROM https://partner.example\" always; add_header X-Content-Type-Options nosniff always; GOOD_LOCATIONS",
+    ),
     (
         "http-cors",
         "GOOD_HEADERS add_header Access-Control-Allow-Origin $http_origin always; add_header Access-Control-Allow-Credentials true always; GOOD_LOCATIONS",

@@ -120,7 +120,7 @@ async fn http_async(
         }
         observed["strict-transport-security"] = json!(sts);
     }
-    let h = behaviour::judge_security_headers(&main.headers, &[]);
+    let h = security_headers::judge_security_headers(&main.headers, &[]);
     if !h.frame.ok {
         f.push(finding(
             "http.header.xfo_missing",
@@ -138,7 +138,7 @@ async fn http_async(
     observed["security_headers"] = json!(
         main.headers
             .iter()
-            .filter(|(k, _)| behaviour::SECURITY_HEADERS.contains(&k.as_str()))
+            .filter(|(k, _)| security_headers::SECURITY_HEADERS.contains(&k.as_str()))
             .collect::<std::collections::BTreeMap<_, _>>()
     );
     // Each check on its own: one that cannot run is listed, and the others still run.

@@ -23,7 +23,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::http::{self, ClientKey, Requester, behaviour, hsts};
+use crate::http::{self, ClientKey, Requester, behaviour, hsts, security_headers};
 use crate::tls::{self, Scope, Target};
 use shipcheck_core::pack::Severity;
 

@@ -11,6 +11,7 @@ use shipcheck_core::duration::Span;
 use shipcheck_core::spec::http::Behaviour;
 
 use super::hsts::{HSTS_MIN_MAX_AGE, judge_hsts};
+use super::security_headers::{SECURITY_HEADERS, judge_security_headers};
 use super::{Exchange, Requester};
 use crate::{Finding, ProbeCtx};
 
@@ -356,16 +357,6 @@ pub async fn for_item(
     Ok((value, findings))
 }
 
-/// Headers the security-headers behaviour reports.
-pub const SECURITY_HEADERS: &[&str] = &[
-    "x-frame-options",
-    "x-content-type-options",
-    "content-security-policy",
-    "strict-transport-security",
-    "referrer-policy",
-    "permissions-policy",
-];
-
 /// Hostile origins tried by default: an arbitrary domain, `null`, and a suffix trick.
 pub fn default_hostile_origins(host: &str) -> Vec<String> {
     vec![
@@ -411,72 +402,6 @@ pub fn judge_redirect(ex: &Exchange, host: &str) -> Finding {
             None => format!("{} with no redirect", ex.status),
         },
     )
-}
-
-/// The security headers judged: clickjacking protection, nosniff, and the extra ones asked for.
-#[derive(Clone, Debug)]
-pub struct HeaderVerdict {
-    /// X-Frame-Options, or CSP `frame-ancestors`.
-    pub frame: Finding,
-    /// `X-Content-Type-Options: nosniff`.
-    pub nosniff: Finding,
-    /// One finding per header of `also`.
-    pub also: Vec<Finding>,
-}
-
-impl HeaderVerdict {
-    /// Every finding, in order.
-    pub fn findings(self) -> Vec<Finding> {
-        let mut out = vec![self.frame, self.nosniff];
-        out.extend(self.also);
-        out
-    }
-}
-
-/// Judges the baseline security headers plus `also`.
-pub fn judge_security_headers(h: &BTreeMap<String, String>, also: &[String]) -> HeaderVerdict {
-    let xfo = h.get("x-frame-options");
-    let frame_ancestors = h
-        .get("content-security-policy")
-        .is_some_and(|c| c.to_ascii_lowercase().contains("frame-ancestors"));
-    let frame = Finding::new(
-        xfo.is_some() || frame_ancestors,
-        "X-Frame-Options or CSP frame-ancestors",
-        xfo.map_or_else(
-            || {
-                if frame_ancestors {
-                    "CSP frame-ancestors".into()
-                } else {
-                    "neither".into()
-                }
-            },
-            |v| format!("X-Frame-Options: {v}"),
-        ),
-    );
-    let nosniff = Finding::new(
-        h.get("x-content-type-options")
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("nosniff")),
-        "X-Content-Type-Options: nosniff",
-        h.get("x-content-type-options")
-            .cloned()
-            .unwrap_or_else(|| "absent".into()),
-    );
-    let also = also
-        .iter()
-        .map(|name| {
-            let v = h.get(&name.to_ascii_lowercase());
-            Finding::new(
-                v.is_some(),
-                format!("{name} present"),
-                v.cloned().unwrap_or_else(|| "absent".into()),
-            )
-        })
-        .collect();
-    HeaderVerdict {
-        frame,
-        nosniff,
-        also,
-    }
 }
 
 #[cfg(test)]

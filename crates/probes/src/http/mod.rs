@@ -6,6 +6,7 @@
 
 pub mod behaviour;
 pub mod hsts;
+pub mod security_headers;
 
 use shipcheck_core::spec::http::*;
 use std::collections::BTreeMap;
