@@ -55,7 +55,7 @@ fn for_a_person(message: &str) -> (String, Option<String>) {
     if message.starts_with("budget breached") {
         return (
             format!(
-                "the file is too large to read safely: more than {MAX_NODES} YAML values, or more nesting, aliases or text than a pack or profile needs"
+                "the file is too large to read safely: more than {MAX_NODES} YAML values, or more nesting, aliases or text than a pack, profile or config file needs"
             ),
             help("split a large pack into several packs, and have one include the others"),
         );

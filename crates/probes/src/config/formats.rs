@@ -116,15 +116,13 @@ pub fn parse(text: &str, format: Format) -> Result<Value, String> {
             if text.trim().is_empty() {
                 return Ok(Value::Null);
             }
-            serde_saphyr::from_str::<Value>(text).map_err(|e| {
-                let at = e
-                    .location()
-                    .map(|l| format!("line {}, column {}: ", l.line(), l.column()))
+            // As packs are read: the same budget against alias bombs, the same words.
+            shipcheck_core::pack::yaml::parse_yaml::<Value>(text).map_err(|p| {
+                let at = p
+                    .pos
+                    .map(|at| format!("line {}, column {}: ", at.line, at.column))
                     .unwrap_or_default();
-                format!(
-                    "{at}{}",
-                    shipcheck_core::diag::one_line(&e.without_snippet().to_string())
-                )
+                format!("{at}{}", p.message)
             })
         }
         // The error's position and message only: its snippet quotes the line, which may
@@ -174,4 +172,39 @@ fn parse_ini(text: &str) -> Result<Value, String> {
         }
     }
     Ok(Value::Object(root))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// YAML errors are said for a person, as for packs: no parser option names, no value.
+    #[test]
+    fn yaml_errors_are_said_for_a_person() {
+        let e = parse(
+            "auth:\n  token: hunter2secret\nauth:\n  mode: none\n",
+            Format::Yaml,
+        )
+        .expect_err("a key twice");
+        assert!(
+            e.starts_with("line 3, column 1: `auth` is given twice"),
+            "{e}"
+        );
+        assert!(
+            !e.contains("DuplicateKeyPolicy") && !e.contains("hunter2"),
+            "{e}"
+        );
+        // An alias bomb stays refused.
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for (i, prev) in ["b", "c", "d", "e", "f", "g", "h", "i"]
+            .iter()
+            .zip(["a", "b", "c", "d", "e", "f", "g", "h"])
+        {
+            bomb.push_str(&format!(
+                "{i}: &{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
+            ));
+        }
+        let e = parse(&bomb, Format::Yaml).expect_err("an alias bomb");
+        assert!(e.contains("too large to read safely"), "{e}");
+    }
 }
