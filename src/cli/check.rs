@@ -54,6 +54,10 @@ pub struct CheckArgs {
     /// a private CA: $SHIPCHECK_SERVER_CA). Exit code 3 when the server does not take it.
     #[arg(long, value_name = "URL")]
     pub push: Option<String>,
+    /// Refuse the profile's own `waivers:` (they are reported unused): only waivers
+    /// recorded in the ledger count, so a change cannot waive what gates it. For CI.
+    #[arg(long, env = "SHIPCHECK_NO_PROFILE_WAIVERS", value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_profile_waivers: bool,
 }
 
 pub fn check(args: CheckArgs, out_color: bool) -> Result<i32, Error> {
@@ -73,6 +77,7 @@ pub fn check(args: CheckArgs, out_color: bool) -> Result<i32, Error> {
         no_exec,
         dry_run,
         push,
+        no_profile_waivers,
     } = args;
     let profile = Profile::load(&find_profile(profile.as_deref())?)?;
     if dry_run {
@@ -84,7 +89,7 @@ pub fn check(args: CheckArgs, out_color: bool) -> Result<i32, Error> {
         (Location::Sqlite(p), true) if !p.exists() => None,
         _ => Some(db.open()?),
     };
-    let statements = match ledger.as_mut() {
+    let mut statements = match ledger.as_mut() {
         Some(l) => {
             let environment = profile.environment(env.as_deref())?;
             let deployment = profile.deployment();
@@ -92,6 +97,7 @@ pub fn check(args: CheckArgs, out_color: bool) -> Result<i32, Error> {
         }
         None => engine::Statements::default(),
     };
+    statements.profile_waivers = profile_waivers(no_profile_waivers);
     let policy = profile.policy(fail_on, allow_pending);
     let bar = (matches!(format, ReportFormat::Human) && std::io::stderr().is_terminal())
         .then(progress_bar);

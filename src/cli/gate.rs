@@ -16,6 +16,10 @@ pub struct GateArgs {
     /// deploy, for manual items).
     #[arg(long, value_name = "PHASE")]
     pub phase: Option<pack::Phase>,
+    /// Refuse the profile's own `waivers:` (they are reported unused): only waivers
+    /// recorded in the ledger count, so a change cannot waive what gates it. For CI.
+    #[arg(long, env = "SHIPCHECK_NO_PROFILE_WAIVERS", value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_profile_waivers: bool,
 }
 
 pub fn gate(args: GateArgs) -> Result<i32, Error> {
@@ -25,6 +29,7 @@ pub fn gate(args: GateArgs) -> Result<i32, Error> {
         allow_pending,
         format,
         phase,
+        no_profile_waivers,
     } = args;
     let (profile, packs, env) = load_target(&target)?;
     let mut ledger = target.db.open_existing()?;
@@ -39,7 +44,9 @@ pub fn gate(args: GateArgs) -> Result<i32, Error> {
     };
     let policy = profile.policy(fail_on, allow_pending);
     let deployment = profile.deployment();
-    let mut st = history::statements(&mut ledger, (deployment.as_str(), &env), Some(&profile))?;
+    let mut st = history::statements(&mut ledger, (deployment.as_str(), &env), None)?;
+    st.profile_waivers = profile_waivers(no_profile_waivers);
+    engine::finalize::add_profile_waivers(&mut st, &profile);
     let signers = engine::signing::allowed_signers(&profile)?;
     engine::signing::screen(&mut st, signers.as_ref());
     let digest = match &signers {

@@ -264,6 +264,15 @@ impl From<ReportFormat> for report::Format {
 }
 
 /// `FORMAT=PATH`, for `--report`.
+/// The profile waivers' standing from `--no-profile-waivers`.
+pub fn profile_waivers(refused: bool) -> engine::finalize::ProfileWaivers {
+    if refused {
+        engine::finalize::ProfileWaivers::Refused
+    } else {
+        engine::finalize::ProfileWaivers::Accepted
+    }
+}
+
 pub fn parse_report(text: &str) -> Result<(report::Format, PathBuf), String> {
     let (f, p) = text
         .split_once('=')

@@ -35,4 +35,5 @@ mod signoffs_server;
 mod systems;
 mod tls;
 mod tls_old;
+mod waivers;
 mod zoo;

@@ -29,6 +29,36 @@ pub struct Statements {
     /// Why attestations were set aside (their signature does not hold): added to the
     /// verdict's reasons.
     pub set_aside: Vec<String>,
+    /// Whether the profile's own waivers count (see [`add_profile_waivers`]).
+    pub profile_waivers: ProfileWaivers,
+    /// The profile's waivers, when refused: each is reported unused, and why.
+    pub refused_waivers: Vec<WaiverSpec>,
+}
+
+/// Whether a profile's own `waivers:` count. CI can refuse them (`--no-profile-waivers`):
+/// a waiver then has to be recorded in the ledger, where who waived what is kept, instead
+/// of added to the file in the change being gated.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProfileWaivers {
+    #[default]
+    Accepted,
+    Refused,
+}
+
+/// Why a refused profile waiver did not apply.
+pub const REFUSED: &str = "refused: the profile's own waivers do not count here (--no-profile-waivers); record it in the ledger with `shipcheck waive`";
+
+/// Adds `profile`'s waivers to `statements`, ahead of the ledger's, or sets them aside as
+/// refused, as `statements.profile_waivers` says.
+pub fn add_profile_waivers(statements: &mut Statements, profile: &Profile) {
+    let mut waivers = profile_waivers(profile);
+    match statements.profile_waivers {
+        ProfileWaivers::Accepted => {
+            waivers.append(&mut statements.waivers);
+            statements.waivers = waivers;
+        }
+        ProfileWaivers::Refused => statements.refused_waivers = waivers,
+    }
 }
 
 /// Sign-offs a gate requires on one recorded run.
@@ -93,6 +123,17 @@ pub fn finalize(
     );
     run.unused_waivers =
         apply_waivers(&statements.waivers, &run.environment, &mut run.results, now);
+    run.unused_waivers.extend(
+        statements
+            .refused_waivers
+            .iter()
+            .filter(|w| w.environments.is_empty() || w.environments.contains(&run.environment))
+            .map(|w| UnusedWaiver {
+                item: w.item.clone(),
+                reason: w.reason.clone(),
+                why_unused: REFUSED.into(),
+            }),
+    );
     apply_due(run, statements.deployed_at, now);
     let mut verdict = gate::decide(&mut run.results, policy);
     verdict.reasons.extend(statements.set_aside.iter().cloned());

@@ -266,13 +266,11 @@ pub fn statements(
         .map(|(_, a)| a)
         .collect();
     let set_aside = crate::signing::screen_attestations(&mut attestations, None);
-    let mut waivers = profile.map(finalize::profile_waivers).unwrap_or_default();
-    waivers.extend(
-        ledger
-            .scoped::<shipcheck_ledger::Waiver>(Kind::Waiver, deployment, environment)?
-            .iter()
-            .map(|(_, w)| WaiverSpec::from(w)),
-    );
+    let waivers = ledger
+        .scoped::<shipcheck_ledger::Waiver>(Kind::Waiver, deployment, environment)?
+        .iter()
+        .map(|(_, w)| WaiverSpec::from(w))
+        .collect();
     let signoffs = ledger
         .scoped::<Signoff>(Kind::Signoff, deployment, environment)?
         .into_iter()
@@ -281,13 +279,18 @@ pub fn statements(
     let deployed_at = ledger
         .latest_deploy(deployment, environment)?
         .and_then(|(_, d)| d.deployed_at.parse::<jiff::Timestamp>().ok());
-    Ok(Statements {
+    let mut statements = Statements {
         attestations,
         waivers,
         signoffs,
         deployed_at,
         set_aside,
-    })
+        ..Statements::default()
+    };
+    if let Some(profile) = profile {
+        finalize::add_profile_waivers(&mut statements, profile);
+    }
+    Ok(statements)
 }
 
 /// The latest recorded run of `profile` in `environment`: one indexed read.

@@ -96,7 +96,8 @@ pub struct Options {
     /// Checks running at once.
     pub concurrency: usize,
     pub progress: Option<Progress>,
-    /// Attestations and waivers recorded in the ledger (the profile's waivers are added).
+    /// Attestations and waivers recorded in the ledger (the profile's waivers are added,
+    /// unless `statements.profile_waivers` refuses them).
     pub statements: Statements,
     /// A runtime to run the checks on (a server's); default: one of the run's own.
     pub runtime: Option<tokio::runtime::Handle>,
@@ -279,9 +280,7 @@ fn run_plan(
     // Signed attestations count only when the profile's signers allow them (every caller:
     // `check`, the scheduler).
     signing::screen(&mut statements, signers.as_ref());
-    let mut waivers = finalize::profile_waivers(profile);
-    waivers.append(&mut statements.waivers);
-    statements.waivers = waivers;
+    finalize::add_profile_waivers(&mut statements, profile);
     finalize(
         &mut run,
         &plan.packs,
