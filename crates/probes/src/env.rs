@@ -87,27 +87,57 @@ fn text_of(path: &Path, bytes: Vec<u8>) -> Result<String, String> {
 /// compose's `.env` and `env_file` with `required: false`): `None` when it does not exist
 /// (a dangling symlink included). One that is there but cannot be read is an error: the
 /// service, often started as root, may well read it.
-pub fn read_env_file_if_present(path: &Path) -> Result<Option<BTreeMap<String, String>>, String> {
+pub fn read_env_file_if_present(
+    path: &Path,
+    dialect: Dialect,
+) -> Result<Option<BTreeMap<String, String>>, String> {
     let bytes = match super::read_bounded(path, super::MAX_FILE_BYTES) {
         Err(e) if e.is_not_found() => return Ok(None),
         r => r?,
     };
-    parse_env(&text_of(path, bytes)?)
+    parse_env_as(&text_of(path, bytes)?, dialect)
         .map(Some)
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Reads and parses an env file.
 pub fn read_env_file(path: &Path) -> Result<BTreeMap<String, String>, String> {
-    parse_env(&read_text(path)?).map_err(|e| format!("{}: {e}", path.display()))
+    read_env_file_as(path, Dialect::Dotenv)
 }
 
-/// Parses dotenv syntax: `KEY=value`, optional `export `, quotes, `#` comments.
+/// Reads and parses an env file as `dialect` reads it.
+pub fn read_env_file_as(path: &Path, dialect: Dialect) -> Result<BTreeMap<String, String>, String> {
+    parse_env_as(&read_text(path)?, dialect).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Who reads an env file, and so where an unquoted value ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// Node's dotenv (v15+), as the services of the built-in packs load their `.env`: a
+    /// `#` anywhere in an unquoted value starts a comment; backticks quote too.
+    Dotenv,
+    /// Docker compose (`env_file`, the project's `.env`): a `#` after a space starts one.
+    Compose,
+    /// systemd's `EnvironmentFile=`: no comment after a value; `;` starts a comment line.
+    Systemd,
+}
+
+/// Parses an env file as a service loading it with dotenv reads it (see [`Dialect`]).
 pub fn parse_env(text: &str) -> Result<BTreeMap<String, String>, String> {
+    parse_env_as(text, Dialect::Dotenv)
+}
+
+/// Parses env-file syntax as `dialect` reads it: `KEY=value`, optional `export `, quotes,
+/// comments. Hand-written: the crates that parse dotenv follow one reader (and none
+/// follows Node's, which the packs' services use).
+pub fn parse_env_as(text: &str, dialect: Dialect) -> Result<BTreeMap<String, String>, String> {
     let mut out = BTreeMap::new();
     for (n, raw) in text.lines().enumerate() {
         let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
+        if line.is_empty()
+            || line.starts_with('#')
+            || (dialect == Dialect::Systemd && line.starts_with(';'))
+        {
             continue;
         }
         let line = line.strip_prefix("export ").unwrap_or(line).trim_start();
@@ -139,9 +169,23 @@ pub fn parse_env(text: &str) -> Result<BTreeMap<String, String>, String> {
             .map(|(a, _)| a)
         {
             inner.to_string()
+        } else if let Some(inner) = value
+            .strip_prefix('`')
+            .and_then(|v| v.rsplit_once('`'))
+            .map(|(a, _)| a)
+            .filter(|_| dialect == Dialect::Dotenv)
+        {
+            inner.to_string()
         } else {
-            // Unquoted: a ` #` starts a comment.
-            value.split(" #").next().unwrap_or("").trim().to_string()
+            let end = match dialect {
+                Dialect::Dotenv => value.find('#'),
+                Dialect::Compose => value
+                    .char_indices()
+                    .find(|&(i, c)| c == '#' && value[..i].ends_with([' ', '\t']))
+                    .map(|(i, _)| i),
+                Dialect::Systemd => None,
+            };
+            value[..end.unwrap_or(value.len())].trim().to_string()
         };
         out.insert(key.to_string(), value);
     }
@@ -173,5 +217,29 @@ mod tests {
         assert_eq!(m["D"], "val");
         assert!(parse_env("JUSTTEXT\n").unwrap_err().contains("line 1"));
         assert_eq!(line_of_key("A=1\nexport B=2\n", "B"), Some(2));
+    }
+
+    /// A `#` in an unquoted value: Node's dotenv (v15+) ends the value there, compose only
+    /// at a `#` after a space, systemd never. Judging more of a password than the service
+    /// reads would pass a strength check on text it never uses.
+    #[test]
+    fn each_reader_ends_a_value_where_it_does() {
+        let text = "P=My#Secure-Passw0rd-2026\nQ=abc # note\nR=\"in#quotes\"\nS=`tick#ed`\n";
+        let dotenv = parse_env_as(text, Dialect::Dotenv).expect("dotenv");
+        assert_eq!(dotenv["P"], "My");
+        assert_eq!(dotenv["Q"], "abc");
+        assert_eq!(dotenv["R"], "in#quotes");
+        assert_eq!(dotenv["S"], "tick#ed");
+        let compose = parse_env_as(text, Dialect::Compose).expect("compose");
+        assert_eq!(compose["P"], "My#Secure-Passw0rd-2026");
+        assert_eq!(compose["Q"], "abc");
+        assert_eq!(compose["R"], "in#quotes");
+        let systemd = parse_env_as(text, Dialect::Systemd).expect("systemd");
+        assert_eq!(systemd["P"], "My#Secure-Passw0rd-2026");
+        assert_eq!(systemd["Q"], "abc # note");
+        let systemd = parse_env_as("; a comment\nA=1\n", Dialect::Systemd).expect("systemd");
+        assert_eq!(systemd.len(), 1);
+        // The default, for `.env` files a service loads with dotenv.
+        assert_eq!(parse_env(text).expect("dotenv")["P"], "My");
     }
 }

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use crate::env::Dialect;
+
 /// Where a service's command line is kept.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub(super) enum Location {
@@ -218,9 +220,9 @@ pub(crate) fn read_unit(path: &Path) -> Result<Launch, String> {
                 // `-`: systemd skips the file when it does not exist, not when this user
                 // cannot read it (systemd reads it as root).
                 let read = if optional {
-                    crate::env::read_env_file_if_present(Path::new(file))
+                    crate::env::read_env_file_if_present(Path::new(file), Dialect::Systemd)
                 } else {
-                    crate::env::read_env_file(Path::new(file)).map(Some)
+                    crate::env::read_env_file_as(Path::new(file), Dialect::Systemd).map(Some)
                 };
                 match read {
                     Ok(vars) => launch.env.extend(vars.unwrap_or_default()),
@@ -252,7 +254,7 @@ pub(crate) fn read_compose(path: &Path, service: &str) -> Result<Launch, String>
         .ok_or_else(|| format!("{shown} has no service `{service}`"))?;
     // Compose interpolates `${VAR}` from the environment, then the project's `.env`.
     let dotenv_path = path.parent().unwrap_or(Path::new(".")).join(".env");
-    let dotenv = crate::env::read_env_file_if_present(&dotenv_path)
+    let dotenv = crate::env::read_env_file_if_present(&dotenv_path, Dialect::Compose)
         .map_err(|e| format!("{shown}: the project's .env: {e}"))?
         .unwrap_or_default();
     let lookup = |name: &str| {
@@ -306,9 +308,9 @@ pub(crate) fn read_compose(path: &Path, service: &str) -> Result<Launch, String>
     for (f, required) in env_files {
         let p = base.join(&f);
         let read = if required {
-            crate::env::read_env_file(&p).map(Some)
+            crate::env::read_env_file_as(&p, Dialect::Compose).map(Some)
         } else {
-            crate::env::read_env_file_if_present(&p)
+            crate::env::read_env_file_if_present(&p, Dialect::Compose)
         };
         let vars = read.map_err(|e| format!("{shown}: env_file {f}: {e}"))?;
         launch.env.extend(vars.unwrap_or_default());
@@ -541,6 +543,13 @@ mod tests {
         assert!(
             e.contains("EnvironmentFile=-") && e.contains("opt.env"),
             "{e}"
+        );
+        // Read as systemd reads it: no comment after a value.
+        std::fs::remove_file(&opt).expect("rm");
+        std::fs::write(&opt, "TOKEN=abc#def # kept\n").expect("write");
+        assert_eq!(
+            read_unit(&unit).expect("read").env["TOKEN"],
+            "abc#def # kept"
         );
 
         let compose = d.join("compose.yml");
