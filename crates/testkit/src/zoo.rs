@@ -190,10 +190,23 @@ fn ports(n: usize) -> Vec<u16> {
 pub fn start(dir: &Path) -> Result<Zoo, String> {
     certificates(dir)?;
     let n = TLS_HOSTS.len() + 3 * HTTP_HOSTS.len();
-    let ports = ports(n);
-    if ports.len() != n {
-        return Err("not enough free loopback ports".into());
+    // The ports are free when chosen, but another test may take one before nginx binds it:
+    // then choose again.
+    let mut attempt = 0;
+    loop {
+        let ports = ports(n);
+        if ports.len() != n {
+            return Err("not enough free loopback ports".into());
+        }
+        match start_on(dir, &ports) {
+            Err(e) if e.contains("Address already in use") && attempt < 4 => attempt += 1,
+            started => return started,
+        }
     }
+}
+
+/// Writes the configuration for `ports` and starts nginx.
+fn start_on(dir: &Path, ports: &[u16]) -> Result<Zoo, String> {
     let d = dir.display().to_string();
     std::fs::create_dir_all(dir.join("tmp")).map_err(|e| e.to_string())?;
     std::fs::create_dir_all(dir.join("www")).map_err(|e| e.to_string())?;
@@ -204,7 +217,7 @@ pub fn start(dir: &Path) -> Result<Zoo, String> {
         tls: Vec::new(),
         http: Vec::new(),
     };
-    for (host, port) in TLS_HOSTS.iter().zip(&ports) {
+    for (host, port) in TLS_HOSTS.iter().zip(ports) {
         let _ = writeln!(
             servers,
             "  server {{ listen 127.0.0.1:{port} ssl; server_name localhost; ssl_certificate {d}/{c}.pem; ssl_certificate_key {d}/{c}.key; {dir} {GOOD_HEADERS} location / {{ return 200 \"{name}\\n\"; }} }}",
