@@ -110,6 +110,15 @@ pub fn probe_command(a: ProbeArgs, color: bool) -> Result<i32, Error> {
         ProbeKind::Dns => audit::Kind::Dns,
         ProbeKind::Postgres => audit::Kind::Postgres,
     };
+    // A target that cannot be one is a usage error, before anything is probed.
+    for t in &targets {
+        audit::targets::check_syntax(kind, t).map_err(Error::usage)?;
+    }
+    if let Some(file) = &a.targets {
+        for (i, entry) in entries.iter().enumerate() {
+            entry.check(kind, file, i).map_err(Error::usage)?;
+        }
+    }
     let opts = audit::Options {
         tls: audit::TlsOptions {
             sni: a.sni,

@@ -462,3 +462,52 @@ fn a_variable_two_packs_declare_is_said_once() {
     );
     assert!(err.contains("shipcheck.yaml:4:14"), "{err}");
 }
+
+/// A probe target that cannot be a target of its kind is a usage error (exit 2), said
+/// before anything is probed, and located in a targets file: never "could not check"
+/// (exit 4), which says the target was tried and did not answer.
+#[test]
+fn malformed_probe_targets_are_usage_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    for (kind, target, says) in [
+        ("tcp", "localhost", "HOST:PORT"),
+        ("tcp", "127.0.0.1:99999", "not a port"),
+        ("tls", "https://example.test/", "example.test:443"),
+        ("http", "notaurl", "not a URL"),
+        ("http", "ftp://example.test/", "http or https"),
+        ("dns", "bad name with spaces", "not a host name"),
+        ("postgres", "postgres://u:hunter2@[::1/db", "does not parse"),
+    ] {
+        let out = shipcheck(dir, &["probe", kind, target]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{kind} {target}: {}",
+            stdout(&out)
+        );
+        let err = stderr(&out);
+        assert!(err.contains(says), "{kind} {target}: {err}");
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+    std::fs::write(dir.join("t.txt"), "# ports\nlocalhost:22\n\nnotaport\n").unwrap();
+    let out = shipcheck(dir, &["probe", "tcp", "--targets", "t.txt"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("t.txt:4: `notaport`"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(
+        dir.join("t.yaml"),
+        "- target: localhost:22\n- {target: 'localhost', closed: true}\n",
+    )
+    .unwrap();
+    let out = shipcheck(dir, &["probe", "tcp", "--targets", "t.yaml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("t.yaml: entry 2 (`localhost`)"),
+        "{}",
+        stderr(&out)
+    );
+}

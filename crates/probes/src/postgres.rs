@@ -98,18 +98,23 @@ pub fn judge(r: &PgReport) -> Vec<Finding> {
     ]
 }
 
+/// A connection URL's settings; the error never quotes the URL (it may hold a password).
+pub fn parse_url(url: &str) -> Result<tokio_postgres::Config, String> {
+    url.parse().map_err(|e: tokio_postgres::Error| {
+        format!(
+            "the connection URL does not parse: {}",
+            scrub_url(&e.to_string(), url)
+        )
+    })
+}
+
 /// Connects and audits. Returns the report and the secret strings to scrub.
 pub fn audit(
     url: &str,
     ca: Option<&std::path::Path>,
     timeout: Duration,
 ) -> Result<(PgReport, Vec<String>), String> {
-    let mut config: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| {
-        format!(
-            "the connection URL does not parse: {}",
-            scrub_url(&e.to_string(), url)
-        )
-    })?;
+    let mut config = parse_url(url)?;
     let mut secrets = vec![url.to_string()];
     if let Some(p) = config.get_password() {
         secrets.push(String::from_utf8_lossy(p).into_owned());

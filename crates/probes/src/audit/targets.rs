@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{Options, host_port};
+use super::{Kind, Options, host_port};
 
 /// One target of a YAML targets file.
 #[derive(Clone, Debug, Deserialize)]
@@ -37,6 +37,9 @@ pub struct TargetEntry {
     /// A hostile Origin to try besides the built-in ones.
     pub origin: Option<String>,
     pub closed: Option<bool>,
+    /// The line of a plain targets file the target is on.
+    #[serde(skip)]
+    pub line: Option<usize>,
 }
 
 /// The targets of a file: YAML (a list of entries) when it starts with `-` or `target:`
@@ -50,8 +53,12 @@ pub fn parse(text: &str, file: &Path) -> Result<Vec<TargetEntry>, String> {
         return Ok(text
             .lines()
             .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(|l| TargetEntry::plain(l.to_string()))
+            .enumerate()
+            .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
+            .map(|(i, l)| TargetEntry {
+                line: Some(i + 1),
+                ..TargetEntry::plain(l.to_string())
+            })
             .collect());
     }
     serde_saphyr::from_str::<Vec<TargetEntry>>(text).map_err(|e| {
@@ -85,7 +92,26 @@ impl TargetEntry {
             burst_path: None,
             origin: None,
             closed: None,
+            line: None,
         }
+    }
+
+    /// [`check_syntax`] of the entry's target, located in `file` (at its line, or as its
+    /// place in the list, `index` from 0).
+    pub fn check(&self, kind: Kind, file: &Path, index: usize) -> Result<(), String> {
+        check_syntax(kind, &self.target).map_err(|e| match self.line {
+            Some(line) => format!("{}:{line}: {e}", file.display()),
+            None => format!(
+                "{}: entry {} (`{}`): {e}",
+                file.display(),
+                index + 1,
+                if kind == Kind::Postgres {
+                    "the connection URL"
+                } else {
+                    &self.target
+                }
+            ),
+        })
     }
 
     /// The options of this target: `base` with what the entry sets laid over it; a token
@@ -155,6 +181,54 @@ impl TargetEntry {
             o.expect_closed = c;
         }
         Ok((o, secret))
+    }
+}
+
+/// Whether `target` can be a target of `kind`, said before anything is probed: a malformed
+/// target is the caller's mistake, not a target that could not be checked.
+pub fn check_syntax(kind: Kind, target: &str) -> Result<(), String> {
+    let t = target.trim();
+    match kind {
+        Kind::Tls | Kind::Tcp => {
+            if let Ok(u) = reqwest::Url::parse(t)
+                && let Some(host) = u.host_str()
+            {
+                let port = u.port_or_known_default().unwrap_or(443);
+                return Err(format!(
+                    "`{t}` is a URL: give HOST[:PORT], here `{host}:{port}`"
+                ));
+            }
+            let (host, port) = host_port(t, 0)?;
+            if host.is_empty() {
+                return Err(format!("`{t}`: give HOST:PORT"));
+            }
+            if kind == Kind::Tcp && port == 0 {
+                return Err(format!("`{t}`: give HOST:PORT (e.g. `{host}:5432`)"));
+            }
+            Ok(())
+        }
+        Kind::Http => {
+            let u = reqwest::Url::parse(t).map_err(|e| format!("`{t}` is not a URL: {e}"))?;
+            if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
+                return Err(format!("`{t}`: give an http or https URL"));
+            }
+            Ok(())
+        }
+        Kind::Dns => {
+            let name = t.strip_suffix('.').unwrap_or(t);
+            let label_ok = |l: &str| {
+                (1..=63).contains(&l.len())
+                    && l.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            };
+            if name.is_empty() || name.len() > 253 || !name.split('.').all(label_ok) {
+                return Err(format!(
+                    "`{t}` is not a host name (letters, digits, `-` and `_` in dot-separated labels of up to 63 characters)"
+                ));
+            }
+            Ok(())
+        }
+        Kind::Postgres => crate::postgres::parse_url(t).map(|_| ()),
     }
 }
 
