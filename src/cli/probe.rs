@@ -165,6 +165,10 @@ pub fn probe_command(a: ProbeArgs, color: bool) -> Result<i32, Error> {
     let (reports, secrets) = audit::run(kind, &jobs, a.concurrency).map_err(Error::Runtime)?;
     let mut redactor = shipcheck_core::redact::Redactor::default();
     secrets.iter().chain(&tokens).for_each(|s| redactor.add(s));
+    // A password written in a target URL.
+    jobs.iter()
+        .filter_map(|(t, _)| audit::targets::url_password(t))
+        .for_each(|p| redactor.add(p));
     let text = match a.format {
         ReportFormat::Human => audit::render(&reports, color),
         ReportFormat::Json => format!(

@@ -478,6 +478,8 @@ fn malformed_probe_targets_are_usage_errors() {
         ("http", "ftp://example.test/", "http or https"),
         ("dns", "bad name with spaces", "not a host name"),
         ("postgres", "postgres://u:hunter2@[::1/db", "does not parse"),
+        ("http", "https://u:hunter2@exa mple.test/", "not a URL"),
+        ("tls", "https://u:hunter2@example.test/", "example.test:443"),
     ] {
         let out = shipcheck(dir, &["probe", kind, target]);
         assert_eq!(
@@ -490,6 +492,10 @@ fn malformed_probe_targets_are_usage_errors() {
         assert!(err.contains(says), "{kind} {target}: {err}");
         assert!(!err.contains("hunter2"), "{err}");
     }
+    // A password in a URL is never printed, whatever happens to the target.
+    let out = shipcheck(dir, &["probe", "http", "http://u:hunter2@127.0.0.1:1/"]);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(!stdout(&out).contains("hunter2"), "{}", stdout(&out));
     std::fs::write(dir.join("t.txt"), "# ports\nlocalhost:22\n\nnotaport\n").unwrap();
     let out = shipcheck(dir, &["probe", "tcp", "--targets", "t.txt"]);
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));

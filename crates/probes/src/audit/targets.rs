@@ -184,10 +184,32 @@ impl TargetEntry {
     }
 }
 
+/// The password of a URL's user info, as written (`https://user:PASSWORD@host/`), found
+/// in the text even when it does not parse as a URL.
+pub fn url_password(target: &str) -> Option<&str> {
+    let start = target.find("://")? + 3;
+    let rest = &target[start..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let userinfo = &authority[..authority.rfind('@')?];
+    userinfo
+        .split_once(':')
+        .map(|(_, p)| p)
+        .filter(|p| !p.is_empty())
+}
+
+/// `target` as an error may show it: a URL's password masked.
+pub fn shown(target: &str) -> String {
+    match url_password(target) {
+        Some(p) => target.replacen(&format!(":{p}@"), ":***@", 1),
+        None => target.to_string(),
+    }
+}
+
 /// Whether `target` can be a target of `kind`, said before anything is probed: a malformed
 /// target is the caller's mistake, not a target that could not be checked.
 pub fn check_syntax(kind: Kind, target: &str) -> Result<(), String> {
-    let t = target.trim();
+    let shown = shown(target.trim());
+    let t = shown.as_str();
     match kind {
         Kind::Tls | Kind::Tcp => {
             if let Ok(u) = reqwest::Url::parse(t)
@@ -228,7 +250,7 @@ pub fn check_syntax(kind: Kind, target: &str) -> Result<(), String> {
             }
             Ok(())
         }
-        Kind::Postgres => crate::postgres::parse_url(t).map(|_| ()),
+        Kind::Postgres => crate::postgres::parse_url(target.trim()).map(|_| ()),
     }
 }
 
@@ -247,6 +269,12 @@ mod tests {
         let yaml = parse("- target: https://a.example/\n  auth_path: /api/\n  burst: 20\n- {target: b.example}\n", f).unwrap();
         assert_eq!(yaml[0].auth_path.as_deref(), Some("/api/"));
         assert_eq!(yaml[1].target, "b.example");
+        assert_eq!(
+            shown("https://u:pw@h.example/x"),
+            "https://u:***@h.example/x"
+        );
+        assert_eq!(shown("https://u@h.example/"), "https://u@h.example/");
+        assert_eq!(url_password("https://h.example/a:b@c"), None);
         let e = parse("- target: a\n  brust: 3\n", f).unwrap_err();
         assert!(e.starts_with("t.yaml:2:"), "{e}");
         assert!(e.contains("brust"), "{e}");
