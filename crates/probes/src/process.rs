@@ -5,26 +5,122 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// The pid of the youngest process whose command line (arguments joined by spaces)
-/// matches `re`, shipcheck itself left out (its own arguments may name the program). At
-/// most 100,000 processes are read.
-pub(crate) fn youngest_matching(re: &regex::Regex) -> Option<(String, u64)> {
-    let dir = std::fs::read_dir("/proc").ok()?;
+/// A running process whose command line matched.
+struct Match {
+    pid: String,
+    uptime: u64,
+    cmdline: String,
+}
+
+/// The processes whose command line (arguments joined by spaces) matches `re`, shipcheck
+/// itself left out (its own arguments may name the program). At most 100,000 processes
+/// are read.
+fn matching(re: &regex::Regex) -> Vec<Match> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
     let own = std::process::id().to_string();
     dir.flatten()
         .take(100_000)
         .filter_map(|e| e.file_name().to_str().map(String::from))
         .filter(|n| n.bytes().all(|b| b.is_ascii_digit()) && *n != own)
-        .filter(|pid| {
-            crate::read_bounded(Path::new(&format!("/proc/{pid}/cmdline")), 1 << 20).is_ok_and(
-                |raw| {
-                    let line = String::from_utf8_lossy(&raw).replace('\0', " ");
-                    re.is_match(line.trim_end())
-                },
+        .filter_map(|pid| {
+            let raw =
+                crate::read_bounded(Path::new(&format!("/proc/{pid}/cmdline")), 1 << 20).ok()?;
+            let cmdline = String::from_utf8_lossy(&raw)
+                .replace('\0', " ")
+                .trim_end()
+                .to_string();
+            if !re.is_match(&cmdline) {
+                return None;
+            }
+            let uptime = uptime_seconds(&pid)?;
+            Some(Match {
+                pid,
+                uptime,
+                cmdline,
+            })
+        })
+        .collect()
+}
+
+/// The pid of the youngest process whose command line matches `re`.
+pub(crate) fn youngest_matching(re: &regex::Regex) -> Option<(String, u64)> {
+    matching(re)
+        .into_iter()
+        .min_by_key(|m| m.uptime)
+        .map(|m| (m.pid, m.uptime))
+}
+
+/// The parent of process `pid` (`/proc/PID/stat`, field 4).
+fn parent(pid: &str) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(1).map(String::from)
+}
+
+/// The one service `pattern` names: of the processes it matches, a wrapper that started
+/// another match (a shell, pm2's launcher) gives way to what it started, and instances of
+/// one service (the same command line) to the youngest. Matches with different command
+/// lines are different services, whose environments differ: an error, never a guess.
+fn the_service(pattern: &str, re: &regex::Regex) -> Result<String, String> {
+    let all = matching(re);
+    let pids: std::collections::HashSet<&str> = all.iter().map(|m| m.pid.as_str()).collect();
+    let mut wrappers = std::collections::HashSet::new();
+    for m in &all {
+        let mut at = m.pid.clone();
+        // Bounded: a process tree is not deeper than this in practice.
+        for _ in 0..64 {
+            match parent(&at) {
+                Some(p) if p != "0" && p != at => {
+                    if pids.contains(p.as_str()) {
+                        wrappers.insert(p.clone());
+                    }
+                    at = p;
+                }
+                _ => break,
+            }
+        }
+    }
+    let services: Vec<&Match> = all.iter().filter(|m| !wrappers.contains(&m.pid)).collect();
+    let mut lines: Vec<&str> = services.iter().map(|m| m.cmdline.as_str()).collect();
+    lines.sort_unstable();
+    lines.dedup();
+    if lines.len() > 1 {
+        let listed: Vec<String> = services.iter().map(|m| described(m)).collect();
+        return Err(format!(
+            "`{pattern}` matches processes with {} different command lines ({}): make it match one service, whose environment is meant",
+            lines.len(),
+            listed.join(", ")
+        ));
+    }
+    services
+        .iter()
+        .min_by_key(|m| m.uptime)
+        .map(|m| m.pid.clone())
+        .ok_or_else(|| {
+            format!(
+                "no running process matches `{pattern}`, so the environment it runs with cannot be read"
             )
         })
-        .filter_map(|pid| uptime_seconds(&pid).map(|up| (pid, up)))
-        .min_by_key(|(_, up)| *up)
+}
+
+/// A process as an error may show it: its pid, program and the first argument that is a
+/// file it runs (a script), never other arguments, which may hold a secret.
+fn described(m: &Match) -> String {
+    let mut words = m.cmdline.split(' ');
+    let program = words
+        .next()
+        .map(|w| w.rsplit('/').next().unwrap_or(w))
+        .unwrap_or_default();
+    let cwd = std::fs::read_link(format!("/proc/{}/cwd", m.pid)).unwrap_or_default();
+    let script = words
+        .find(|w| !w.starts_with('-'))
+        .filter(|w| cwd.join(w).is_file());
+    match script {
+        Some(s) => format!("pid {} `{program} {s}`", m.pid),
+        None => format!("pid {} `{program}`", m.pid),
+    }
 }
 
 /// How long process `pid` has run, in whole seconds: its start time (`/proc/PID/stat`,
@@ -62,16 +158,12 @@ pub(crate) fn environment_cached(
         .memo(Pattern(pattern.to_string()), || environment(pattern))
 }
 
-/// The environment of the youngest process matching `pattern`, with its pid. No such
-/// process, or an environment that cannot be read, is an error: the caller could not see
-/// what the service runs with.
+/// The environment of the service `pattern` names (see `the_service`), with its pid. No
+/// such process, several services, or an environment that cannot be read is an error: the
+/// caller could not see what the service runs with.
 pub(crate) fn environment(pattern: &str) -> Result<(String, BTreeMap<String, String>), String> {
     let re = regex::Regex::new(pattern).map_err(|e| format!("invalid regex `{pattern}`: {e}"))?;
-    let (pid, _) = youngest_matching(&re).ok_or_else(|| {
-        format!(
-            "no running process matches `{pattern}`, so the environment it runs with cannot be read"
-        )
-    })?;
+    let pid = the_service(pattern, &re)?;
     let raw = crate::read_bounded(Path::new(&format!("/proc/{pid}/environ")), 1 << 20)
         .map_err(|e| format!("the environment of process {pid}: {e}"))?;
     let vars = raw
@@ -88,6 +180,61 @@ pub(crate) fn environment(pattern: &str) -> Result<(String, BTreeMap<String, Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Starts `sh -c script` and waits until a process whose command line matches `ready`
+    /// runs (exec under way leaves it empty for a moment).
+    fn spawn(script: &str, ready: &str) -> std::process::Child {
+        let child = std::process::Command::new("sh")
+            .args(["-c", script])
+            .spawn()
+            .expect("sh");
+        let re = regex::Regex::new(ready).expect("regex");
+        for _ in 0..300 {
+            if youngest_matching(&re).is_some() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        child
+    }
+
+    fn stop(mut children: Vec<std::process::Child>, pattern: &str) {
+        for c in &mut children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        // The sleeps the shells started.
+        let _ = std::process::Command::new("pkill")
+            .args(["-f", pattern])
+            .status();
+    }
+
+    /// A pattern that matches two different services reads neither: their environments
+    /// differ, and the youngest is not the one meant. Instances of one service (the same
+    /// command line) and a wrapper with the service it started are one service.
+    #[test]
+    fn a_pattern_must_name_one_service() {
+        let a = spawn("exec sleep 9.1201", r"^sleep 9\.1201$");
+        let b = spawn("exec sleep 9.1202", r"^sleep 9\.1202$");
+        let found = environment(r"^sleep 9\.120");
+        stop(vec![a, b], r"^sleep 9\.120");
+        let e = found.expect_err("two services");
+        assert!(e.contains("2 different command lines"), "{e}");
+
+        let a = spawn("exec sleep 9.1301", r"^sleep 9\.1301$");
+        let b = spawn("exec sleep 9.1301", r"^sleep 9\.1301$");
+        let found = environment(r"^sleep 9\.1301$");
+        stop(vec![a, b], r"^sleep 9\.1301");
+        found.expect("two instances of one service");
+
+        // A shell that started the service (and stays): the service is read.
+        let wrapper = spawn("sleep 9.1401; true", r"^sleep 9\.1401$");
+        let found = environment(r"sleep 9\.1401");
+        let leaf = youngest_matching(&regex::Regex::new(r"^sleep 9\.1401$").expect("re"));
+        stop(vec![wrapper], r"sleep 9\.1401");
+        let (pid, _) = found.expect("wrapper and service");
+        assert_eq!(Some(pid), leaf.map(|(p, _)| p));
+    }
 
     #[test]
     fn a_process_environment_is_read_by_its_command_line() {
