@@ -12,10 +12,15 @@ struct Match {
     cmdline: String,
 }
 
-/// The processes whose command line (arguments joined by spaces) matches `re`, shipcheck
-/// itself left out (its own arguments may name the program). At most 100,000 processes
-/// are read.
+/// The processes whose command line (arguments joined by spaces) matches `re`.
 fn matching(re: &regex::Regex) -> Vec<Match> {
+    matching_by(&|_, line| re.is_match(line))
+}
+
+/// The processes whose command line satisfies `wanted` (given the arguments, NUL-separated,
+/// and joined by spaces), shipcheck itself left out (its own arguments may name the
+/// program). At most 100,000 processes are read.
+fn matching_by(wanted: &dyn Fn(&[u8], &str) -> bool) -> Vec<Match> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -31,7 +36,7 @@ fn matching(re: &regex::Regex) -> Vec<Match> {
                 .replace('\0', " ")
                 .trim_end()
                 .to_string();
-            if !re.is_match(&cmdline) {
+            if !wanted(&raw, &cmdline) {
                 return None;
             }
             let uptime = uptime_seconds(&pid)?;
@@ -64,7 +69,31 @@ fn parent(pid: &str) -> Option<String> {
 /// one service (the same command line) to the youngest. Matches with different command
 /// lines are different services, whose environments differ: an error, never a guess.
 fn the_service(pattern: &str, re: &regex::Regex) -> Result<String, String> {
-    let all = matching(re);
+    the_one(matching(re), &format!("`{pattern}` matches"))
+        .map_err(|e| {
+            e.unwrap_or_else(|| {
+                format!(
+                    "no running process matches `{pattern}`, so the environment it runs with cannot be read"
+                )
+            })
+        })
+}
+
+/// The pid of the one running service whose program (the file name of its first argument)
+/// is `program`, as `the_service` chooses among several.
+pub(crate) fn running_program(program: &str) -> Result<String, String> {
+    let named = |raw: &[u8], _: &str| {
+        let argv0 = raw.split(|b| *b == 0).next().unwrap_or_default();
+        Path::new(String::from_utf8_lossy(argv0).as_ref())
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy() == program)
+    };
+    the_one(matching_by(&named), &format!("`{program}` runs as"))
+        .map_err(|e| e.unwrap_or_else(|| format!("no running process is `{program}`")))
+}
+
+/// The one service among `all` (see `the_service`); `Err(None)` when there is none.
+fn the_one(all: Vec<Match>, what: &str) -> Result<String, Option<String>> {
     let pids: std::collections::HashSet<&str> = all.iter().map(|m| m.pid.as_str()).collect();
     let mut wrappers = std::collections::HashSet::new();
     for m in &all {
@@ -88,21 +117,17 @@ fn the_service(pattern: &str, re: &regex::Regex) -> Result<String, String> {
     lines.dedup();
     if lines.len() > 1 {
         let listed: Vec<String> = services.iter().map(|m| described(m)).collect();
-        return Err(format!(
-            "`{pattern}` matches processes with {} different command lines ({}): make it match one service, whose environment is meant",
+        return Err(Some(format!(
+            "{what} processes with {} different command lines ({}): which one is meant cannot be told; name one service",
             lines.len(),
             listed.join(", ")
-        ));
+        )));
     }
     services
         .iter()
         .min_by_key(|m| m.uptime)
         .map(|m| m.pid.clone())
-        .ok_or_else(|| {
-            format!(
-                "no running process matches `{pattern}`, so the environment it runs with cannot be read"
-            )
-        })
+        .ok_or(None)
 }
 
 /// A process as an error may show it: its pid, program and the first argument that is a
@@ -207,6 +232,31 @@ mod tests {
         let _ = std::process::Command::new("pkill")
             .args(["-f", pattern])
             .status();
+    }
+
+    #[test]
+    fn instances_of_one_service_are_one_and_different_ones_are_not() {
+        let m = |pid: &str, uptime, cmdline: &str| Match {
+            pid: pid.into(),
+            uptime,
+            cmdline: cmdline.into(),
+        };
+        // Pids no process has: no parents, so no wrappers.
+        let same = vec![
+            m("999999991", 50, "relay --port 7000"),
+            m("999999992", 5, "relay --port 7000"),
+        ];
+        assert_eq!(the_one(same, "x").ok().as_deref(), Some("999999992"));
+        let different = vec![
+            m("999999991", 50, "relay --port 7000 --token hunter2"),
+            m("999999992", 5, "relay --port 7001"),
+        ];
+        let e = the_one(different, "`relay` runs as")
+            .unwrap_err()
+            .unwrap_or_default();
+        assert!(e.contains("2 different command lines"), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
+        assert_eq!(the_one(Vec::new(), "x"), Err(None));
     }
 
     /// A pattern that matches two different services reads neither: their environments

@@ -445,28 +445,10 @@ pub fn interpolate(s: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<S
     Ok(out)
 }
 
-/// The pid of the first process whose argv[0] is `program`.
+/// The pid of the one service whose argv[0] is `program` (several with different command
+/// lines are an error: see `process::running_program`).
 pub(super) fn find_process(program: &str) -> Result<String, String> {
-    let dir = std::fs::read_dir("/proc").map_err(|e| format!("cannot list /proc: {e}"))?;
-    let mut pids: Vec<u64> = dir
-        .flatten()
-        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse().ok()))
-        .collect();
-    pids.sort_unstable();
-    for pid in pids {
-        let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-            continue;
-        };
-        let argv0 = raw.split(|b| *b == 0).next().unwrap_or_default();
-        let name = String::from_utf8_lossy(argv0);
-        if Path::new(name.as_ref())
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy() == program)
-        {
-            return Ok(pid.to_string());
-        }
-    }
-    Err(format!("no running process is `{program}`"))
+    crate::process::running_program(program)
 }
 
 /// `/proc/PID/cmdline`, `environ` and `cwd`.
