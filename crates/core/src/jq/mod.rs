@@ -93,6 +93,27 @@ pub fn first_of(code: &str, input: &Input) -> Result<Value, String> {
         .unwrap_or(Value::Null))
 }
 
+/// The one output of a query whose value is judged (`null` when there is none). Several
+/// outputs are an error, never the first judged: `.listeners[].tls` would pass when only
+/// the first listener has TLS.
+pub fn single(code: &str, input: &Value) -> Result<Value, String> {
+    let mut out = eval_input(code, &Input::new(input)?)?;
+    match out.len() {
+        0 => Ok(Value::Null),
+        1 => Ok(out.pop().unwrap_or(Value::Null)),
+        n => Err(format!(
+            "the query `{code}` gives {n} values, and which one to judge cannot be told: collect them with `[{code}]`, or pick one with `first({code})`"
+        )),
+    }
+}
+
+/// Whether a condition holds: it gives at least one output, and every output is true (a
+/// condition over several values holds for all of them).
+pub fn holds(code: &str, input: &Value) -> Result<bool, String> {
+    let out = eval_input(code, &Input::new(input)?)?;
+    Ok(!out.is_empty() && out.iter().all(truthy))
+}
+
 /// jq truthiness: everything but `false` and `null` is true.
 pub fn truthy(v: &Value) -> bool {
     !matches!(v, Value::Null | Value::Bool(false))
@@ -532,6 +553,24 @@ mod tests {
                 standard_defs().len()
             );
         }
+    }
+
+    /// A judged value is the query's one output: several are an error, never the first;
+    /// a condition holds for all of its outputs.
+    #[test]
+    fn several_outputs_are_never_judged_by_the_first() {
+        let doc = json!({"listeners": [{"tls": true}, {"tls": false}]});
+        let e = single(".listeners[].tls", &doc).unwrap_err();
+        assert!(
+            e.contains("gives 2 values") && e.contains("[.listeners[].tls]"),
+            "{e}"
+        );
+        assert_eq!(single("[.listeners[].tls]", &doc), Ok(json!([true, false])));
+        assert_eq!(single(".missing", &doc), Ok(Value::Null));
+        assert_eq!(single("empty", &doc), Ok(Value::Null));
+        assert_eq!(holds(".listeners[].tls", &doc), Ok(false));
+        assert_eq!(holds(".listeners[0].tls", &doc), Ok(true));
+        assert_eq!(holds("empty", &doc), Ok(false));
     }
 
     #[test]

@@ -202,13 +202,10 @@ impl Matcher {
                     format!("length {len}"),
                 )])
             }
-            Matcher::Jq(code) => {
-                let out = crate::jq::first(&code.value, value)?;
-                one(
-                    crate::jq::truthy(&out),
-                    format!("jq `{}` is true", code.value),
-                )
-            }
+            Matcher::Jq(code) => one(
+                crate::jq::holds(&code.value, value)?,
+                format!("jq `{}` is true", code.value),
+            ),
             Matcher::Secret(spec) => Ok(spec.judge(value)),
         }
     }

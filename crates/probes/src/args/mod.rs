@@ -72,7 +72,7 @@ impl crate::Observe for ArgsProbe {
             }
         }
         let mut obs = Observation::new(
-            shipcheck_core::jq::first(&query, value)?,
+            shipcheck_core::jq::single(&query, value)?,
             format!("{} command line from {shown}", self.program),
         );
         obs.query = Some(query);

@@ -80,7 +80,7 @@ impl crate::Observe for ConfigProbe {
             obs.findings = findings;
             return Ok(obs);
         }
-        obs.value = shipcheck_core::jq::first(query, &doc)?;
+        obs.value = shipcheck_core::jq::single(query, &doc)?;
         obs.secret_hint = secret_result(query, &obs.value, &secrets);
         Ok(obs)
     }
@@ -167,7 +167,7 @@ fn observe_one(
     let secrets: Vec<String> = doc.secrets.iter().cloned().chain(extra).collect();
     obs.source.push_str(&from);
     let input = site.as_ref().unwrap_or(overlaid.as_ref());
-    obs.value = shipcheck_core::jq::first(query, input)?;
+    obs.value = shipcheck_core::jq::single(query, input)?;
     obs.secret_hint = secret_result(query, &obs.value, &secrets);
     obs.location = Some(match &site {
         // The site's own block (it may stand in an included file).

@@ -433,9 +433,9 @@ impl JudgeExchange for HttpProbe {
         if let Some(q) = &self.json {
             match &ex.full {
                 Some(v @ (Value::Object(_) | Value::Array(_))) => {
-                    let out_v = shipcheck_core::jq::first(&q.value, v)?;
+                    let holds = shipcheck_core::jq::holds(&q.value, v)?;
                     out.push(Finding::new(
-                        shipcheck_core::jq::truthy(&out_v),
+                        holds,
                         format!("JSON body: `{}`", q.value),
                         shipcheck_core::matcher::show(v, false),
                     ));
