@@ -393,3 +393,52 @@ fn backups_are_listed_in_process_and_judged() {
     );
     assert!(said("none").contains("nothing matches"), "{}", said("none"));
 }
+
+/// Conditions over several values hold for all of them: a `pending_when` excuses a failure
+/// only when every output says "not yet due", and a `jq:` matcher passes only when every
+/// output is true; a judged query with several values is an error.
+#[test]
+fn conditions_over_several_values_hold_for_all() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("s.json"),
+        r#"{"snapshots": [{"age": 1}, {"age": 999}], "listeners": [{"tls": true}, {"tls": false}]}"#,
+    )
+    .unwrap();
+    write_pack(
+        dir,
+        &[
+            (
+                "snapshots.fresh",
+                r#"check:
+  config: {path: s.json, query: .snapshots}
+  expect: [{jq: '.[].age < 10'}]
+  pending_when: {jq: '.[].age < 5', reason: the first snapshot is not written yet}"#,
+            ),
+            (
+                "listeners.tls",
+                "check:\n  config: {path: s.json, query: '.listeners[].tls'}\n  expect: [{equals: true}]",
+            ),
+        ],
+        "",
+    );
+    let run = json(&shipcheck(
+        dir,
+        &["check", "--format", "json", "--no-record"],
+    ));
+    let s = statuses(&run);
+    assert_eq!(
+        s["snapshots.fresh"],
+        "fail",
+        "{}",
+        summary(&run, "snapshots.fresh")
+    );
+    assert_eq!(
+        s["listeners.tls"],
+        "error",
+        "{}",
+        summary(&run, "listeners.tls")
+    );
+    assert!(summary(&run, "listeners.tls").contains("gives 2 values"));
+}

@@ -131,12 +131,13 @@ pub fn evaluate(
     if matches!(status, Status::Fail | Status::Warn)
         && let Some(pw) = &check.pending_when
     {
-        match shipcheck_core::jq::first(&pw.jq.value, &obs.value) {
-            Ok(v) if shipcheck_core::jq::truthy(&v) => {
+        // Every output must say so: a failure is excused only when the whole condition holds.
+        match shipcheck_core::jq::holds(&pw.jq.value, &obs.value) {
+            Ok(true) => {
                 status = Status::Pending;
                 summary = format!("not yet due: {} ({summary})", pw.reason);
             }
-            Ok(_) => {}
+            Ok(false) => {}
             Err(e) => {
                 status = Status::Error;
                 summary = format!("cannot evaluate `pending_when`: {e}");
