@@ -396,7 +396,8 @@ fn backups_are_listed_in_process_and_judged() {
 
 /// Conditions over several values hold for all of them: a `pending_when` excuses a failure
 /// only when every output says "not yet due", and a `jq:` matcher passes only when every
-/// output is true; a judged query with several values is an error.
+/// output is true; a judged query with several values is an error; a `when` leaves an item
+/// out only when no output is true.
 #[test]
 fn conditions_over_several_values_hold_for_all() {
     let tmp = tempfile::tempdir().unwrap();
@@ -415,6 +416,10 @@ fn conditions_over_several_values_hold_for_all() {
   config: {path: s.json, query: .snapshots}
   expect: [{jq: '.[].age < 10'}]
   pending_when: {jq: '.[].age < 5', reason: the first snapshot is not written yet}"#,
+            ),
+            (
+                "when.partly",
+                "when: 'false, true'\ncheck: {file: {path: missing.txt}}",
             ),
             (
                 "listeners.tls",
@@ -441,4 +446,8 @@ fn conditions_over_several_values_hold_for_all() {
         summary(&run, "listeners.tls")
     );
     assert!(summary(&run, "listeners.tls").contains("gives 2 values"));
+    assert_eq!(
+        s["when.partly"], "fail",
+        "a `when` partly true applies the item"
+    );
 }

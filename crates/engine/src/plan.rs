@@ -220,7 +220,7 @@ pub fn plan(
                 when: when.value.clone(),
                 message: e,
             })?;
-            if !shipcheck_core::jq::truthy(&on) {
+            if !on {
                 switched_off.insert(
                     inc.pack.as_str(),
                     (lp.pack.name.as_str(), when.value.as_str()),
@@ -269,10 +269,10 @@ type Excluded<'a> = HashMap<(&'a str, &'a str), &'a str>;
 /// once per plan.
 type WhenInput = Result<shipcheck_core::jq::Input, String>;
 
-/// The value of a `when` condition.
-fn when_is(code: &str, input: &WhenInput) -> Result<serde_json::Value, String> {
+/// Whether a `when` condition holds: any of its outputs is true.
+fn when_is(code: &str, input: &WhenInput) -> Result<bool, String> {
     match input {
-        Ok(input) => shipcheck_core::jq::first_of(code, input),
+        Ok(input) => shipcheck_core::jq::any_of(code, input),
         Err(e) => Err(e.clone()),
     }
 }
@@ -311,13 +311,13 @@ fn decide(
     }
     if let Some(when) = &item.when {
         match when_is(&when.value, when_input) {
-            Ok(v) if !shipcheck_core::jq::truthy(&v) => {
+            Ok(false) => {
                 return Decision::NotApplicable(format!(
                     "does not apply: `{}` is false",
                     when.value
                 ));
             }
-            Ok(_) => {}
+            Ok(true) => {}
             Err(e) => return Decision::Error(format!("cannot evaluate `when`: {e}")),
         }
     }

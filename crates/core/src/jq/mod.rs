@@ -114,6 +114,13 @@ pub fn holds(code: &str, input: &Value) -> Result<bool, String> {
     Ok(!out.is_empty() && out.iter().all(truthy))
 }
 
+/// Whether any output of `code` on an input converted before is true: a `when` applies an
+/// item unless every output says it does not (a condition that is partly true is not read
+/// as "does not apply").
+pub fn any_of(code: &str, input: &Input) -> Result<bool, String> {
+    Ok(eval_input(code, input)?.iter().any(truthy))
+}
+
 /// jq truthiness: everything but `false` and `null` is true.
 pub fn truthy(v: &Value) -> bool {
     !matches!(v, Value::Null | Value::Bool(false))
@@ -571,6 +578,9 @@ mod tests {
         assert_eq!(holds(".listeners[].tls", &doc), Ok(false));
         assert_eq!(holds(".listeners[0].tls", &doc), Ok(true));
         assert_eq!(holds("empty", &doc), Ok(false));
+        let input = Input::new(&doc).unwrap();
+        assert_eq!(any_of(".listeners[].tls", &input), Ok(true));
+        assert_eq!(any_of("empty", &input), Ok(false));
     }
 
     #[test]
