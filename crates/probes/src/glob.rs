@@ -10,9 +10,10 @@ pub fn has_wildcard(s: &str) -> bool {
 /// Shell-style match of one path component: `*` and `?` (classes `[...]` match literally).
 pub use shipcheck_core::wildcard::matches as glob_match;
 
-/// The entries of `pattern`'s folder whose names match its last component, each with its
-/// modification time. A missing folder matches nothing; a folder or entry that cannot be
-/// read is an error, not "no match".
+/// The entries of `pattern`'s folder whose names match its last component (a hidden name
+/// only when the pattern starts with a dot), each with its modification time. A missing
+/// folder matches nothing; a folder or entry that cannot be read is an error, not "no
+/// match".
 pub fn matching(pattern: &Path) -> Result<Vec<(PathBuf, std::time::SystemTime)>, String> {
     let name = pattern
         .file_name()
@@ -27,7 +28,9 @@ pub fn matching(pattern: &Path) -> Result<Vec<(PathBuf, std::time::SystemTime)>,
     let mut out = Vec::new();
     for entry in entries.take(100_000) {
         let entry = entry.map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
-        if !glob_match(&name, &entry.file_name().to_string_lossy()) {
+        let found = entry.file_name().to_string_lossy().into_owned();
+        // As glob(3) and Caddy: a leading dot is matched only by a leading dot.
+        if (found.starts_with('.') && !name.starts_with('.')) || !glob_match(&name, &found) {
             continue;
         }
         let modified = entry
@@ -72,6 +75,25 @@ mod tests {
         assert!(glob_match("*", "x"));
         assert!(glob_match("a?c*", "abcdef"));
         assert!(!glob_match("a?c", "ac"));
+    }
+
+    /// As glob(3) (nginx's include) and Caddy's import: a wildcard does not match a leading
+    /// dot, so an editor's `.site.conf.swp` or a `.disabled.conf` is not read.
+    #[test]
+    fn a_wildcard_does_not_match_a_hidden_file() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["a.conf", ".disabled.conf"] {
+            std::fs::write(dir.path().join(name), "x").unwrap();
+        }
+        let names = |pattern: &str| -> Vec<String> {
+            matching(&dir.path().join(pattern))
+                .unwrap()
+                .iter()
+                .map(|(p, _)| p.file_name().unwrap().to_string_lossy().into_owned())
+                .collect()
+        };
+        assert_eq!(names("*.conf"), ["a.conf"]);
+        assert_eq!(names(".*.conf"), [".disabled.conf"]);
     }
 
     #[test]

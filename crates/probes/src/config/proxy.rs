@@ -165,11 +165,16 @@ impl Loader for DiskLoader {
         if !has_wildcard(&name) {
             return Ok(vec![(pattern.to_path_buf(), read(pattern)?)]);
         }
+        // Every match is read: nginx and Caddy refuse a configuration whose include matches
+        // a folder or a file they cannot read, so what they serve cannot be told from it.
         crate::glob::matching(pattern)?
             .into_iter()
-            .map(|(p, _)| p)
-            .filter(|p| p.is_file())
-            .map(|p| Ok((p.clone(), read(&p)?)))
+            .map(|(p, _)| {
+                let text = read(&p).map_err(|e| {
+                    format!("{e} (it matches {}, and the proxy refuses a configuration with a match it cannot read)", pattern.display())
+                })?;
+                Ok((p, text))
+            })
             .collect()
     }
 }
@@ -334,6 +339,24 @@ mod tests {
         assert!(!literal("$http_authorization"));
         assert!(!literal("{http.request.header.Authorization}"));
         assert_eq!(tls_range("TLSv1.2", None), ["TLSv1.2", "TLSv1.3"]);
+    }
+
+    /// nginx and Caddy refuse a configuration whose include matches a file they cannot
+    /// read or a folder: so does shipcheck, instead of leaving it out.
+    #[test]
+    fn an_include_matching_what_cannot_be_read_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("a.conf"), "server {}\n").unwrap();
+        let pattern = d.join("*.conf");
+        assert_eq!(DiskLoader.load(&pattern).unwrap().len(), 1);
+        std::os::unix::fs::symlink(d.join("gone"), d.join("b.conf")).unwrap();
+        let e = DiskLoader.load(&pattern).unwrap_err();
+        assert!(e.contains("b.conf"), "{e}");
+        std::fs::remove_file(d.join("b.conf")).unwrap();
+        std::fs::create_dir(d.join("c.conf")).unwrap();
+        let e = DiskLoader.load(&pattern).unwrap_err();
+        assert!(e.contains("c.conf"), "{e}");
     }
 
     #[test]
