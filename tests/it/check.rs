@@ -451,3 +451,71 @@ fn conditions_over_several_values_hold_for_all() {
         "a `when` partly true applies the item"
     );
 }
+
+/// A backup folder's newest entry is a backup: a hidden file written a moment ago (a lock,
+/// a dump in progress) does not make stale backups fresh, and `entries_named` says which
+/// entries are backups for the age as for the count.
+#[test]
+fn the_newest_backup_is_a_backup() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let backups = dir.join("backups");
+    std::fs::create_dir(&backups).unwrap();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 86_400);
+    for name in ["db-1.dump", "db-2.dump"] {
+        let f = backups.join(name);
+        std::fs::write(&f, "x").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&f)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
+    std::fs::write(backups.join(".lock"), "").unwrap();
+    std::fs::write(backups.join("notes.txt"), "").unwrap();
+    write_pack(
+        dir,
+        &[
+            (
+                "backups.fresh",
+                "check: {file: {path: backups, type: dir, newest_max_age: 26h, entries_named: '\\.dump$'}}",
+            ),
+            (
+                "backups.any-fresh",
+                "check: {file: {path: backups, type: dir, newest_max_age: 26h}}",
+            ),
+        ],
+        "",
+    );
+    let run = json(&shipcheck(
+        dir,
+        &["check", "--format", "json", "--no-record"],
+    ));
+    let s = statuses(&run);
+    assert_eq!(
+        s["backups.fresh"],
+        "fail",
+        "{}",
+        summary(&run, "backups.fresh")
+    );
+    assert!(summary(&run, "backups.fresh").contains("db-"));
+    // Without a name, only hidden entries are left out: notes.txt is the newest.
+    assert_eq!(
+        s["backups.any-fresh"],
+        "pass",
+        "{}",
+        summary(&run, "backups.any-fresh")
+    );
+    std::fs::remove_file(backups.join("notes.txt")).unwrap();
+    let run = json(&shipcheck(
+        dir,
+        &["check", "--format", "json", "--no-record"],
+    ));
+    assert_eq!(
+        statuses(&run)["backups.any-fresh"],
+        "fail",
+        "{}",
+        summary(&run, "backups.any-fresh")
+    );
+}

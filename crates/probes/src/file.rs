@@ -154,8 +154,15 @@ impl crate::Observe for FileProbe {
                 format!("mode {mode:04o}"),
             ));
         }
+        let named = match &self.entries_named {
+            Some(re) => Some(
+                shipcheck_core::pattern::compile(&ctx.expand(re)?)
+                    .map_err(|e| format!("invalid regex: {e}"))?,
+            ),
+            None => None,
+        };
         if let Some(max_age) = self.newest_max_age {
-            let newest = newest_entry(&path)?;
+            let newest = newest_entry(&path, named.as_ref())?;
             match newest {
                 Some((name, age)) => {
                     facts["newest"] = json!(name);
@@ -172,18 +179,14 @@ impl crate::Observe for FileProbe {
                 None => obs.findings.push(Finding::new(
                     false,
                     format!("newest entry younger than {max_age}"),
-                    "the directory is empty",
+                    match &named {
+                        Some(re) => format!("no entry is named as /{}/ asks", re.as_str()),
+                        None => "the directory has no entry (hidden ones aside)".to_string(),
+                    },
                 )),
             }
         }
         if let Some(min) = self.min_entries {
-            let named = match &self.entries_named {
-                Some(re) => Some(
-                    shipcheck_core::pattern::compile(&ctx.expand(re)?)
-                        .map_err(|e| format!("invalid regex: {e}"))?,
-                ),
-                None => None,
-            };
             let (count, oldest) = count_entries(&path, named.as_ref())?;
             facts["entries"] = json!(count);
             if let Some((name, age)) = &oldest {
@@ -290,18 +293,31 @@ fn target_kind(meta: &std::fs::Metadata) -> FileKind {
     }
 }
 
-fn newest_entry(dir: &std::path::Path) -> Result<Option<(String, std::time::Duration)>, String> {
+/// The newest entry of `dir` and its age: of those `named` names, else of those not hidden
+/// (a lock or a dump in progress, often a dot file, is no backup).
+fn newest_entry(
+    dir: &std::path::Path,
+    named: Option<&regex::Regex>,
+) -> Result<Option<(String, std::time::Duration)>, String> {
     let entries =
         std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
     let now = SystemTime::now();
     let mut newest: Option<(String, SystemTime)> = None;
     for entry in entries.take(100_000).flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let counted = match named {
+            Some(re) => re.is_match(&name),
+            None => !name.starts_with('.'),
+        };
+        if !counted {
+            continue;
+        }
         let Ok(meta) = entry.metadata() else { continue };
         let Ok(modified) = meta.modified() else {
             continue;
         };
         if newest.as_ref().is_none_or(|(_, t)| modified > *t) {
-            newest = Some((entry.file_name().to_string_lossy().into_owned(), modified));
+            newest = Some((name, modified));
         }
     }
     Ok(newest.map(|(name, t)| (name, now.duration_since(t).unwrap_or_default())))

@@ -37,14 +37,15 @@ pub struct FileProbe {
     /// Whether the file must be executable by its owner.
     #[serde(default)]
     pub executable: Option<bool>,
-    /// For a directory: its newest entry must be younger than this (e.g. `26h`).
+    /// For a directory: its newest entry (named as `entries_named` says, else not hidden)
+    /// must be younger than this (e.g. `26h`).
     #[serde(default)]
     pub newest_max_age: Option<Span>,
     /// For a directory: it holds at least this many entries (a backup folder's retention:
     /// 30 daily dumps). The facts give the count and the oldest entry's age.
     #[serde(default)]
     pub min_entries: Option<u64>,
-    /// Counts only entries whose name matches this regex (e.g. `\.dump$`).
+    /// Counts and ages only entries whose name matches this regex (e.g. `\.dump$`).
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub entries_named: Option<Text>,
