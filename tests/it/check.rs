@@ -485,6 +485,10 @@ fn the_newest_backup_is_a_backup() {
                 "backups.any-fresh",
                 "check: {file: {path: backups, type: dir, newest_max_age: 26h}}",
             ),
+            (
+                "backups.kept",
+                "check: {file: {path: backups, type: dir, min_entries: 4}}",
+            ),
         ],
         "",
     );
@@ -500,6 +504,13 @@ fn the_newest_backup_is_a_backup() {
         summary(&run, "backups.fresh")
     );
     assert!(summary(&run, "backups.fresh").contains("db-"));
+    // Three entries, the lock aside.
+    assert_eq!(
+        s["backups.kept"],
+        "fail",
+        "{}",
+        summary(&run, "backups.kept")
+    );
     // Without a name, only hidden entries are left out: notes.txt is the newest.
     assert_eq!(
         s["backups.any-fresh"],

@@ -303,19 +303,16 @@ fn newest_entry(
         std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
     let now = SystemTime::now();
     let mut newest: Option<(String, SystemTime)> = None;
-    for entry in entries.take(100_000).flatten() {
+    for entry in entries.take(100_000) {
+        let entry = entry.map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let counted = match named {
-            Some(re) => re.is_match(&name),
-            None => !name.starts_with('.'),
-        };
-        if !counted {
+        if !counted(&name, named) {
             continue;
         }
-        let Ok(meta) = entry.metadata() else { continue };
-        let Ok(modified) = meta.modified() else {
-            continue;
-        };
+        let modified = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .map_err(|e| format!("cannot read {}/{name}: {e}", dir.display()))?;
         if newest.as_ref().is_none_or(|(_, t)| modified > *t) {
             newest = Some((name, modified));
         }
@@ -323,7 +320,16 @@ fn newest_entry(
     Ok(newest.map(|(name, t)| (name, now.duration_since(t).unwrap_or_default())))
 }
 
-/// The entries of `dir` (named as `named` says) and the oldest one with its age. An entry
+/// Whether a folder's entry counts: named as `named` says, else not hidden.
+fn counted(name: &str, named: Option<&regex::Regex>) -> bool {
+    match named {
+        Some(re) => re.is_match(name),
+        None => !name.starts_with('.'),
+    }
+}
+
+/// The entries of `dir` (named as `named` says, else not hidden) and the oldest one with
+/// its age. An entry
 /// whose time cannot be read makes the count unknowable: an error, not a smaller count.
 fn count_entries(
     dir: &std::path::Path,
@@ -336,7 +342,7 @@ fn count_entries(
     for entry in entries.take(100_000) {
         let entry = entry.map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if named.is_some_and(|re| !re.is_match(&name)) {
+        if !counted(&name, named) {
             continue;
         }
         let modified = entry
