@@ -10,31 +10,67 @@ use serde_json::json;
 use super::{Finding, Observation, ProbeCtx};
 use shipcheck_core::duration::Span;
 
-/// Tries to connect; returns (open, how it ended, address).
+/// Tries to connect to every address `host` resolves to (at most 16, at once); returns
+/// (open, how it ended, address).
 pub fn connect(
     host: &str,
     port: u16,
     timeout: Duration,
 ) -> Result<(bool, String, SocketAddr), String> {
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let addr = (host, port)
+    let mut addrs: Vec<SocketAddr> = (host, port)
         .to_socket_addrs()
         .map_err(|e| format!("cannot resolve {host}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("{host} resolves to no address"))?;
+        .take(16)
+        .collect();
+    addrs.dedup();
+    connect_addrs(&addrs, timeout).map_err(|e| {
+        if addrs.is_empty() {
+            format!("{host} resolves to no address")
+        } else {
+            e
+        }
+    })
+}
+
+/// Tries every address at once. The port is open when any address accepts a connection (a
+/// client falls back from one to the next: `localhost` as `::1`, then `127.0.0.1`), and
+/// closed only when every address answers that it is (a database exposed on IPv6 alone is
+/// exposed). An address this machine could not try, with none open, is an error.
+fn connect_addrs(
+    addrs: &[SocketAddr],
+    timeout: Duration,
+) -> Result<(bool, String, SocketAddr), String> {
+    let first = *addrs.first().ok_or("no address")?;
     let started = Instant::now();
-    Ok(match TcpStream::connect_timeout(&addr, timeout) {
-        Ok(_) => (
+    let tried: Vec<(SocketAddr, std::io::Result<TcpStream>)> = std::thread::scope(|scope| {
+        let attempts: Vec<_> = addrs
+            .iter()
+            .map(|addr| scope.spawn(move || (*addr, TcpStream::connect_timeout(addr, timeout))))
+            .collect();
+        attempts.into_iter().filter_map(|a| a.join().ok()).collect()
+    });
+    if let Some((addr, _)) = tried.iter().find(|(_, r)| r.is_ok()) {
+        return Ok((
             true,
             format!("connected in {} ms", started.elapsed().as_millis()),
-            addr,
-        ),
-        Err(e) => (
-            false,
-            not_open(&e, timeout).map_err(|why| format!("{addr}: {why}"))?,
-            addr,
-        ),
-    })
+            *addr,
+        ));
+    }
+    let (mut closed, mut untried) = (Vec::new(), Vec::new());
+    for (addr, r) in &tried {
+        if let Err(e) = r {
+            match not_open(e, timeout) {
+                Ok(why) if tried.len() == 1 => closed.push(why),
+                Ok(why) => closed.push(format!("{addr}: {why}")),
+                Err(why) => untried.push(format!("{addr}: {why}")),
+            }
+        }
+    }
+    if !untried.is_empty() {
+        return Err(untried.join("; "));
+    }
+    Ok((false, closed.join("; "), first))
 }
 
 /// What a failed connect says about the port: an answer from the target's side (refused,
@@ -100,6 +136,27 @@ mod tests {
             let why = not_open(&Error::from(kind), t).unwrap_err();
             assert!(why.contains("could not try"), "{kind:?}: {why}");
         }
+    }
+
+    /// Every address is tried: a port open on any is open (and exposed), closed only when
+    /// every address says so.
+    #[test]
+    fn every_address_of_a_name_is_tried() {
+        let listener = std::net::TcpListener::bind("127.0.0.2:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let closed: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let open: SocketAddr = format!("127.0.0.2:{port}").parse().unwrap();
+        let t = Duration::from_secs(2);
+        let (is_open, _, at) = connect_addrs(&[closed, open], t).unwrap();
+        assert!(is_open);
+        assert_eq!(at, open);
+        drop(listener);
+        let (is_open, how, _) = connect_addrs(&[closed, open], t).unwrap();
+        assert!(!is_open);
+        assert!(
+            how.contains("127.0.0.1") && how.contains("127.0.0.2"),
+            "{how}"
+        );
     }
 
     #[test]
