@@ -584,3 +584,36 @@ fn a_dangling_symlink_is_not_a_file_that_exists() {
     let why = summary(&run, "loop.exists");
     assert!(why.contains("loop-a"), "{why}");
 }
+
+/// Output cut at the limit is not the output: a matcher over it is `error` (the line it
+/// looks for may be past the cut), while an item that judges only the exit code still does.
+#[test]
+fn output_cut_at_the_limit_is_not_judged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let big = "argv: [sh, -c, 'head -c 2000000 /dev/zero | tr \"\\\\0\" x; echo; echo CRITICAL']";
+    write_pack(
+        dir,
+        &[
+            (
+                "big.matched",
+                &format!("check:\n  command: {{{big}}}\n  expect: [{{not_contains: CRITICAL}}]"),
+            ),
+            ("big.exit", &format!("check:\n  command: {{{big}}}")),
+        ],
+        "",
+    );
+    let run = json(&shipcheck(
+        dir,
+        &["check", "--format", "json", "--no-record"],
+    ));
+    let s = statuses(&run);
+    assert_eq!(
+        s["big.matched"],
+        "error",
+        "{}",
+        summary(&run, "big.matched")
+    );
+    assert!(summary(&run, "big.matched").contains("more than 1 MiB"));
+    assert_eq!(s["big.exit"], "pass", "{}", summary(&run, "big.exit"));
+}

@@ -29,6 +29,10 @@ pub struct Observation {
     /// (a program's known refusal: there is no output to judge).
     #[serde(skip)]
     pub settled: bool,
+    /// Why `value` is only part of what was observed (output cut at a limit): the item's
+    /// matchers cannot judge it, and the result is `error`.
+    #[serde(skip)]
+    pub incomplete: Option<String>,
 }
 
 impl Observation {
@@ -42,6 +46,7 @@ impl Observation {
             secret_hint: false,
             secrets: Vec::new(),
             settled: false,
+            incomplete: None,
         }
     }
 }

@@ -68,6 +68,12 @@ pub fn evaluate(
         .unwrap_or(obs.secret_hint || secret_spec.is_some());
     let mut findings = std::mem::take(&mut obs.findings);
     let mut error = None;
+    if let Some(why) = obs.incomplete.take()
+        && !obs.settled
+        && !check.expect.is_empty()
+    {
+        error = Some(why);
+    }
     for m in check.expect.iter().filter(|_| !obs.settled) {
         match m.judge(&obs.value, secret) {
             Ok(f) => findings.extend(f),

@@ -59,14 +59,30 @@ impl crate::Observe for CommandProbe {
         // The program has exited; anything it left running in its group is ended, so the
         // readers see the end of its output.
         kill_group(group);
-        let stdout = out_reader.join().unwrap_or_default();
-        let stderr = err_reader.join().unwrap_or_default();
+        let (stdout, out_cut) = out_reader.join().unwrap_or_default();
+        let (stderr, err_cut) = err_reader.join().unwrap_or_default();
         let code = status.code();
         let captured = match self.capture {
             Capture::Stdout => stdout.clone(),
             Capture::Stderr => stderr.clone(),
             Capture::Combined => format!("{stdout}{stderr}"),
         };
+        // Output cut at the limit is not the output: what a matcher looks for may be past
+        // the cut.
+        let cut = match self.capture {
+            Capture::Stdout if out_cut => Some("stdout"),
+            Capture::Stderr if err_cut => Some("stderr"),
+            Capture::Combined if out_cut || err_cut => {
+                Some(if out_cut { "stdout" } else { "stderr" })
+            }
+            _ => None,
+        }
+        .map(|stream| {
+            format!(
+                "{shown} printed more than {} MiB on {stream}, and only whole output is judged",
+                MAX_OUTPUT >> 20
+            )
+        });
         let combined = format!("{stdout}{stderr}");
         if let Some(known) = self.known_failures.iter().find(|k| {
             code == Some(k.exit_code)
@@ -94,11 +110,13 @@ impl crate::Observe for CommandProbe {
                 }
             ));
         }
-        let value = match self.output {
-            Output::Text => json!(captured.trim_end()),
-            Output::Json => json_output(&captured).map_err(|e| format!("{shown} {e}"))?,
+        let value = match (self.output, &cut) {
+            (Output::Json, Some(why)) => return Err(why.clone()),
+            (Output::Text, _) => json!(captured.trim_end()),
+            (Output::Json, None) => json_output(&captured).map_err(|e| format!("{shown} {e}"))?,
         };
         let mut obs = Observation::new(value, shown);
+        obs.incomplete = cut;
         match self.exit_code.unwrap_or(ExitCode::Code(0)) {
             ExitCode::Code(want) => obs.findings.push(Finding::new(
                 code == Some(want),
@@ -174,21 +192,24 @@ fn kill_group(group: rustix::process::Pid) {
     let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
 }
 
-fn reader<R: Read + Send + 'static>(stream: Option<R>) -> std::thread::JoinHandle<String> {
+/// Reads a stream to its end, keeping at most `MAX_OUTPUT` bytes; says whether it cut.
+fn reader<R: Read + Send + 'static>(stream: Option<R>) -> std::thread::JoinHandle<(String, bool)> {
     std::thread::spawn(move || {
         let Some(mut stream) = stream else {
-            return String::new();
+            return (String::new(), false);
         };
         let mut kept = Vec::new();
+        let mut cut = false;
         let mut buf = [0u8; 8192];
         while let Ok(n) = stream.read(&mut buf) {
             if n == 0 {
                 break;
             }
             let room = MAX_OUTPUT.saturating_sub(kept.len());
+            cut |= n > room;
             kept.extend_from_slice(&buf[..n.min(room)]);
         }
-        String::from_utf8_lossy(&kept).into_owned()
+        (String::from_utf8_lossy(&kept).into_owned(), cut)
     })
 }
 
