@@ -20,6 +20,7 @@ use super::{Observation, ProbeCtx};
 use shipcheck_core::pack::Text;
 
 pub(crate) mod source;
+pub(crate) mod systemd;
 
 use source::{Launch, Location, after_program, read};
 pub use source::{interpolate, split_words};

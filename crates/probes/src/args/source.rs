@@ -8,6 +8,8 @@ use serde_json::{Map, Value};
 
 use crate::env::Dialect;
 
+pub(crate) use super::systemd::read_unit;
+
 /// Where a service's command line is kept.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub(super) enum Location {
@@ -160,84 +162,6 @@ pub fn split_words(line: &str) -> Result<Vec<String>, String> {
         words.push(cur);
     }
     Ok(words)
-}
-
-/// Reads `ExecStart=`, `Environment=`, `EnvironmentFile=` and `WorkingDirectory=` of a
-/// systemd unit (the `[Service]` section; continuation lines joined).
-pub(crate) fn read_unit(path: &Path) -> Result<Launch, String> {
-    let text = crate::env::read_text(path)?;
-    let shown = path.display().to_string();
-    let mut launch = Launch {
-        shown: format!("systemd unit {shown}"),
-        ..Launch::default()
-    };
-    let mut exec = None;
-    let mut logical = String::new();
-    let mut lines = Vec::new();
-    for raw in text.lines() {
-        if let Some(stripped) = raw.strip_suffix('\\') {
-            logical.push_str(stripped);
-            logical.push(' ');
-            continue;
-        }
-        logical.push_str(raw);
-        lines.push(std::mem::take(&mut logical));
-    }
-    lines.push(logical);
-    let mut section = String::new();
-    for line in &lines {
-        let t = line.trim();
-        if t.starts_with('#') || t.starts_with(';') || t.is_empty() {
-            continue;
-        }
-        if t.starts_with('[') {
-            section = t.to_string();
-            continue;
-        }
-        if section != "[Service]" {
-            continue;
-        }
-        let Some((k, v)) = t.split_once('=') else {
-            continue;
-        };
-        let v = v.trim();
-        match k.trim() {
-            "ExecStart" if !v.is_empty() => {
-                exec = Some(v.trim_start_matches(['@', '-', ':', '+', '!']).to_string())
-            }
-            "Environment" => {
-                for w in split_words(v).map_err(|e| format!("{shown}: Environment=: {e}"))? {
-                    if let Some((k, v)) = w.split_once('=') {
-                        launch.env.insert(k.to_string(), v.to_string());
-                    }
-                }
-            }
-            "EnvironmentFile" => {
-                let (optional, file) = match v.strip_prefix('-') {
-                    Some(f) => (true, f),
-                    None => (false, v),
-                };
-                // `-`: systemd skips the file when it does not exist, not when this user
-                // cannot read it (systemd reads it as root).
-                let read = if optional {
-                    crate::env::read_env_file_if_present(Path::new(file), Dialect::Systemd)
-                } else {
-                    crate::env::read_env_file_as(Path::new(file), Dialect::Systemd).map(Some)
-                };
-                match read {
-                    Ok(vars) => launch.env.extend(vars.unwrap_or_default()),
-                    Err(e) => return Err(format!("{shown}: EnvironmentFile={v}: {e}")),
-                }
-            }
-            "WorkingDirectory" => {
-                launch.workdir = Some(PathBuf::from(v.trim_start_matches('-')));
-            }
-            _ => {}
-        }
-    }
-    let exec = exec.ok_or_else(|| format!("{shown} has no ExecStart= in [Service]"))?;
-    launch.words = split_words(&exec).map_err(|e| format!("{shown}: ExecStart=: {e}"))?;
-    Ok(launch)
 }
 
 /// Reads a compose service's `command:` (and `entrypoint:`), `environment:`, `env_file:`,
