@@ -238,7 +238,14 @@ impl Grammar for ArgsProbe {
         let mut values: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         let mut errors = Vec::new();
         let mut argv_shown = Vec::new();
-        let mut secrets = Vec::new();
+        // A secret-named variable's value may stand in the command line (systemd substitutes
+        // `${ADMIN_TOKEN}`): scrubbed wherever it shows, whatever flag carries it.
+        let mut secrets: Vec<String> = launch
+            .env
+            .iter()
+            .filter(|(n, v)| super::looks_secret(n) && !v.is_empty())
+            .map(|(_, v)| v.clone())
+            .collect();
         let mut i = 0;
         while i < args.len() {
             let word = &args[i];
@@ -641,5 +648,13 @@ env: [RUST_LOG, LOG_FORMAT]
         assert!(!v.to_string().contains("hunter2"));
         assert_eq!(v["flags"]["federation-token"], json!("<secret: 14 chars>"));
         assert_eq!(secrets, ["hunter2hunter2"]);
+        // A secret-named variable's value, substituted into an undeclared flag.
+        let launch = Launch {
+            words: split_words("relay --other hunter3hunter3").expect("words"),
+            env: [("ADMIN_TOKEN".to_string(), "hunter3hunter3".to_string())].into(),
+            ..Launch::default()
+        };
+        let (_, secrets) = probe().parse(&launch, Path::new("/"));
+        assert_eq!(secrets, ["hunter3hunter3"]);
     }
 }
