@@ -9,15 +9,85 @@ use super::source::{Launch, split_words};
 use crate::env::Dialect;
 
 /// Reads `ExecStart=`, `Environment=`, `EnvironmentFile=` and `WorkingDirectory=` of a
-/// systemd unit (the `[Service]` section; continuation lines joined).
+/// systemd unit (the `[Service]` section; continuation lines joined) and of its drop-ins
+/// (`NAME.d/*.conf` beside it and under /etc/systemd/system), as systemd merges them.
 pub(crate) fn read_unit(path: &Path) -> Result<Launch, String> {
-    let text = crate::env::read_text(path)?;
     let shown = path.display().to_string();
     let mut launch = Launch {
         shown: format!("systemd unit {shown}"),
         ..Launch::default()
     };
-    let mut exec = None;
+    let mut exec: Option<String> = None;
+    let mut assigned: Vec<(String, String)> = Vec::new();
+    let mut env_files: Vec<String> = Vec::new();
+    let mut files = vec![path.to_path_buf()];
+    files.extend(drop_ins(path)?);
+    for file in &files {
+        let text = crate::env::read_text(file)?;
+        let at = file.display().to_string();
+        for (k, v) in service_settings(&text) {
+            match k.as_str() {
+                // An empty assignment resets the list (a drop-in replacing the command).
+                "ExecStart" if v.is_empty() => exec = None,
+                "ExecStart" => exec = Some(v),
+                "Environment" if v.is_empty() => assigned.clear(),
+                "Environment" => {
+                    for w in split_words(&v).map_err(|e| format!("{at}: Environment=: {e}"))? {
+                        if let Some((k, v)) = w.split_once('=') {
+                            assigned.push((k.to_string(), v.to_string()));
+                        }
+                    }
+                }
+                "EnvironmentFile" if v.is_empty() => env_files.clear(),
+                "EnvironmentFile" => env_files.push(v),
+                "WorkingDirectory" => {
+                    launch.workdir = Some(PathBuf::from(v.trim_start_matches('-')));
+                }
+                _ => {}
+            }
+        }
+    }
+    // `Environment=` first; the files' settings override them, in their order.
+    launch.env.extend(assigned);
+    for v in env_files {
+        let (optional, file) = match v.strip_prefix('-') {
+            Some(f) => (true, f),
+            None => (false, v.as_str()),
+        };
+        // `-`: systemd skips the file when it does not exist, not when this user cannot
+        // read it (systemd reads it as root).
+        let read = if optional {
+            crate::env::read_env_file_if_present(Path::new(file), Dialect::Systemd)
+        } else {
+            crate::env::read_env_file_as(Path::new(file), Dialect::Systemd).map(Some)
+        };
+        match read {
+            Ok(vars) => launch.env.extend(vars.unwrap_or_default()),
+            Err(e) => return Err(format!("{shown}: EnvironmentFile={v}: {e}")),
+        }
+    }
+    let exec = exec.ok_or_else(|| format!("{shown} has no ExecStart= in [Service]"))?;
+    // Prefixes: `@` makes the second word argv[0] (the program is the first), `:` turns
+    // variable substitution off; `-`, `+`, `!` do not change the command line.
+    let prefixes: String = exec
+        .chars()
+        .take_while(|c| ['@', '-', ':', '+', '!'].contains(c))
+        .collect();
+    let mut words =
+        split_words(&exec[prefixes.len()..]).map_err(|e| format!("{shown}: ExecStart=: {e}"))?;
+    if prefixes.contains('@') && words.len() > 1 {
+        words.remove(1);
+    }
+    launch.words = if prefixes.contains(':') {
+        words
+    } else {
+        expand(&words, &launch.env)
+    };
+    Ok(launch)
+}
+
+/// The `[Service]` settings of a unit file's text, in order (continuation lines joined).
+fn service_settings(text: &str) -> Vec<(String, String)> {
     let mut logical = String::new();
     let mut lines = Vec::new();
     for raw in text.lines() {
@@ -31,6 +101,7 @@ pub(crate) fn read_unit(path: &Path) -> Result<Launch, String> {
     }
     lines.push(logical);
     let mut section = String::new();
+    let mut out = Vec::new();
     for line in &lines {
         let t = line.trim();
         if t.starts_with('#') || t.starts_with(';') || t.is_empty() {
@@ -43,48 +114,45 @@ pub(crate) fn read_unit(path: &Path) -> Result<Launch, String> {
         if section != "[Service]" {
             continue;
         }
-        let Some((k, v)) = t.split_once('=') else {
-            continue;
-        };
-        let v = v.trim();
-        match k.trim() {
-            "ExecStart" if !v.is_empty() => {
-                exec = Some(v.trim_start_matches(['@', '-', ':', '+', '!']).to_string())
-            }
-            "Environment" => {
-                for w in split_words(v).map_err(|e| format!("{shown}: Environment=: {e}"))? {
-                    if let Some((k, v)) = w.split_once('=') {
-                        launch.env.insert(k.to_string(), v.to_string());
-                    }
-                }
-            }
-            "EnvironmentFile" => {
-                let (optional, file) = match v.strip_prefix('-') {
-                    Some(f) => (true, f),
-                    None => (false, v),
-                };
-                // `-`: systemd skips the file when it does not exist, not when this user
-                // cannot read it (systemd reads it as root).
-                let read = if optional {
-                    crate::env::read_env_file_if_present(Path::new(file), Dialect::Systemd)
-                } else {
-                    crate::env::read_env_file_as(Path::new(file), Dialect::Systemd).map(Some)
-                };
-                match read {
-                    Ok(vars) => launch.env.extend(vars.unwrap_or_default()),
-                    Err(e) => return Err(format!("{shown}: EnvironmentFile={v}: {e}")),
-                }
-            }
-            "WorkingDirectory" => {
-                launch.workdir = Some(PathBuf::from(v.trim_start_matches('-')));
-            }
-            _ => {}
+        if let Some((k, v)) = t.split_once('=') {
+            out.push((k.trim().to_string(), v.trim().to_string()));
         }
     }
-    let exec = exec.ok_or_else(|| format!("{shown} has no ExecStart= in [Service]"))?;
-    let words = split_words(&exec).map_err(|e| format!("{shown}: ExecStart=: {e}"))?;
-    launch.words = expand(&words, &launch.env);
-    Ok(launch)
+    out
+}
+
+/// The unit's drop-ins, in the order systemd applies them (by file name; one in
+/// /etc/systemd/system wins over one of the same name beside the unit): `*.conf` files,
+/// hidden ones aside, of `NAME.d` beside the unit and, for a unit in one of systemd's unit
+/// folders, under /etc/systemd/system.
+fn drop_ins(unit: &Path) -> Result<Vec<PathBuf>, String> {
+    let Some(name) = unit.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return Ok(Vec::new());
+    };
+    // /etc's drop-ins belong to a unit systemd loads, not to a copy kept elsewhere.
+    const UNIT_DIRS: [&str; 5] = [
+        "/etc/systemd/system",
+        "/run/systemd/system",
+        "/lib/systemd/system",
+        "/usr/lib/systemd/system",
+        "/usr/local/lib/systemd/system",
+    ];
+    let loaded = unit
+        .parent()
+        .is_some_and(|d| UNIT_DIRS.iter().any(|u| d == Path::new(u)));
+    let mut dirs = vec![unit.with_file_name(format!("{name}.d"))];
+    if loaded {
+        dirs.push(Path::new("/etc/systemd/system").join(format!("{name}.d")));
+    }
+    let mut by_name: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for dir in dirs.iter().rev() {
+        for (p, _) in crate::glob::matching(&dir.join("*.conf"))? {
+            if let Some(n) = p.file_name().map(|n| n.to_string_lossy().into_owned()) {
+                by_name.entry(n).or_insert(p);
+            }
+        }
+    }
+    Ok(by_name.into_values().collect())
 }
 
 /// `ExecStart=`'s words with the unit's variables substituted as systemd does: `${NAME}`
@@ -134,6 +202,63 @@ fn expand(words: &[String], env: &BTreeMap<String, String>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `systemctl edit` writes a drop-in (`NAME.service.d/override.conf`) that replaces
+    /// `ExecStart=` (an empty one resets it first): the command line systemd runs is the
+    /// drop-in's. `EnvironmentFile=` settings override `Environment=` ones, wherever they
+    /// stand; `@` makes the next word argv[0], and `:` turns substitution off.
+    #[test]
+    fn drop_ins_and_precedence_are_systemds() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let d = dir.path();
+        let env_file = d.join("relay.env");
+        std::fs::write(&env_file, "PORT=2\n").expect("write");
+        let unit = d.join("relay.service");
+        std::fs::write(
+            &unit,
+            format!(
+                "[Service]\nEnvironmentFile={}\nEnvironment=PORT=1 MODE=a\nExecStart=/usr/bin/relay --port ${{PORT}} --max-sessions 0\n",
+                env_file.display()
+            ),
+        )
+        .expect("write");
+        let launch = read_unit(&unit).expect("read");
+        assert_eq!(
+            launch.words,
+            ["/usr/bin/relay", "--port", "2", "--max-sessions", "0"]
+        );
+        std::fs::create_dir(d.join("relay.service.d")).expect("mkdir");
+        std::fs::write(
+            d.join("relay.service.d/override.conf"),
+            "[Service]\nExecStart=\nExecStart=@/usr/bin/relay relay --port ${PORT} --mode ${MODE} --max-sessions 100\n",
+        )
+        .expect("write");
+        std::fs::write(
+            d.join("relay.service.d/.override.conf.swp"),
+            "[Service]\nExecStart=/bin/false\n",
+        )
+        .expect("write");
+        let launch = read_unit(&unit).expect("read");
+        assert_eq!(
+            launch.words,
+            [
+                "/usr/bin/relay",
+                "--port",
+                "2",
+                "--mode",
+                "a",
+                "--max-sessions",
+                "100"
+            ]
+        );
+        std::fs::write(
+            d.join("relay.service.d/zz-literal.conf"),
+            "[Service]\nExecStart=\nExecStart=:/usr/bin/relay --port ${PORT}\n",
+        )
+        .expect("write");
+        let launch = read_unit(&unit).expect("read");
+        assert_eq!(launch.words, ["/usr/bin/relay", "--port", "${PORT}"]);
+    }
 
     /// The command line systemd runs: the unit's variables substituted in `ExecStart=`,
     /// from `Environment=` and `EnvironmentFile=` whatever their order.
