@@ -164,6 +164,81 @@ pub fn split_words(line: &str) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
+/// The override file `docker compose` merges over `path` when run without `-f`
+/// (`compose.override.yaml` beside `compose.yaml`, `docker-compose.override.yml` beside
+/// `docker-compose.yml`, either extension), if `path` has a default name and one exists.
+fn override_of(path: &Path) -> Result<Option<PathBuf>, String> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let stem = match name.as_deref() {
+        Some("compose.yaml" | "compose.yml") => "compose",
+        Some("docker-compose.yaml" | "docker-compose.yml") => "docker-compose",
+        _ => return Ok(None),
+    };
+    for ext in ["yaml", "yml"] {
+        let over = path.with_file_name(format!("{stem}.override.{ext}"));
+        match std::fs::metadata(&over) {
+            Ok(_) => return Ok(Some(over)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(format!("cannot read {}: {e}", over.display())),
+        }
+    }
+    Ok(None)
+}
+
+/// Lays the override file's `service` over `raw`, as compose merges: `environment` by
+/// name, `env_file` appended, every other key replaced (`command`, `entrypoint`).
+fn merge_service(raw: &mut Value, over: &Path, service: &str) -> Result<(), String> {
+    let text = crate::env::read_text(over)?;
+    let doc = crate::config::parse(&text, shipcheck_core::spec::config::Format::Yaml)
+        .map_err(|e| format!("{}: invalid YAML: {e}", over.display()))?;
+    let Some(Value::Object(o)) = doc.get("services").and_then(|s| s.get(service)) else {
+        return Ok(());
+    };
+    let Value::Object(base) = raw else {
+        return Ok(());
+    };
+    for (k, v) in o {
+        match k.as_str() {
+            "environment" => {
+                let mut env = env_map(base.get(k));
+                env.extend(env_map(Some(v)));
+                base.insert(k.clone(), Value::Object(env));
+            }
+            "env_file" => {
+                let list = |v: Option<&Value>| match v {
+                    Some(Value::Array(a)) => a.clone(),
+                    Some(Value::Null) | None => Vec::new(),
+                    Some(one) => vec![one.clone()],
+                };
+                let mut files = list(base.get(k));
+                files.extend(list(Some(v)));
+                base.insert(k.clone(), Value::Array(files));
+            }
+            _ => {
+                base.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A service's `environment`, as a map or a list of `NAME=value` (a bare `NAME` is taken
+/// from the shell: null here), as a map.
+fn env_map(v: Option<&Value>) -> Map<String, Value> {
+    match v {
+        Some(Value::Object(m)) => m.clone(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|x| match x.split_once('=') {
+                Some((k, v)) => (k.to_string(), Value::String(v.to_string())),
+                None => (x.to_string(), Value::Null),
+            })
+            .collect(),
+        _ => Map::new(),
+    }
+}
+
 /// Reads a compose service's `command:` (and `entrypoint:`), `environment:`, `env_file:`,
 /// `stop_grace_period` and `volumes`.
 pub(crate) fn read_compose(path: &Path, service: &str) -> Result<Launch, String> {
@@ -172,10 +247,15 @@ pub(crate) fn read_compose(path: &Path, service: &str) -> Result<Launch, String>
     // The config probe's parser: its errors carry a location, never a snippet of the file.
     let doc = crate::config::parse(&text, shipcheck_core::spec::config::Format::Yaml)
         .map_err(|e| format!("{shown}: invalid YAML: {e}"))?;
-    let raw = doc
+    let mut raw = doc
         .get("services")
         .and_then(|s| s.get(service))
-        .ok_or_else(|| format!("{shown} has no service `{service}`"))?;
+        .ok_or_else(|| format!("{shown} has no service `{service}`"))?
+        .clone();
+    if let Some(over) = override_of(path)? {
+        merge_service(&mut raw, &over, service)?;
+    }
+    let raw = &raw;
     // Compose interpolates `${VAR}` from the environment, then the project's `.env`.
     let dotenv_path = path.parent().unwrap_or(Path::new(".")).join(".env");
     let dotenv = crate::env::read_env_file_if_present(&dotenv_path, Dialect::Compose)
@@ -426,6 +506,34 @@ mod tests {
     /// Files a service may go without (systemd's `EnvironmentFile=-`, compose's `.env` and
     /// `env_file` with `required: false`) are skipped only when missing: one that is there
     /// but cannot be read is an error, never a service without those variables.
+    /// `docker compose` run without `-f` merges `compose.override.yaml` (or
+    /// `docker-compose.override.yml`) over the file: its `command` replaces, its
+    /// `environment` overrides by name. A file by another name is read alone.
+    #[test]
+    fn compose_merges_its_override_file() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let d = dir.path();
+        let base =
+            "services:\n  relay:\n    command: relay --port 1\n    environment: [A=1, B=2]\n";
+        std::fs::write(d.join("compose.yaml"), base).expect("write");
+        std::fs::write(d.join("prod.yml"), base).expect("write");
+        std::fs::write(
+            d.join("compose.override.yaml"),
+            "services:\n  relay:\n    command: [relay, --port, '2', --max-sessions, '100']\n    environment:\n      B: '3'\n",
+        )
+        .expect("write");
+        let launch = read_compose(&d.join("compose.yaml"), "relay").expect("read");
+        assert_eq!(
+            launch.words,
+            ["relay", "--port", "2", "--max-sessions", "100"]
+        );
+        assert_eq!(launch.env["A"], "1");
+        assert_eq!(launch.env["B"], "3");
+        let alone = read_compose(&d.join("prod.yml"), "relay").expect("read");
+        assert_eq!(alone.words, ["relay", "--port", "1"]);
+        assert_eq!(alone.env["B"], "2");
+    }
+
     #[test]
     fn optional_env_files_are_skipped_only_when_missing() {
         let dir = tempfile::tempdir().expect("tmp");
