@@ -38,10 +38,11 @@ impl HeaderVerdict {
 
 /// Judges the baseline security headers plus `also`.
 pub fn judge_security_headers(h: &BTreeMap<String, String>, also: &[String]) -> HeaderVerdict {
+    let framed = framing(h);
     let frame = Finding::new(
-        framing(h).is_ok(),
+        framed.is_ok(),
         "X-Frame-Options or CSP frame-ancestors",
-        framing(h).unwrap_or_else(|why| why),
+        framed.unwrap_or_else(|why| why),
     );
     // Fetch's "determine nosniff": the first value decides.
     let xcto = h.get("x-content-type-options");
