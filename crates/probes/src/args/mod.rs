@@ -19,11 +19,13 @@ use serde_json::{Map, Value, json};
 use super::{Observation, ProbeCtx};
 use shipcheck_core::pack::Text;
 
+pub(crate) mod compose;
 pub(crate) mod source;
 pub(crate) mod systemd;
 
+pub use compose::interpolate;
+pub use source::split_words;
 use source::{Launch, Location, after_program, read};
-pub use source::{interpolate, split_words};
 
 impl crate::Observe for ArgsProbe {
     fn observe(&self, ctx: &ProbeCtx) -> Result<Observation, String> {
