@@ -162,7 +162,13 @@ pub fn parse_env_as(text: &str, dialect: Dialect) -> Result<BTreeMap<String, Str
             .and_then(|v| v.rsplit_once('"'))
             .map(|(a, _)| a)
         {
-            inner.replace("\\n", "\n").replace("\\\"", "\"")
+            // dotenv expands `\n` and `\r` only, and keeps `\"` as written.
+            match dialect {
+                Dialect::Dotenv => inner.replace("\\n", "\n").replace("\\r", "\r"),
+                Dialect::Compose | Dialect::Systemd => {
+                    inner.replace("\\n", "\n").replace("\\\"", "\"")
+                }
+            }
         } else if let Some(inner) = value
             .strip_prefix('\'')
             .and_then(|v| v.rsplit_once('\''))
@@ -213,7 +219,8 @@ mod tests {
             parse_env("A=1\nexport B='two words'\nC=\"q\\\"x\" \nD=val # note\n\n# c\n").unwrap();
         assert_eq!(m["A"], "1");
         assert_eq!(m["B"], "two words");
-        assert_eq!(m["C"], "q\"x");
+        // dotenv keeps `\"` as written.
+        assert_eq!(m["C"], "q\\\"x");
         assert_eq!(m["D"], "val");
         assert!(parse_env("JUSTTEXT\n").unwrap_err().contains("line 1"));
         assert_eq!(line_of_key("A=1\nexport B=2\n", "B"), Some(2));
@@ -230,6 +237,15 @@ mod tests {
         assert_eq!(dotenv["Q"], "abc");
         assert_eq!(dotenv["R"], "in#quotes");
         assert_eq!(dotenv["S"], "tick#ed");
+        let quoted = "E=\"a\\\"b\\nc\"\n";
+        assert_eq!(
+            parse_env_as(quoted, Dialect::Dotenv).expect("dotenv")["E"],
+            "a\\\"b\nc"
+        );
+        assert_eq!(
+            parse_env_as(quoted, Dialect::Compose).expect("compose")["E"],
+            "a\"b\nc"
+        );
         let compose = parse_env_as(text, Dialect::Compose).expect("compose");
         assert_eq!(compose["P"], "My#Secure-Passw0rd-2026");
         assert_eq!(compose["Q"], "abc");
