@@ -121,31 +121,45 @@ fn service_settings(text: &str) -> Vec<(String, String)> {
     out
 }
 
-/// The unit's drop-ins, in the order systemd applies them (by file name; one in
-/// /etc/systemd/system wins over one of the same name beside the unit): `*.conf` files,
-/// hidden ones aside, of `NAME.d` beside the unit and, for a unit in one of systemd's unit
-/// folders, under /etc/systemd/system.
+/// systemd's unit folders, the most binding first (a drop-in in /etc wins over one of the
+/// same name in /run, which wins over the vendor's).
+const UNIT_DIRS: [&str; 5] = [
+    "/etc/systemd/system",
+    "/run/systemd/system",
+    "/usr/local/lib/systemd/system",
+    "/usr/lib/systemd/system",
+    "/lib/systemd/system",
+];
+
+/// The unit's drop-ins, in the order systemd applies them: `*.conf` files, hidden ones
+/// aside, of `NAME.d` beside the unit and, for a unit in one of systemd's folders, in each
+/// of them; by file name, a file in a more binding folder replacing one of the same name.
 fn drop_ins(unit: &Path) -> Result<Vec<PathBuf>, String> {
+    drop_ins_among(unit, &UNIT_DIRS.map(PathBuf::from))
+}
+
+/// [`drop_ins`] with `unit_dirs` as systemd's unit folders, the most binding first.
+fn drop_ins_among(unit: &Path, unit_dirs: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let Some(name) = unit.file_name().map(|n| n.to_string_lossy().into_owned()) else {
         return Ok(Vec::new());
     };
-    // /etc's drop-ins belong to a unit systemd loads, not to a copy kept elsewhere.
-    const UNIT_DIRS: [&str; 5] = [
-        "/etc/systemd/system",
-        "/run/systemd/system",
-        "/lib/systemd/system",
-        "/usr/lib/systemd/system",
-        "/usr/local/lib/systemd/system",
-    ];
+    let beside = unit.with_file_name(format!("{name}.d"));
+    // The other folders' drop-ins belong to a unit systemd loads, not to a copy kept
+    // elsewhere.
     let loaded = unit
         .parent()
-        .is_some_and(|d| UNIT_DIRS.iter().any(|u| d == Path::new(u)));
-    let mut dirs = vec![unit.with_file_name(format!("{name}.d"))];
-    if loaded {
-        dirs.push(Path::new("/etc/systemd/system").join(format!("{name}.d")));
-    }
+        .is_some_and(|d| unit_dirs.iter().any(|u| d == u));
+    let mut dirs: Vec<PathBuf> = if loaded {
+        unit_dirs
+            .iter()
+            .map(|u| u.join(format!("{name}.d")))
+            .collect()
+    } else {
+        vec![beside]
+    };
+    dirs.dedup();
     let mut by_name: BTreeMap<String, PathBuf> = BTreeMap::new();
-    for dir in dirs.iter().rev() {
+    for dir in &dirs {
         for (p, _) in crate::glob::matching(&dir.join("*.conf"))? {
             if let Some(n) = p.file_name().map(|n| n.to_string_lossy().into_owned()) {
                 by_name.entry(n).or_insert(p);
@@ -258,6 +272,49 @@ mod tests {
         .expect("write");
         let launch = read_unit(&unit).expect("read");
         assert_eq!(launch.words, ["/usr/bin/relay", "--port", "${PORT}"]);
+    }
+
+    /// For a unit systemd loads, drop-ins come from every unit folder, a file in a more
+    /// binding folder replacing one of the same name; a copy of a unit kept elsewhere has
+    /// only its own `NAME.d`.
+    #[test]
+    fn drop_ins_of_every_unit_folder_count_by_precedence() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let roots: Vec<PathBuf> = ["etc", "run", "usr"]
+            .iter()
+            .map(|r| dir.path().join(r))
+            .collect();
+        for (root, files) in roots.iter().zip([
+            &["10-mem.conf"][..],
+            &["10-mem.conf", "20-run.conf"][..],
+            &["10-mem.conf", "30-vendor.conf"][..],
+        ]) {
+            std::fs::create_dir_all(root.join("relay.service.d")).expect("mkdir");
+            for f in files {
+                std::fs::write(root.join("relay.service.d").join(f), "").expect("write");
+            }
+        }
+        let unit = roots[2].join("relay.service");
+        let found = drop_ins_among(&unit, &roots).expect("drop-ins");
+        let shown: Vec<String> = found
+            .iter()
+            .map(|p| {
+                p.strip_prefix(dir.path())
+                    .expect("inside")
+                    .display()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "etc/relay.service.d/10-mem.conf",
+                "run/relay.service.d/20-run.conf",
+                "usr/relay.service.d/30-vendor.conf"
+            ]
+        );
+        let copy = dir.path().join("relay.service");
+        assert!(drop_ins_among(&copy, &roots).expect("none").is_empty());
     }
 
     /// The command line systemd runs: the unit's variables substituted in `ExecStart=`,
