@@ -127,7 +127,7 @@ pub fn finalize(
         statements
             .refused_waivers
             .iter()
-            .filter(|w| w.environments.is_empty() || w.environments.contains(&run.environment))
+            .filter(|w| w.applies_in(&run.environment))
             .map(|w| UnusedWaiver {
                 item: w.item.clone(),
                 reason: w.reason.clone(),
@@ -229,6 +229,13 @@ pub struct WaiverSpec {
     pub environments: Vec<String>,
 }
 
+impl WaiverSpec {
+    /// Whether the waiver covers `environment` (no environments: all).
+    fn applies_in(&self, environment: &str) -> bool {
+        self.environments.is_empty() || self.environments.iter().any(|e| e == environment)
+    }
+}
+
 impl From<&Waiver> for WaiverSpec {
     fn from(w: &Waiver) -> Self {
         WaiverSpec {
@@ -282,7 +289,7 @@ pub fn apply_waivers(
 ) -> Vec<UnusedWaiver> {
     let mut unused = Vec::new();
     for w in waivers {
-        if !w.environments.is_empty() && !w.environments.iter().any(|e| e == environment) {
+        if !w.applies_in(environment) {
             continue;
         }
         let target = w.item.as_str();

@@ -154,16 +154,22 @@ impl crate::Observe for FileProbe {
                 format!("mode {mode:04o}"),
             ));
         }
-        let named = match &self.entries_named {
-            Some(re) => Some(
-                shipcheck_core::pattern::compile(&ctx.expand(re)?)
-                    .map_err(|e| format!("invalid regex: {e}"))?,
-            ),
-            None => None,
+        // A folder's entries, listed once for its newest and its count.
+        let (named, listed) = if self.newest_max_age.is_some() || self.min_entries.is_some() {
+            let named = match &self.entries_named {
+                Some(re) => Some(
+                    shipcheck_core::pattern::compile(&ctx.expand(re)?)
+                        .map_err(|e| format!("invalid regex: {e}"))?,
+                ),
+                None => None,
+            };
+            let listed = entries(&path, named.as_ref())?;
+            (named, listed)
+        } else {
+            (None, Vec::new())
         };
         if let Some(max_age) = self.newest_max_age {
-            let newest = newest_entry(&path, named.as_ref())?;
-            match newest {
+            match listed.iter().min_by_key(|(_, age)| *age).cloned() {
                 Some((name, age)) => {
                     facts["newest"] = json!(name);
                     facts["newest_age_seconds"] = json!(age.as_secs());
@@ -187,7 +193,8 @@ impl crate::Observe for FileProbe {
             }
         }
         if let Some(min) = self.min_entries {
-            let (count, oldest) = count_entries(&path, named.as_ref())?;
+            let count = listed.len() as u64;
+            let oldest = listed.iter().max_by_key(|(_, age)| *age).cloned();
             facts["entries"] = json!(count);
             if let Some((name, age)) = &oldest {
                 facts["oldest"] = json!(name);
@@ -293,34 +300,8 @@ fn target_kind(meta: &std::fs::Metadata) -> FileKind {
     }
 }
 
-/// The newest entry of `dir` and its age: of those `named` names, else of those not hidden
-/// (a lock or a dump in progress, often a dot file, is no backup).
-fn newest_entry(
-    dir: &std::path::Path,
-    named: Option<&regex::Regex>,
-) -> Result<Option<(String, std::time::Duration)>, String> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
-    let now = SystemTime::now();
-    let mut newest: Option<(String, SystemTime)> = None;
-    for entry in entries.take(100_000) {
-        let entry = entry.map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !counted(&name, named) {
-            continue;
-        }
-        let modified = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .map_err(|e| format!("cannot read {}/{name}: {e}", dir.display()))?;
-        if newest.as_ref().is_none_or(|(_, t)| modified > *t) {
-            newest = Some((name, modified));
-        }
-    }
-    Ok(newest.map(|(name, t)| (name, now.duration_since(t).unwrap_or_default())))
-}
-
-/// Whether a folder's entry counts: named as `named` says, else not hidden.
+/// Whether a folder's entry counts: named as `named` says, else not hidden (a lock or a
+/// dump in progress, often a dot file, is no backup).
 fn counted(name: &str, named: Option<&regex::Regex>) -> bool {
     match named {
         Some(re) => re.is_match(name),
@@ -328,18 +309,18 @@ fn counted(name: &str, named: Option<&regex::Regex>) -> bool {
     }
 }
 
-/// The entries of `dir` (named as `named` says, else not hidden) and the oldest one with
-/// its age. An entry
-/// whose time cannot be read makes the count unknowable: an error, not a smaller count.
-fn count_entries(
+/// The entries of `dir` that count (see [`counted`]), each with its age. An entry whose
+/// time cannot be read makes the newest and the count unknowable: an error, not a smaller
+/// list.
+fn entries(
     dir: &std::path::Path,
     named: Option<&regex::Regex>,
-) -> Result<(u64, Option<(String, std::time::Duration)>), String> {
-    let entries =
+) -> Result<Vec<(String, std::time::Duration)>, String> {
+    let listing =
         std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
     let now = SystemTime::now();
-    let (mut count, mut oldest) = (0u64, None::<(String, SystemTime)>);
-    for entry in entries.take(100_000) {
+    let mut out = Vec::new();
+    for entry in listing.take(100_000) {
         let entry = entry.map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if !counted(&name, named) {
@@ -349,15 +330,9 @@ fn count_entries(
             .metadata()
             .and_then(|m| m.modified())
             .map_err(|e| format!("cannot read {}/{name}: {e}", dir.display()))?;
-        count += 1;
-        if oldest.as_ref().is_none_or(|(_, t)| modified < *t) {
-            oldest = Some((name, modified));
-        }
+        out.push((name, now.duration_since(modified).unwrap_or_default()));
     }
-    Ok((
-        count,
-        oldest.map(|(n, t)| (n, now.duration_since(t).unwrap_or_default())),
-    ))
+    Ok(out)
 }
 
 pub(crate) fn line_of(text: &str, byte: usize) -> usize {

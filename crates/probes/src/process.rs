@@ -59,9 +59,19 @@ pub(crate) fn youngest_matching(re: &regex::Regex) -> Option<(String, u64)> {
 
 /// The parent of process `pid` (`/proc/PID/stat`, field 4).
 fn parent(pid: &str) -> Option<String> {
+    stat_field(pid, 4)
+}
+
+/// Field `n` (1-based, as proc(5) numbers them) of `/proc/PID/stat`, from field 3 on: the
+/// command name (field 2) is in parentheses and may hold spaces, so fields are counted after
+/// it.
+fn stat_field(pid: &str, n: usize) -> Option<String> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after = &stat[stat.rfind(')')? + 1..];
-    after.split_whitespace().nth(1).map(String::from)
+    after
+        .split_whitespace()
+        .nth(n.checked_sub(3)?)
+        .map(String::from)
 }
 
 /// The one service `pattern` names: of the processes it matches, a wrapper that started
@@ -151,10 +161,7 @@ fn described(m: &Match) -> String {
 /// How long process `pid` has run, in whole seconds: its start time (`/proc/PID/stat`,
 /// field 22, in clock ticks since boot) against the time since boot (`/proc/uptime`).
 pub(crate) fn uptime_seconds(pid: &str) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) is in parentheses and may hold spaces: count after it.
-    let after = &stat[stat.rfind(')')? + 1..];
-    let start_ticks: u64 = after.split_whitespace().nth(19)?.parse().ok()?;
+    let start_ticks: u64 = stat_field(pid, 22)?.parse().ok()?;
     let since_boot: f64 = std::fs::read_to_string("/proc/uptime")
         .ok()?
         .split_whitespace()

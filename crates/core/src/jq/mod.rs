@@ -97,7 +97,7 @@ pub fn first_of(code: &str, input: &Input) -> Result<Value, String> {
 /// outputs are an error, never the first judged: `.listeners[].tls` would pass when only
 /// the first listener has TLS.
 pub fn single(code: &str, input: &Value) -> Result<Value, String> {
-    let mut out = eval_input(code, &Input::new(input)?)?;
+    let mut out = eval(code, input)?;
     match out.len() {
         0 => Ok(Value::Null),
         1 => Ok(out.pop().unwrap_or(Value::Null)),
@@ -110,7 +110,7 @@ pub fn single(code: &str, input: &Value) -> Result<Value, String> {
 /// Whether a condition holds: it gives at least one output, and every output is true (a
 /// condition over several values holds for all of them).
 pub fn holds(code: &str, input: &Value) -> Result<bool, String> {
-    let out = eval_input(code, &Input::new(input)?)?;
+    let out = eval(code, input)?;
     Ok(!out.is_empty() && out.iter().all(truthy))
 }
 
