@@ -48,7 +48,20 @@ fn connect_addrs(
             .iter()
             .map(|addr| scope.spawn(move || (*addr, TcpStream::connect_timeout(addr, timeout))))
             .collect();
-        attempts.into_iter().filter_map(|a| a.join().ok()).collect()
+        // An attempt that did not end normally tried nothing: could not check that
+        // address, never left out as if it had not been there.
+        addrs
+            .iter()
+            .zip(attempts)
+            .map(|(addr, a)| {
+                a.join().unwrap_or_else(|_| {
+                    (
+                        *addr,
+                        Err(std::io::Error::other("the connection attempt failed")),
+                    )
+                })
+            })
+            .collect()
     });
     if let Some((addr, _)) = tried.iter().find(|(_, r)| r.is_ok()) {
         return Ok((
